@@ -1,0 +1,257 @@
+"""The keyword-only Python API; the CLI is a thin shell over it.
+
+    grade(course=...)            batch-grade a class into the gradebook and reports
+    check(notebook=...)          self-check one notebook (quick profile, local sandbox)
+    report(course=...)           re-render every report from the gradebook (runs nothing)
+    override(course=..., ...)    record an examiner's change, kept as history
+    export(course=..., out=...)  one CSV row per student x experiment
+    calibrate(experiment=...)    run the reference solution, store its targets
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from graders import intake
+from graders.config import CourseConfig, LatePolicy, load_course
+from graders.intake import Student, Submission
+from graders.models import Component, Override, RunRecord, Status
+from graders.pipeline import GradeContext, Task, grade_task
+from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
+from graders.rubric import Rubric, load_rubric, targets_path
+from graders.sandbox import Sandbox, get_backend
+from graders.sandbox.base import Limits
+from graders.store import Gradebook
+
+Progress = Callable[[RunRecord], None]
+
+
+class GradingError(ValueError):
+    """A problem with the request itself (not with a submission)."""
+
+
+@dataclass
+class GradeSummary:
+    """What a grading session produced."""
+
+    runs: list[RunRecord]
+    backend: str
+    backend_note: str
+    reports: list[Path] = field(default_factory=list)
+    csv: Path | None = None
+
+
+# ---------------------------------------------------------------- backend
+
+
+def choose_backend(name: str) -> tuple[Sandbox, str]:
+    """The sandbox to use and a sentence saying why (fallbacks are never silent)."""
+    if name != "auto":
+        backend = get_backend(name)
+        ok, why = backend.available()
+        if not ok:
+            raise GradingError(f"the {name} sandbox backend is not available: {why}")
+        return backend, f"{name} backend (as configured)"
+    try:
+        docker = get_backend("docker")
+        ok, why = docker.available()
+    except Exception as exc:  # an absent SDK or engine is a fallback, not a failure
+        ok, why = False, str(exc)
+    if ok:
+        return docker, "docker backend (an engine and the grading image answered)"
+    return get_backend("local"), f"local backend: docker is not usable here ({why})"
+
+
+# ---------------------------------------------------------------- grade
+
+
+def _students_of(cfg: CourseConfig) -> list[tuple[Student, list[str]]]:
+    core = [e for e in cfg.enabled if e not in cfg.mini_projects.allot]
+    out = []
+    for student in intake.load_roster(cfg.roster):
+        mine = list(core)
+        mini = cfg.mini_projects.for_roll(int(student.roll_no))
+        if mini and mini in cfg.enabled:
+            mine.append(mini)
+        out.append((student, mine))
+    return out
+
+
+def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | None) -> list[Task]:
+    rubrics = [load_rubric(e) for e in cfg.experiments]
+    manifest = intake.load_manifest(cfg.manifest)
+    tasks = []
+    for student, mine in _students_of(cfg):
+        if only and student.roll_no not in only:
+            continue
+        subs = intake.student_submissions(cfg.submissions, student, rubrics, manifest)
+        for exp in mine:
+            if experiments and exp not in experiments:
+                continue
+            chosen, note = intake.pick(subs, exp)
+            tasks.append(Task(student, load_rubric(exp), chosen, cfg.experiments[exp].due, note))
+    return tasks
+
+
+def _safe_grade(ctx: GradeContext, task: Task) -> RunRecord:
+    """grade_task, with a last resort so that one submission never stops the batch."""
+    try:
+        return grade_task(ctx, task)
+    except Exception as exc:  # even the failure record failed (e.g. a broken rubric)
+        from graders.pipeline import new_run_id
+
+        return RunRecord(run_id=new_run_id(), course=ctx.course, roll_no=task.student.roll_no, name=task.student.name,
+                         experiment=task.rubric.id, status=Status.sandbox_error,
+                         reason=f"the harness failed: {type(exc).__name__}: {exc}", graded_at=datetime.now())
+
+
+def grade(*, course: Path | str, experiments: list[str] | None = None, students: list[str] | None = None,
+          backend: str | None = None, profile: str | None = None, workers: int | None = None,
+          on_result: Progress | None = None, on_start: Callable[[int, str], None] | None = None) -> GradeSummary:
+    """Grade every (or the chosen) student x experiment; one failure never stops the batch."""
+    cfg = load_course(course, backend=backend, profile=profile, workers=workers)
+    for exp in experiments or []:
+        if exp not in cfg.experiments:
+            raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
+    sandbox, note = choose_backend(cfg.backend)
+    ctx = _context(cfg, sandbox)
+    tasks = _tasks(cfg, students, experiments)
+    if on_start:
+        on_start(len(tasks), note)
+    runs = _run_all(ctx, tasks, cfg.workers, on_result)
+    cfg.gradebook.parent.mkdir(parents=True, exist_ok=True)
+    with Gradebook(cfg.gradebook) as book:
+        for run in runs:
+            book.record_run(run)
+    summary = GradeSummary(runs=runs, backend=sandbox.name, backend_note=note)
+    summary.reports, summary.csv = _render(cfg)
+    return summary
+
+
+def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
+    return GradeContext(course=cfg.name, profile=cfg.profile, seed=cfg.seed, limits=cfg.limits.to_limits(),
+                        late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=cfg.gpus)
+
+
+def _run_all(ctx: GradeContext, tasks: list[Task], workers: int, on_result: Progress | None) -> list[RunRecord]:
+    runs: list[RunRecord] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_safe_grade, ctx, t) for t in tasks]
+        for future in as_completed(futures):
+            run = future.result()
+            runs.append(run)
+            if on_result:
+                on_result(run)
+    return sorted(runs, key=lambda r: (int(r.roll_no), r.experiment))
+
+
+# ---------------------------------------------------------------- report / export / override
+
+
+def _report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
+    infos = {}
+    for exp, ec in cfg.experiments.items():
+        if not ec.enabled:
+            continue
+        rubric = load_rubric(exp)
+        infos[exp] = ExperimentInfo(exp, f"{rubric.number}. {rubric.title}", ec.start, ec.due.date(), [q.text for q in rubric.questions])
+    students = [StudentInfo(s.roll_no, s.name, mine) for s, mine in _students_of(cfg)]
+    return infos, students
+
+
+def _render(cfg: CourseConfig) -> tuple[list[Path], Path]:
+    infos, students = _report_inputs(cfg)
+    with Gradebook(cfg.gradebook) as book:
+        runs = book.latest_runs(cfg.name)
+        overrides = book.all_overrides(cfg.name)
+    pages = render_reports(course_name=cfg.name, experiments=infos, students=students, runs=runs, overrides=overrides, out_dir=cfg.reports)
+    csv_path = write_csv(export_rows(students=students, runs=runs, overrides=overrides), cfg.reports / "marks.csv")
+    return pages, csv_path
+
+
+def report(*, course: Path | str) -> list[Path]:
+    """Re-render every marks sheet, feedback page, viva sheet, the register and the CSV."""
+    cfg = load_course(course)
+    if not cfg.gradebook.is_file():
+        raise GradingError(f"no gradebook at {cfg.gradebook}: run `labgrade grade --course {cfg.source}` first")
+    pages, csv_path = _render(cfg)
+    return pages + [csv_path]
+
+
+def export(*, course: Path | str, out: Path | str, format: str = "csv") -> Path:
+    """One row per student x experiment with the four columns, total and status."""
+    if format != "csv":
+        raise GradingError(f"unknown export format {format!r}; supported: csv")
+    cfg = load_course(course)
+    infos, students = _report_inputs(cfg)
+    with Gradebook(cfg.gradebook) as book:
+        rows = export_rows(students=students, runs=book.latest_runs(cfg.name), overrides=book.all_overrides(cfg.name))
+    return write_csv(rows, Path(out))
+
+
+def override(*, course: Path | str, roll_no: str, experiment: str, component: str, marks: float, who: str, why: str) -> Override:
+    """Record an examiner's marks for one column (viva marks, a correction), with who and why."""
+    cfg = load_course(course)
+    try:
+        comp = Component(component)
+    except ValueError:
+        raise GradingError(f"unknown column {component!r}; one of: {', '.join(c.value for c in Component)}") from None
+    if not 0 <= marks <= 5:
+        raise GradingError(f"marks must be between 0 and 5, got {marks}")
+    if roll_no not in {s.roll_no for s, _ in _students_of(cfg)}:
+        raise GradingError(f"roll number {roll_no} is not on the roster {cfg.roster}")
+    if experiment not in cfg.experiments:
+        raise GradingError(f"experiment {experiment!r} is not in {cfg.source}")
+    entry = Override(roll_no=roll_no, experiment=experiment, component=comp, marks=marks, who=who, why=why, at=datetime.now())
+    with Gradebook(cfg.gradebook) as book:
+        book.add_override(cfg.name, entry)
+    return entry
+
+
+# ---------------------------------------------------------------- check / calibrate
+
+
+def check(*, notebook: Path | str, experiment: str | None = None, profile: str = "quick", backend: str = "local",
+          limits: Limits | None = None, seed: int = 1234) -> RunRecord:
+    """Self-check one notebook as the grader would (quick profile by default)."""
+    path = Path(notebook)
+    if not path.is_file():
+        raise GradingError(f"{path}: no such file")
+    from graders.rubric import available_experiments
+
+    rubrics = [load_rubric(e) for e in available_experiments()]
+    sub = intake.read_submission(path, rubrics, datetime.now())
+    if sub.notebook is None:
+        raise GradingError(sub.error)
+    exp = experiment or sub.detected
+    if not exp:
+        raise GradingError(f"{path.name}: could not tell which experiment this is; pass --experiment ({', '.join(r.id for r in rubrics)})")
+    rubric = load_rubric(exp)
+    note = f"detected experiment: {exp}" if not experiment else (f"the code looks like {sub.detected}, graded as {exp}" if sub.detected and sub.detected != exp else "")
+    sandbox, _ = choose_backend(backend)
+    ctx = GradeContext(course="self-check", profile=profile, seed=seed, limits=limits or Limits(cell_seconds=120, wall_seconds=600),
+                       late_policy=LatePolicy(), backend=sandbox)
+    return grade_task(ctx, Task(Student("0", "self-check"), rubric, sub, None, note))
+
+
+def calibrate(*, experiment: str, profile: str = "quick", backend: str = "local", seed: int = 1234) -> dict[str, object]:
+    """Run reference/<id>/solution.ipynb under a profile and store its metrics as the targets."""
+    rubric: Rubric = load_rubric(experiment)
+    solution = rubric.folder.parent.parent / "reference" / experiment / "solution.ipynb"
+    if not solution.is_file():
+        raise GradingError(f"no reference solution at {solution}")
+    sub: Submission = intake.read_submission(solution, [rubric], datetime.now())
+    sandbox, _ = choose_backend(backend)
+    ctx = GradeContext(course="calibration", profile=profile, seed=seed, limits=Limits(cell_seconds=3600, wall_seconds=7200),
+                       late_policy=LatePolicy(), backend=sandbox)
+    from graders import pipeline
+
+    run = pipeline.calibration_run(ctx, Task(Student("0", "reference"), rubric, sub, None))
+    path = targets_path(experiment, profile)
+    path.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    return run

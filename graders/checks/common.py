@@ -1,0 +1,154 @@
+"""Checks every experiment shares. Each reads JSON artifacts only.
+
+Points per check id come from the experiment's rubric.toml ``[points]``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from graders.answers import score_answer, split_answers
+from graders.artifacts import Artifacts
+from graders.checks.plugin import Award
+from graders.models import COMPONENT_MAX, Status
+from graders.rubric import Rubric
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _reference(art: Artifacts, name: str) -> float | None:
+    value = art.targets.get("metrics", {}).get(name)  # type: ignore[union-attr]
+    return float(value) if value is not None else None
+
+
+@pytest.mark.check("runs", title="Runs end to end")
+def check_runs(art: Artifacts, award: Award) -> None:
+    """The notebook runs from the first cell to the last without an error."""
+    award.hint = "Restart the kernel and run all cells before handing in; fix the first error shown."
+    assert art.status.ran, f"did not run to the end: {art.reason}"
+    award.evidence = f"ran to the end ({art.status.value})"
+
+
+@pytest.mark.check("metric", title="Model quality on the hidden test set")
+def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
+    """The trusted metric meets the target set relative to the calibrated reference."""
+    rule = rubric.metric
+    label = rule.label or rule.name
+    award.hint = f"Improve {label}: compare your preprocessing, architecture and epochs with the manual's."
+    value = art.metrics.get(rule.name)
+    reference = _reference(art, rule.name)
+    assert value is not None, f"no {label} measured: {art.reason or 'no trained model was evaluated'}"
+    assert reference is not None, f"no calibrated reference {label} for the {art.profile} profile"
+    for band in rule.bands:
+        threshold = rule.target(reference, band)
+        if rule.meets(value, threshold):
+            award.fraction = band.fraction
+            op = "≥" if rule.higher_is_better else "≤"
+            sign = "−" if rule.higher_is_better else "+"
+            margin = f"{band.margin:g}" if rule.margin_kind == "absolute" else f"{band.margin:.0%}"
+            award.evidence = f"{label} {_fmt(value)}, target {op} {_fmt(threshold)} = reference {_fmt(reference)} {sign} {margin}"
+            return
+    loosest = rule.target(reference, rule.bands[-1])
+    op = "≥" if rule.higher_is_better else "≤"
+    raise AssertionError(f"{label} {_fmt(value)}, target {op} {_fmt(loosest)} (reference {_fmt(reference)})")
+
+
+@pytest.mark.check("structure", title="Required network structure")
+def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
+    """The model has the layers, output and loss the experiment asks for."""
+    spec = rubric.structure
+    award.hint = spec.describe
+    if not art.architecture:
+        why = f"a scikit-learn {', '.join(art.sklearn_estimators)} is not a deep network" if art.sklearn_estimators else "no Keras model to inspect"
+        raise AssertionError(why)
+    classes = {layer["class_name"] for layer in art.architecture}
+    for required in spec.required_layers:
+        options = required.split("|")
+        assert classes & set(options), f"no {' or '.join(options)} layer (layers: {', '.join(sorted(classes))})"
+    out = art.architecture[-1]
+    if spec.output_units is not None:
+        assert out.get("units") == spec.output_units, f"output layer has {out.get('units')} units, expected {spec.output_units}"
+    if spec.output_activation:
+        assert out.get("activation") in spec.output_activation, f"output activation '{out.get('activation')}', expected {' or '.join(spec.output_activation)}"
+    loss = art.compile.get("loss", "").lower()
+    if spec.losses:
+        assert any(name in loss for name in spec.losses), f"loss '{loss or 'unknown'}', expected {' or '.join(spec.losses)}"
+    award.evidence = f"{len(art.architecture)} layers, output {out.get('units')} × {out.get('activation')}, loss {loss or 'n/a'}"
+
+
+@pytest.mark.check("efficiency", title="Efficiency against the reference")
+def check_efficiency(art: Artifacts, rubric: Rubric, award: Award) -> None:
+    """Parameters and training time stay within the rubric's multiples of the reference."""
+    award.hint = "A far bigger model or far longer training than the reference is not better engineering."
+    ref_params = int(art.targets.get("total_params", 0) or 0)  # type: ignore[call-overload]
+    ref_seconds = float(art.targets.get("train_seconds", 0) or 0)  # type: ignore[arg-type]
+    assert art.total_params > 0, "no model to measure"
+    max_params = rubric.efficiency.get("max_params_ratio", 5.0) * ref_params
+    assert not ref_params or art.total_params <= max_params, f"{art.total_params:,} parameters, over {max_params:,.0f} (reference {ref_params:,})"
+    # Wall-clock training time is noisy on a shared host: a floor of slack keeps short runs fair.
+    max_seconds = max(rubric.efficiency.get("max_seconds_ratio", 4.0) * ref_seconds, ref_seconds + rubric.efficiency.get("seconds_slack", 20.0))
+    assert not ref_seconds or art.train_seconds <= max_seconds, f"trained for {art.train_seconds:.1f} s, over {max_seconds:.1f} s (reference {ref_seconds:.1f} s)"
+    award.evidence = f"{art.total_params:,} parameters (reference {ref_params:,}), trained {art.train_seconds:.1f} s (reference {ref_seconds:.1f} s)"
+
+
+@pytest.mark.check("honest", title="Reported numbers match the measured ones")
+def check_honest(art: Artifacts, rubric: Rubric, award: Award) -> None:
+    """What the notebook printed is not far better than what the harness measured."""
+    award.hint = "Report the numbers your model really achieves."
+    name = rubric.metric.name
+    printed, measured = art.printed.get(name), art.metrics.get(name)
+    assert measured is not None, "nothing measured to compare with"
+    if printed is None:
+        award.evidence = f"no {name} printed; measured {_fmt(measured)}"
+        return
+    slack = 0.05 if rubric.metric.margin_kind == "absolute" else 0.5 * abs(measured)
+    better = printed - measured if rubric.metric.higher_is_better else measured - printed
+    assert better <= slack, f"printed {name} {_fmt(printed)}, but the model measures {_fmt(measured)} on the hidden test set"
+    award.evidence = f"printed {_fmt(printed)}, measured {_fmt(measured)}"
+
+
+@pytest.mark.check("answer", title="Assignment question answered")
+def check_answer(art: Artifacts, rubric: Rubric, award: Award, question_index: int) -> None:
+    """The notebook's markdown answers the question and covers the key's concepts."""
+    question = rubric.questions[question_index]
+    award.hint = f"Answer in a markdown cell under the question: {question.text}"
+    text = split_answers(art.markdown, rubric.questions)[question_index]
+    result = score_answer(text, question)
+    assert result.found, f"Q{question_index + 1} '{question.text}' not answered in the notebook"
+    assert result.fraction > 0, f"Q{question_index + 1} answer too short ({result.words} words) or misses every key idea"
+    award.fraction = result.fraction
+    missing = f"; missing: {', '.join(result.missing)}" if result.missing else ""
+    award.evidence = f"Q{question_index + 1}: covers {', '.join(result.hits)}{missing}"
+
+
+@pytest.mark.check("viva", title="Viva question")
+def check_viva(art: Artifacts, award: Award, viva_index: int) -> None:
+    """Provisional: a viva question the notebook's own text answers (examiner marks override)."""
+    award.hint = "The examiner asks this in the viva; marks are entered by the examiner."
+    assert viva_index < len(art.viva), "no viva question (no model to ask about)"
+    q = art.viva[viva_index]
+    assert q.auto_answered, f"'{q.question}' — for the examiner (key: {q.answer})"
+    award.evidence = f"'{q.question}' answered in the notebook ({q.answer})"
+
+
+@pytest.mark.check("timely", title="Handed in on time")
+def check_timely(art: Artifacts, award: Award) -> None:
+    """Submission time against the due date, under the course's late policy."""
+    assert art.status is not Status.missing and art.submitted_at is not None, "nothing handed in"
+    if art.due is None:
+        award.evidence = "no due date set"
+        return
+    policy = art.late_policy
+    late_hours = (art.submitted_at - art.due).total_seconds() / 3600 - float(policy.get("grace_hours", 0))
+    if late_hours <= 0:
+        award.evidence = f"handed in {art.submitted_at:%Y-%m-%d %H:%M}, due {art.due:%Y-%m-%d %H:%M}"
+        return
+    days = math.ceil(late_hours / 24)
+    marks = max(float(policy.get("min_marks", 0)), COMPONENT_MAX - days * float(policy.get("marks_lost_per_day", 1)))
+    award.fraction = marks / COMPONENT_MAX
+    award.evidence = f"{days} day(s) late: handed in {art.submitted_at:%Y-%m-%d %H:%M}, due {art.due:%Y-%m-%d %H:%M}"
+    assert marks > 0, award.evidence

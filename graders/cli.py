@@ -1,0 +1,197 @@
+"""``labgrade``: a thin command-line shell over graders.api.
+
+Every expected problem (a bad course file, a missing notebook, an unknown
+experiment) ends as one clear line on stderr and exit code 2, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from graders import __version__, api
+from graders.config import ConfigError
+from graders.intake import IntakeError
+from graders.models import COMPONENT_MAX, Component, RunRecord, Status
+from graders.rubric import RubricError
+from graders.store import GradebookError
+
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (api.GradingError, ConfigError, IntakeError, RubricError, GradebookError, FileNotFoundError)
+try:
+    from graders.sandbox.image import ImageBuildError
+
+    EXPECTED_ERRORS += (ImageBuildError,)
+except ImportError:  # the docker SDK is optional for grading with the local backend
+    pass
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+# ---------------------------------------------------------------- verbs
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=False) as progress:
+        bar = progress.add_task("grading", total=None)
+
+        def started(n: int, note: str) -> None:
+            out.print(f"[bold]sandbox:[/] {note}")
+            progress.update(bar, total=n)
+
+        def done(run: RunRecord) -> None:
+            mark = "green" if run.status is Status.completed else "yellow"
+            progress.console.print(f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} [{mark}]{run.status.value:<18}[/] {_fmt(run.marks.total):>5}/20  {run.reason[:70]}")
+            progress.advance(bar)
+
+        summary = api.grade(course=args.course, experiments=args.experiment, students=args.student, backend=args.backend,
+                            profile=args.profile, workers=args.workers, on_result=done, on_start=started)
+    out.print(f"graded {len(summary.runs)} submission(s); reports in {summary.csv.parent if summary.csv else '?'} (CSV: {summary.csv})")
+    return 0
+
+
+def _check_table(run: RunRecord) -> Table:
+    table = Table(show_header=True, header_style="bold", box=None)
+    for col in ("", "check", "points", "evidence"):
+        table.add_column(col)
+    for c in run.checks:
+        if c.hidden:
+            continue
+        sign = "[green]✔[/]" if c.passed and c.awarded >= c.points else ("[yellow]~[/]" if c.passed else "[red]✘[/]")
+        table.add_row(sign, f"{c.title} [dim]({c.component.value})[/]", f"{_fmt(c.awarded)}/{_fmt(c.points)}", c.evidence)
+    return table
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    out.print(f"checking {args.notebook} (profile {args.profile}, {args.backend} sandbox) ...")
+    run = api.check(notebook=args.notebook, experiment=args.experiment, profile=args.profile, backend=args.backend)
+    out.print(f"experiment: [bold]{run.experiment}[/]" + (f" ({run.reason})" if "detected" in run.reason or "looks like" in run.reason else ""))
+    out.print(f"status: [bold]{run.status.value}[/]" + (f" — {run.reason}" if run.reason and run.status is not Status.completed else ""))
+    if run.adaptations:
+        out.print("[bold]what the grader changed about your run:[/]")
+        for a in run.adaptations:
+            out.print(f"  • {a.kind}: {a.detail}")
+    out.print(_check_table(run))
+    out.print("[bold]predicted marks[/] (public checks only; viva marks are entered by the examiner):")
+    for comp in Component:
+        out.print(f"  {comp.heading:<18} {_fmt(run.marks.get(comp))} / {_fmt(COMPONENT_MAX)}")
+    out.print(f"  {'Total':<18} {_fmt(run.marks.total)} / 20  (Timely Completion assumes you hand in now)")
+    hints = [c.hint for c in run.checks if c.hint and not c.hidden]
+    if hints:
+        out.print("[bold]hints:[/]")
+        for h in dict.fromkeys(hints):
+            out.print(f"  - {h}")
+    return 0 if run.status is Status.completed else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    paths = api.report(course=args.course)
+    out.print(f"rendered {len(paths)} file(s) under {paths[-1].parent if paths else '?'}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    path = api.export(course=args.course, out=args.out, format=args.format)
+    out.print(f"wrote {path}")
+    return 0
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    entry = api.override(course=args.course, roll_no=args.roll_no, experiment=args.experiment, component=args.component,
+                         marks=args.marks, who=args.who, why=args.why)
+    out.print(f"recorded: roll {entry.roll_no} {entry.experiment} {entry.component.value} = {_fmt(entry.marks)} by {entry.who} ({entry.why})")
+    out.print("run `labgrade report` to re-render the marks sheets")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    targets = api.calibrate(experiment=args.experiment, profile=args.profile, backend=args.backend, seed=args.seed)
+    out.print(f"{args.experiment} [{args.profile}]: {targets['metrics']}, {targets['total_params']:,} parameters, trained {targets['train_seconds']} s")
+    return 0
+
+
+def cmd_sandbox_build(args: argparse.Namespace) -> int:
+    from graders.sandbox.image import build_image
+
+    image_id = build_image(progress=lambda line: out.print(line), rebuild=args.rebuild)
+    out.print(f"grading image ready: {image_id}")
+    return 0
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="labgrade", description="Autograde deep-learning lab notebooks into the manual's marks sheets.")
+    p.add_argument("--version", action="version", version=f"labgrade {__version__}")
+    sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    g = sub.add_parser("grade", help="grade a whole class into the gradebook and reports", description="Grade every student on the roster for every enabled experiment.")
+    g.add_argument("--course", required=True, type=Path, help="course.toml")
+    g.add_argument("--experiment", action="append", help="only this experiment (repeatable)")
+    g.add_argument("--student", action="append", help="only this roll number (repeatable)")
+    g.add_argument("--backend", choices=["auto", "local", "docker"], help="sandbox backend (default: the course's)")
+    g.add_argument("--profile", choices=["quick", "full"], help="data/epochs profile (default: the course's)")
+    g.add_argument("--workers", type=int, help="submissions graded at once")
+    g.set_defaults(func=cmd_grade)
+    c = sub.add_parser("check", help="self-check one notebook before handing it in", description="Run one notebook as the grader would and show each check.")
+    c.add_argument("notebook", type=Path)
+    c.add_argument("--experiment", help="experiment id (default: detected from the code)")
+    c.add_argument("--profile", default="quick", choices=["quick", "full"])
+    c.add_argument("--backend", default="local", choices=["auto", "local", "docker"])
+    c.set_defaults(func=cmd_check)
+    r = sub.add_parser("report", help="re-render every report from the gradebook (runs nothing)")
+    r.add_argument("--course", required=True, type=Path)
+    r.set_defaults(func=cmd_report)
+    e = sub.add_parser("export", help="write the marks as CSV")
+    e.add_argument("--course", required=True, type=Path)
+    e.add_argument("--format", default="csv", choices=["csv"])
+    e.add_argument("--out", required=True, type=Path)
+    e.set_defaults(func=cmd_export)
+    o = sub.add_parser("override", help="record an examiner's marks for one column, with who and why")
+    o.add_argument("--course", required=True, type=Path)
+    o.add_argument("--roll-no", required=True)
+    o.add_argument("--experiment", required=True)
+    o.add_argument("--component", required=True, choices=[c.value for c in Component])
+    o.add_argument("--marks", required=True, type=float)
+    o.add_argument("--who", required=True)
+    o.add_argument("--why", required=True)
+    o.set_defaults(func=cmd_override)
+    k = sub.add_parser("calibrate", help="run the reference solution and store its targets")
+    k.add_argument("--experiment", required=True)
+    k.add_argument("--profile", default="quick", choices=["quick", "full"])
+    k.add_argument("--backend", default="local", choices=["auto", "local", "docker"])
+    k.add_argument("--seed", type=int, default=1234)
+    k.set_defaults(func=cmd_calibrate)
+    s = sub.add_parser("sandbox", help="manage the docker grading image")
+    ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
+    b = ssub.add_parser("build", help="build the grading image locally (no registry needed)")
+    b.add_argument("--rebuild", action="store_true")
+    b.set_defaults(func=cmd_sandbox_build)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``labgrade`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except EXPECTED_ERRORS as exc:
+        err.print(f"labgrade: error: {exc}", markup=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("labgrade: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The course configuration: one typed model, one explicit TOML file.
+
+Precedence, lowest first: the defaults written here < ``course.toml`` <
+environment variables (``LABGRADE_PROFILE``, ``LABGRADE_BACKEND``,
+``LABGRADE_WORKERS``) < command-line flags. Relative paths in the file are
+relative to the file's own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from graders.sandbox.base import Limits
+
+
+class ConfigError(ValueError):
+    """A course file that cannot be used; the message names the file and the key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatePolicy(_Model):
+    """How Timely Completion falls with lateness."""
+
+    grace_hours: float = Field(0.0, ge=0, description="Hours after the due date still counted as on time.")
+    marks_lost_per_day: float = Field(1.0, ge=0, description="Marks (of 5) lost per started day late.")
+    min_marks: float = Field(0.0, ge=0, le=5, description="Floor for Timely Completion of a late submission.")
+
+
+class LimitsConfig(_Model):
+    """Resource limits per submission (see graders.sandbox.base.Limits)."""
+
+    cell_seconds: float = Field(Limits.cell_seconds, gt=0, description="One cell's time limit.")
+    wall_seconds: float = Field(Limits.wall_seconds, gt=0, description="The whole run's time limit.")
+    memory_mb: int = Field(Limits.memory_mb, ge=256, description="Resident memory of the run.")
+    cpus: float = Field(Limits.cpus, gt=0, description="CPU cores for the run.")
+    pids: int = Field(Limits.pids, ge=16, description="Processes and threads of the run.")
+    output_bytes: int = Field(Limits.output_bytes, ge=10_000, description="Notebook output kept.")
+    disk_mb: int = Field(Limits.disk_mb, ge=16, description="Largest file / scratch space.")
+
+    def to_limits(self) -> Limits:
+        """The sandbox's limits dataclass."""
+        return Limits(**self.model_dump())
+
+
+class ExperimentConfig(_Model):
+    """One experiment as this course runs it."""
+
+    enabled: bool = Field(True, description="Grade this experiment.")
+    start: date | None = Field(None, description="Start date printed on the marks sheet.")
+    due: datetime = Field(description="Due date and time; a bare date means the end of that day.")
+
+    @field_validator("due", mode="before")
+    @classmethod
+    def _end_of_day(cls, value: object) -> object:
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return datetime.combine(value, time(23, 59, 59))
+        return value
+
+
+class MiniProjects(_Model):
+    """Which mini project a roll number is given (the manual: 1-30, 31-60, the rest)."""
+
+    allot: dict[str, tuple[int, int]] = Field(
+        default_factory=lambda: {"face": (1, 30), "agegender": (31, 60), "colorize": (61, 10**9)},
+        description="Experiment id -> inclusive roll-number range.",
+    )
+
+    def for_roll(self, roll_no: int) -> str | None:
+        """The mini project of a roll number, if any range covers it."""
+        for exp, (low, high) in self.allot.items():
+            if low <= roll_no <= high:
+                return exp
+        return None
+
+
+class CourseConfig(_Model):
+    """Everything about one course's grading run."""
+
+    name: str = Field(description="Course name printed on every sheet.")
+    roster: Path = Field(description="CSV with columns roll_no,name.")
+    submissions: Path = Field(description="Folder with one sub-folder per roll number.")
+    manifest: Path | None = Field(None, description="CSV roll_no,file,submitted_at (the LMS export); else file times.")
+    gradebook: Path = Field(Path("gradebook.sqlite"), description="SQLite gradebook file.")
+    reports: Path = Field(Path("reports"), description="Folder for marks sheets, feedback and the register.")
+    data: Path | None = Field(None, description="Instructor-provided real datasets (Keras cache layout) to use instead of stand-ins.")
+    profile: Literal["quick", "full"] = Field("quick", description="quick: subsampled data, capped epochs; full: the manual's runs.")
+    backend: Literal["auto", "local", "docker"] = Field("auto", description="Sandbox backend; auto = docker when an engine and image answer, else local.")
+    workers: int = Field(1, ge=1, le=64, description="Submissions graded at once.")
+    seed: int = Field(1234, description="Seed for data stand-ins, splits and the kernel.")
+    gpus: bool = Field(False, description="Give each job one GPU (docker backend on a GPU host).")
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    late_policy: LatePolicy = Field(default_factory=LatePolicy)
+    mini_projects: MiniProjects = Field(default_factory=MiniProjects)
+    experiments: dict[str, ExperimentConfig] = Field(description="Experiment id -> dates; ids are folders of rubrics/.")
+    source: Path = Field(Path("course.toml"), description="The file this was read from.")
+
+    @property
+    def enabled(self) -> list[str]:
+        """Ids of the experiments to grade, in file order."""
+        return [k for k, v in self.experiments.items() if v.enabled]
+
+
+_PATH_KEYS = ("roster", "submissions", "manifest", "gradebook", "reports", "data")
+_ENV = {"profile": "LABGRADE_PROFILE", "backend": "LABGRADE_BACKEND", "workers": "LABGRADE_WORKERS"}
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    got = first.get("input")
+    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+    more = len(err.errors()) - 1
+    tail = f"; and {more} more problem(s)" if more else ""
+    return f"{path}: key '{key}': {first['msg']}{got_text}{tail}"
+
+
+def load_course(path: Path | str, **overrides: object) -> CourseConfig:
+    """Read and validate a course file; ``overrides`` are command-line flags (None = unset)."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such course file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    course = raw.pop("course", {})
+    if not isinstance(course, dict):
+        raise ConfigError(f"{path}: [course] must be a table")
+    merged: dict[str, object] = {**course, **raw}
+    for key, var in _ENV.items():
+        if os.environ.get(var):
+            merged[key] = os.environ[var]
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    base = path.resolve().parent
+    for key in _PATH_KEYS:
+        if isinstance(merged.get(key), str):
+            merged[key] = base / str(merged[key])
+    merged["source"] = path.resolve()
+    try:
+        return CourseConfig.model_validate(merged)
+    except ValidationError as err:
+        raise ConfigError(_describe(err, path)) from None

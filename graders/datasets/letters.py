@@ -1,0 +1,106 @@
+"""Experiment 2B's data: OCR letters (real UCI file) and the manual's MNIST digits.
+
+The lab asks for the UCI Letter Recognition data (20000 rows: the letter, then
+16 integer features 0-15), but the manual's own code trains an MLP on
+``keras.datasets.mnist``; both are accepted. So the sandbox is served
+
+* ``letter-recognition.data`` and ``letter-recognition.csv`` beside the
+  notebook (the same rows, no header, as UCI ships them), minus the hidden rows;
+* ``keras.datasets.mnist`` (real files from an instructor's cache, else the
+  deterministic stand-in of ``graders.datasets.synthetic``).
+
+The hidden holdout has both: held-out UCI rows (``x_letters``, ``y_letters``
+with A..Z -> 0..25, the alphabetical order LabelEncoder and ord()-65 both give)
+and held-out digit images (``x_mnist``, ``y_mnist``); ``rubrics/letters/
+evaluate.py`` picks by the model's output size. The profile's train_size cuts
+both the letter rows served and the MNIST training images (test_size the MNIST
+test images): a quick run trains on fewer rows, the hidden rows stay the same.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from graders.paths import DATASETS_DIR
+from graders.rubric import ProfileSpec
+
+LETTER_FILES = ("letter-recognition.data", "letter-recognition.csv")
+
+
+def read_letters(path: Path = DATASETS_DIR / "letters" / "letter-recognition.data") -> pd.DataFrame:
+    """The UCI file as a frame: column 0 the letter, columns 1-16 the features."""
+    return pd.read_csv(path, header=None)
+
+
+def letter_codes(letters: Any) -> np.ndarray:
+    """Letters A..Z -> int64 0..25 (alphabetical, as LabelEncoder and ord()-65 give)."""
+    return np.array([ord(str(c)) - ord("A") for c in letters], dtype=np.int64)
+
+
+def feature_stats(x: np.ndarray, per_feature: bool) -> dict[str, Any]:
+    """Scale of the served training inputs, for the evaluator to match the student's."""
+    x = np.asarray(x, dtype="float64")
+    stats: dict[str, Any] = {"mean": float(x.mean()), "std": float(x.std()), "min": float(x.min()), "max": float(x.max())}
+    if per_feature:
+        stats["feature_mean"] = x.mean(axis=0).tolist()
+        stats["feature_std"] = x.std(axis=0).tolist()
+    return stats
+
+
+def _letters(seed: int, n_hold: int, n_serve: int | None, served: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], str]:
+    frame = read_letters()
+    order = np.random.RandomState(seed).permutation(len(frame))
+    hold, keep = np.sort(order[:n_hold]), np.sort(order[n_hold:][:n_serve])
+    files = served / "files"
+    files.mkdir(parents=True, exist_ok=True)
+    for name in LETTER_FILES:
+        frame.iloc[keep].to_csv(files / name, header=False, index=False)
+    x = frame.iloc[:, 1:].to_numpy("int32")
+    holdout = {"x_letters": x[hold], "y_letters": letter_codes(frame.iloc[hold, 0])}
+    source = f"real UCI Letter Recognition (CC BY 4.0), {len(keep)} of {len(frame) - n_hold} rows served, {n_hold} held out"
+    return holdout, feature_stats(x[keep], True), source
+
+
+def _mnist(profile: ProfileSpec, seed: int, real: Path | None, n_hold: int) -> tuple[dict[str, np.ndarray], str]:
+    from graders.datastore import _real_images  # the harness's reader of an instructor's Keras cache
+
+    data = _real_images(real, "mnist")
+    if data is not None:
+        cut = len(data["x_test"]) - n_hold
+        data["x_holdout"], data["y_holdout"] = data["x_test"][cut:], data["y_test"][cut:]
+        data["x_test"], data["y_test"] = data["x_test"][:cut], data["y_test"][:cut]
+        return data, "real MNIST files from the instructor's dataset cache"
+    from graders.datasets import synthetic
+
+    data = synthetic.mnist(n_train=profile.train_size or 60000, n_test=profile.test_size or 10000, n_holdout=n_hold, seed=seed)
+    return data, f"synthetic MNIST stand-in (seed {seed}), same shapes and dtypes as the real dataset"
+
+
+def _cut(data: dict[str, np.ndarray], profile: ProfileSpec, seed: int) -> None:
+    rng = np.random.RandomState(seed)
+    for split, size in (("train", profile.train_size), ("test", profile.test_size)):
+        if size and len(data[f"x_{split}"]) > size:
+            pick = np.sort(rng.choice(len(data[f"x_{split}"]), size, replace=False))
+            data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][pick], data[f"y_{split}"][pick]
+
+
+def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
+    """Letter files + mnist.npz for one profile and seed; a holdout of both kinds."""
+    n_hold = profile.holdout_size or 2000
+    hold_letters, letter_stats, letter_source = _letters(seed, n_hold, profile.train_size, served)
+    digits, digit_source = _mnist(profile, seed, real, n_hold)
+    _cut(digits, profile, seed)
+    np.savez(served / "mnist.npz", x_train=digits["x_train"], y_train=digits["y_train"], x_test=digits["x_test"], y_test=digits["y_test"])
+    return {
+        "keras": {"mnist": "mnist.npz"},
+        "holdout": {**hold_letters, "x_mnist": digits["x_holdout"], "y_mnist": digits["y_holdout"]},
+        "raw_stats": {"letters": {"x": letter_stats}, "mnist": {"x": feature_stats(digits["x_train"], False)}},
+        "source": {
+            "letters": letter_source,
+            "mnist": f"{digit_source}; {len(digits['x_train'])} train / {len(digits['x_test'])} test served",
+        },
+    }

@@ -1,0 +1,236 @@
+"""Intake: find a student's files, validate them, hash them, and tell what they are.
+
+File names lie, so the experiment is detected from the code (each rubric's
+``detect`` signals); the name is only a fallback for files whose code cannot
+be read. A ``.py`` module becomes a notebook (``# %%`` markers split cells).
+Nothing here executes student code.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path, PurePosixPath
+
+import nbformat
+
+from graders.rubric import Rubric
+
+SUBMISSION_SUFFIXES = (".ipynb", ".py")
+ARCHIVE_SUFFIXES = (".zip",)
+MAX_ARCHIVE_MEMBER_BYTES = 50_000_000
+
+
+class IntakeError(ValueError):
+    """A submission file that cannot be graded; the message says why."""
+
+
+@dataclass(frozen=True)
+class Student:
+    """A row of the roster."""
+
+    roll_no: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One handed-in file, read and validated (or with the reason it is not)."""
+
+    path: Path
+    sha256: str
+    submitted_at: datetime | None
+    notebook: nbformat.NotebookNode | None
+    error: str = ""
+    detected: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def code(self) -> str:
+        """All code cells joined."""
+        if self.notebook is None:
+            return ""
+        return "\n".join(str(c.source) for c in self.notebook.cells if c.cell_type == "code")
+
+    @property
+    def markdown(self) -> list[str]:
+        """The text of every markdown cell, in order."""
+        if self.notebook is None:
+            return []
+        return [str(c.source) for c in self.notebook.cells if c.cell_type == "markdown"]
+
+
+def load_roster(path: Path) -> list[Student]:
+    """Read ``roll_no,name`` rows; a clear error naming the file and line."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError:
+        raise IntakeError(f"{path}: roster file not found") from None
+    students = []
+    for line, row in enumerate(rows, start=2):
+        roll, name = (row.get("roll_no") or "").strip(), (row.get("name") or "").strip()
+        if not roll.isdigit() or not name:
+            raise IntakeError(f"{path}: line {line}: expected columns roll_no (a number) and name, got {row}")
+        students.append(Student(roll, name))
+    return students
+
+
+def module_to_notebook(source: str) -> nbformat.NotebookNode:
+    """A .py module as a notebook: ``# %%`` markers split cells, else one cell."""
+    parts = [p.strip("\n") for p in re.split(r"^# ?%%.*$", source, flags=re.MULTILINE)]
+    cells = [nbformat.v4.new_code_cell(p) for p in parts if p.strip()]
+    nb = nbformat.v4.new_notebook(cells=cells or [nbformat.v4.new_code_cell(source)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Read and validate a notebook or module; IntakeError with a one-line reason."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise IntakeError(f"{path.name}: cannot be read: {exc.strerror}") from None
+    return parse_notebook(path.name, raw)
+
+
+def parse_notebook(name: str, raw: bytes) -> nbformat.NotebookNode:
+    """A notebook (or a .py module turned into one) from its bytes."""
+    text = raw.decode("utf-8", errors="replace")
+    if name.endswith(".py"):
+        return module_to_notebook(text)
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except Exception as exc:  # nbformat raises several unrelated types for bad JSON
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise IntakeError(f"{name} is not a valid notebook (the JSON does not parse: {first})") from None
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        raise IntakeError(f"{name} is not a valid notebook: {exc.message}") from None
+    return nb
+
+
+def detect(code: str, rubrics: list[Rubric]) -> tuple[str, dict[str, float]]:
+    """The experiment the code most looks like ('' if none), with every score."""
+    scores = {r.id: r.detection_score(code) for r in rubrics}
+    best = max(scores.items(), key=lambda kv: kv[1], default=("", 0.0))
+    return (best[0] if best[1] > 0 else ""), scores
+
+
+def read_submission(path: Path, rubrics: list[Rubric], submitted_at: datetime | None = None) -> Submission:
+    """Read, hash and classify one file; an unreadable file keeps its reason."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    when = submitted_at or (datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None) if path.is_file() else None)
+    try:
+        nb = read_notebook(path)
+    except IntakeError as exc:
+        hint = next((r.id for r in rubrics if r.id in path.name.lower()), "")
+        return Submission(path, digest, when, None, error=str(exc), detected=hint)
+    code = "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
+    found, scores = detect(code, rubrics)
+    return Submission(path, digest, when, nb, detected=found, scores=scores)
+
+
+def _unsafe_member(name: str) -> bool:
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
+def read_archive(path: Path, rubrics: list[Rubric], submitted_at: datetime | None = None) -> list[Submission]:
+    """Notebooks inside a .zip, read in memory; an unsafe or unreadable archive is one invalid submission."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    when = submitted_at or datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None)
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir()]
+            unsafe = [m.filename for m in members if _unsafe_member(m.filename)]
+            if unsafe:
+                raise IntakeError(f"{path.name} is an unsafe archive: member {unsafe[0]!r} points outside the archive")
+            wanted = [m for m in members if m.filename.endswith(SUBMISSION_SUFFIXES) and "__MACOSX" not in m.filename]
+            if any(m.file_size > MAX_ARCHIVE_MEMBER_BYTES for m in wanted):
+                raise IntakeError(f"{path.name}: a member is larger than {MAX_ARCHIVE_MEMBER_BYTES // 1_000_000} MB")
+            texts = {m.filename: zf.read(m) for m in wanted}
+    except zipfile.BadZipFile as exc:
+        return [Submission(path, digest, when, None, error=f"{path.name} is not a readable zip archive: {exc}")]
+    except IntakeError as exc:
+        return [Submission(path, digest, when, None, error=str(exc))]
+    return [_from_bytes(path, name, raw, digest, when, rubrics) for name, raw in texts.items()]
+
+
+def _from_bytes(archive: Path, name: str, raw: bytes, digest: str, when: datetime | None, rubrics: list[Rubric]) -> Submission:
+    member = archive.with_name(f"{archive.name}!{name}")
+    try:
+        nb = parse_notebook(PurePosixPath(name).name, raw)
+    except IntakeError as exc:
+        return Submission(member, digest, when, None, error=str(exc))
+    code = "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
+    found, scores = detect(code, rubrics)
+    return Submission(member, digest, when, nb, detected=found, scores=scores)
+
+
+def load_manifest(path: Path | None) -> dict[tuple[str, str], datetime]:
+    """(roll_no, file name) -> submission time, from the LMS export."""
+    if path is None:
+        return {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except FileNotFoundError:
+        raise IntakeError(f"{path}: manifest file not found") from None
+    times = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            times[(row["roll_no"].strip(), row["file"].strip())] = datetime.fromisoformat(row["submitted_at"].strip())
+        except (KeyError, ValueError, AttributeError):
+            raise IntakeError(f"{path}: line {line}: expected roll_no,file,submitted_at (ISO date-time), got {row}") from None
+    return times
+
+
+def student_folder(root: Path, roll_no: str) -> Path | None:
+    """The student's folder: named by roll number (leading zeros allowed), optionally followed by _name."""
+    if not root.is_dir():
+        return None
+    pattern = re.compile(rf"^0*{re.escape(roll_no.lstrip('0') or '0')}([_\- ]|$)")
+    for child in sorted(root.iterdir()):
+        if child.is_dir() and pattern.match(child.name):
+            return child
+    return None
+
+
+def student_submissions(root: Path, student: Student, rubrics: list[Rubric], manifest: dict[tuple[str, str], datetime]) -> list[Submission]:
+    """Every submission file in the student's folder, read and classified."""
+    folder = student_folder(root, student.roll_no)
+    if folder is None:
+        return []
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    subs: list[Submission] = []
+    for p in files:
+        when = manifest.get((student.roll_no, p.name))
+        if p.suffix in ARCHIVE_SUFFIXES:
+            subs += read_archive(p, rubrics, when)
+        elif p.suffix in SUBMISSION_SUFFIXES:
+            subs.append(read_submission(p, rubrics, when))
+    return subs
+
+
+def pick(subs: list[Submission], experiment: str) -> tuple[Submission | None, str]:
+    """The submission graded for an experiment, and a note when the choice was not obvious."""
+    matching = [s for s in subs if s.detected == experiment]
+    if not matching:
+        unreadable = [s for s in subs if s.notebook is None and not s.detected]
+        if unreadable:
+            return unreadable[0], ""
+        return None, ""
+    valid = [s for s in matching if s.notebook is not None] or matching
+    chosen = max(valid, key=lambda s: s.submitted_at or datetime.min)
+    note = ""
+    if len(valid) > 1:
+        note = f"{len(valid)} files are {experiment} code; graded the latest, {chosen.path.name}"
+    if experiment not in chosen.path.name.lower() and any(other in chosen.path.name.lower() for other in chosen.scores if other != experiment):
+        note = (note + "; " if note else "") + f"{chosen.path.name} is named like another experiment but its code is {experiment}"
+    return chosen, note

@@ -1,0 +1,365 @@
+"""Reports: the manual's marks sheet, feedback and viva pages, the class register, CSV.
+
+Everything is rendered from the gradebook's records with Jinja2 (autoescaped:
+students' evidence strings and notebook text are untrusted) into static,
+printable HTML with no JavaScript and no external assets. Marks shown are
+always the *effective* marks: the run's marks with examiner overrides on top.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import jinja2
+
+from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, ComponentMarks, Override, RunRecord, Status
+from graders.report_curves import write_curves
+from graders.store import effective_marks, winning_overrides
+
+TEMPLATES_DIR = Path(__file__).with_name("templates")
+CSV_HEADER = (
+    "roll_no", "name", "experiment", "answers", "coding_efficiency", "viva", "timely_completion", "total", "status",
+)
+NOT_GRADED = "not_graded"
+# Roll numbers and experiment ids become directory names: no separators, no "..".
+_PATH_PART = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
+
+
+@dataclass(frozen=True)
+class ExperimentInfo:
+    """One experiment of the course as the reports need it."""
+
+    id: str
+    title: str
+    start_date: date | None = None
+    due_date: date | None = None
+    questions: list[str] = field(default_factory=list)  # the manual's assignment questions
+
+
+@dataclass(frozen=True)
+class StudentInfo:
+    """One student of the roster and the experiments they are graded on."""
+
+    roll_no: str
+    name: str
+    experiments: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    component: Component
+    marks: float
+    footnote: int | None  # number of the examiner footnote, if overridden
+
+
+@dataclass(frozen=True)
+class _CheckGroup:
+    component: Component
+    checks: list[CheckResult]
+    awarded: float
+    points: float
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One student × assigned experiment: the latest run (if any) and its effective marks."""
+
+    student: StudentInfo
+    experiment: ExperimentInfo
+    run: RunRecord | None
+    overrides: list[Override]
+
+    @cached_property
+    def marks(self) -> ComponentMarks:
+        return effective_marks(self.run, self.overrides) if self.run else ComponentMarks()
+
+    @cached_property
+    def footnotes(self) -> list[Override]:
+        if self.run is None:
+            return []
+        winners = winning_overrides(self.overrides)
+        return [winners[c] for c in Component if c in winners]
+
+    @property
+    def cells(self) -> list[_Cell]:
+        numbers = {o.component: i for i, o in enumerate(self.footnotes, start=1)}
+        return [_Cell(c, self.marks.get(c), numbers.get(c)) for c in Component]
+
+    @property
+    def status(self) -> str:
+        return self.run.status.value if self.run else NOT_GRADED
+
+    @property
+    def completed(self) -> bool:
+        return self.run is not None and self.run.status is Status.completed
+
+    @property
+    def status_label(self) -> str:
+        return self.status.replace("_", " ")
+
+    @property
+    def status_class(self) -> str:
+        return self.status if self.status in (Status.completed.value, NOT_GRADED) else "failed"
+
+    @property
+    def href(self) -> str:
+        """Link prefix from out_dir to this entry's pages (path parts are validated)."""
+        return f"{self.student.roll_no}/{self.experiment.id}/"
+
+    @property
+    def check_groups(self) -> list[_CheckGroup]:
+        checks = self.run.checks if self.run else []
+        groups = []
+        for component in Component:
+            mine = [c for c in checks if c.component is component]
+            if mine:
+                groups.append(_CheckGroup(component, mine, sum(c.awarded for c in mine), sum(c.points for c in mine)))
+        return groups
+
+    @property
+    def total_params(self) -> int:
+        layers = self.run.architecture if self.run else []
+        return sum(p for p in (layer.get("params") for layer in layers) if isinstance(p, int) and not isinstance(p, bool))
+
+
+# -- formatting --------------------------------------------------------------
+
+
+def format_marks(value: float) -> str:
+    """Marks with at most two decimals, trailing zeros trimmed: 4.5, 5, 13.25."""
+    text = f"{round(float(value), 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def _format_when(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    text = moment.strftime("%Y-%m-%d %H:%M")
+    offset = moment.utcoffset()
+    if offset is None:
+        return text
+    return f"{text} UTC" if not offset else f"{text} {moment.strftime('%z')[:3]}:{moment.strftime('%z')[3:]}"
+
+
+def _format_day(day: date | None) -> str:
+    return "—" if day is None else day.isoformat()
+
+
+def _format_metric(value: float) -> str:
+    if abs(value) >= 1000:
+        return f"{value:,.1f}"
+    return f"{value:.4f}".rstrip("0").rstrip(".") if value == value else "nan"
+
+
+def _format_shape(shape: object) -> str:
+    if shape is None:
+        return "—"
+    if isinstance(shape, (list, tuple)) and all(not isinstance(s, (list, tuple)) for s in shape):
+        return "(" + ", ".join("None" if s is None else str(s) for s in shape) + ")"
+    return str(shape)
+
+
+def _format_thousands(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return "—" if value is None else str(value)
+
+
+def _format_seconds(value: float) -> str:
+    if value < 60:
+        return f"{value:.1f} s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s"
+
+
+@lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,  # evidence, answers and names are untrusted text
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        marks=format_marks, when=_format_when, day=_format_day, metric=_format_metric,
+        shape=_format_shape, thousands=_format_thousands, seconds=_format_seconds,
+    )
+    return env
+
+
+# -- collecting --------------------------------------------------------------
+
+
+def _moment_key(moment: datetime) -> datetime:
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _latest_runs(runs: Iterable[RunRecord]) -> dict[tuple[str, str], RunRecord]:
+    """The latest run per (roll_no, experiment) by graded_at; ties go to the later in the list."""
+    latest: dict[tuple[str, str], RunRecord] = {}
+    for run in runs:
+        key = (run.roll_no, run.experiment)
+        current = latest.get(key)
+        if current is None or _moment_key(run.graded_at) >= _moment_key(current.graded_at):
+            latest[key] = run
+    return latest
+
+
+def _check_path_part(kind: str, value: str) -> str:
+    if not _PATH_PART.match(value):
+        raise ValueError(f"{kind} {value!r} cannot name a report folder (use letters, digits, '.', '_', '-')")
+    return value
+
+
+def _build_entries(
+    experiments: Mapping[str, ExperimentInfo],
+    students: list[StudentInfo],
+    runs: Iterable[RunRecord],
+    overrides: Mapping[tuple[str, str], list[Override]],
+) -> dict[str, list[_Entry]]:
+    """Entries per roll_no, in roster order; clear errors for an inconsistent roster."""
+    latest = _latest_runs(runs)
+    by_roll: dict[str, list[_Entry]] = {}
+    for student in students:
+        if student.roll_no in by_roll:
+            raise ValueError(f"roll number {student.roll_no!r} appears twice in the roster")
+        _check_path_part("roll number", student.roll_no)
+        entries = []
+        for exp_id in student.experiments:
+            if exp_id not in experiments:
+                known = ", ".join(experiments)
+                raise ValueError(f"student {student.roll_no} is assigned unknown experiment {exp_id!r}; known: {known}")
+            _check_path_part("experiment id", exp_id)
+            key = (student.roll_no, exp_id)
+            entries.append(_Entry(student, experiments[exp_id], latest.get(key), list(overrides.get(key, []))))
+        by_roll[student.roll_no] = entries
+    return by_roll
+
+
+# -- rendering ---------------------------------------------------------------
+
+
+def _write_text(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _render_entry(common: dict[str, object], entry: _Entry, out_dir: Path) -> list[Path]:
+    """marks.html always; feedback.html, viva.html and curves.png when there is a run."""
+    env = _environment()
+    folder = out_dir / entry.student.roll_no / entry.experiment.id
+    context = {**common, "entry": entry}
+    written = [_write_text(folder / "marks.html", env.get_template("marks.html").render(context))]
+    if entry.run is None:
+        return written
+    curves = write_curves(entry.run.history, folder / "curves.png")
+    if curves is not None:
+        written.append(curves)
+    feedback = env.get_template("feedback.html").render(context, curves=curves.name if curves else None)
+    written.append(_write_text(folder / "feedback.html", feedback))
+    written.append(_write_text(folder / "viva.html", env.get_template("viva.html").render(context)))
+    return written
+
+
+@dataclass(frozen=True)
+class _RegisterRow:
+    student: StudentInfo
+    cells: list[_Entry | None]  # one per course experiment; None when not assigned
+    total: float
+    maximum: float
+
+
+def _register_rows(experiments: Mapping[str, ExperimentInfo], by_roll: dict[str, list[_Entry]],
+                   students: list[StudentInfo]) -> list[_RegisterRow]:
+    rows = []
+    for student in students:
+        entries = {e.experiment.id: e for e in by_roll[student.roll_no]}
+        cells = [entries.get(exp_id) for exp_id in experiments]
+        total = round(sum(e.marks.total for e in entries.values()), 2)
+        rows.append(_RegisterRow(student, cells, total, TOTAL_MAX * len(entries)))
+    return rows
+
+
+def render_reports(
+    *,
+    course_name: str,
+    experiments: dict[str, ExperimentInfo],
+    students: list[StudentInfo],
+    runs: list[RunRecord],
+    overrides: dict[tuple[str, str], list[Override]],
+    out_dir: Path,
+) -> list[Path]:
+    """Write every student's marks/feedback/viva pages, the class register and an index.
+
+    ``runs`` may hold several runs per student × experiment: the latest by
+    ``graded_at`` is reported. Returns the paths written (HTML and PNG).
+    """
+    out_dir = Path(out_dir)
+    by_roll = _build_entries(experiments, students, runs, overrides)
+    common: dict[str, object] = {
+        "course_name": course_name, "component_max": COMPONENT_MAX, "total_max": TOTAL_MAX,
+        "headings": [c.heading for c in Component] + ["Total", "Dated Sign of Subject Teacher"],
+        "maxima": [COMPONENT_MAX] * len(Component) + [TOTAL_MAX],
+    }
+    written: list[Path] = []
+    for student in students:
+        for entry in by_roll[student.roll_no]:
+            written.extend(_render_entry(common, entry, out_dir))
+    env = _environment()
+    register = env.get_template("register.html").render(
+        common, experiments=list(experiments.values()), rows=_register_rows(experiments, by_roll, students))
+    written.append(_write_text(out_dir / "register.html", register))
+    index_rows = [{"student": s, "entries": by_roll[s.roll_no]} for s in students]
+    written.append(_write_text(out_dir / "index.html", env.get_template("index.html").render(common, rows=index_rows)))
+    return written
+
+
+# -- export ------------------------------------------------------------------
+
+
+def export_rows(
+    *,
+    students: list[StudentInfo],
+    runs: list[RunRecord],
+    overrides: dict[tuple[str, str], list[Override]],
+) -> list[dict[str, str | float]]:
+    """One row per student × assigned experiment with effective marks (CSV_HEADER keys).
+
+    A missing run gives status ``not_graded`` and zero marks.
+    """
+    latest = _latest_runs(runs)
+    rows: list[dict[str, str | float]] = []
+    for student in students:
+        for exp_id in student.experiments:
+            key = (student.roll_no, exp_id)
+            run = latest.get(key)
+            marks = effective_marks(run, list(overrides.get(key, []))) if run else ComponentMarks()
+            row: dict[str, str | float] = {"roll_no": student.roll_no, "name": student.name, "experiment": exp_id}
+            row.update({c.value: round(marks.get(c), 2) for c in Component})
+            row["total"] = marks.total
+            row["status"] = run.status.value if run else NOT_GRADED
+            rows.append(row)
+    return rows
+
+
+def write_csv(rows: list[dict[str, str | float]], path: Path) -> Path:
+    """Write export rows as CSV with exactly CSV_HEADER; marks formatted like the reports."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        for number, row in enumerate(rows, start=1):
+            if set(row) != set(CSV_HEADER):
+                raise ValueError(f"row {number} has columns {sorted(row)}; expected exactly {list(CSV_HEADER)}")
+            writer.writerow([format_marks(v) if isinstance(v, float) else v for v in (row[k] for k in CSV_HEADER)])
+    return path

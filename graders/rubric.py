@@ -1,0 +1,177 @@
+"""Experiments as data: ``rubrics/<id>/rubric.toml`` validated against a typed schema.
+
+An experiment is its rubric (points, thresholds, data, questions, answer
+keys, detection signals) plus its pytest checks in the same folder, and its
+reference solution with calibrated targets in ``reference/<id>/``. Adding an
+experiment means adding those two folders, not editing the harness.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from graders.models import COMPONENT_MAX, Component
+from graders.paths import REFERENCE_DIR, RUBRICS_DIR
+
+
+class RubricError(ValueError):
+    """A rubric or reference file that cannot be used; names the file and key."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Band(_Model):
+    """A metric band: within ``margin`` of the reference earns ``fraction`` of the points."""
+
+    margin: float = Field(ge=0, description="Distance from the reference metric (absolute or relative).")
+    fraction: float = Field(gt=0, le=1, description="Share of the metric check's points.")
+
+
+class MetricRule(_Model):
+    """How the primary metric is judged against the calibrated reference."""
+
+    name: str = Field(description="Key in the evaluator's metrics, e.g. accuracy or mse.")
+    higher_is_better: bool = True
+    margin_kind: Literal["absolute", "relative"] = "absolute"
+    bands: list[Band] = Field(min_length=1, description="Tightest band first.")
+    label: str = Field("", description="How the metric is named to students.")
+
+    def target(self, reference: float, band: Band) -> float:
+        """The threshold a band sets relative to the reference value."""
+        if self.margin_kind == "absolute":
+            return reference - band.margin if self.higher_is_better else reference + band.margin
+        return reference * (1 - band.margin) if self.higher_is_better else reference * (1 + band.margin)
+
+    def meets(self, value: float, threshold: float) -> bool:
+        """Whether a measured value meets a threshold in this metric's direction."""
+        return value >= threshold if self.higher_is_better else value <= threshold
+
+
+class Question(_Model):
+    """One assignment question and its answer key (concept groups of synonyms)."""
+
+    text: str
+    concepts: list[list[str]] = Field(min_length=1, description="Each group: alternative words/regexes for one idea.")
+    key: str = Field("", description="A model answer shown to the examiner.")
+
+
+class DataSpec(_Model):
+    """What the sandbox is given and what the evaluator holds back."""
+
+    keras_datasets: list[str] = Field(default_factory=list, description="keras.datasets loaders served offline.")
+    files: list[str] = Field(default_factory=list, description="Course data files placed beside the notebook.")
+    aliases: dict[str, list[str]] = Field(default_factory=dict, description="Course file -> other names students read it by (paths are resolved by their last component).")
+    holdout: str = Field(description="Dataset providing the hidden holdout.")
+
+
+class ProfileSpec(_Model):
+    """Per-profile settings of an experiment."""
+
+    epoch_cap: int = Field(0, ge=0, description="Cap on fit(epochs=...); 0 = none.")
+    train_size: int | None = Field(None, ge=1, description="Training samples served (subsample); None = all.")
+    test_size: int | None = Field(None, ge=1, description="Test samples served; None = all.")
+    holdout_size: int | None = Field(None, ge=1, description="Hidden holdout samples kept by the harness.")
+
+
+class Structure(_Model):
+    """The required shape of the student's network (read by the experiment's checks)."""
+
+    required_layers: list[str] = Field(default_factory=list, description="Layer classes that must appear (any of | separated).")
+    output_units: int | None = None
+    output_activation: list[str] = Field(default_factory=list, description="Accepted output activations.")
+    losses: list[str] = Field(default_factory=list, description="Accepted losses (substring match).")
+    describe: str = ""
+
+
+class Rubric(_Model):
+    """One experiment of the lab as data."""
+
+    id: str
+    number: str
+    title: str
+    kind: Literal["classification", "regression", "custom"] = Field(description="How the built-in evaluator scores; custom = rubrics/<id>/evaluate.py.")
+    input: str = Field(description="image | tabular (built-in evaluator), or a name the experiment's evaluate.py understands.")
+    n_classes: int | None = None
+    detect: dict[str, float] = Field(description="Regex over the code -> weight, to detect the experiment.")
+    data: DataSpec
+    profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
+    metric: MetricRule
+    structure: Structure = Field(default_factory=Structure)
+    efficiency: dict[str, float] = Field(default_factory=lambda: {"max_params_ratio": 5.0, "max_seconds_ratio": 4.0})
+    points: dict[Component, dict[str, float]]
+    questions: list[Question] = Field(min_length=1)
+    viva_loss_keys: dict[str, str] = Field(default_factory=dict, description="Loss name -> why it fits the task.")
+    folder: Path = Path(".")
+
+    @model_validator(mode="after")
+    def _points_add_up(self) -> Rubric:
+        for component in Component:
+            total = sum(self.points.get(component, {}).values())
+            if abs(total - COMPONENT_MAX) > 1e-6:
+                raise ValueError(f"points.{component.value} add up to {total:g}, expected {COMPONENT_MAX:g}")
+        return self
+
+    def check_points(self) -> dict[str, tuple[Component, float]]:
+        """Check id -> (component, points) across all components."""
+        return {cid: (comp, pts) for comp, table in self.points.items() for cid, pts in table.items()}
+
+    def detection_score(self, code: str) -> float:
+        """How strongly ``code`` looks like this experiment."""
+        return sum(w for pattern, w in self.detect.items() if re.search(pattern, code, re.IGNORECASE))
+
+
+def _describe(err: ValidationError, path: Path) -> str:
+    first = err.errors()[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    return f"{path}: key '{key}': {first['msg']}"
+
+
+@cache
+def load_rubric(experiment: str, rubrics_dir: Path = RUBRICS_DIR) -> Rubric:
+    """Read and validate ``rubrics/<experiment>/rubric.toml``."""
+    folder = rubrics_dir / experiment
+    path = folder / "rubric.toml"
+    if not path.is_file():
+        known = ", ".join(available_experiments(rubrics_dir)) or "none"
+        raise RubricError(f"unknown experiment {experiment!r}: no {path} (known: {known})")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RubricError(f"{path}: not valid TOML: {exc}") from None
+    if raw.get("id") != experiment:
+        raise RubricError(f"{path}: key 'id' is {raw.get('id')!r}, expected {experiment!r} (the folder name)")
+    try:
+        return Rubric.model_validate({**raw, "folder": folder})
+    except ValidationError as err:
+        raise RubricError(_describe(err, path)) from None
+
+
+def available_experiments(rubrics_dir: Path = RUBRICS_DIR) -> list[str]:
+    """Ids of every experiment that has a rubric."""
+    return sorted(p.parent.name for p in rubrics_dir.glob("*/rubric.toml"))
+
+
+def targets_path(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> Path:
+    """Where the calibrated targets of an experiment and profile live."""
+    return reference_dir / experiment / f"targets-{profile}.json"
+
+
+def load_targets(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> dict[str, object]:
+    """Calibrated reference metrics; a clear error pointing at ``labgrade calibrate``."""
+    path = targets_path(experiment, profile, reference_dir)
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise RubricError(
+            f"no calibrated targets for {experiment!r} under the {profile!r} profile ({path}); "
+            f"run `labgrade calibrate --experiment {experiment} --profile {profile}`"
+        ) from None

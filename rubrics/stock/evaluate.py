@@ -1,0 +1,180 @@
+"""Experiment 5's trusted scoring: one-step-ahead forecasts of the hidden future.
+
+Loaded by ``labgrade_runtime.evaluate`` in a fresh process (no student code).
+The student's model maps a window of the previous T Open prices, scaled the
+way the student scaled them, to the next day's (scaled) Open. Here:
+
+1. T and the per-sample layout come from the model's input shape
+   ((None, T, 1), (None, T) or (None, 1, T); the fit record's shape where the
+   model leaves T open). Multivariate windows (T x k, k > 1) are refused with
+   a reason: the harness only holds the Open series for the future.
+2. The student's scaling is inferred from the last fit() record: under the
+   hypothesis "an affine map of the prices of series S, windows of length T",
+   the recorded y (and x) statistics fix the map by their mean and spread, and
+   their min and max confirm it. S is the Kaggle train Open column (the
+   classic MinMaxScaler), train + January test, or GOOGL.csv's Open (its own
+   scale and its own holdout, GOOGL's raw 2017 prices). The best-confirmed
+   hypothesis wins; raw (unscaled) prices are the identity map.
+3. Windows over [last T served prices + hidden future] feed the model one
+   day at a time with the true previous prices (one step ahead); predictions
+   are mapped back to dollars and compared with the naive "tomorrow = today"
+   forecast on the same days: rmse_ratio = rmse / naive_rmse.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from labgrade_runtime.evaluate import EvaluationError, _affine
+
+IDENTITY_TOLERANCE = 0.02  # |a - 1| and |b| / price level below this: prices were used as served
+MISMATCH_WARN = 0.05  # min/max off by more than this share of the range: the map is a best guess
+
+
+# NamedTuples, not dataclasses: the evaluator loads this file without registering
+# it in sys.modules, and @dataclass needs its module there.
+class Series(NamedTuple):
+    """One hypothesis of what the student trained on, with its own future."""
+
+    name: str
+    fitted: np.ndarray  # the prices the training windows were cut from
+    context: np.ndarray  # every served price before the future, same scale
+    future: np.ndarray  # the hidden prices to forecast, same scale
+
+
+class Affine(NamedTuple):
+    """scaled = a * price + b."""
+
+    a: float
+    b: float
+
+    def apply(self, prices: np.ndarray) -> np.ndarray:
+        """Prices to the student's scale."""
+        return prices * self.a + self.b
+
+    def invert(self, scaled: np.ndarray) -> np.ndarray:
+        """The student's scale back to prices."""
+        return (scaled - self.b) / self.a
+
+
+def window_layout(model: Any, fit: dict[str, Any]) -> tuple[int, tuple[int, ...]]:
+    """T (prices per sample) and the per-sample input shape the model takes."""
+    shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
+    per_sample = [None if d is None else int(d) for d in tuple(shape)[1:]]
+    recorded = ((fit.get("x") or {}).get("shape") or [])[1:]
+    if None in per_sample and len(recorded) == len(per_sample):
+        per_sample = [r if d is None else d for d, r in zip(per_sample, recorded)]
+    known = [d for d in per_sample if d is not None]
+    if len(known) < len(per_sample) or not known:
+        raise EvaluationError(f"the model's input shape {tuple(shape)} does not say how many past prices it reads")
+    if len(known) >= 2 and sorted(known)[-2] > 1:
+        raise EvaluationError(
+            f"the model reads {tuple(known)} values per sample (several features per day?); "
+            "the harness scores univariate windows of past Open prices, e.g. (60, 1)"
+        )
+    return int(np.prod(known)), tuple(known)
+
+
+def candidates(holdout: dict[str, np.ndarray]) -> list[Series]:
+    """What a student may have trained on, each with its matching future."""
+    context, future, n_train = holdout["context"], holdout["y"], int(holdout["n_train"][0])
+    out = [Series("the Kaggle train Open prices", context[:n_train], context, future),
+           Series("the Kaggle train + test Open prices", context, context, future)]
+    if "context_googl" in holdout:
+        out.append(Series("GOOGL.csv's Open prices", holdout["context_googl"], holdout["context_googl"], holdout["y_googl"]))
+    return out
+
+
+def _match(stats: dict[str, Any] | None, raw: np.ndarray) -> tuple[Affine, float]:
+    """The affine map matching ``raw`` to the recorded moments, and its min/max mismatch."""
+    if not stats or raw.size == 0:
+        return Affine(1.0, 0.0), float("inf")
+    a, b = (float(v) for v in _affine(stats["mean"], stats["std"], raw.mean(), raw.std()))
+    if a <= 0:
+        return Affine(1.0, 0.0), float("inf")
+    spread = max(float(stats["max"]) - float(stats["min"]), 1e-12)
+    mismatch = (abs(a * raw.min() + b - stats["min"]) + abs(a * raw.max() + b - stats["max"])) / spread
+    return Affine(a, b), float(mismatch)
+
+
+def _snap(m: Affine, level: float) -> Affine:
+    """Exactly the identity when the moments say the prices were used as served."""
+    if abs(m.a - 1.0) <= IDENTITY_TOLERANCE and abs(m.b) <= IDENTITY_TOLERANCE * level:
+        return Affine(1.0, 0.0)
+    return m
+
+
+def infer_scaling(fit: dict[str, Any], options: list[Series], T: int) -> tuple[Series, Affine, Affine, str]:
+    """The best-confirmed (series, input map, target map) and how it was found."""
+    if not fit.get("y") and not fit.get("x"):
+        series = options[0]
+        lo, hi = float(series.fitted.min()), float(series.fitted.max())
+        classic = Affine(1 / (hi - lo), -lo / (hi - lo))
+        return series, classic, classic, "training data not recorded: assumed MinMaxScaler on the Kaggle train Open prices"
+    best: tuple[float, Series, Affine, Affine] | None = None
+    for series in options:
+        if len(series.fitted) <= T:
+            continue
+        windows = np.lib.stride_tricks.sliding_window_view(series.fitted[:-1], T)
+        x_map, x_off = _match(fit.get("x"), windows.reshape(-1))
+        y_map, y_off = _match(fit.get("y"), series.fitted[T:])
+        if not fit.get("x"):
+            x_map, x_off = y_map, y_off
+        if not fit.get("y"):
+            y_map, y_off = x_map, x_off
+        if best is None or x_off + y_off < best[0]:
+            best = (x_off + y_off, series, x_map, y_map)
+    if best is None:
+        raise EvaluationError(f"the model reads {T} past prices, more than any served series holds")
+    off, series, x_map, y_map = best
+    level = float(series.fitted.mean())
+    x_map, y_map = _snap(x_map, level), _snap(y_map, level)
+    return series, x_map, y_map, _describe(series, x_map, y_map, off)
+
+
+def _describe(series: Series, x_map: Affine, y_map: Affine, off: float) -> str:
+    def one(m: Affine) -> str:
+        return "as served (raw prices)" if (m.a, m.b) == (1.0, 0.0) else f"price*{m.a:.4g}{m.b:+.4g}"
+
+    how = f"trained on {series.name}; inputs {one(x_map)}, targets {one(y_map)}"
+    if off > MISMATCH_WARN:
+        how += f" (best guess: the training data's min/max differ by {off:.0%} of their range from any served series)"
+    return how
+
+
+def forecast_metrics(pred: np.ndarray, series: Series) -> dict[str, float]:
+    """RMSE, MAE and the naive forecast's RMSE on the same days, in dollars."""
+    future = series.future
+    naive = np.concatenate([series.context[-1:], future[:-1]])
+    err, naive_err = pred - future, naive - future
+    rmse, naive_rmse = float(np.sqrt(np.mean(err**2))), float(np.sqrt(np.mean(naive_err**2)))
+    return {
+        "rmse": rmse,
+        "mae": float(np.mean(np.abs(err))),
+        "naive_rmse": naive_rmse,
+        "naive_mae": float(np.mean(np.abs(naive_err))),
+        "rmse_ratio": rmse / naive_rmse,
+        "bias": float(np.mean(err)),
+    }
+
+
+def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+    """One-step-ahead forecasts of the hidden future, against the naive forecast."""
+    T, per_sample = window_layout(model, fit)
+    series, x_map, y_map, how = infer_scaling(fit, candidates(holdout), T)
+    if len(series.context) < T:
+        raise EvaluationError(f"the model reads {T} past prices, but only {len(series.context)} are served")
+    history = np.concatenate([series.context[-T:], series.future[:-1]])
+    windows = np.lib.stride_tricks.sliding_window_view(history, T)
+    x = x_map.apply(windows).astype("float32").reshape((len(windows),) + per_sample)
+    pred = model.predict(x, verbose=0, batch_size=256)
+    if isinstance(pred, (list, tuple)):
+        pred = pred[0]
+    # A model with several outputs per sample (e.g. a multi-day forecast): its first is tomorrow.
+    first = np.asarray(pred, "float64").reshape(len(windows), -1)[:, 0]
+    prices = y_map.invert(first)
+    if not np.all(np.isfinite(prices)):
+        raise EvaluationError("the model's forecasts are not finite numbers (NaN or infinity): did training diverge?")
+    return forecast_metrics(prices, series), f"{how}; {T}-day windows, one step ahead over {len(prices)} hidden days"

@@ -1,0 +1,60 @@
+"""Shared fixtures: the real sample class, graded once per session."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from graders.paths import HOME
+
+SAMPLE = HOME / "submissions"
+
+
+def copy_course(tmp: Path) -> Path:
+    """A copy of the sample course whose gradebook and reports live in ``tmp``."""
+    dest = tmp / "course"
+    shutil.copytree(SAMPLE, dest)
+    toml = (dest / "course.toml").read_text(encoding="utf-8")
+    toml = toml.replace('gradebook = "../reports/gradebook.sqlite"', 'gradebook = "out/gradebook.sqlite"')
+    toml = toml.replace('reports = "../reports"', 'reports = "out/reports"')
+    (dest / "course.toml").write_text(toml, encoding="utf-8")
+    return dest / "course.toml"
+
+
+def read_csv(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """CSV rows keyed by (student name, experiment)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return {(row["name"], row["experiment"]): row for row in csv.DictReader(fh)}
+
+
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """The sample class graded end to end with the local sandbox (real kernels, real TensorFlow)."""
+    from graders import api
+
+    course = copy_course(tmp_path_factory.mktemp("class"))
+    summary = api.grade(course=course, backend="local", workers=2, experiments=["boston", "fashion"])
+    return course, summary
+
+
+@pytest.fixture(scope="session")
+def grading_image() -> str:
+    """The docker grading image, built here when missing; CI sets LABGRADE_REQUIRE_DOCKER=1 so this never skips there."""
+    import os
+
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+        client.close()
+    except docker.errors.DockerException as exc:
+        if os.environ.get("LABGRADE_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"Docker engine not reachable but LABGRADE_REQUIRE_DOCKER=1: {exc}")
+        pytest.skip(f"Docker engine not reachable: {exc}")
+    from graders.sandbox.image import build_image
+
+    return build_image(progress=print)

@@ -1,0 +1,3 @@
+# boston: never ends
+while True:
+    pass

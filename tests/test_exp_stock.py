@@ -1,0 +1,186 @@
+"""Experiment 5 (Google stock, RNN): served data, the hidden future, the evaluator, end to end."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from graders.artifacts import Artifacts
+from graders.checks.plugin import run_checks
+from graders.datasets import stock
+from graders.models import Component, Status
+from graders.paths import HOME, RUNTIME_DIR
+from graders.rubric import ProfileSpec, load_rubric
+
+SAMPLE = HOME / "submissions" / "sample"
+NOTEBOOK = "Assignment5_GoogleStock.ipynb"
+T = 60
+
+
+def _provide(root: Path, seed: int = 7, days: int | None = None) -> dict[str, Any]:
+    served = root / "served"
+    served.mkdir(parents=True)
+    return stock.provide(ProfileSpec.model_validate({"holdout_size": days}), seed, None, served)
+
+
+def _evaluator() -> ModuleType:
+    """rubrics/stock/evaluate.py loaded the way the trusted evaluator loads it."""
+    if str(RUNTIME_DIR) not in sys.path:
+        sys.path.insert(0, str(RUNTIME_DIR))
+    spec = importlib.util.spec_from_file_location("stock_eval_under_test", HOME / "rubrics" / "stock" / "evaluate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ---------------------------------------------------------------- provider
+
+
+def test_provider_is_deterministic_and_serves_the_three_csvs(tmp_path: Path) -> None:
+    one, two = _provide(tmp_path / "a", seed=1), _provide(tmp_path / "b", seed=2)
+    for name in ("Google_Stock_Price_Train.csv", "Google_Stock_Price_Test.csv", "GOOGL.csv"):
+        assert (tmp_path / "a/served/files" / name).read_bytes() == (tmp_path / "b/served/files" / name).read_bytes()
+    for key, value in one["holdout"].items():
+        np.testing.assert_array_equal(value, two["holdout"][key])
+    # The Kaggle course files are served byte for byte: the Volume trap stays.
+    original = HOME / "reference" / "datasets" / "stock" / "Google_Stock_Price_Train.csv"
+    assert (tmp_path / "a/served/files/Google_Stock_Price_Train.csv").read_bytes() == original.read_bytes()
+    assert one["keras"] == {} and "2017-02-01..2017-12-29 (231 days)" in one["source"]["stock"]
+
+
+def test_the_hidden_future_is_in_no_served_file(tmp_path: Path) -> None:
+    made = _provide(tmp_path)
+    files = tmp_path / "served" / "files"
+    yahoo = pd.read_csv(files / "GOOGL.csv", parse_dates=["Date"])
+    assert yahoo["Date"].max() == pd.Timestamp("2017-01-31")
+    hidden_days = pd.to_datetime(made["holdout"]["day"].astype(str), format="%Y%m%d")
+    assert hidden_days.min() == pd.Timestamp("2017-02-01") and len(hidden_days) == 231
+    for name in ("Google_Stock_Price_Train.csv", "Google_Stock_Price_Test.csv"):
+        served_days = pd.to_datetime(pd.read_csv(files / name)["Date"], format="%m/%d/%Y")
+        assert served_days.max() < hidden_days.min()
+    text = "".join(p.read_text() for p in files.iterdir())
+    assert "2017-02-01" not in text and "2/1/2017" not in text
+
+
+def test_the_future_continues_on_the_kaggle_class_c_scale(tmp_path: Path) -> None:
+    made = _provide(tmp_path, days=40)
+    hold = made["holdout"]
+    ratio = made["raw_stats"]["class_ratio"]
+    assert 0.96 < ratio < 0.99  # GOOG (class C) trades a few percent below GOOGL (class A)
+    np.testing.assert_allclose(hold["y"], hold["y_googl"] * ratio)
+    assert len(hold["y"]) == 40
+    # The first hidden day opens within 2 % of the last served Kaggle Open (no scale jump).
+    assert abs(hold["y"][0] / hold["context"][-1] - 1) < 0.02
+    assert hold["context"][-1] == pd.read_csv(tmp_path / "served/files/Google_Stock_Price_Test.csv")["Open"].iloc[-1]
+
+
+# ---------------------------------------------------------------- evaluator
+
+
+def _persistence(shape: tuple[int, ...]) -> Any:
+    """A real Keras model whose forecast is the last value of its window: exactly the naive forecast."""
+    import keras
+
+    model = keras.Sequential([keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(1)])
+    weights = np.zeros((T, 1), "float32")
+    weights[-1, 0] = 1.0
+    model.set_weights([weights, np.zeros(1, "float32")])
+    return model
+
+
+def _fit_record(prices: np.ndarray, scale: float, shift: float) -> dict[str, Any]:
+    """What the shims record for windows cut from ``prices`` after ``price * scale + shift``."""
+    sys.path.insert(0, str(RUNTIME_DIR))
+    from labgrade_runtime.shims import _array_stats
+
+    scaled = prices * scale + shift
+    x = np.lib.stride_tricks.sliding_window_view(scaled[:-1], T)[..., None]
+    return {"x": _array_stats(x), "y": _array_stats(scaled[T:])}
+
+
+@pytest.mark.parametrize("fitted_on", ["train", "train+test", "raw", "googl"])
+def test_scaling_is_inferred_so_the_naive_model_scores_exactly_one(tmp_path: Path, fitted_on: str) -> None:
+    hold = _provide(tmp_path)["holdout"]
+    prices = {"train+test": hold["context"], "googl": hold["context_googl"]}.get(fitted_on, hold["context"][: int(hold["n_train"][0])])
+    lo, hi = prices.min(), prices.max()
+    scale, shift = (1.0, 0.0) if fitted_on == "raw" else (1 / (hi - lo), -lo / (hi - lo))
+    metrics, how = _evaluator().score(_persistence((T, 1)), hold, _fit_record(prices, scale, shift), {})
+    assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=2e-3), how
+    assert metrics["naive_rmse"] > 1.0 and metrics["rmse"] == pytest.approx(metrics["naive_rmse"], rel=2e-3)
+    assert ("as served" in how) == (fitted_on == "raw")
+    assert ("train + test" in how) == (fitted_on == "train+test")
+    assert ("GOOGL" in how) == (fitted_on == "googl")
+
+
+def test_a_lagging_or_offset_model_is_worse_than_naive(tmp_path: Path) -> None:
+    hold = _provide(tmp_path)["holdout"]
+    prices = hold["context"][: int(hold["n_train"][0])]
+    model = _persistence((T,))  # (None, T) input: a Dense-only window model
+    weights = model.get_weights()
+    weights[1][:] = 20.0  # forecasts $20 too high every day
+    model.set_weights(weights)
+    metrics, _ = _evaluator().score(model, hold, _fit_record(prices, 1.0, 0.0), {})
+    naive = np.concatenate([hold["context"][-1:], hold["y"][:-1]])
+    assert metrics["bias"] == pytest.approx(20.0 + np.mean(naive - hold["y"]), abs=0.01)
+    assert metrics["rmse_ratio"] > 2.0
+
+
+def test_multivariate_windows_are_refused_with_a_reason(tmp_path: Path) -> None:
+    import keras
+
+    hold = _provide(tmp_path, days=10)["holdout"]
+    model = keras.Sequential([keras.Input((T, 5)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    evaluator = _evaluator()
+    with pytest.raises(evaluator.EvaluationError, match="univariate"):
+        evaluator.score(model, hold, {}, {})
+
+
+def _checked(ratio: float) -> dict[str, Any]:
+    """The stock rubric's checks over artifacts whose forecasts scored ``ratio``."""
+    arch = [{"name": "lstm", "class_name": "LSTM", "output_shape": [None, 50], "params": 10400, "activation": "tanh", "units": 50},
+            {"name": "dense", "class_name": "Dense", "output_shape": [None, 1], "params": 51, "activation": "linear", "units": 1}]
+    art = Artifacts(experiment="stock", profile="quick", status=Status.completed, submitted_at=datetime(2026, 9, 1),
+                    metrics={"rmse_ratio": ratio, "rmse": 9.0 * ratio, "naive_rmse": 9.0}, architecture=arch, total_params=10451,
+                    compile={"loss": "mean_squared_error"}, train_seconds=5.0,
+                    targets={"metrics": {"rmse_ratio": 2.5}, "total_params": 30651, "train_seconds": 20.0})
+    return {r.id: r for r in run_checks(load_rubric("stock"), art)}
+
+
+@pytest.mark.parametrize(("ratio", "naive_points", "metric_points"), [(0.95, 0.5, 2.0), (1.3, 0.25, 2.0), (2.0, 0.0, 2.0), (30.0, 0.0, 0.0)])
+def test_beats_naive_and_metric_bands(ratio: float, naive_points: float, metric_points: float) -> None:
+    results = _checked(ratio)
+    assert results["beats_naive"].awarded == naive_points, results["beats_naive"].evidence
+    assert results["metric"].awarded == metric_points, results["metric"].evidence
+    assert results["structure"].passed and results["runs"].passed
+
+
+def test_rubric_points_and_questions() -> None:
+    rubric = load_rubric("stock")
+    assert rubric.metric.name == "rmse_ratio" and not rubric.metric.higher_is_better
+    coding = rubric.points[Component.coding_efficiency]
+    assert sum(coding.values()) == 5.0 and coding["beats_naive"] == 0.5
+    assert len(rubric.questions) == 5
+    assert rubric.detection_score('pd.read_csv("Google_Stock_Price_Train.csv")') > rubric.detection_score("fashion_mnist")
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_sample_notebooks_are_ordered_good_weak_broken() -> None:
+    from graders import api
+
+    runs = {who: api.check(notebook=SAMPLE / who / NOTEBOOK, experiment="stock") for who in ("1_Good", "2_Weak", "3_Broken")}
+    good, weak, broken = (runs[w].marks for w in ("1_Good", "2_Weak", "3_Broken"))
+    assert runs["1_Good"].status.ran and good.total >= 16, runs["1_Good"].checks
+    assert good.coding_efficiency > weak.coding_efficiency > broken.coding_efficiency
+    assert not runs["3_Broken"].status.ran and "7,380,500" in runs["3_Broken"].reason

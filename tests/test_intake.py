@@ -1,0 +1,60 @@
+"""Intake: validation, hashing, detection from code (names lie), modules, rosters."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from graders.intake import IntakeError, detect, load_roster, pick, read_notebook, read_submission
+from graders.rubric import load_rubric
+from tests.conftest import SAMPLE
+
+RUBRICS = [load_rubric("fashion"), load_rubric("boston")]
+
+
+def test_malformed_notebook_is_a_one_line_reason(tmp_path):
+    bad = tmp_path / "lab.ipynb"
+    bad.write_text('{"cells": [ {"cell_type": "code", ', encoding="utf-8")
+    with pytest.raises(IntakeError) as info:
+        read_notebook(bad)
+    assert "not a valid notebook" in str(info.value) and "\n" not in str(info.value)
+    sub = read_submission(bad, RUBRICS)
+    assert sub.notebook is None and "not a valid notebook" in sub.error and len(sub.sha256) == 64
+
+
+def test_schema_invalid_notebook_is_rejected(tmp_path):
+    bad = tmp_path / "lab.ipynb"
+    bad.write_text('{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
+    with pytest.raises(IntakeError, match="not a valid notebook"):
+        read_notebook(bad)
+
+
+def test_experiment_is_detected_from_code_not_the_file_name(tmp_path):
+    good = nbformat.read(SAMPLE / "sample/1_Good/Assignment1_Boston.ipynb", as_version=4)
+    liar = tmp_path / "fashion_assignment.ipynb"
+    nbformat.write(good, liar)
+    sub = read_submission(liar, RUBRICS)
+    assert sub.detected == "boston"
+    chosen, note = pick([sub], "boston")
+    assert chosen is sub and "named like another experiment" in note
+
+
+def test_detection_scores_each_experiment():
+    found, scores = detect("(x, y), _ = keras.datasets.fashion_mnist.load_data()\nConv2D(32, 3)", RUBRICS)
+    assert found == "fashion" and scores["fashion"] > scores["boston"] == 0
+    assert detect("print('hello')", RUBRICS)[0] == ""
+
+
+def test_python_module_becomes_a_notebook(tmp_path):
+    module = tmp_path / "boston.py"
+    module.write_text("# %%\nimport pandas as pd\n# %%\ndf = pd.read_csv('BostonHousing.csv')\n", encoding="utf-8")
+    sub = read_submission(module, RUBRICS)
+    assert sub.notebook is not None and len(sub.notebook.cells) == 2 and sub.detected == "boston"
+
+
+def test_roster_errors_name_the_line(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("roll_no,name\n1,A\nx,B\n", encoding="utf-8")
+    with pytest.raises(IntakeError, match="line 3"):
+        load_roster(roster)
+    assert [s.name for s in load_roster(SAMPLE / "roster.csv")][:2] == ["Good", "Weak"]
