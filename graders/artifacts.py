@@ -51,6 +51,7 @@ class FitRecord(_Untrusted):
     y: dict[str, Any] | None = None
     epochs: Any = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     has_validation_data: bool = False
 
 
@@ -108,6 +109,7 @@ class Artifacts(BaseModel):
     compile: dict[str, str] = Field(default_factory=dict)
     input_transform: str = ""
     train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
     history: dict[str, list[float]] = Field(default_factory=dict)
     fits: list[FitRecord] = Field(default_factory=list)
     sklearn_estimators: list[str] = Field(default_factory=list)
@@ -142,6 +144,7 @@ class Artifacts(BaseModel):
             compile=ev.compile if ev else {},
             input_transform=ev.input_transform if ev else "",
             train_seconds=sum(f.seconds for f in probe.fits) if probe else 0.0,
+            train_cpu_seconds=sum(f.cpu_seconds for f in probe.fits) if probe else 0.0,
             history=probe.history if probe else {},
             fits=probe.fits if probe else [],
             sklearn_estimators=probe.sklearn_estimators if probe else [],

@@ -348,6 +348,7 @@ def calibration_run(ctx: GradeContext, task: Task) -> dict[str, Any]:
         "metrics": out.evaluation.metrics,
         "total_params": out.evaluation.total_params,
         "train_seconds": round(sum(f.seconds for f in probe.fits), 2) if probe else 0.0,
+        "train_cpu_seconds": round(sum(f.cpu_seconds for f in probe.fits), 2) if probe else 0.0,
         "dataset_source": out.provenance.dataset_source,
         "runtime": out.provenance.runtime,
         "harness_version": __version__,

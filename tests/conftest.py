@@ -13,13 +13,16 @@ from graders.paths import HOME
 SAMPLE = HOME / "submissions"
 
 
-def copy_course(tmp: Path) -> Path:
-    """A copy of the sample course whose gradebook and reports live in ``tmp``."""
+def copy_course(tmp: Path, *, cell_seconds: int | None = None) -> Path:
+    """A copy of the sample course whose gradebook and reports live in ``tmp`` (optionally a shorter cell limit)."""
     dest = tmp / "course"
     shutil.copytree(SAMPLE, dest)
     toml = (dest / "course.toml").read_text(encoding="utf-8")
     toml = toml.replace('gradebook = "../reports/gradebook.sqlite"', 'gradebook = "out/gradebook.sqlite"')
     toml = toml.replace('reports = "../reports"', 'reports = "out/reports"')
+    if cell_seconds is not None:
+        assert "cell_seconds = 60" in toml
+        toml = toml.replace("cell_seconds = 60", f"cell_seconds = {cell_seconds}")
     (dest / "course.toml").write_text(toml, encoding="utf-8")
     return dest / "course.toml"
 
@@ -35,7 +38,7 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object
     """The sample class graded end to end with the local sandbox (real kernels, real TensorFlow)."""
     from graders import api
 
-    course = copy_course(tmp_path_factory.mktemp("class"))
+    course = copy_course(tmp_path_factory.mktemp("class"), cell_seconds=40)  # the Hang students time out sooner
     summary = api.grade(course=course, backend="local", workers=2, experiments=["boston", "fashion"])
     return course, summary
 

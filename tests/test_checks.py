@@ -118,3 +118,18 @@ def test_every_component_is_covered_by_checks():
     checks = run_checks(FASHION, artifacts())
     assert {c.component for c in checks} == set(Component)
     assert sum(c.points for c in checks) == pytest.approx(20)
+
+
+def test_efficiency_compares_cpu_seconds_when_the_reference_has_them():
+    targets = {**load_targets("fashion", "quick"), "train_seconds": 10.0, "train_cpu_seconds": 10.0}
+    # a busy host stretches wall-clock time, not CPU time: the mark stays
+    busy = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=12.0)), "efficiency")[0]
+    assert busy.passed and "12.0 CPU s" in busy.evidence
+    wasteful = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=200.0)), "efficiency")[0]
+    assert not wasteful.passed and "over 40.0 CPU s" in wasteful.evidence
+
+
+def test_efficiency_falls_back_to_wall_seconds_for_older_targets():
+    targets = {k: v for k, v in load_targets("fashion", "quick").items() if k != "train_cpu_seconds"} | {"train_seconds": 10.0}
+    slow = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=100.0, train_cpu_seconds=5.0)), "efficiency")[0]
+    assert not slow.passed and "trained for 100.0 s" in slow.evidence

@@ -17,7 +17,17 @@ import docker
 import pytest
 
 from graders.sandbox.base import Ending, Job, JobResult, Limits, Mount
-from graders.sandbox.docker import DEFAULT_IMAGE, JOB_LABEL, DockerSandbox, _container_options
+from graders.sandbox import docker as docker_backend
+from graders.sandbox.docker import (
+    DEFAULT_IMAGE,
+    ENV_MARKER,
+    JOB_LABEL,
+    DockerSandbox,
+    _container_options,
+    drop_stale_env_volumes,
+    env_volume,
+    env_volume_name,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -117,6 +127,70 @@ def test_root_filesystem_is_read_only(sandbox: DockerSandbox) -> None:
     assert "WROTE" not in result.output_tail
     assert result.output_tail.count("EROFS") == 3
     assert result.isolation["readonly_rootfs"] == "true"
+
+
+def test_environment_comes_read_only_from_the_images_own_volume(sandbox: DockerSandbox, engine: docker.DockerClient) -> None:
+    image_id = engine.images.get(sandbox.image).id
+    result = run_ok(sandbox, "import os, sys; print('env', os.path.ismount('/opt/labgrade'), sys.prefix)")
+    assert result.isolation["environment"] == f"volume {env_volume_name(image_id)} (read-only)"
+    assert "env True /opt/labgrade" in result.output_tail
+
+
+def _tiny_rootfs(folder: Path) -> Path:
+    """A root filesystem of the host's sh and touch and their libraries, with a small /env to copy."""
+    import shutil
+    import subprocess
+    import tarfile
+
+    files = [Path(shutil.which("sh") or "/bin/sh").resolve(), Path(shutil.which("touch") or "/bin/touch").resolve()]
+    for binary in list(files):
+        libs = subprocess.run(["ldd", str(binary)], capture_output=True, text=True, check=True).stdout
+        files += [Path(word) for word in libs.split() if word.startswith("/")]
+    tar = folder / "rootfs.tar"
+    with tarfile.open(tar, "w") as out:
+        for name in sorted({str(path).lstrip("/") for path in files}):
+            out.add(Path("/", name).resolve(), arcname=name)
+        out.add(files[0], arcname="bin/sh")
+        out.add(files[1], arcname="bin/touch")
+        (folder / "env").mkdir()
+        (folder / "env" / "lib.txt").write_text("the environment\n", encoding="utf-8")
+        out.add(folder / "env", arcname="env")
+    return tar
+
+
+@pytest.fixture()
+def small_env_image(engine: docker.DockerClient, tmp_path: Path) -> Iterator[str]:
+    """A tiny image whose labelled 'environment' is /env: populating its volume takes a moment."""
+    tar = _tiny_rootfs(tmp_path)
+    engine.api.import_image_from_file(str(tar), repository="labgrade/env-test", tag="tiny", changes=["LABEL labgrade.env=/env"])
+    image_id = engine.images.get("labgrade/env-test:tiny").id
+    yield image_id
+    for volume in engine.volumes.list(filters={"name": env_volume_name(image_id)}):
+        volume.remove(force=True)
+    engine.images.remove(image_id, force=True)
+
+
+def test_an_incomplete_environment_volume_is_filled_again(small_env_image: str, engine: docker.DockerClient) -> None:
+    name = env_volume_name(small_env_image)
+    mount = docker.types.Mount(target="/env", source=name, type="volume", read_only=True)
+    marker = f"test -f /env/{ENV_MARKER}"
+    engine.volumes.create(name, labels={JOB_LABEL: "env"})  # as if a population had been cut off: no marker
+    assert docker_backend._run_helper(engine, small_env_image, ["/bin/sh", "-c", marker], mount) != 0
+    assert env_volume(engine, small_env_image) == {**mount, "ReadOnly": True}
+    assert docker_backend._run_helper(engine, small_env_image, ["/bin/sh", "-c", f"{marker} && test -f /env/lib.txt"], mount) == 0
+    assert name in docker_backend._env_ready
+
+
+def test_a_rebuild_drops_the_environment_volumes_of_earlier_images(sandbox: DockerSandbox, engine: docker.DockerClient) -> None:
+    image_id = engine.images.get(sandbox.image).id
+    stale = engine.volumes.create("labgrade-env-0000000000000000", labels={JOB_LABEL: "env"})
+    try:
+        dropped = drop_stale_env_volumes(engine, keep=image_id)
+        assert stale.name in dropped and env_volume_name(image_id) not in dropped
+        assert env_volume_name(image_id) in [v.name for v in engine.volumes.list()]
+    finally:
+        if stale.name in [v.name for v in engine.volumes.list()]:
+            stale.remove(force=True)
 
 
 def test_tmp_and_home_are_writable_tmpfs(sandbox: DockerSandbox) -> None:

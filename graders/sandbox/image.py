@@ -38,7 +38,7 @@ from docker.errors import DockerException, ImageNotFound
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from graders.sandbox.docker import DEFAULT_IMAGE, GRADER_HOME, GRADER_USER, VENV
+from graders.sandbox.docker import DEFAULT_IMAGE, ENV_LABEL, GRADER_HOME, GRADER_USER, VENV, drop_stale_env_volumes, env_volume
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -72,6 +72,9 @@ RUNTIME_PACKAGES = (
     "opencv-python-headless",
     "openpyxl",
 )
+
+# Bumped when the image's make-up changes beyond its package pins (labels, layout): forces a rebuild.
+IMAGE_RECIPE = "2"
 
 IMAGE_ENV = {
     "PATH": f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin",
@@ -129,13 +132,16 @@ def build_image(
     client = _client()
     try:
         existing = None if rebuild else _image_id(client, tag)
-        wanted = _digest(runtime_requirements())
+        wanted = _recipe_digest(runtime_requirements())
         if existing and _requirements_label(client, tag) == wanted:
             say(f"image {tag} exists ({existing[:19]})")
-            return existing
-        if existing:
-            say(f"image {tag} was built for other package versions: rebuilding")
-        return _build(client, tag, cache_dir or default_cache_dir(), say)
+            image_id = existing
+        else:
+            if existing:
+                say(f"image {tag} was built for other package versions or an older recipe: rebuilding")
+            image_id = _build(client, tag, cache_dir or default_cache_dir(), say)
+        _ready_env_volume(client, image_id, say)
+        return image_id
     finally:
         client.close()
 
@@ -150,11 +156,24 @@ def _build(client: docker.DockerClient, tag: str, cache: Path, say: Progress) ->
     wheels = _wheelhouse(cache, requirements, say)
     rootfs = _runtime_rootfs(cache, base, wheels, requirements, say)
     previous = _image_id(client, tag)
-    image_id = _import_rootfs(client, rootfs, tag, _digest(requirements), say)
+    image_id = _import_rootfs(client, rootfs, tag, _recipe_digest(requirements), say)
     if previous and previous != image_id:
         _drop_image(client, previous)
     say(f"built {tag} ({image_id[:19]}) in {time.monotonic() - started:.0f}s")
     return image_id
+
+
+def _ready_env_volume(client: docker.DockerClient, image_id: str, say: Progress) -> None:
+    """Populate the image's environment volume now (not in the first job) and drop older images' volumes."""
+    for name in drop_stale_env_volumes(client, keep=image_id):
+        say(f"removed the environment volume {name} of an earlier image")
+    if env_volume(client, image_id, say) is None:
+        say("no environment volume: jobs read the image's files directly")
+
+
+def _recipe_digest(requirements: list[str]) -> str:
+    """What an image is built from: its package pins and the recipe version (the image's label)."""
+    return _digest([*requirements, f"recipe={IMAGE_RECIPE}"])
 
 
 def runtime_requirements(packages: Iterable[str] = RUNTIME_PACKAGES) -> list[str]:
@@ -349,7 +368,7 @@ def _import_rootfs(client: docker.DockerClient, rootfs: Path, tag: str, req_dige
     repository, _, version = tag.rpartition(":")
     changes = [f"ENV {name}={value}" for name, value in IMAGE_ENV.items()]
     changes += [f"USER {GRADER_USER}", "WORKDIR /work", 'CMD ["python"]']
-    changes += ["LABEL labgrade=image", f"LABEL labgrade.requirements={req_digest}"]
+    changes += ["LABEL labgrade=image", f"LABEL labgrade.requirements={req_digest}", f"LABEL {ENV_LABEL}={VENV}"]
     with tempfile.TemporaryDirectory(prefix="labgrade-image-", dir=rootfs.parent) as tmp:
         tarball = Path(tmp) / "rootfs.tar"
         say("image: packing the root filesystem")
