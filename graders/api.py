@@ -23,7 +23,7 @@ from graders.intake import Student, Submission
 from graders.models import Component, Override, RunRecord, Status
 from graders.pipeline import GradeContext, Task, grade_task
 from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
-from graders.rubric import Rubric, load_rubric, targets_path
+from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
 from graders.sandbox import Sandbox, get_backend
 from graders.sandbox.base import Limits
 from graders.store import Gradebook
@@ -240,18 +240,25 @@ def check(*, notebook: Path | str, experiment: str | None = None, profile: str =
 
 
 def calibrate(*, experiment: str, profile: str = "quick", backend: str = "local", seed: int = 1234) -> dict[str, object]:
-    """Run reference/<id>/solution.ipynb under a profile and store its metrics as the targets."""
+    """Run reference/<id>/solution.ipynb (and each variant's solution) under a profile; store their metrics as the targets."""
     rubric: Rubric = load_rubric(experiment)
-    solution = rubric.folder.parent.parent / "reference" / experiment / "solution.ipynb"
-    if not solution.is_file():
-        raise GradingError(f"no reference solution at {solution}")
-    sub: Submission = intake.read_submission(solution, [rubric], datetime.now())
+    folder = rubric.folder.parent.parent / "reference" / experiment
     sandbox, _ = choose_backend(backend)
     ctx = GradeContext(course="calibration", profile=profile, seed=seed, limits=Limits(cell_seconds=3600, wall_seconds=7200),
                        late_policy=LatePolicy(), backend=sandbox)
-    from graders import pipeline
-
-    run = pipeline.calibration_run(ctx, Task(Student("0", "reference"), rubric, sub, None))
+    run = _calibration_run(ctx, rubric, folder / "solution.ipynb")
+    variants = {name: _calibration_run(ctx, rubric, folder / variant.solution) for name, variant in rubric.variants.items()}
+    if variants:
+        run["variants"] = {name: {key: value[key] for key in REFERENCE_KEYS if key in value} for name, value in variants.items()}
     path = targets_path(experiment, profile)
     path.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     return run
+
+
+def _calibration_run(ctx: GradeContext, rubric: Rubric, solution: Path) -> dict[str, object]:
+    if not solution.is_file():
+        raise GradingError(f"no reference solution at {solution}")
+    sub: Submission = intake.read_submission(solution, [rubric], datetime.now())
+    from graders import pipeline
+
+    return pipeline.calibration_run(ctx, Task(Student("0", "reference"), rubric, sub, None))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -116,8 +117,15 @@ def cmd_override(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     targets = api.calibrate(experiment=args.experiment, profile=args.profile, backend=args.backend, seed=args.seed)
-    out.print(f"{args.experiment} [{args.profile}]: {targets['metrics']}, {targets['total_params']:,} parameters, trained {targets['train_seconds']} s")
+    _print_reference(f"{args.experiment} [{args.profile}]", targets)
+    for name, variant in dict(targets.get("variants") or {}).items():  # type: ignore[call-overload]
+        _print_reference(f"  variant {name}", variant)
     return 0
+
+
+def _print_reference(title: str, reference: dict[str, Any]) -> None:
+    out.print(f"{title}: {reference['metrics']}, {reference['total_params']:,} parameters, "
+              f"trained {reference['train_seconds']} s ({reference.get('train_cpu_seconds', '?')} CPU s)")
 
 
 def cmd_sandbox_build(args: argparse.Namespace) -> int:

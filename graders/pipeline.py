@@ -32,7 +32,7 @@ from graders.datastore import ServedData, served_data
 from graders.intake import Student, Submission
 from graders.models import Adaptation, CellError, ComponentMarks, Provenance, RunRecord, Status
 from graders.paths import RUNTIME_DIR
-from graders.rubric import Rubric, load_targets
+from graders.rubric import Rubric, load_targets, targets_for
 from graders.sandbox import Ending, Job, JobResult, Limits, Mount, Sandbox
 
 STEPS = ("intake", "prepare", "execute", "evaluate", "check", "score", "record", "report")
@@ -328,6 +328,8 @@ def grade_task(ctx: GradeContext, task: Task) -> RunRecord:
     try:
         targets = load_targets(task.rubric.id, ctx.profile)
         out = run_steps(ctx, task)
+        if out.evaluation is not None and out.evaluation.ok:
+            targets = targets_for(task.rubric, targets, out.evaluation.metrics)
         artifacts = Artifacts.build(task=task, ctx=ctx, execution=out.execution, evaluation=out.evaluation, status=out.status,
                                     reason=out.reason, cell_error=out.cell_error, targets=targets)
         return grade_artifacts(ctx, task, artifacts, out.provenance)

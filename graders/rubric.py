@@ -92,6 +92,14 @@ class Structure(_Model):
     describe: str = ""
 
 
+class Variant(_Model):
+    """Another accepted way to do the experiment, with a reference solution of its own (calibrated beside the main one)."""
+
+    solution: str = Field(description="The variant's reference notebook, in reference/<id>/.")
+    when_metric: str = Field(description="A run whose metrics hold this key is compared with this variant's reference.")
+    label: str = Field(description="How evidence names the variant, e.g. \"the manual's MNIST variant\".")
+
+
 class Rubric(_Model):
     """One experiment of the lab as data."""
 
@@ -110,6 +118,7 @@ class Rubric(_Model):
     points: dict[Component, dict[str, float]]
     questions: list[Question] = Field(min_length=1)
     viva_loss_keys: dict[str, str] = Field(default_factory=dict, description="Loss name -> why it fits the task.")
+    variants: dict[str, Variant] = Field(default_factory=dict, description="Other accepted ways, each with its own reference.")
     folder: Path = Path(".")
 
     @model_validator(mode="after")
@@ -163,6 +172,27 @@ def available_experiments(rubrics_dir: Path = RUBRICS_DIR) -> list[str]:
 def targets_path(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> Path:
     """Where the calibrated targets of an experiment and profile live."""
     return reference_dir / experiment / f"targets-{profile}.json"
+
+
+# What a target file holds per reference solution; a variant's entry replaces these for its runs.
+REFERENCE_KEYS = ("metrics", "total_params", "train_seconds", "train_cpu_seconds", "dataset_source")
+
+
+def targets_for(rubric: Rubric, targets: dict[str, object], metrics: dict[str, float]) -> dict[str, object]:
+    """The targets a run is compared with: its variant's reference when its metrics say which variant it is.
+
+    A run of a variant that was never calibrated keeps the main targets, and
+    says so under ``variant``, so evidence never passes one reference off as another.
+    """
+    calibrated = targets.get("variants") or {}
+    for name, variant in rubric.variants.items():
+        if variant.when_metric not in metrics:
+            continue
+        entry = calibrated.get(name) if isinstance(calibrated, dict) else None
+        if not entry:
+            return {**targets, "variant": f"{variant.label}, compared with the main reference: not calibrated"}
+        return {**targets, **{k: entry[k] for k in REFERENCE_KEYS if k in entry}, "variant": variant.label}
+    return targets
 
 
 def load_targets(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> dict[str, object]:

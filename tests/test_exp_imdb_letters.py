@@ -17,7 +17,7 @@ import pytest
 from graders import intake
 from graders.datasets import imdb, letters, synthetic
 from graders.paths import HOME, RUNTIME_DIR
-from graders.rubric import ProfileSpec, load_rubric
+from graders.rubric import ProfileSpec, load_rubric, load_targets, targets_for
 
 SAMPLE = HOME / "submissions" / "sample"
 SMALL_IMDB = ProfileSpec(train_size=300, test_size=120, holdout_size=100)
@@ -230,6 +230,38 @@ def test_letters_score_picks_the_holdout_by_output_size(tmp_path: Path) -> None:
         ev.score(odd, made["holdout"], {}, {"raw_stats": made["raw_stats"]})
 
 
+# ---------------------------------------------------------------- the MNIST variant's own reference
+
+
+def test_an_mnist_run_is_compared_with_the_mnist_reference() -> None:
+    rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
+    mnist_ref = targets["variants"]["mnist"]["metrics"]["accuracy"]  # type: ignore[index]
+    chosen = targets_for(rubric, targets, {"accuracy": 0.9, "accuracy_mnist": 0.9})
+    assert chosen["metrics"]["accuracy"] == mnist_ref != targets["metrics"]["accuracy"]  # type: ignore[index]
+    assert chosen["variant"] == "the manual's MNIST variant"
+    assert chosen["total_params"] == targets["variants"]["mnist"]["total_params"]  # type: ignore[index]
+    assert targets_for(rubric, targets, {"accuracy": 0.8, "accuracy_letters": 0.8}) is targets
+
+
+def test_an_uncalibrated_variant_says_which_reference_it_was_compared_with() -> None:
+    rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
+    bare = {k: v for k, v in targets.items() if k != "variants"}
+    chosen = targets_for(rubric, bare, {"accuracy": 0.9, "accuracy_mnist": 0.9})
+    assert chosen["metrics"] == bare["metrics"] and "not calibrated" in str(chosen["variant"])
+
+
+def test_a_weak_mnist_model_no_longer_earns_full_metric_marks() -> None:
+    from graders.artifacts import Artifacts
+    from graders.checks.plugin import run_checks
+
+    rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
+    metrics = {"accuracy": 0.86, "accuracy_mnist": 0.86}  # full marks against the letters reference (0.857)
+    art = Artifacts(experiment="letters", profile="quick", status="completed", metrics=metrics,
+                    targets=targets_for(rubric, targets, metrics))
+    metric = next(c for c in run_checks(rubric, art) if c.id == "metric")
+    assert metric.awarded < metric.points and "MNIST variant" in metric.evidence
+
+
 # ---------------------------------------------------------------- rubrics and detection
 
 
@@ -273,5 +305,7 @@ def test_the_manuals_mnist_code_is_graded_as_letters() -> None:
     run = _check(HOME / "reference" / "letters" / "solution_mnist.ipynb")
     assert run.experiment == "letters" and run.status.value == "completed"
     assert run.metrics["accuracy_mnist"] > 0.9
+    metric = next(c for c in run.checks if c.id == "metric")
+    assert metric.passed and "the manual's MNIST variant" in metric.evidence
     output = next(c for c in run.checks if c.id == "output")
     assert output.passed and "digits" in output.evidence

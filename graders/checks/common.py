@@ -41,6 +41,7 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
     award.hint = f"Improve {label}: compare your preprocessing, architecture and epochs with the manual's."
     value = art.metrics.get(rule.name)
     reference = _reference(art, rule.name)
+    variant = f" ({art.targets['variant']})" if art.targets.get("variant") else ""
     assert value is not None, f"no {label} measured: {art.reason or 'no trained model was evaluated'}"
     assert reference is not None, f"no calibrated reference {label} for the {art.profile} profile"
     for band in rule.bands:
@@ -50,11 +51,11 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
             op = "≥" if rule.higher_is_better else "≤"
             sign = "−" if rule.higher_is_better else "+"
             margin = f"{band.margin:g}" if rule.margin_kind == "absolute" else f"{band.margin:.0%}"
-            award.evidence = f"{label} {_fmt(value)}, target {op} {_fmt(threshold)} = reference {_fmt(reference)} {sign} {margin}"
+            award.evidence = f"{label} {_fmt(value)}, target {op} {_fmt(threshold)} = reference {_fmt(reference)} {sign} {margin}{variant}"
             return
     loosest = rule.target(reference, rule.bands[-1])
     op = "≥" if rule.higher_is_better else "≤"
-    raise AssertionError(f"{label} {_fmt(value)}, target {op} {_fmt(loosest)} (reference {_fmt(reference)})")
+    raise AssertionError(f"{label} {_fmt(value)}, target {op} {_fmt(loosest)} (reference {_fmt(reference)}{variant})")
 
 
 @pytest.mark.check("structure", title="Required network structure")
