@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import shutil
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from graders.paths import HOME
+from graders.paths import HOME, RUNTIME_DIR
 
 SAMPLE = HOME / "submissions"
 
@@ -25,6 +28,17 @@ def copy_course(tmp: Path, *, cell_seconds: int | None = None) -> Path:
         toml = toml.replace("cell_seconds = 60", f"cell_seconds = {cell_seconds}")
     (dest / "course.toml").write_text(toml, encoding="utf-8")
     return dest / "course.toml"
+
+
+def load_evaluator(experiment: str) -> ModuleType:
+    """rubrics/<experiment>/evaluate.py loaded the way the trusted evaluator loads it (labgrade_runtime importable)."""
+    if str(RUNTIME_DIR) not in sys.path:
+        sys.path.insert(0, str(RUNTIME_DIR))
+    spec = importlib.util.spec_from_file_location(f"{experiment}_eval_under_test", HOME / "rubrics" / experiment / "evaluate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def read_csv(path: Path) -> dict[tuple[str, str], dict[str, str]]:

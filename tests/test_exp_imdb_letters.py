@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
@@ -16,8 +14,9 @@ import pytest
 
 from graders import intake
 from graders.datasets import imdb, letters, synthetic
-from graders.paths import HOME, RUNTIME_DIR
+from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric, load_targets, targets_for
+from tests.conftest import load_evaluator
 
 SAMPLE = HOME / "submissions" / "sample"
 SMALL_IMDB = ProfileSpec(train_size=300, test_size=120, holdout_size=100)
@@ -29,17 +28,6 @@ def _provide(module: ModuleType, root: Path, profile: ProfileSpec, seed: int = 7
     served.mkdir(parents=True)
     made: dict[str, Any] = module.provide(profile, seed, None, served)
     return made
-
-
-def _evaluator(experiment: str) -> ModuleType:
-    """rubrics/<experiment>/evaluate.py loaded the way the trusted evaluator loads it."""
-    if str(RUNTIME_DIR) not in sys.path:
-        sys.path.insert(0, str(RUNTIME_DIR))
-    spec = importlib.util.spec_from_file_location(f"{experiment}_eval_under_test", HOME / "rubrics" / experiment / "evaluate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _served_reviews(served: Path) -> dict[str, np.ndarray]:
@@ -127,7 +115,7 @@ def imdb_small() -> dict[str, Any]:
 
 def test_imdb_encodings_equal_what_load_data_gives(imdb_small: dict[str, Any]) -> None:
     """Multi-hot and padded sequences of the holdout equal those of imdb_apply_args (an independent implementation)."""
-    ev = _evaluator("imdb")
+    ev = load_evaluator("imdb")
     holdout, expected = imdb_small["holdout"], imdb_small["keras"]["x_holdout"]
     seqs = ev._indices(holdout, slice(0, 300), "keras", 1000)
     assert all(np.array_equal(s, e) for s, e in zip(seqs, expected))
@@ -138,7 +126,7 @@ def test_imdb_encodings_equal_what_load_data_gives(imdb_small: dict[str, Any]) -
 
 def test_imdb_score_reads_multi_hot_models_and_rejects_other_outputs(imdb_small: dict[str, Any]) -> None:
     keras = pytest.importorskip("keras")
-    ev = _evaluator("imdb")
+    ev = load_evaluator("imdb")
     train = imdb_small["keras"]
     x = _vectorize(train["x_train"], 1000)
     keras.utils.set_random_seed(0)
@@ -208,7 +196,7 @@ def test_letter_codes_are_alphabetical() -> None:
 
 def test_letters_score_picks_the_holdout_by_output_size(tmp_path: Path) -> None:
     keras = pytest.importorskip("keras")
-    ev = _evaluator("letters")
+    ev = load_evaluator("letters")
     made = _provide(letters, tmp_path, ProfileSpec(train_size=4000, test_size=200, holdout_size=300))
     frame = pd.read_csv(tmp_path / "served" / "files" / "letter-recognition.data", header=None)
     x, y = frame.iloc[:, 1:].to_numpy("float32"), letters.letter_codes(frame[0])

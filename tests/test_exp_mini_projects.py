@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -19,8 +17,9 @@ from graders.artifacts import Artifacts
 from graders.checks.plugin import run_checks
 from graders.datasets import colorize, faces, utkface
 from graders.models import Status
-from graders.paths import HOME, RUNTIME_DIR
+from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric
+from tests.conftest import load_evaluator
 
 MINI = ("face", "agegender", "colorize")
 TINY = ProfileSpec(train_size=40, holdout_size=20)
@@ -30,17 +29,6 @@ def _provide(module: ModuleType, root: Path, seed: int = 7) -> dict[str, Any]:
     served = root / "served"
     served.mkdir(parents=True)
     return module.provide(TINY, seed, None, served)
-
-
-def _evaluator(exp: str) -> ModuleType:
-    """rubrics/<exp>/evaluate.py as the trusted evaluator loads it (with labgrade_runtime importable)."""
-    if str(RUNTIME_DIR) not in sys.path:
-        sys.path.insert(0, str(RUNTIME_DIR))
-    spec = importlib.util.spec_from_file_location(f"mini_eval_{exp}", HOME / "rubrics" / exp / "evaluate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _read(path: Path, mode: str = "RGB") -> np.ndarray:
@@ -123,7 +111,7 @@ def test_holdout_is_never_served(tmp_path: Path, module: ModuleType, pattern: st
 
 
 def test_lab_conversion_matches_known_values_and_round_trips() -> None:
-    ev = _evaluator("colorize")
+    ev = load_evaluator("colorize")
     red = ev.rgb_to_lab(np.array([1.0, 0.0, 0.0]))
     assert np.allclose(red, [53.24, 80.09, 67.20], atol=0.02)
     assert np.allclose(ev.rgb_to_lab(np.ones(3)), [100, 0, 0], atol=1e-3)
@@ -134,7 +122,7 @@ def test_lab_conversion_matches_known_values_and_round_trips() -> None:
 def test_colorize_score_rewards_true_colour_over_gray() -> None:
     import keras
 
-    ev = _evaluator("colorize")
+    ev = load_evaluator("colorize")
     rgb = np.random.RandomState(1).randint(0, 256, (6, 8, 8, 3)).astype("uint8")
     model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 1, activation="tanh"), keras.layers.UpSampling2D(1)])
     metrics, how = ev.score(model, {"x": rgb}, {}, {})
@@ -148,7 +136,7 @@ def test_colorize_score_rewards_true_colour_over_gray() -> None:
 def test_agegender_reads_two_heads_and_the_age_scale() -> None:
     import keras
 
-    ev = _evaluator("agegender")
+    ev = load_evaluator("agegender")
     inputs = keras.Input((8, 8, 3))
     flat = keras.layers.Flatten()(inputs)
     model = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid", name="g")(flat), keras.layers.Dense(1, name="a")(flat)])
@@ -168,7 +156,7 @@ def test_agegender_reads_two_heads_and_the_age_scale() -> None:
 def test_face_score_on_a_tiny_model() -> None:
     import keras
 
-    ev = _evaluator("face")
+    ev = load_evaluator("face")
     x = np.random.RandomState(3).randint(0, 256, (10, 48, 48, 3)).astype("uint8")
     model = keras.Sequential([keras.Input((24, 24, 1)), keras.layers.Flatten(), keras.layers.Dense(20, activation="softmax")])
     metrics, how = ev.score(model, {"x": x, "y": np.arange(10)}, {}, {"raw_stats": {"x": {}}})

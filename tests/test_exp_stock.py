@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from datetime import datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -19,6 +17,7 @@ from graders.datasets import stock
 from graders.models import Component, Status
 from graders.paths import HOME, RUNTIME_DIR
 from graders.rubric import ProfileSpec, load_rubric
+from tests.conftest import load_evaluator
 
 SAMPLE = HOME / "submissions" / "sample"
 NOTEBOOK = "Assignment5_GoogleStock.ipynb"
@@ -29,17 +28,6 @@ def _provide(root: Path, seed: int = 7, days: int | None = None) -> dict[str, An
     served = root / "served"
     served.mkdir(parents=True)
     return stock.provide(ProfileSpec.model_validate({"holdout_size": days}), seed, None, served)
-
-
-def _evaluator() -> ModuleType:
-    """rubrics/stock/evaluate.py loaded the way the trusted evaluator loads it."""
-    if str(RUNTIME_DIR) not in sys.path:
-        sys.path.insert(0, str(RUNTIME_DIR))
-    spec = importlib.util.spec_from_file_location("stock_eval_under_test", HOME / "rubrics" / "stock" / "evaluate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ---------------------------------------------------------------- provider
@@ -113,7 +101,7 @@ def test_scaling_is_inferred_so_the_naive_model_scores_exactly_one(tmp_path: Pat
     prices = {"train+test": hold["context"], "googl": hold["context_googl"]}.get(fitted_on, hold["context"][: int(hold["n_train"][0])])
     lo, hi = prices.min(), prices.max()
     scale, shift = (1.0, 0.0) if fitted_on == "raw" else (1 / (hi - lo), -lo / (hi - lo))
-    metrics, how = _evaluator().score(_persistence((T, 1)), hold, _fit_record(prices, scale, shift), {})
+    metrics, how = load_evaluator("stock").score(_persistence((T, 1)), hold, _fit_record(prices, scale, shift), {})
     assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=2e-3), how
     assert metrics["naive_rmse"] > 1.0 and metrics["rmse"] == pytest.approx(metrics["naive_rmse"], rel=2e-3)
     assert ("as served" in how) == (fitted_on == "raw")
@@ -128,7 +116,7 @@ def test_a_lagging_or_offset_model_is_worse_than_naive(tmp_path: Path) -> None:
     weights = model.get_weights()
     weights[1][:] = 20.0  # forecasts $20 too high every day
     model.set_weights(weights)
-    metrics, _ = _evaluator().score(model, hold, _fit_record(prices, 1.0, 0.0), {})
+    metrics, _ = load_evaluator("stock").score(model, hold, _fit_record(prices, 1.0, 0.0), {})
     naive = np.concatenate([hold["context"][-1:], hold["y"][:-1]])
     assert metrics["bias"] == pytest.approx(20.0 + np.mean(naive - hold["y"]), abs=0.01)
     assert metrics["rmse_ratio"] > 2.0
@@ -139,7 +127,7 @@ def test_multivariate_windows_are_refused_with_a_reason(tmp_path: Path) -> None:
 
     hold = _provide(tmp_path, days=10)["holdout"]
     model = keras.Sequential([keras.Input((T, 5)), keras.layers.Flatten(), keras.layers.Dense(1)])
-    evaluator = _evaluator()
+    evaluator = load_evaluator("stock")
     with pytest.raises(evaluator.EvaluationError, match="univariate"):
         evaluator.score(model, hold, {}, {})
 
