@@ -68,6 +68,16 @@ class ProbeResult(_Untrusted):
     history: dict[str, list[float]] = Field(default_factory=dict)
     sklearn_estimators: list[str] = Field(default_factory=list)
 
+    @property
+    def train_seconds(self) -> float:
+        """Wall-clock seconds spent in every fit() call."""
+        return sum(f.seconds for f in self.fits)
+
+    @property
+    def train_cpu_seconds(self) -> float:
+        """CPU seconds spent in every fit() call (what the efficiency check compares)."""
+        return sum(f.cpu_seconds for f in self.fits)
+
 
 class EvalResult(_Untrusted):
     """evaluation.json, written by the trusted evaluator."""
@@ -143,8 +153,8 @@ class Artifacts(BaseModel):
             total_params=ev.total_params if ev else 0,
             compile=ev.compile if ev else {},
             input_transform=ev.input_transform if ev else "",
-            train_seconds=sum(f.seconds for f in probe.fits) if probe else 0.0,
-            train_cpu_seconds=sum(f.cpu_seconds for f in probe.fits) if probe else 0.0,
+            train_seconds=probe.train_seconds if probe else 0.0,
+            train_cpu_seconds=probe.train_cpu_seconds if probe else 0.0,
             history=probe.history if probe else {},
             fits=probe.fits if probe else [],
             sklearn_estimators=probe.sklearn_estimators if probe else [],

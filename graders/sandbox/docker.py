@@ -171,7 +171,7 @@ def _container_options(client: docker.DockerClient, job: Job, image: str, env_mo
 
 
 _env_lock = threading.Lock()
-_env_ready: set[str] = set()  # volumes checked complete by this process
+_env_ready: dict[str, BindMount] = {}  # volume name -> its job mount, for volumes checked complete by this process
 
 
 def env_volume_name(image_id: str) -> str:
@@ -185,13 +185,13 @@ def env_volume(client: docker.DockerClient, image_id: str, say: Callable[[str], 
     None when the image names no environment (``labgrade.env`` label) or the
     volume cannot be made; jobs then read the image's own files.
     """
+    name = env_volume_name(image_id)
+    if name in _env_ready:  # every job after the first: no engine call
+        return _env_ready[name]
     path = str((client.images.get(image_id).labels or {}).get(ENV_LABEL, ""))
     if not path.startswith("/"):
         return None
-    name = env_volume_name(image_id)
     mount = BindMount(target=path, source=name, type="volume", read_only=True)
-    if name in _env_ready:
-        return mount
     from graders.sandbox.image import default_cache_dir
 
     lock_dir = default_cache_dir()
@@ -202,7 +202,7 @@ def env_volume(client: docker.DockerClient, image_id: str, say: Callable[[str], 
             return mount
         try:
             if _volume_complete(client, image_id, name, path):
-                _env_ready.add(name)
+                _env_ready[name] = mount
                 return mount
             if say:
                 say(f"environment volume {name}: copying {path} out of the image (once per image)")
@@ -214,7 +214,7 @@ def env_volume(client: docker.DockerClient, image_id: str, say: Callable[[str], 
             return None
         if code != 0:
             return None
-        _env_ready.add(name)
+        _env_ready[name] = mount
         return mount
 
 
@@ -252,7 +252,8 @@ def drop_stale_env_volumes(client: docker.DockerClient, keep: str) -> list[str]:
                 dropped.append(volume.name)
             except APIError:  # still mounted by a running job: left for the next rebuild
                 pass
-    _env_ready.difference_update(dropped)
+    for name in dropped:
+        _env_ready.pop(name, None)
     return dropped
 
 
