@@ -14,6 +14,11 @@ Keras 3 that fails the way Keras 2 code does is re-run once on tf-keras. A
 failing cell whose error is one the harness has a clear status for (needs
 network, missing data file, missing package, needs input, needs a camera)
 gets that status instead of ``cell_error``.
+
+The kernel is launched first, before nbformat and nbclient are imported
+(:mod:`labgrade_runtime.cells`): its own start-up, most of a second, overlaps
+theirs. Which Keras the notebook gets is applied inside the kernel by the
+shims, before any student code, so the choice can be made after the launch.
 """
 
 from __future__ import annotations
@@ -23,164 +28,74 @@ import json
 import os
 import sys
 import tempfile
-import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, DeadKernelError
 
-from labgrade_runtime import ARTIFACT_SCHEMA_VERSION, errors, keras2
+from labgrade_runtime import errors, keras2
 
-TIMEOUT_ENAME = "CellTimeoutError"
-
-
-class CappedClient(NotebookClient):
-    """nbclient with a cap on the total size of the outputs it keeps."""
-
-    output_cap = 2_000_000
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._kept_bytes = 0
-        self.truncated = False
-
-    def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        if self._kept_bytes + size > self.output_cap:
-            if not self.truncated:
-                self.truncated = True
-                outs.append(nbformat.v4.new_output("stream", name="stderr", text="[labgrade: output truncated]\n"))
-            return None
-        self._kept_bytes += size
-        return super().output(outs, msg, display_id, cell_index)
+KERNEL_NAME = "python3"
+KERNEL_ARGUMENTS = ["--HistoryManager.hist_file=:memory:"]  # what nbclient passes when it starts a kernel itself
 
 
-def _code_cell(source: str) -> Any:
-    return nbformat.v4.new_code_cell(source)
+class NativeKernelSpecs(KernelSpecManager):
+    """Only this interpreter's own ipykernel, the spec Jupyter itself picks for ``python3``.
+
+    Jupyter finds it by searching its data paths, which imports IPython into
+    the runner first: 0.4 s before the kernel could even launch, paid again
+    inside the kernel. A job only ever runs this kernel, so there is nothing
+    to search for.
+    """
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        if kernel_name != KERNEL_NAME:
+            return super().get_kernel_spec(kernel_name)
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+
+        return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
 
 
-def _first_line(text: str) -> str:
-    return next((line for line in str(text).splitlines() if line.strip()), "")[:300]
+@asynccontextmanager
+async def kernel(spec: dict[str, Any]) -> AsyncIterator[AsyncKernelManager]:
+    """A fresh python3 kernel launched in the notebook's folder (IPC sockets under the job's TMPDIR).
 
-
-def _cell_error(index: int, cell: Any, exc: CellExecutionError) -> dict[str, Any]:
-    return {
-        "cell_index": index,
-        "ename": exc.ename,
-        "evalue": _first_line(exc.evalue) if exc.evalue else "",
-        "source_excerpt": "\n".join(str(cell.source).splitlines()[:6])[:600],
-    }
-
-
-async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any]) -> None:
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        started = time.perf_counter()
-        try:
-            await client.async_execute_cell(cell, index)
-        except CellExecutionError as exc:
-            timed_out = exc.ename == TIMEOUT_ENAME
-            result["status"] = "timeout" if timed_out else "cell_error"
-            result["cell_error"] = _cell_error(index, cell, exc)
-            clear = None if timed_out else errors.classify(exc.ename, str(exc.evalue or ""))
-            if clear:
-                result["status"], result["reason"] = clear
-            return
-        finally:
-            result["cell_seconds"][str(index)] = round(time.perf_counter() - started, 3)
-        result["cells_run"] += 1
-
-
-async def _hidden(client: CappedClient, source: str, timeout: float) -> str:
-    """Run harness code in the kernel; returns the error text, '' when it worked."""
-    cell = _code_cell(source)
-    saved = client.timeout
-    client.timeout = int(timeout)
-    # nbclient writes a cell's outputs through its index: give the hidden cell a slot of its own.
-    client.nb.cells.append(cell)
+    Yields as soon as the process is started, not when the kernel is ready.
+    On the way out the kernel is shut down if it still runs (nbclient shuts it
+    down itself after a run; not when reading the notebook failed first).
+    """
+    runtime_dir = Path(tempfile.mkdtemp(prefix="kernel-"))
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=NativeKernelSpecs(), transport="ipc", ip=str(runtime_dir / "k"))
+    await km.start_kernel(cwd=spec["cwd"], extra_arguments=KERNEL_ARGUMENTS)
     try:
-        await client.async_execute_cell(cell, len(client.nb.cells) - 1, store_history=False)
-    except CellExecutionError as exc:
-        return f"{exc.ename}: {_first_line(exc.evalue)}"
+        yield km
     finally:
-        client.nb.cells.remove(cell)
-        client.timeout = saved
-    return ""
-
-
-def notebook_code(nb: Any) -> str:
-    """The code of every code cell, for static analysis (never executed here)."""
-    return "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
-
-
-def _fresh(path: str) -> Any:
-    """The notebook without the outputs the student saved (stale numbers must not count)."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return nb
+        if km.has_kernel:
+            await km.shutdown_kernel(now=True)
 
 
 async def execute(spec: dict[str, Any]) -> dict[str, Any]:
     """Execute the submission, choosing the Keras runtime; re-run once on tf-keras after a Keras 2 error."""
-    code = notebook_code(_fresh(spec["notebook"]))
-    runtime, reasons = keras2.choose(code)
-    spec = {**spec, "code": code}
-    result = await execute_once({**spec, "keras_runtime": runtime, "keras_reasons": reasons})
+    async with kernel(spec) as km:
+        from labgrade_runtime import cells  # nbformat + nbclient: imported while the kernel boots
+
+        code = cells.notebook_code(cells.fresh(spec["notebook"]))
+        runtime, reasons = keras2.choose(code)
+        spec = {**spec, "code": code}
+        result = await cells.execute_once({**spec, "keras_runtime": runtime, "keras_reasons": reasons}, km)
     error = result.get("cell_error") or {}
     if runtime == "keras3" and result["status"] == "cell_error" and keras2.looks_keras2(errors.describe(error)):
         for name in ("adaptations.jsonl", "probe.json", "model.keras"):
             Path(spec["out_dir"], name).unlink(missing_ok=True)
         first = errors.describe(error)[:200]
-        result = await execute_once({**spec, "keras_runtime": "tf_keras", "keras_reasons": [f"re-run after a Keras 3 error: {first}"]})
+        rerun = {**spec, "keras_runtime": "tf_keras", "keras_reasons": [f"re-run after a Keras 3 error: {first}"]}
+        async with kernel(rerun) as km:
+            result = await cells.execute_once(rerun, km)
         result["rerun"] = f"re-run on tf-keras after: {first}"
     result["keras_runtime"] = "tf_keras" if result.get("rerun") or runtime == "tf_keras" else "keras3"
-    return result
-
-
-async def execute_once(spec: dict[str, Any]) -> dict[str, Any]:
-    """Execute the submission described by ``spec`` in a new kernel; returns the run record."""
-    nb = _fresh(spec["notebook"])
-    if spec.get("keras_runtime") == "tf_keras":
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"  # inherited by the kernel: tf.keras is tf-keras from its first import
-    else:
-        os.environ.pop("TF_USE_LEGACY_KERAS", None)
-    runtime_dir = Path(tempfile.mkdtemp(prefix="kernel-"))  # under the job's own TMPDIR
-    km = AsyncKernelManager(kernel_name="python3", transport="ipc", ip=str(runtime_dir / "k"))
-    client = CappedClient(
-        nb,
-        km=km,
-        timeout=int(spec["cell_seconds"]),
-        startup_timeout=120,
-        interrupt_on_timeout=True,
-        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"a cell ran longer than {spec['cell_seconds']} s", "traceback": []},
-        allow_errors=False,
-        record_timing=True,
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": spec["cwd"]}},
-    )
-    client.output_cap = int(spec.get("output_bytes", CappedClient.output_cap))
-    result: dict[str, Any] = {"schema": ARTIFACT_SCHEMA_VERSION, "status": "completed", "cell_error": None, "cells_run": 0, "cell_seconds": {}}
-    started = time.perf_counter()
-    try:
-        async with client.async_setup_kernel():
-            setup_error = await _hidden(client, f"import labgrade_runtime.shims as _lg_shims\n_lg_shims.install({json.dumps(spec)!r})", 120)
-            if setup_error:
-                raise RuntimeError(f"the harness shims failed to install: {setup_error}")
-            await _run_cells(client, nb, result)
-            probe_error = await _hidden(client, "import labgrade_runtime.probe as _lg_probe\n_lg_probe.export(globals())", float(spec.get("probe_seconds", 120)))
-            result["probe_error"] = probe_error
-    except DeadKernelError as exc:
-        result["status"] = "kernel_died"
-        result["reason"] = f"the kernel died: {exc}"
-    result["seconds"] = round(time.perf_counter() - started, 3)
-    result["output_truncated"] = client.truncated
-    nbformat.write(nb, os.path.join(spec["out_dir"], "executed.ipynb"))
     return result
 
 

@@ -333,8 +333,12 @@ def _install_environment() -> None:
     """Files, network, shell commands and input(): what every notebook may touch."""
     from labgrade_runtime import datafiles, environment, network
 
+    # Before TensorFlow is imported: tf.keras is tf-keras exactly when the runner chose it (the kernel
+    # was launched before the choice was made, so this is where it takes effect, for subprocesses too).
     if SPEC.get("keras_runtime") == "tf_keras":
-        os.environ["TF_USE_LEGACY_KERAS"] = "1"  # before TensorFlow is imported: tf.keras is tf-keras
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    else:
+        os.environ.pop("TF_USE_LEGACY_KERAS", None)
     try:
         from IPython import get_ipython
 
