@@ -5,7 +5,9 @@
 Executes the same small notebook (pandas over the Boston CSV, no TensorFlow)
 three ways, interleaved, ``--repeat`` times each:
 
-* bare nbclient in this process (a kernel, the notebook, nothing else);
+* bare nbclient in this process (a kernel, the notebook, nothing else); its
+  kernel runs on this interpreter, as the sandboxes' kernels do (an installed
+  kernel.json may say ``python``, which can be a slower PATH shim);
 * the pipeline's execute step on the local backend (supervisor, namespaces,
   uid drop, shims and probe);
 * the same on the docker backend (a fresh hardened container per run).
@@ -28,7 +30,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +41,11 @@ from graders.intake import Student, module_to_notebook, read_submission  # noqa:
 from graders.pipeline import GradeContext, Task, execute, prepare  # noqa: E402
 from graders.rubric import load_rubric  # noqa: E402
 from graders.sandbox import get_backend  # noqa: E402
+from graders.paths import RUNTIME_DIR  # noqa: E402
 from graders.sandbox.base import Limits  # noqa: E402
+
+sys.path.insert(0, str(RUNTIME_DIR))
+from labgrade_runtime.run import KERNEL_NAME, NativeKernelSpecs  # noqa: E402
 
 NOTEBOOK = """# %% a small Boston notebook: the work is trivial, so the time is the harness's
 import pandas as pd
@@ -56,7 +62,8 @@ def bare(folder: Path) -> float:
     """Execute the notebook with nbclient alone, in ``folder`` (which holds the CSV)."""
     nb = module_to_notebook(NOTEBOOK)
     start = time.perf_counter()
-    NotebookClient(nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(folder)}}).execute()
+    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=NativeKernelSpecs())
+    NotebookClient(nb, km=km, timeout=120, resources={"metadata": {"path": str(folder)}}).execute(cleanup_kc=True)
     return time.perf_counter() - start
 
 
