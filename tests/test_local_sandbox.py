@@ -26,7 +26,7 @@ import pytest
 
 from graders.sandbox import Sandbox, get_backend
 from graders.sandbox.base import Ending, Job, JobResult, Limits, Mount
-from graders.sandbox.local import NOBODY, LocalSandbox, translate
+from graders.sandbox.local import NOBODY, LocalSandbox, UidPool, parse_uid_range, translate
 
 IS_ROOT = os.geteuid() == 0
 REPO = Path(__file__).resolve().parents[1]
@@ -482,16 +482,87 @@ READ_FILES = """
 
 
 @needs_root
-def test_job_runs_as_nobody_and_cannot_read_root_only_files(work: Path, root_only_files: list[Path]) -> None:
+def test_job_runs_as_a_uid_of_its_own_and_cannot_read_root_only_files(work: Path, root_only_files: list[Path]) -> None:
     (work / "given.txt").write_text("from the harness\n")
     argv = (sys.executable, "-c", textwrap.dedent(READ_FILES), *map(str, root_only_files))
-    result = LocalSandbox().run(python_job(READ_FILES, work, argv=argv))  # the default: nobody
+    pool = UidPool(range(64_400, 64_410))
+    result = LocalSandbox(uid=pool).run(python_job(READ_FILES, work, argv=argv))  # the default: a uid from a pool
     assert result.exit_code == 0, result.output_tail
-    assert f"uid {NOBODY} {NOBODY}" in result.output_tail
+    uid = int(result.output_tail.split("uid ")[1].split()[0])
+    assert uid in pool.uids and f"uid {uid} {uid}" in result.output_tail
     assert result.output_tail.count("DENIED PermissionError") == 2, result.output_tail
     assert "secret" not in result.output_tail
     assert (work / "given.txt").read_text() == "from the harness\nand the job\n"  # chowned to the job
-    assert result.isolation["user"].startswith(f"uid {NOBODY}")
+    assert result.isolation["user"].startswith(f"uid {uid} gid {uid} (this job's own")
+    assert pool.acquire() == uid  # given back when the job ended
+
+
+def test_uid_pool_skips_accounts_running_uids_and_held_ones() -> None:
+    """Never a uid with an account (root, nobody) or with processes; never one held by another job."""
+    assert UidPool(range(0, 1)).acquire() is None  # root has an account
+    pool = UidPool(range(NOBODY, NOBODY + 3))  # nobody has an account too
+    first, second = pool.acquire(), pool.acquire()
+    assert (first, second) == (NOBODY + 1, NOBODY + 2)
+    assert pool.acquire() is None
+    pool.release(first)
+    assert pool.acquire() == first
+    assert UidPool(range(os.getuid(), os.getuid() + 1)).acquire() is None  # this process runs under it
+
+
+@needs_root
+def test_uid_pool_skips_a_uid_some_process_runs_under() -> None:
+    sleeper = subprocess.Popen(["sleep", "30"], user=64_420, group=64_420)
+    try:
+        wait_for(lambda: psutil.Process(sleeper.pid).uids().real == 64_420)
+        assert UidPool(range(64_420, 64_422)).acquire() == 64_421
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+def test_uid_range_setting_is_checked() -> None:
+    assert parse_uid_range("59000-59127") == range(59_000, 59_128)
+    for bad in ("59000", "a-b", "5-1", "0-3"):
+        with pytest.raises(ValueError, match="59000-59127"):
+            parse_uid_range(bad)
+
+
+@needs_root
+def test_an_exhausted_pool_shares_nobody_and_says_so(work: Path) -> None:
+    pool = UidPool(range(64_430, 64_431))
+    held = pool.acquire()
+    result = LocalSandbox(uid=pool).run(python_job("import os; print('uid', os.getuid())", work))
+    assert f"uid {NOBODY}" in result.output_tail
+    assert "shared with other jobs: every uid of the pool 64430-64430 was busy" in result.isolation["user"]
+    pool.release(held)  # type: ignore[arg-type]
+
+
+@needs_root
+@pytest.mark.parametrize("uids", ["pool", "one fixed uid"])
+def test_a_job_cannot_kill_the_job_beside_it(work: Path, tmp_path: Path, uids: str) -> None:
+    """kill(-1) signals every process of the caller's uid: with a uid per job, only its own.
+
+    The control (one fixed uid for every job) shows the attack is real.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    other = tmp_path / "other"
+    other.mkdir()
+    sandbox = LocalSandbox(uid=UidPool(range(64_440, 64_450)) if uids == "pool" else 64_460)
+    victim = "import time; time.sleep(4); print('survived')"
+    killer = "import os, signal, time; time.sleep(1); os.kill(-1, signal.SIGKILL); print('sent')"
+    with ThreadPoolExecutor(2) as pool:
+        quiet = pool.submit(sandbox.run, python_job(victim, other))
+        time.sleep(0.3)
+        loud = pool.submit(sandbox.run, python_job(killer, work))
+        survivor, attacker = quiet.result(), loud.result()
+    assert "sent" in attacker.output_tail, attacker
+    if uids == "pool":
+        assert "survived" in survivor.output_tail and survivor.exit_code == 0, survivor
+        assert survivor.isolation["user"] != attacker.isolation["user"]
+    else:
+        assert "survived" not in survivor.output_tail and survivor.exit_code != 0, survivor
+        assert "shared with other jobs: a fixed uid for every job" in survivor.isolation["user"]
 
 
 @needs_root

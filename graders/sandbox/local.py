@@ -10,8 +10,10 @@ what was actually in force for each run):
 
 * network: a new network namespace with only loopback up -- neither the
   host's loopback services nor anything outside is reachable;
-* user: run as root, the job runs as an unprivileged uid/gid (``nobody`` by
-  default) with ``no_new_privs``; writable mounts are chowned to it, so
+* user: run as root, the job runs as an unprivileged uid/gid with
+  ``no_new_privs``, one uid per running job (:class:`UidPool`: jobs graded
+  side by side cannot signal or trace each other, read each other's ``/proc``
+  entries or write each other's files); writable mounts are chowned to it, so
   root-only files elsewhere on the host stay unreadable. Directories on the
   way to a mount or to the interpreter that this uid may not traverse (e.g.
   ``/root``) are covered by an empty tmpfs in a private mount namespace,
@@ -30,9 +32,9 @@ Not contained: the rest of the host filesystem stays visible (readable where
 its permissions allow), path-based unix sockets, the host's process list
 (/proc), memory spikes
 shorter than the watchdog's poll, GPUs (``Job.gpu``: the host's devices stay
-as they are), and other jobs running under the same uid (they share its
-RLIMIT_NPROC count and may signal each other: give each concurrent worker
-its own ``uid``).
+as they are), and -- when the harness is not root, or a fixed ``uid`` is
+configured -- other jobs running under the same uid (they share its
+RLIMIT_NPROC count and may signal each other).
 
 Paths: ``Job.argv``, ``cwd`` and ``env`` are written in sandbox paths; every
 argv element, cwd and env value (each ``:``-separated part of it) that is a
@@ -50,6 +52,7 @@ import dataclasses
 import marshal
 import math
 import os
+import pwd
 import select
 import shutil
 import signal
@@ -59,7 +62,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import psutil
 
@@ -67,7 +70,9 @@ from graders.sandbox import _posix
 from graders.sandbox.base import Ending, Job, JobResult, Limits, Mount, disk_message, writable_bytes
 
 NOBODY = 65534
-UID_ENV = "LABGRADE_SANDBOX_UID"  # run jobs as this uid instead of nobody (e.g. one uid per grading host user)
+UID_ENV = "LABGRADE_SANDBOX_UID"  # run every job as this one uid instead of one uid per job
+UIDS_ENV = "LABGRADE_SANDBOX_UIDS"  # "FIRST-LAST": the uids handed out one per running job
+JOB_UIDS = range(59_000, 59_128)  # the default pool: the top of the ordinary-user range, rarely allocated
 POLL_S = 0.2  # memory watchdog period
 DISK_POLL_S = 1.0  # disk usage watchdog period (walks the writable mounts)
 KILL_GRACE_S = 10.0  # how long the supervisor may take to sweep before we kill it ourselves
@@ -93,10 +98,67 @@ _SIGNAL_REASONS = {
 }
 
 
+class UidPool:
+    """Hands each running job a uid of its own (its gid is the same number).
+
+    A uid is handed out only while no account has it, no process runs under it
+    and no other job holds it; with none left, jobs share ``nobody`` and their
+    isolation note says so.
+    """
+
+    def __init__(self, uids: range) -> None:
+        self.uids = uids
+        self._lock = threading.Lock()
+        self._busy: set[int] = set()
+
+    def acquire(self) -> int | None:
+        """A free uid, or None when every one is held or in use."""
+        with self._lock:
+            candidates = [u for u in self.uids if u not in self._busy]
+            running = _uids_running() if candidates else set()
+            for uid in candidates:
+                if uid not in running and not _has_account(uid):
+                    self._busy.add(uid)
+                    return uid
+            return None
+
+    def release(self, uid: int) -> None:
+        """Give ``uid`` back to the pool."""
+        with self._lock:
+            self._busy.discard(uid)
+
+
+def parse_uid_range(text: str) -> range:
+    """``"59000-59127"`` -> that inclusive range; a clear error otherwise."""
+    first, sep, last = text.partition("-")
+    try:
+        low, high = int(first), int(last)
+    except ValueError:
+        raise ValueError(f"{UIDS_ENV} must look like 59000-59127, not {text!r}") from None
+    if not sep or not 0 < low <= high:
+        raise ValueError(f"{UIDS_ENV} must look like 59000-59127 (first <= last, above 0), not {text!r}")
+    return range(low, high + 1)
+
+
+_pools: dict[range, UidPool] = {}
+_pools_lock = threading.Lock()
+
+
+def uid_pool(uids: range | None = None) -> UidPool:
+    """The process's one pool for ``uids`` (default: $LABGRADE_SANDBOX_UIDS, else JOB_UIDS)."""
+    if uids is None:
+        text = os.environ.get(UIDS_ENV, "")
+        uids = parse_uid_range(text) if text else JOB_UIDS
+    with _pools_lock:
+        return _pools.setdefault(uids, UidPool(uids))
+
+
 def from_environment() -> LocalSandbox:
-    """The registry's factory: jobs run as $LABGRADE_SANDBOX_UID when set, else nobody."""
-    uid = int(os.environ.get(UID_ENV, NOBODY))
-    return LocalSandbox(uid=uid, gid=uid)
+    """The registry's factory: one uid per job from the pool, or $LABGRADE_SANDBOX_UID for every job."""
+    if os.environ.get(UID_ENV):
+        uid = int(os.environ[UID_ENV])
+        return LocalSandbox(uid=uid, gid=uid)
+    return LocalSandbox()
 
 
 class LocalSandbox:
@@ -104,10 +166,12 @@ class LocalSandbox:
 
     name = "local"
 
-    def __init__(self, *, uid: int | None = NOBODY, gid: int | None = NOBODY) -> None:
-        """``uid``/``gid``: who the job runs as when the harness is root; ``None`` keeps root."""
-        self.uid = uid
-        self.gid = gid if gid is not None else uid
+    def __init__(self, *, uid: int | UidPool | None | Literal["pool"] = "pool", gid: int | None = None) -> None:
+        """Who jobs run as when the harness is root: a uid of their own from :func:`uid_pool`
+        (``"pool"``, the default) or from the :class:`UidPool` given, one fixed ``uid`` (``gid``
+        defaults to the same number), or ``None`` to keep root."""
+        self.uid: int | UidPool | None = uid_pool() if uid == "pool" else uid
+        self.gid = gid if gid is not None or isinstance(self.uid, UidPool) else self.uid
 
     def available(self) -> tuple[bool, str]:
         """True on Linux; the reason names the isolation to expect."""
@@ -120,7 +184,8 @@ class LocalSandbox:
     def run(self, job: Job) -> JobResult:
         """Run ``job`` to its end (or kill it) and report; never raises for the job's own failures."""
         started = time.monotonic()
-        drop = self._drop()
+        uid, gid, shared = self._ids()
+        drop = _drop(uid, gid)
         tmpdir = ""
         try:
             tmpdir = tempfile.mkdtemp(prefix="labgrade-job-")
@@ -132,24 +197,63 @@ class LocalSandbox:
         finally:
             if tmpdir:
                 shutil.rmtree(tmpdir, ignore_errors=True)
-        isolation = {**result.isolation, "user": self._user_note(drop)}
+            if isinstance(self.uid, UidPool) and not shared and uid is not None:
+                self.uid.release(uid)
+        isolation = {**result.isolation, "user": _user_note(uid, drop, shared)}
         return dataclasses.replace(result, isolation=isolation)
 
-    def _drop(self) -> tuple[int, int] | None:
-        if os.geteuid() != 0 or self.uid is None or self.gid is None:
-            return None
-        if not (_posix.id_mapped(self.uid, "uid_map") and _posix.id_mapped(self.gid, "gid_map")):
-            return None  # root of a user namespace (rootless container) without that uid
-        return self.uid, self.gid
+    def _ids(self) -> tuple[int | None, int | None, str]:
+        """The job's uid and gid, and why it shares them with other jobs ('' when it does not)."""
+        if not isinstance(self.uid, UidPool):
+            return self.uid, self.gid, "a fixed uid for every job" if self.uid is not None else ""
+        if os.geteuid() != 0:
+            return None, None, ""
+        uid = self.uid.acquire()
+        if uid is None:
+            return NOBODY, NOBODY, f"every uid of the pool {_span(self.uid.uids)} was busy"
+        return uid, uid, ""
 
-    def _user_note(self, drop: tuple[int, int] | None) -> str:
-        if drop is not None:
-            return f"uid {drop[0]} gid {drop[1]} (dropped from root; writable mounts chowned to it)"
-        if os.geteuid() == 0 and self.uid is None:
-            return "root (privilege drop disabled: uid=None)"
-        if os.geteuid() == 0:
-            return f"root: no drop, uid {self.uid} is not mapped in this user namespace (the job reads what root can)"
-        return f"uid {os.geteuid()}: the harness's own user (not root, no drop; the job reads what this user can)"
+
+def _drop(uid: int | None, gid: int | None) -> tuple[int, int] | None:
+    """The ids to drop to, if the harness is root and this user namespace has them."""
+    if os.geteuid() != 0 or uid is None or gid is None:
+        return None
+    if not (_posix.id_mapped(uid, "uid_map") and _posix.id_mapped(gid, "gid_map")):
+        return None  # root of a user namespace (rootless container) without that uid
+    return uid, gid
+
+
+def _user_note(uid: int | None, drop: tuple[int, int] | None, shared: str) -> str:
+    if drop is not None:
+        alone = f"shared with other jobs: {shared}" if shared else "this job's own"
+        return f"uid {drop[0]} gid {drop[1]} ({alone}; dropped from root; writable mounts chowned to it)"
+    if os.geteuid() == 0 and uid is None:
+        return "root (privilege drop disabled: uid=None)"
+    if os.geteuid() == 0:
+        return f"root: no drop, uid {uid} is not mapped in this user namespace (the job reads what root can)"
+    return f"uid {os.geteuid()}: the harness's own user (not root, no drop; the job reads what this user can)"
+
+
+def _span(uids: range) -> str:
+    return f"{uids.start}-{uids.stop - 1}"
+
+
+def _has_account(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def _uids_running() -> set[int]:
+    """Every real, effective and saved uid some process of this host runs under."""
+    found: set[int] = set()
+    for proc in psutil.process_iter(["uids"]):
+        uids = proc.info["uids"]
+        if uids is not None:
+            found.update(uids)
+    return found
 
 
 # -- planning: what the supervisor is told ---------------------------------------

@@ -90,12 +90,14 @@ def _make_class(dest: Path, backend: str, port: int) -> Path:
     return course
 
 
-TEST_UID = 64123  # this module's local jobs run as their own uid, so their leftovers are easy to find
+# This module's local jobs take their uids (one per job, as by default) from a range of
+# their own, so that their leftovers are easy to find.
+TEST_UIDS = range(64_100, 64_132)
 
 
 def _leftover_processes() -> list[str]:
     return [f"{p.pid}: {' '.join(p.info['cmdline'] or [])[:120]}" for p in psutil.process_iter(["uids", "cmdline"])
-            if p.info["uids"] is not None and p.info["uids"].real == TEST_UID]
+            if p.info["uids"] is not None and p.info["uids"].real in TEST_UIDS]
 
 
 def _leftover_containers() -> list[str]:
@@ -112,7 +114,8 @@ def _leftover_containers() -> list[str]:
 def hostile_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, RunRecord], RunRecord, Listener]]:
     backend = request.param
     monkeypatch = pytest.MonkeyPatch()
-    monkeypatch.setenv("LABGRADE_SANDBOX_UID", str(TEST_UID))
+    monkeypatch.delenv("LABGRADE_SANDBOX_UID", raising=False)
+    monkeypatch.setenv("LABGRADE_SANDBOX_UIDS", f"{TEST_UIDS.start}-{TEST_UIDS.stop - 1}")
     request.addfinalizer(monkeypatch.undo)
     if backend == "docker":
         request.getfixturevalue("grading_image")
