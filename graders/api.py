@@ -52,7 +52,7 @@ class GradeSummary:
 def choose_backend(name: str) -> tuple[Sandbox, str]:
     """The sandbox to use and a sentence saying why (fallbacks are never silent)."""
     if name != "auto":
-        backend = get_backend(name)
+        backend = _backend(name)
         ok, why = backend.available()
         if not ok:
             raise GradingError(f"the {name} sandbox backend is not available: {why}")
@@ -64,7 +64,15 @@ def choose_backend(name: str) -> tuple[Sandbox, str]:
         ok, why = False, str(exc)
     if ok:
         return docker, "docker backend (an engine and the grading image answered)"
-    return get_backend("local"), f"local backend: docker is not usable here ({why})"
+    return _backend("local"), f"local backend: docker is not usable here ({why})"
+
+
+def _backend(name: str) -> Sandbox:
+    """The backend ``name``; an unknown name or a bad sandbox setting is a one-line GradingError."""
+    try:
+        return get_backend(name)
+    except ValueError as exc:
+        raise GradingError(str(exc)) from None
 
 
 # ---------------------------------------------------------------- grade

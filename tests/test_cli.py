@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -10,8 +11,8 @@ import pytest
 VERBS = ["grade", "check", "report", "export", "override", "calibrate", "sandbox"]
 
 
-def labgrade(*args: str, cwd=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+def labgrade(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -54,3 +55,10 @@ def test_unknown_experiment(tmp_path):
     nb = tmp_path / "x.py"
     nb.write_text("print(1)\n")
     _one_line_error(labgrade("check", str(nb), "--experiment", "cooking"), "unknown experiment 'cooking'")
+
+
+def test_bad_uid_range_for_the_local_sandbox(tmp_path):
+    nb = tmp_path / "x.py"
+    nb.write_text("print(1)\n")
+    env = {**os.environ, "LABGRADE_SANDBOX_UIDS": "59000"}
+    _one_line_error(labgrade("check", str(nb), "--experiment", "boston", "--backend", "local", env=env), "LABGRADE_SANDBOX_UIDS must look like 59000-59127")
