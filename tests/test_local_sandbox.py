@@ -549,13 +549,22 @@ def test_a_job_cannot_kill_the_job_beside_it(work: Path, tmp_path: Path, uids: s
     other = tmp_path / "other"
     other.mkdir()
     sandbox = LocalSandbox(uid=UidPool(range(64_440, 64_450)) if uids == "pool" else 64_460)
-    victim = "import time; time.sleep(4); print('survived')"
-    killer = "import os, signal, time; time.sleep(1); os.kill(-1, signal.SIGKILL); print('sent')"
-    with ThreadPoolExecutor(2) as pool:
+    victim = """
+import os, time
+open("started", "w").close()
+for _ in range(1200):  # until the harness says the other job is over (at most a minute)
+    if os.path.exists("go"):
+        break
+    time.sleep(0.05)
+print("survived")
+"""
+    killer = "import os, signal; os.kill(-1, signal.SIGKILL); print('sent')"
+    with ThreadPoolExecutor(1) as pool:
         quiet = pool.submit(sandbox.run, python_job(victim, other))
-        time.sleep(0.3)
-        loud = pool.submit(sandbox.run, python_job(killer, work))
-        survivor, attacker = quiet.result(), loud.result()
+        wait_for(lambda: (other / "started").exists(), 60)
+        attacker = sandbox.run(python_job(killer, work))
+        (other / "go").touch()
+        survivor = quiet.result()
     assert "sent" in attacker.output_tail, attacker
     if uids == "pool":
         assert "survived" in survivor.output_tail and survivor.exit_code == 0, survivor
