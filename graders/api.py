@@ -21,7 +21,7 @@ from graders import intake
 from graders.config import CourseConfig, LatePolicy, load_course
 from graders.intake import Student, Submission
 from graders.models import Component, Override, RunRecord, Status
-from graders.pipeline import GradeContext, Task, grade_task
+from graders.pipeline import GradeContext, Task, calibration_run, grade_task
 from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
 from graders.sandbox import Sandbox, get_backend
@@ -267,6 +267,4 @@ def _calibration_run(ctx: GradeContext, rubric: Rubric, solution: Path) -> dict[
     if not solution.is_file():
         raise GradingError(f"no reference solution at {solution}")
     sub: Submission = intake.read_submission(solution, [rubric], datetime.now())
-    from graders import pipeline
-
-    return pipeline.calibration_run(ctx, Task(Student("0", "reference"), rubric, sub, None))
+    return calibration_run(ctx, Task(Student("0", "reference"), rubric, sub, None))

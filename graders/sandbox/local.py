@@ -144,11 +144,10 @@ _pools: dict[range, UidPool] = {}
 _pools_lock = threading.Lock()
 
 
-def uid_pool(uids: range | None = None) -> UidPool:
-    """The process's one pool for ``uids`` (default: $LABGRADE_SANDBOX_UIDS, else JOB_UIDS)."""
-    if uids is None:
-        text = os.environ.get(UIDS_ENV, "")
-        uids = parse_uid_range(text) if text else JOB_UIDS
+def uid_pool() -> UidPool:
+    """The process's one pool for the uids $LABGRADE_SANDBOX_UIDS names (default JOB_UIDS)."""
+    text = os.environ.get(UIDS_ENV, "")
+    uids = parse_uid_range(text) if text else JOB_UIDS
     with _pools_lock:
         return _pools.setdefault(uids, UidPool(uids))
 
