@@ -40,12 +40,12 @@ from graders.config import LatePolicy  # noqa: E402
 from graders.intake import Student, module_to_notebook, read_submission  # noqa: E402
 from graders.pipeline import GradeContext, Task, execute, prepare  # noqa: E402
 from graders.rubric import load_rubric  # noqa: E402
-from graders.sandbox import get_backend  # noqa: E402
-from graders.paths import RUNTIME_DIR  # noqa: E402
-from graders.sandbox.base import Limits  # noqa: E402
+from graders.backends import get_backend  # noqa: E402
+from graders.paths import RUNTIME_PACKAGE  # noqa: E402
+from graders.backends.base import Limits  # noqa: E402
 
-sys.path.insert(0, str(RUNTIME_DIR))
-from labgrade_runtime.run import KERNEL_NAME, NativeKernelSpecs  # noqa: E402
+sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+from labgrade_runtime.runner.run import KERNEL_NAME, NativeKernelSpecs  # noqa: E402
 
 NOTEBOOK = """# %% a small Boston notebook: the work is trivial, so the time is the harness's
 import pandas as pd

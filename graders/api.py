@@ -18,14 +18,17 @@ from datetime import datetime
 from pathlib import Path
 
 from graders import intake
-from graders.config import CourseConfig, LatePolicy, load_course
-from graders.intake import Student, Submission
-from graders.models import Component, Override, RunRecord, Status
-from graders.pipeline import GradeContext, Task, calibration_run, grade_task
-from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
+from graders.backends import Sandbox, get_backend
+from graders.backends.base import Limits
+from graders.config import CourseConfig, load_course
+from graders.intake import Student, Submission, class_list
+from graders.models import DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
+from graders.pipeline import calibration_run, grade_task
+from graders.reports import export_rows, write_csv
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
-from graders.sandbox import Sandbox, get_backend
-from graders.sandbox.base import Limits
+from graders.state import GradeContext, Task
+from graders.steps.report import report as render_class
+from graders.steps.report import report_inputs
 from graders.store import Gradebook
 
 Progress = Callable[[RunRecord], None]
@@ -78,23 +81,11 @@ def _backend(name: str) -> Sandbox:
 # ---------------------------------------------------------------- grade
 
 
-def _students_of(cfg: CourseConfig) -> list[tuple[Student, list[str]]]:
-    core = [e for e in cfg.enabled if e not in cfg.mini_projects.allot]
-    out = []
-    for student in intake.load_roster(cfg.roster):
-        mine = list(core)
-        mini = cfg.mini_projects.for_roll(int(student.roll_no))
-        if mini and mini in cfg.enabled:
-            mine.append(mini)
-        out.append((student, mine))
-    return out
-
-
 def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | None) -> list[Task]:
     rubrics = [load_rubric(e) for e in cfg.experiments]
     manifest = intake.load_manifest(cfg.manifest)
     tasks = []
-    for student, mine in _students_of(cfg):
+    for student, mine in class_list(cfg):
         if only and student.roll_no not in only:
             continue
         subs = intake.student_submissions(cfg.submissions, student, rubrics, manifest)
@@ -104,18 +95,6 @@ def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | N
             chosen, note = intake.pick(subs, exp)
             tasks.append(Task(student, load_rubric(exp), chosen, cfg.experiments[exp].due, note))
     return tasks
-
-
-def _safe_grade(ctx: GradeContext, task: Task) -> RunRecord:
-    """grade_task, with a last resort so that one submission never stops the batch."""
-    try:
-        return grade_task(ctx, task)
-    except Exception as exc:  # even the failure record failed (e.g. a broken rubric)
-        from graders.pipeline import new_run_id
-
-        return RunRecord(run_id=new_run_id(), course=ctx.course, roll_no=task.student.roll_no, name=task.student.name,
-                         experiment=task.rubric.id, status=Status.sandbox_error,
-                         reason=f"the harness failed: {type(exc).__name__}: {exc}", graded_at=datetime.now())
 
 
 def grade(*, course: Path | str, experiments: list[str] | None = None, students: list[str] | None = None,
@@ -131,25 +110,22 @@ def grade(*, course: Path | str, experiments: list[str] | None = None, students:
     tasks = _tasks(cfg, students, experiments)
     if on_start:
         on_start(len(tasks), note)
-    runs = _run_all(ctx, tasks, cfg.workers, on_result)
-    cfg.gradebook.parent.mkdir(parents=True, exist_ok=True)
-    with Gradebook(cfg.gradebook) as book:
-        for run in runs:
-            book.record_run(run)
+    runs = _run_all(ctx, tasks, cfg.workers, on_result)  # each run is recorded the moment it ends
     summary = GradeSummary(runs=runs, backend=sandbox.name, backend_note=note)
-    summary.reports, summary.csv = _render(cfg)
+    summary.reports, summary.csv = render_class(cfg)
     return summary
 
 
 def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
     return GradeContext(course=cfg.name, profile=cfg.profile, seed=cfg.seed, limits=cfg.limits.to_limits(),
-                        late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=cfg.gpus)
+                        late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=cfg.gpus,
+                        gradebook=cfg.gradebook)
 
 
 def _run_all(ctx: GradeContext, tasks: list[Task], workers: int, on_result: Progress | None) -> list[RunRecord]:
     runs: list[RunRecord] = []
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_safe_grade, ctx, t) for t in tasks]
+        futures = [pool.submit(grade_task, ctx, t) for t in tasks]
         for future in as_completed(futures):
             run = future.result()
             runs.append(run)
@@ -161,33 +137,12 @@ def _run_all(ctx: GradeContext, tasks: list[Task], workers: int, on_result: Prog
 # ---------------------------------------------------------------- report / export / override
 
 
-def _report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
-    infos = {}
-    for exp, ec in cfg.experiments.items():
-        if not ec.enabled:
-            continue
-        rubric = load_rubric(exp)
-        infos[exp] = ExperimentInfo(exp, f"{rubric.number}. {rubric.title}", ec.start, ec.due.date(), [q.text for q in rubric.questions])
-    students = [StudentInfo(s.roll_no, s.name, mine) for s, mine in _students_of(cfg)]
-    return infos, students
-
-
-def _render(cfg: CourseConfig) -> tuple[list[Path], Path]:
-    infos, students = _report_inputs(cfg)
-    with Gradebook(cfg.gradebook) as book:
-        runs = book.latest_runs(cfg.name)
-        overrides = book.all_overrides(cfg.name)
-    pages = render_reports(course_name=cfg.name, experiments=infos, students=students, runs=runs, overrides=overrides, out_dir=cfg.reports)
-    csv_path = write_csv(export_rows(students=students, runs=runs, overrides=overrides), cfg.reports / "marks.csv")
-    return pages, csv_path
-
-
 def report(*, course: Path | str) -> list[Path]:
     """Re-render every marks sheet, feedback page, viva sheet, the register and the CSV."""
     cfg = load_course(course)
     if not cfg.gradebook.is_file():
         raise GradingError(f"no gradebook at {cfg.gradebook}: run `labgrade grade --course {cfg.source}` first")
-    pages, csv_path = _render(cfg)
+    pages, csv_path = render_class(cfg)
     return pages + [csv_path]
 
 
@@ -196,7 +151,7 @@ def export(*, course: Path | str, out: Path | str, format: str = "csv") -> Path:
     if format != "csv":
         raise GradingError(f"unknown export format {format!r}; supported: csv")
     cfg = load_course(course)
-    infos, students = _report_inputs(cfg)
+    _, students = report_inputs(cfg)
     with Gradebook(cfg.gradebook) as book:
         rows = export_rows(students=students, runs=book.latest_runs(cfg.name), overrides=book.all_overrides(cfg.name))
     return write_csv(rows, Path(out))
@@ -211,7 +166,7 @@ def override(*, course: Path | str, roll_no: str, experiment: str, component: st
         raise GradingError(f"unknown column {component!r}; one of: {', '.join(c.value for c in Component)}") from None
     if not 0 <= marks <= 5:
         raise GradingError(f"marks must be between 0 and 5, got {marks}")
-    if roll_no not in {s.roll_no for s, _ in _students_of(cfg)}:
+    if roll_no not in {s.roll_no for s, _ in class_list(cfg)}:
         raise GradingError(f"roll number {roll_no} is not on the roster {cfg.roster}")
     if experiment not in cfg.experiments:
         raise GradingError(f"experiment {experiment!r} is not in {cfg.source}")
@@ -225,7 +180,7 @@ def override(*, course: Path | str, roll_no: str, experiment: str, component: st
 
 
 def check(*, notebook: Path | str, experiment: str | None = None, profile: str = "quick", backend: str = "local",
-          limits: Limits | None = None, seed: int = 1234) -> RunRecord:
+          limits: Limits | None = None, seed: int = DEFAULT_SEED) -> RunRecord:
     """Self-check one notebook as the grader would (quick profile by default)."""
     path = Path(notebook)
     if not path.is_file():
@@ -247,7 +202,7 @@ def check(*, notebook: Path | str, experiment: str | None = None, profile: str =
     return grade_task(ctx, Task(Student("0", "self-check"), rubric, sub, None, note))
 
 
-def calibrate(*, experiment: str, profile: str = "quick", backend: str = "local", seed: int = 1234) -> dict[str, object]:
+def calibrate(*, experiment: str, profile: str = "quick", backend: str = "local", seed: int = DEFAULT_SEED) -> dict[str, object]:
     """Run reference/<id>/solution.ipynb (and each variant's solution) under a profile; store their metrics as the targets."""
     rubric: Rubric = load_rubric(experiment)
     folder = rubric.folder.parent.parent / "reference" / experiment

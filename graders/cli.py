@@ -25,7 +25,7 @@ from graders.store import GradebookError
 
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (api.GradingError, ConfigError, IntakeError, RubricError, GradebookError, FileNotFoundError)
 try:
-    from graders.sandbox.image import ImageBuildError
+    from graders.backends.image import ImageBuildError
 
     EXPECTED_ERRORS += (ImageBuildError,)
 except ImportError:  # the docker SDK is optional for grading with the local backend
@@ -129,7 +129,7 @@ def _print_reference(title: str, reference: dict[str, Any]) -> None:
 
 
 def cmd_sandbox_build(args: argparse.Namespace) -> int:
-    from graders.sandbox.image import build_image
+    from graders.backends.image import build_image
 
     image_id = build_image(progress=lambda line: out.print(line), rebuild=args.rebuild)
     out.print(f"grading image ready: {image_id}")

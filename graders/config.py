@@ -16,7 +16,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from graders.sandbox.base import Limits
+from graders.backends.base import Limits
+from graders.models import DEFAULT_SEED, LatePolicy
+from graders.rubric import available_experiments, load_rubric
 
 
 class ConfigError(ValueError):
@@ -27,16 +29,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class LatePolicy(_Model):
-    """How Timely Completion falls with lateness."""
-
-    grace_hours: float = Field(0.0, ge=0, description="Hours after the due date still counted as on time.")
-    marks_lost_per_day: float = Field(1.0, ge=0, description="Marks (of 5) lost per started day late.")
-    min_marks: float = Field(0.0, ge=0, le=5, description="Floor for Timely Completion of a late submission.")
-
-
 class LimitsConfig(_Model):
-    """Resource limits per submission (see graders.sandbox.base.Limits)."""
+    """Resource limits per submission (see graders.backends.base.Limits)."""
 
     cell_seconds: float = Field(Limits.cell_seconds, gt=0, description="One cell's time limit.")
     wall_seconds: float = Field(Limits.wall_seconds, gt=0, description="The whole run's time limit.")
@@ -66,11 +60,17 @@ class ExperimentConfig(_Model):
         return value
 
 
+def default_allotment() -> dict[str, tuple[int, int]]:
+    """Each mini project's roll-number range as its rubric gives it (the manual: 1-30, 31-60, the rest)."""
+    rubrics = (load_rubric(exp) for exp in available_experiments())
+    return {r.id: r.mini_project for r in rubrics if r.mini_project is not None}
+
+
 class MiniProjects(_Model):
     """Which mini project a roll number is given (the manual: 1-30, 31-60, the rest)."""
 
     allot: dict[str, tuple[int, int]] = Field(
-        default_factory=lambda: {"face": (1, 30), "agegender": (31, 60), "colorize": (61, 10**9)},
+        default_factory=default_allotment,
         description="Experiment id -> inclusive roll-number range.",
     )
 
@@ -95,7 +95,7 @@ class CourseConfig(_Model):
     profile: Literal["quick", "full"] = Field("quick", description="quick: subsampled data, capped epochs; full: the manual's runs.")
     backend: Literal["auto", "local", "docker"] = Field("auto", description="Sandbox backend; auto = docker when an engine and image answer, else local.")
     workers: int = Field(1, ge=1, le=64, description="Submissions graded at once.")
-    seed: int = Field(1234, description="Seed for data stand-ins, splits and the kernel.")
+    seed: int = Field(DEFAULT_SEED, description="Seed for data stand-ins, splits and the kernel.")
     gpus: bool = Field(False, description="Give each job one GPU (docker backend on a GPU host).")
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     late_policy: LatePolicy = Field(default_factory=LatePolicy)

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 import nbformat
 
+from graders.config import CourseConfig
 from graders.rubric import Rubric
 
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
@@ -234,3 +235,17 @@ def pick(subs: list[Submission], experiment: str) -> tuple[Submission | None, st
     if experiment not in chosen.path.name.lower() and any(other in chosen.path.name.lower() for other in chosen.scores if other != experiment):
         note = (note + "; " if note else "") + f"{chosen.path.name} is named like another experiment but its code is {experiment}"
     return chosen, note
+
+
+def class_list(cfg: CourseConfig) -> list[tuple[Student, list[str]]]:
+    """Each student on the roster with the experiments they are graded on: every enabled core
+    experiment, and only the mini project their roll number is given."""
+    core = [e for e in cfg.enabled if e not in cfg.mini_projects.allot]
+    out = []
+    for student in load_roster(cfg.roster):
+        mine = list(core)
+        mini = cfg.mini_projects.for_roll(int(student.roll_no))
+        if mini and mini in cfg.enabled:
+            mine.append(mini)
+        out.append((student, mine))
+    return out

@@ -1,7 +1,11 @@
-"""The data that crosses step boundaries: statuses, check results, marks.
+"""The models layer: what crosses step boundaries and what the gradebook keeps.
 
-Everything here is a frozen pydantic model so that it can be written to the
-gradebook as JSON and read back unchanged.
+The sandbox's side of it (job specs, run / probe / evaluation results, the
+status names) is :mod:`labgrade_runtime.contract`, re-exported here; this
+module adds what only the host knows: marks, checks, the late policy, the
+calibrated targets, the checks' view of a run (:class:`Artifacts`) and the
+immutable :class:`RunRecord`. Everything is a frozen pydantic model, so it can
+be written to the gradebook as JSON and read back unchanged.
 """
 
 from __future__ import annotations
@@ -10,7 +14,25 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from labgrade_runtime.contract import (
+    CLEAR_STATUSES,
+    SCHEMA_VERSION,
+    Adaptation,
+    CellError,
+    EvalResult,
+    FitRecord,
+    ProbeResult,
+    RunResult,
+    Status,
+)
 from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "CLEAR_STATUSES", "COMPONENT_MAX", "DEFAULT_SEED", "SCHEMA_VERSION", "TOTAL_MAX", "VIVA_QUESTIONS", "Adaptation",
+    "Artifacts", "CellError", "CheckResult", "Component", "ComponentMarks", "EvalResult", "FitRecord", "Frozen",
+    "LatePolicy", "Override", "ProbeResult", "Provenance", "RunRecord", "RunResult", "Status", "Targets",
+    "VivaQuestion",
+]
 
 
 class Frozen(BaseModel):
@@ -40,49 +62,8 @@ class Component(str, enum.Enum):
 
 COMPONENT_MAX = 5.0
 TOTAL_MAX = COMPONENT_MAX * len(Component)
-
-
-class Status(str, enum.Enum):
-    """How a run ended. Every value is a graded outcome, never a crash."""
-
-    completed = "completed"  # ran end to end and was evaluated
-    cell_error = "cell_error"  # a cell raised
-    timeout = "timeout"  # a cell or the whole run exceeded its time limit
-    memory_exceeded = "memory_exceeded"  # killed for exceeding the memory limit
-    kernel_died = "kernel_died"  # the kernel process died
-    output_exceeded = "output_exceeded"  # output flood beyond the cap
-    disk_exceeded = "disk_exceeded"  # wrote more than the disk limit
-    no_model = "no_model"  # ran, but no trained Keras model was found
-    evaluation_failed = "evaluation_failed"  # trusted evaluation could not score the model
-    invalid_submission = "invalid_submission"  # not a readable notebook / module
-    missing = "missing"  # nothing handed in
-    sandbox_error = "sandbox_error"  # the harness itself failed: never a silent 0
-    needs_network = "needs_network"  # downloads something the course does not provide (the sandbox is offline)
-    missing_data_file = "missing_data_file"  # reads a data file that is neither handed in nor a course file
-    missing_package = "missing_package"  # imports a package the grading runtime does not have
-    needs_input = "needs_input"  # asks for keyboard input in a non-interactive run
-    needs_camera = "needs_camera"  # opens a webcam
-
-    @property
-    def ran(self) -> bool:
-        """True when the notebook ran to its end."""
-        return self in (Status.completed, Status.no_model, Status.evaluation_failed)
-
-
-class CellError(Frozen):
-    """Where and how a cell failed (mirrors nbclient's CellExecutionError)."""
-
-    cell_index: int
-    ename: str
-    evalue: str
-    source_excerpt: str = ""
-
-
-class Adaptation(Frozen):
-    """Something the harness changed about a run, shown to student and examiner."""
-
-    kind: str  # e.g. dataset_served, epoch_cap, file_alias, keras_runtime
-    detail: str
+VIVA_QUESTIONS = 5  # questions on the student's own model per viva sheet
+DEFAULT_SEED = 1234  # the course seed when a course file gives none (stand-ins, splits, kernels)
 
 
 class CheckResult(Frozen):
@@ -152,8 +133,122 @@ class Override(Frozen):
     at: datetime
 
 
+class LatePolicy(Frozen):
+    """How Timely Completion falls with lateness."""
+
+    grace_hours: float = Field(0.0, ge=0, description="Hours after the due date still counted as on time.")
+    marks_lost_per_day: float = Field(1.0, ge=0, description="Marks (of 5) lost per started day late.")
+    min_marks: float = Field(0.0, ge=0, le=COMPONENT_MAX, description="Floor for Timely Completion of a late submission.")
+
+
+class Targets(BaseModel):
+    """A calibrated reference solution's numbers (``reference/<id>/targets-<profile>.json``).
+
+    ``variant`` names the reference a run is compared with when it is not the main one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    experiment: str = ""
+    profile: str = ""
+    seed: int | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    total_params: int = 0
+    train_seconds: float = 0.0
+    train_cpu_seconds: float = 0.0
+    dataset_source: dict[str, str] = Field(default_factory=dict)
+    runtime: dict[str, str] = Field(default_factory=dict)
+    harness_version: str = ""
+    calibrated_at: str = ""
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    variant: str = ""
+
+
+class Artifacts(BaseModel):
+    """Everything the checks read about one run: JSON only, no student code on the host.
+
+    The sandbox's results are nested as they were read (``run``, ``probe``,
+    ``evaluation``), never copied field by field; the properties are the
+    checks' shorthand for what they read most.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    experiment: str
+    profile: str
+    status: Status
+    reason: str = ""
+    cell_error: CellError | None = None
+    run: RunResult | None = None
+    probe: ProbeResult | None = None
+    evaluation: EvalResult | None = None
+    markdown: list[str] = Field(default_factory=list)
+    printed: dict[str, float] = Field(default_factory=dict)
+    submitted_at: datetime | None = None
+    due: datetime | None = None
+    late_policy: LatePolicy = Field(default_factory=LatePolicy)
+    targets: Targets = Field(default_factory=Targets)
+    viva: list[VivaQuestion] = Field(default_factory=list)
+    adaptations: list[Adaptation] = Field(default_factory=list)
+
+    @property
+    def scored(self) -> EvalResult | None:
+        """The trusted evaluation, when it succeeded."""
+        return self.evaluation if self.evaluation is not None and self.evaluation.ok else None
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The trusted metrics on the hidden holdout (empty when not evaluated)."""
+        return self.scored.metrics if self.scored else {}
+
+    @property
+    def architecture(self) -> list[dict[str, Any]]:
+        """The loaded model's layers, as the evaluator read them."""
+        return self.scored.architecture if self.scored else []
+
+    @property
+    def total_params(self) -> int:
+        """The loaded model's parameter count."""
+        return self.scored.total_params if self.scored else 0
+
+    @property
+    def compile(self) -> dict[str, str]:
+        """The loss and optimizer the model was compiled with."""
+        return self.scored.compile if self.scored else {}
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """Every fit() call's history, concatenated."""
+        return self.probe.history if self.probe else {}
+
+    @property
+    def fits(self) -> list[FitRecord]:
+        """What each fit() call trained on and spent."""
+        return self.probe.fits if self.probe else []
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall-clock seconds in fit()."""
+        return self.probe.train_seconds if self.probe else 0.0
+
+    @property
+    def train_cpu_seconds(self) -> float:
+        """CPU seconds in fit() (what the efficiency check compares)."""
+        return self.probe.train_cpu_seconds if self.probe else 0.0
+
+    @property
+    def sklearn_estimators(self) -> list[str]:
+        """scikit-learn estimators the notebook left (a solution without Keras)."""
+        return self.probe.sklearn_estimators if self.probe else []
+
+
 class RunRecord(Frozen):
-    """One immutable grading run of one student's submission for one experiment."""
+    """One immutable grading run of one student's submission for one experiment.
+
+    ``artifacts`` is what the checks read, kept so that marks can be re-scored
+    without running anything; ``rescored_from`` names the run whose artifacts
+    a re-score used.
+    """
 
     run_id: str
     course: str
@@ -166,13 +261,44 @@ class RunRecord(Frozen):
     submission_sha256: str = ""
     submitted_at: datetime | None = None
     detected_experiment: str = ""
-    cell_error: CellError | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
     checks: list[CheckResult] = Field(default_factory=list)
     marks: ComponentMarks = Field(default_factory=ComponentMarks)
-    viva: list[VivaQuestion] = Field(default_factory=list)
-    adaptations: list[Adaptation] = Field(default_factory=list)
-    history: dict[str, list[float]] = Field(default_factory=dict)
-    architecture: list[dict[str, Any]] = Field(default_factory=list)
+    artifacts: Artifacts | None = None
     provenance: Provenance | None = None
+    rescored_from: str = ""
     graded_at: datetime
+
+    @property
+    def cell_error(self) -> CellError | None:
+        """Where the run failed, if a cell did."""
+        return self.artifacts.cell_error if self.artifacts else None
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The trusted metrics."""
+        return self.artifacts.metrics if self.artifacts else {}
+
+    @property
+    def history(self) -> dict[str, list[float]]:
+        """The training history."""
+        return self.artifacts.history if self.artifacts else {}
+
+    @property
+    def architecture(self) -> list[dict[str, Any]]:
+        """The model's layers."""
+        return self.artifacts.architecture if self.artifacts else []
+
+    @property
+    def total_params(self) -> int:
+        """The model's parameter count."""
+        return self.artifacts.total_params if self.artifacts else 0
+
+    @property
+    def viva(self) -> list[VivaQuestion]:
+        """Viva questions on the student's own model."""
+        return self.artifacts.viva if self.artifacts else []
+
+    @property
+    def adaptations(self) -> list[Adaptation]:
+        """What the harness changed about the run."""
+        return self.artifacts.adaptations if self.artifacts else []

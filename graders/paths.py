@@ -1,17 +1,48 @@
-"""Where the project's own folders are (the harness is run from a checkout).
+"""Where the harness finds its experiments, its sandbox runtime and its cache.
 
-``LABGRADE_HOME`` points elsewhere, e.g. at a course's own copy of
-``rubrics/`` and ``reference/``.
+From a source checkout (an editable install, or running in the clone) the
+experiments are the checkout's ``rubrics/`` and ``reference/``; from a wheel
+they are the copies shipped inside the ``graders`` package. ``LABGRADE_HOME``
+points elsewhere, e.g. at a course's own copy of ``rubrics/`` and
+``reference/``. ``LABGRADE_CACHE`` (default: ``$XDG_CACHE_HOME/labgrade``,
+i.e. ``~/.cache/labgrade``) holds every cache: the served datasets under
+``data/`` and the grading image's build stages under ``sandbox/``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
-HOME = Path(os.environ.get("LABGRADE_HOME", Path(__file__).resolve().parent.parent))
+_PACKAGE = Path(__file__).resolve().parent
+_CHECKOUT = _PACKAGE.parent
+
+
+def _home() -> Path:
+    if os.environ.get("LABGRADE_HOME"):
+        return Path(os.environ["LABGRADE_HOME"])
+    if (_CHECKOUT / "rubrics").is_dir() and (_CHECKOUT / "pyproject.toml").is_file():
+        return _CHECKOUT
+    return _PACKAGE  # a wheel: rubrics/ and reference/ ship as package data
+
+
+def _runtime_package() -> Path:
+    spec = importlib.util.find_spec("labgrade_runtime")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the sandbox runtime (labgrade_runtime) is not installed beside graders")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def _cache() -> Path:
+    if os.environ.get("LABGRADE_CACHE"):
+        return Path(os.environ["LABGRADE_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "labgrade"
+
+
+HOME = _home()
 RUBRICS_DIR = HOME / "rubrics"
 REFERENCE_DIR = HOME / "reference"
-RUNTIME_DIR = HOME / "sandbox" / "runtime"
-DATASETS_DIR = HOME / "reference" / "datasets"
-CACHE_DIR = Path(os.environ.get("LABGRADE_CACHE", HOME / ".labgrade"))
+DATASETS_DIR = REFERENCE_DIR / "datasets"
+RUNTIME_PACKAGE = _runtime_package()  # the labgrade_runtime package folder, mounted into every job
+CACHE_DIR = _cache()

@@ -124,8 +124,7 @@ class _Entry:
 
     @property
     def total_params(self) -> int:
-        layers = self.run.architecture if self.run else []
-        return sum(p for p in (layer.get("params") for layer in layers) if isinstance(p, int) and not isinstance(p, bool))
+        return self.run.total_params if self.run else 0
 
 
 # -- formatting --------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from graders.models import COMPONENT_MAX, Component
+from graders.models import COMPONENT_MAX, Component, Targets
 from graders.paths import REFERENCE_DIR, RUBRICS_DIR
 
 
@@ -108,7 +108,8 @@ class Rubric(_Model):
     title: str
     kind: Literal["classification", "regression", "custom"] = Field(description="How the built-in evaluator scores; custom = rubrics/<id>/evaluate.py.")
     input: str = Field(description="image | tabular (built-in evaluator), or a name the experiment's evaluate.py understands.")
-    n_classes: int | None = None
+    mini_project: tuple[int, int] | None = Field(
+        None, description="A mini project: the roll numbers given it by default (a course's [mini_projects.allot] overrides).")
     detect: dict[str, float] = Field(description="Regex over the code -> weight, to detect the experiment.")
     data: DataSpec
     profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
@@ -132,6 +133,15 @@ class Rubric(_Model):
     def check_points(self) -> dict[str, tuple[Component, float]]:
         """Check id -> (component, points) across all components."""
         return {cid: (comp, pts) for comp, table in self.points.items() for cid, pts in table.items()}
+
+    @property
+    def kernel_dir(self) -> Path:
+        """The experiment's kernel adapters (``rubrics/<id>/kernel/``), mounted read-only into its runs."""
+        return self.folder / "kernel"
+
+    def kernel_adapters(self) -> list[Path]:
+        """The adapter modules the kernel installs for this experiment's runs (e.g. a yfinance stand-in)."""
+        return sorted(self.kernel_dir.glob("*.py"))
 
     def detection_score(self, code: str) -> float:
         """How strongly ``code`` looks like this experiment."""
@@ -178,30 +188,33 @@ def targets_path(experiment: str, profile: str, reference_dir: Path = REFERENCE_
 REFERENCE_KEYS = ("metrics", "total_params", "train_seconds", "train_cpu_seconds", "dataset_source")
 
 
-def targets_for(rubric: Rubric, targets: dict[str, object], metrics: dict[str, float]) -> dict[str, object]:
+def targets_for(rubric: Rubric, targets: Targets, metrics: dict[str, float]) -> Targets:
     """The targets a run is compared with: its variant's reference when its metrics say which variant it is.
 
     A run of a variant that was never calibrated keeps the main targets, and
     says so under ``variant``, so evidence never passes one reference off as another.
     """
-    calibrated = targets.get("variants") or {}
     for name, variant in rubric.variants.items():
         if variant.when_metric not in metrics:
             continue
-        entry = calibrated.get(name) if isinstance(calibrated, dict) else None
+        entry = targets.variants.get(name)
         if not entry:
-            return {**targets, "variant": f"{variant.label}, compared with the main reference: not calibrated"}
-        return {**targets, **{k: entry[k] for k in REFERENCE_KEYS if k in entry}, "variant": variant.label}
+            return targets.model_copy(update={"variant": f"{variant.label}, compared with the main reference: not calibrated"})
+        own = Targets.model_validate({k: entry[k] for k in REFERENCE_KEYS if k in entry})
+        return targets.model_copy(update={**{k: getattr(own, k) for k in REFERENCE_KEYS if k in entry},
+                                          "variant": variant.label})
     return targets
 
 
-def load_targets(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> dict[str, object]:
+def load_targets(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> Targets:
     """Calibrated reference metrics; a clear error pointing at ``labgrade calibrate``."""
     path = targets_path(experiment, profile, reference_dir)
     try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
+        return Targets.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RubricError(
             f"no calibrated targets for {experiment!r} under the {profile!r} profile ({path}); "
             f"run `labgrade calibrate --experiment {experiment} --profile {profile}`"
         ) from None
+    except ValidationError as err:
+        raise RubricError(_describe(err, path)) from None

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from graders.models import COMPONENT_MAX, Component, ComponentMarks, Override, RunRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: run records nest their artifacts (graders.models.Artifacts)
 APPLICATION = "labgrade-gradebook"
 
 _SCHEMA = f"""
@@ -162,8 +162,12 @@ class Gradebook:
                 f"({SCHEMA_VERSION}); upgrade labgrade",
                 path=self.path,
             )
-        if row[1] < SCHEMA_VERSION:  # pragma: no cover - no older versions exist yet
-            raise GradebookError(f"gradebook schema version {row[1]} needs a migration", path=self.path)
+        if row[1] < SCHEMA_VERSION:
+            raise GradebookError(
+                f"gradebook schema version {row[1]} was written by an earlier labgrade, whose run records do not "
+                f"keep their artifacts; grade into a new gradebook (set `gradebook` in the course file)",
+                path=self.path,
+            )
 
     @contextmanager
     def _write(self) -> Iterator[None]:

@@ -9,15 +9,10 @@ examiner says otherwise.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from graders.models import VivaQuestion
+from graders.models import VIVA_QUESTIONS, Artifacts, VivaQuestion
 from graders.rubric import Rubric
-
-if TYPE_CHECKING:
-    from graders.artifacts import Artifacts
-
-VIVA_QUESTIONS = 5
 
 
 def _num_forms(n: int) -> list[str]:

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Host packages the local grading-image build needs (graders/sandbox/image.py):
+# Host packages the local grading-image build needs (graders/backends/image.py):
 #   debootstrap      builds a minimal Debian root filesystem without any registry
 #   debian-archive-keyring  lets debootstrap verify bookworm (already there on Debian)
 #   ca-certificates  https to deb.debian.org and PyPI

@@ -11,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from graders.paths import HOME, RUNTIME_DIR
+from graders.paths import HOME, RUNTIME_PACKAGE
 
 SAMPLE = HOME / "submissions"
 
@@ -32,8 +32,8 @@ def copy_course(tmp: Path, *, cell_seconds: int | None = None) -> Path:
 
 def load_evaluator(experiment: str) -> ModuleType:
     """rubrics/<experiment>/evaluate.py loaded the way the trusted evaluator loads it (labgrade_runtime importable)."""
-    if str(RUNTIME_DIR) not in sys.path:
-        sys.path.insert(0, str(RUNTIME_DIR))
+    if str(RUNTIME_PACKAGE.parent) not in sys.path:
+        sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
     spec = importlib.util.spec_from_file_location(f"{experiment}_eval_under_test", HOME / "rubrics" / experiment / "evaluate.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -72,6 +72,6 @@ def grading_image() -> str:
         if os.environ.get("LABGRADE_REQUIRE_DOCKER") == "1":
             pytest.fail(f"Docker engine not reachable but LABGRADE_REQUIRE_DOCKER=1: {exc}")
         pytest.skip(f"Docker engine not reachable: {exc}")
-    from graders.sandbox.image import build_image
+    from graders.backends.image import build_image
 
     return build_image(progress=print)

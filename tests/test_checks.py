@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from graders.answers import printed_metrics, score_answer, split_answers
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
+from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
 from graders.models import Component, Status
 from graders.rubric import Rubric, RubricError, load_rubric, load_targets
-from graders.scoring import component_marks
+from graders.steps.score import component_marks
 
 FASHION = load_rubric("fashion")
 DUE = datetime(2026, 8, 28, 23, 59)
@@ -30,7 +31,7 @@ def artifacts(**changes: object) -> Artifacts:
         targets=load_targets("fashion", "quick"),
     )
     base.update(changes)
-    return Artifacts(**base)  # type: ignore[arg-type]
+    return make_artifacts(**base)  # type: ignore[arg-type]
 
 
 def by_id(checks, check_id):
@@ -45,7 +46,7 @@ def test_a_good_run_earns_full_coding_efficiency():
     assert "target ≥" in metric.evidence and "reference" in metric.evidence
 
 
-FASHION_REF = float(load_targets("fashion", "quick")["metrics"]["accuracy"])  # type: ignore[index]
+FASHION_REF = load_targets("fashion", "quick").metrics["accuracy"]
 
 
 @pytest.mark.parametrize(("drop", "fraction"), [(0.0, 1.0), (0.05, 0.75), (0.12, 0.5), (0.25, 0.25), (0.5, 0.0)])
@@ -121,7 +122,7 @@ def test_every_component_is_covered_by_checks():
 
 
 def test_efficiency_compares_cpu_seconds_when_the_reference_has_them():
-    targets = {**load_targets("fashion", "quick"), "train_seconds": 10.0, "train_cpu_seconds": 10.0}
+    targets = load_targets("fashion", "quick").model_copy(update={"train_seconds": 10.0, "train_cpu_seconds": 10.0})
     # a busy host stretches wall-clock time, not CPU time: the mark stays
     busy = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=12.0)), "efficiency")[0]
     assert busy.passed and "12.0 CPU s" in busy.evidence
@@ -130,6 +131,6 @@ def test_efficiency_compares_cpu_seconds_when_the_reference_has_them():
 
 
 def test_efficiency_falls_back_to_wall_seconds_for_older_targets():
-    targets = {k: v for k, v in load_targets("fashion", "quick").items() if k != "train_cpu_seconds"} | {"train_seconds": 10.0}
+    targets = load_targets("fashion", "quick").model_copy(update={"train_cpu_seconds": 0.0, "train_seconds": 10.0})
     slow = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=100.0, train_cpu_seconds=5.0)), "efficiency")[0]
     assert not slow.passed and "trained for 100.0 s" in slow.evidence

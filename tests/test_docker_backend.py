@@ -16,9 +16,9 @@ from pathlib import Path
 import docker
 import pytest
 
-from graders.sandbox.base import Ending, Job, JobResult, Limits, Mount
-from graders.sandbox import docker as docker_backend
-from graders.sandbox.docker import (
+from graders.backends.base import Ending, Job, JobResult, Limits, Mount
+from graders.backends import docker as docker_backend
+from graders.backends.docker import (
     DEFAULT_IMAGE,
     ENV_MARKER,
     JOB_LABEL,
@@ -51,7 +51,7 @@ def engine() -> Iterator[docker.DockerClient]:
 @pytest.fixture(scope="session")
 def sandbox(engine: docker.DockerClient) -> DockerSandbox:
     """The backend on the default grading image, built here if missing."""
-    from graders.sandbox.image import build_image
+    from graders.backends.image import build_image
 
     build_image(tag=DEFAULT_IMAGE, progress=print)
     backend = DockerSandbox(DEFAULT_IMAGE)

@@ -239,12 +239,12 @@ def test_an_uncalibrated_variant_says_which_reference_it_was_compared_with() -> 
 
 
 def test_a_weak_mnist_model_no_longer_earns_full_metric_marks() -> None:
-    from graders.artifacts import Artifacts
+    from tests.artifacts_helper import make_artifacts
     from graders.checks.plugin import run_checks
 
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
     metrics = {"accuracy": 0.86, "accuracy_mnist": 0.86}  # full marks against the letters reference (0.857)
-    art = Artifacts(experiment="letters", profile="quick", status="completed", metrics=metrics,
+    art = make_artifacts(experiment="letters", profile="quick", status="completed", metrics=metrics,
                     targets=targets_for(rubric, targets, metrics))
     metric = next(c for c in run_checks(rubric, art) if c.id == "metric")
     assert metric.awarded < metric.points and "MNIST variant" in metric.evidence

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
+from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
 from graders.datasets import colorize, faces, utkface
 from graders.models import Status
@@ -170,7 +171,7 @@ def test_face_score_on_a_tiny_model() -> None:
 def _artifacts(exp: str, **kw: Any) -> Artifacts:
     base: dict[str, Any] = {"experiment": exp, "profile": "quick", "status": Status.completed, "submitted_at": datetime(2026, 10, 1),
                             "targets": {"metrics": {"accuracy": 0.9, "mae": 8.0, "colour_gain": 0.5}, "total_params": 1000, "train_seconds": 10}}
-    return Artifacts(**{**base, **kw})
+    return make_artifacts(**{**base, **kw})
 
 
 def _check(results: list[Any], cid: str) -> Any:
@@ -235,7 +236,7 @@ SAMPLES = {
 @pytest.mark.parametrize("exp", MINI)
 def test_good_beats_weak_beats_broken(exp: str) -> None:
     from graders import api
-    from graders.sandbox import Limits
+    from graders.backends import Limits
 
     *folders, name = SAMPLES[exp]
     roomy = Limits(cell_seconds=900, wall_seconds=2400)  # a loaded CI host must not turn Good into a timeout

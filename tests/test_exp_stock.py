@@ -11,11 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
+from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
 from graders.datasets import stock
 from graders.models import Component, Status
-from graders.paths import HOME, RUNTIME_DIR
+from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec, load_rubric
 from tests.conftest import load_evaluator
 
@@ -87,8 +88,8 @@ def _persistence(shape: tuple[int, ...]) -> Any:
 
 def _fit_record(prices: np.ndarray, scale: float, shift: float) -> dict[str, Any]:
     """What the shims record for windows cut from ``prices`` after ``price * scale + shift``."""
-    sys.path.insert(0, str(RUNTIME_DIR))
-    from labgrade_runtime.shims import _array_stats
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    from labgrade_runtime.kernel.shims import _array_stats
 
     scaled = prices * scale + shift
     x = np.lib.stride_tricks.sliding_window_view(scaled[:-1], T)[..., None]
@@ -136,7 +137,7 @@ def _checked(ratio: float) -> dict[str, Any]:
     """The stock rubric's checks over artifacts whose forecasts scored ``ratio``."""
     arch = [{"name": "lstm", "class_name": "LSTM", "output_shape": [None, 50], "params": 10400, "activation": "tanh", "units": 50},
             {"name": "dense", "class_name": "Dense", "output_shape": [None, 1], "params": 51, "activation": "linear", "units": 1}]
-    art = Artifacts(experiment="stock", profile="quick", status=Status.completed, submitted_at=datetime(2026, 9, 1),
+    art = make_artifacts(experiment="stock", profile="quick", status=Status.completed, submitted_at=datetime(2026, 9, 1),
                     metrics={"rmse_ratio": ratio, "rmse": 9.0 * ratio, "naive_rmse": 9.0}, architecture=arch, total_params=10451,
                     compile={"loss": "mean_squared_error"}, train_seconds=5.0,
                     targets={"metrics": {"rmse_ratio": 2.5}, "total_params": 30651, "train_seconds": 20.0})

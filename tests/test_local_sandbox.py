@@ -24,9 +24,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from graders.sandbox import Sandbox, get_backend
-from graders.sandbox.base import Ending, Job, JobResult, Limits, Mount
-from graders.sandbox.local import NOBODY, LocalSandbox, UidPool, parse_uid_range, translate
+from graders.backends import Sandbox, get_backend
+from graders.backends.base import Ending, Job, JobResult, Limits, Mount
+from graders.backends.local import NOBODY, LocalSandbox, UidPool, parse_uid_range, translate
 
 IS_ROOT = os.geteuid() == 0
 REPO = Path(__file__).resolve().parents[1]
@@ -290,8 +290,8 @@ def test_a_killed_harness_takes_its_job_along(work: Path) -> None:
     harness_code = f"""if True:
         import sys
         sys.path.insert(0, {str(REPO)!r})
-        from graders.sandbox.base import Job, Mount
-        from graders.sandbox.local import LocalSandbox
+        from graders.backends.base import Job, Mount
+        from graders.backends.local import LocalSandbox
         LocalSandbox().run(Job("t", (sys.executable, "-c", {textwrap.dedent(code)!r}),
                                (Mount({str(work)!r}, "/work", False),), "/work"))
     """

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.artifacts_helper import make_run
 from graders.models import (
     Adaptation,
     CellError,
@@ -51,7 +52,7 @@ STUDENTS = [
 
 def run(run_id: str, roll_no: str, experiment: str, marks: ComponentMarks, *, at: datetime = T0,
         status: Status = Status.completed, **extra: Any) -> RunRecord:
-    return RunRecord(run_id=run_id, course="be-dl", roll_no=roll_no, name="x", experiment=experiment,
+    return make_run(run_id=run_id, course="be-dl", roll_no=roll_no, name="x", experiment=experiment,
                      status=status, marks=marks, graded_at=at, submitted_at=at - timedelta(days=1), **extra)
 
 

@@ -1,4 +1,4 @@
-"""The in-sandbox runner (``python -m labgrade_runtime.run``) on the host, with a real kernel through nbclient."""
+"""The in-sandbox runner (``python -m labgrade_runtime.runner``) on the host, with a real kernel through nbclient."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
+from labgrade_runtime.contract import JobSpec
 
-from graders.paths import RUNTIME_DIR
+from graders.paths import RUNTIME_PACKAGE
 
 PRINT_ENV = """import os
 open("kernel.pid", "w").write(str(os.getpid()))
@@ -26,10 +27,11 @@ def run_notebook(tmp_path: Path, cells: list[str]) -> tuple[dict, nbformat.Noteb
     for folder in (work, out, data):
         folder.mkdir()
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), work / "nb.ipynb")
-    (tmp_path / "spec.json").write_text(json.dumps({"notebook": "nb.ipynb", "cell_seconds": 60, "seed": 1}), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME_DIR), "LABGRADE_WORK": str(work), "LABGRADE_OUT": str(out), "LABGRADE_DATA": str(data)}
+    spec = JobSpec(notebook="nb.ipynb", cell_seconds=60, output_bytes=1_000_000, profile="quick", seed=1)
+    (tmp_path / "spec.json").write_text(spec.dump(), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME_PACKAGE.parent), "LABGRADE_WORK": str(work), "LABGRADE_OUT": str(out), "LABGRADE_DATA": str(data)}
     env.pop("TF_USE_LEGACY_KERAS", None)
-    proc = subprocess.run([sys.executable, "-m", "labgrade_runtime.run", str(tmp_path / "spec.json")], env=env,
+    proc = subprocess.run([sys.executable, "-m", "labgrade_runtime.runner", str(tmp_path / "spec.json")], env=env,
                           capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads((out / "run.json").read_text()), nbformat.read(out / "executed.ipynb", as_version=4)
@@ -69,11 +71,11 @@ def test_native_kernel_spec_is_jupyters_own_without_importing_ipython() -> None:
     """
     script = """
 import json, sys
-from labgrade_runtime.run import KERNEL_NAME, NativeKernelSpecs
+from labgrade_runtime.runner.run import KERNEL_NAME, NativeKernelSpecs
 spec = NativeKernelSpecs().get_kernel_spec(KERNEL_NAME)
 print(json.dumps({"ipython": "IPython" in sys.modules, "spec": spec.to_dict()}))
 """
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME_DIR)}
+    env = {**os.environ, "PYTHONPATH": str(RUNTIME_PACKAGE.parent)}
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True)
     found = json.loads(proc.stdout)
     assert found["ipython"] is False

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.artifacts_helper import make_run
 from graders.models import (
     Adaptation,
     CellError,
@@ -25,10 +26,10 @@ from graders.store import SCHEMA_VERSION, Gradebook, GradebookError, effective_m
 T0 = datetime(2024, 9, 2, 10, 0, tzinfo=timezone.utc)
 
 
-def make_run(run_id: str, roll_no: str = "1", experiment: str = "fashion", *, course: str = "be-dl",
+def new_run(run_id: str, roll_no: str = "1", experiment: str = "fashion", *, course: str = "be-dl",
              at: datetime = T0, status: Status = Status.completed, marks: ComponentMarks | None = None) -> RunRecord:
     """A hand-built run; every nested field filled so the JSON round trip is exercised."""
-    return RunRecord(
+    return make_run(
         run_id=run_id, course=course, roll_no=roll_no, name=f"Student {roll_no}", experiment=experiment,
         status=status, reason="" if status is Status.completed else "cell 3 raised",
         submitted_at=at - timedelta(hours=1), graded_at=at,
@@ -69,7 +70,7 @@ def test_new_gradebook_has_schema_version_and_wal(db_path: Path) -> None:
 
 
 def test_run_round_trips_through_json(db_path: Path) -> None:
-    run = make_run("r1", status=Status.cell_error)
+    run = new_run("r1", status=Status.cell_error)
     with Gradebook(db_path) as book:
         book.record_run(run)
     with Gradebook(db_path) as book:  # reopened: it really is on disk
@@ -79,7 +80,7 @@ def test_run_round_trips_through_json(db_path: Path) -> None:
 
 def test_runs_are_immutable_in_sql(db_path: Path) -> None:
     with Gradebook(db_path) as book:
-        book.record_run(make_run("r1"))
+        book.record_run(new_run("r1"))
     raw = sqlite3.connect(db_path)
     try:
         with pytest.raises(sqlite3.IntegrityError, match="immutable"):
@@ -93,7 +94,7 @@ def test_runs_are_immutable_in_sql(db_path: Path) -> None:
     finally:
         raw.close()
     with Gradebook(db_path) as book:
-        assert book.get_run("r1") == make_run("r1")
+        assert book.get_run("r1") == new_run("r1")
 
 
 def test_overrides_are_append_only_in_sql(db_path: Path) -> None:
@@ -111,24 +112,24 @@ def test_overrides_are_append_only_in_sql(db_path: Path) -> None:
 
 def test_recording_a_run_twice(db_path: Path) -> None:
     with Gradebook(db_path) as book:
-        book.record_run(make_run("r1"))
-        book.record_run(make_run("r1"))  # identical: a harmless retry
+        book.record_run(new_run("r1"))
+        book.record_run(new_run("r1"))  # identical: a harmless retry
         with pytest.raises(GradebookError, match="already recorded"):
-            book.record_run(make_run("r1", status=Status.timeout))
-        assert book.runs_for("be-dl", "1", "fashion") == [make_run("r1")]
+            book.record_run(new_run("r1", status=Status.timeout))
+        assert book.runs_for("be-dl", "1", "fashion") == [new_run("r1")]
 
 
 def test_latest_runs_picks_the_latest_per_student_and_experiment(db_path: Path) -> None:
     with Gradebook(db_path) as book:
-        book.record_run(make_run("late", at=T0 + timedelta(days=2)))
-        book.record_run(make_run("early", at=T0))  # recorded after, graded before
-        book.record_run(make_run("b1", experiment="boston", at=T0))
-        book.record_run(make_run("s2a", roll_no="2", at=T0 + timedelta(hours=1)))
-        book.record_run(make_run("s2b", roll_no="2", at=T0 + timedelta(hours=1)))  # same time: later insert wins
+        book.record_run(new_run("late", at=T0 + timedelta(days=2)))
+        book.record_run(new_run("early", at=T0))  # recorded after, graded before
+        book.record_run(new_run("b1", experiment="boston", at=T0))
+        book.record_run(new_run("s2a", roll_no="2", at=T0 + timedelta(hours=1)))
+        book.record_run(new_run("s2b", roll_no="2", at=T0 + timedelta(hours=1)))  # same time: later insert wins
         # +05:30 at 15:00 is 09:30 UTC: earlier than T0 although its text sorts later
-        book.record_run(make_run("ist", experiment="boston", at=datetime(2024, 9, 2, 15, 0,
+        book.record_run(new_run("ist", experiment="boston", at=datetime(2024, 9, 2, 15, 0,
                                                                          tzinfo=timezone(timedelta(hours=5, minutes=30)))))
-        book.record_run(make_run("other", course="other-course", at=T0 + timedelta(days=9)))
+        book.record_run(new_run("other", course="other-course", at=T0 + timedelta(days=9)))
         latest = book.latest_runs("be-dl")
     assert [(r.roll_no, r.experiment, r.run_id) for r in latest] == [
         ("1", "boston", "b1"), ("1", "fashion", "late"), ("2", "fashion", "s2b")]
@@ -137,8 +138,8 @@ def test_latest_runs_picks_the_latest_per_student_and_experiment(db_path: Path) 
 def test_runs_for_is_history_oldest_first(db_path: Path) -> None:
     with Gradebook(db_path) as book:
         for run_id, days in (("r2", 2), ("r0", 0), ("r1", 1)):
-            book.record_run(make_run(run_id, at=T0 + timedelta(days=days)))
-        book.record_run(make_run("x", roll_no="9"))
+            book.record_run(new_run(run_id, at=T0 + timedelta(days=days)))
+        book.record_run(new_run("x", roll_no="9"))
         assert [r.run_id for r in book.runs_for("be-dl", "1", "fashion")] == ["r0", "r1", "r2"]
         assert book.runs_for("be-dl", "1", "boston") == []
 
@@ -159,7 +160,7 @@ def test_overrides_history_and_grouping(db_path: Path) -> None:
 
 
 def test_effective_marks_layers_latest_override_and_clamps() -> None:
-    run = make_run("r1", marks=ComponentMarks(answers=4, coding_efficiency=3.5, viva=0, timely_completion=5))
+    run = new_run("r1", marks=ComponentMarks(answers=4, coding_efficiency=3.5, viva=0, timely_completion=5))
     overrides = [
         make_override(Component.viva, 4.5, T0 + timedelta(hours=2)),
         make_override(Component.viva, 2, T0 + timedelta(hours=1)),  # listed later but older: loses
@@ -174,7 +175,7 @@ def test_effective_marks_layers_latest_override_and_clamps() -> None:
 
 
 def test_effective_marks_orders_naive_and_aware_times_and_ties() -> None:
-    run = make_run("r1")
+    run = new_run("r1")
     naive_later = make_override(Component.viva, 1, datetime(2024, 9, 2, 11, 0))
     aware_earlier = make_override(Component.viva, 2, datetime(2024, 9, 2, 12, 0, tzinfo=timezone(timedelta(hours=5))))
     assert effective_marks(run, [naive_later, aware_earlier]).viva == 1
@@ -184,7 +185,7 @@ def test_effective_marks_orders_naive_and_aware_times_and_ties() -> None:
 
 def test_effective_marks_refuses_another_students_override() -> None:
     with pytest.raises(ValueError, match="2/fashion"):
-        effective_marks(make_run("r1"), [make_override(Component.viva, 5, T0, roll_no="2")])
+        effective_marks(new_run("r1"), [make_override(Component.viva, 5, T0, roll_no="2")])
 
 
 def test_a_file_that_is_not_a_gradebook(tmp_path: Path) -> None:

@@ -45,3 +45,11 @@ def test_each_student_has_five_experiments_and_one_mini_project(whole_class):
         assert len([e for e in exps if e in MINI]) == 1, (name, exps)
     register = (Path(cfg.reports) / "register.html").read_text(encoding="utf-8")
     assert "Good MP3" in register and "Total" in register
+
+
+def test_marks_are_those_of_the_golden_csv(whole_class):
+    """Every column of every row equals the recorded marks of the sample class (tests/golden/): a change of
+    shape in the harness must not change a mark; a deliberate change of marking updates the golden file."""
+    _, rows = whole_class
+    golden = read_csv(Path(__file__).with_name("golden") / "sample_class_marks.csv")
+    assert rows == golden

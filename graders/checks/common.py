@@ -10,7 +10,7 @@ import math
 import pytest
 
 from graders.answers import score_answer, split_answers
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
 from graders.checks.plugin import Award
 from graders.models import COMPONENT_MAX, Status
 from graders.rubric import Rubric
@@ -21,7 +21,7 @@ def _fmt(value: float) -> str:
 
 
 def _reference(art: Artifacts, name: str) -> float | None:
-    value = art.targets.get("metrics", {}).get(name)  # type: ignore[union-attr]
+    value = art.targets.metrics.get(name)
     return float(value) if value is not None else None
 
 
@@ -41,7 +41,7 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
     award.hint = f"Improve {label}: compare your preprocessing, architecture and epochs with the manual's."
     value = art.metrics.get(rule.name)
     reference = _reference(art, rule.name)
-    variant = f" ({art.targets['variant']})" if art.targets.get("variant") else ""
+    variant = f" ({art.targets.variant})" if art.targets.variant else ""
     assert value is not None, f"no {label} measured: {art.reason or 'no trained model was evaluated'}"
     assert reference is not None, f"no calibrated reference {label} for the {art.profile} profile"
     for band in rule.bands:
@@ -85,16 +85,16 @@ def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
 def check_efficiency(art: Artifacts, rubric: Rubric, award: Award) -> None:
     """Parameters and training time stay within the rubric's multiples of the reference."""
     award.hint = "A far bigger model or far longer training than the reference is not better engineering."
-    ref_params = int(art.targets.get("total_params", 0) or 0)  # type: ignore[call-overload]
+    ref_params = art.targets.total_params
     assert art.total_params > 0, "no model to measure"
     max_params = rubric.efficiency.get("max_params_ratio", 5.0) * ref_params
     assert not ref_params or art.total_params <= max_params, f"{art.total_params:,} parameters, over {max_params:,.0f} (reference {ref_params:,})"
     # Training cost in CPU seconds: unlike wall-clock time it does not grow when other jobs share the host,
     # so a submission earns the same mark alone or in a busy batch. Targets calibrated before CPU time was
     # recorded fall back to wall-clock seconds. A floor of slack keeps short runs fair.
-    unit, spent, ref_seconds = "CPU s", art.train_cpu_seconds, float(art.targets.get("train_cpu_seconds", 0) or 0)  # type: ignore[arg-type]
+    unit, spent, ref_seconds = "CPU s", art.train_cpu_seconds, art.targets.train_cpu_seconds
     if not ref_seconds or not spent:
-        unit, spent, ref_seconds = "s", art.train_seconds, float(art.targets.get("train_seconds", 0) or 0)  # type: ignore[arg-type]
+        unit, spent, ref_seconds = "s", art.train_seconds, art.targets.train_seconds
     max_seconds = max(rubric.efficiency.get("max_seconds_ratio", 4.0) * ref_seconds, ref_seconds + rubric.efficiency.get("seconds_slack", 20.0))
     assert not ref_seconds or spent <= max_seconds, f"trained for {spent:.1f} {unit}, over {max_seconds:.1f} {unit} (reference {ref_seconds:.1f} {unit})"
     award.evidence = f"{art.total_params:,} parameters (reference {ref_params:,}), trained {spent:.1f} {unit} (reference {ref_seconds:.1f} {unit})"
@@ -148,12 +148,12 @@ def check_timely(art: Artifacts, award: Award) -> None:
         award.evidence = "no due date set"
         return
     policy = art.late_policy
-    late_hours = (art.submitted_at - art.due).total_seconds() / 3600 - float(policy.get("grace_hours", 0))
+    late_hours = (art.submitted_at - art.due).total_seconds() / 3600 - policy.grace_hours
     if late_hours <= 0:
         award.evidence = f"handed in {art.submitted_at:%Y-%m-%d %H:%M}, due {art.due:%Y-%m-%d %H:%M}"
         return
     days = math.ceil(late_hours / 24)
-    marks = max(float(policy.get("min_marks", 0)), COMPONENT_MAX - days * float(policy.get("marks_lost_per_day", 1)))
+    marks = max(policy.min_marks, COMPONENT_MAX - days * policy.marks_lost_per_day)
     award.fraction = marks / COMPONENT_MAX
     award.evidence = f"{days} day(s) late: handed in {art.submitted_at:%Y-%m-%d %H:%M}, due {art.due:%Y-%m-%d %H:%M}"
     assert marks > 0, award.evidence

@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
 from graders.models import CheckResult
 from graders.rubric import Rubric, RubricError
-from graders.viva import VIVA_QUESTIONS
+from graders.models import VIVA_QUESTIONS
 
 COMMON_CHECKS = Path(__file__).with_name("common.py")
 _EMPTY_INI = Path(__file__).with_name("pytest.ini")

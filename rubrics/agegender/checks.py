@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
 from graders.checks.plugin import Award
 
 # Age MAE within these relative margins of the reference's earns these shares.
@@ -20,7 +20,7 @@ def check_age(art: Artifacts, award: Award) -> None:
     """The age head's mean absolute error, relative to the calibrated reference; it must beat guessing the mean age."""
     award.hint = "Train the age head as a regression (one linear unit, MSE/MAE loss) on scaled ages, and map predictions back to years."
     mae, baseline = art.metrics.get("mae"), art.metrics.get("mae_baseline")
-    reference = art.targets.get("metrics", {}).get("mae")
+    reference = art.targets.metrics.get("mae")
     assert mae is not None and baseline is not None, f"no age error measured: {art.reason or 'no trained model was evaluated'}"
     assert reference is not None, f"no calibrated reference age MAE for the {art.profile} profile"
     assert mae < baseline, f"age MAE {mae:.2f} years is no better than always guessing the mean age ({baseline:.2f} years)"

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from labgrade_runtime.evaluate import EvaluationError
-from labgrade_runtime.evalkit import model_images, scalings
+from labgrade_runtime.evaluator.kit import EvaluationError
+from labgrade_runtime.evaluator.kit import model_images, scalings
 
 
 def _activation(model: Any, index: int, name: str = "") -> str:

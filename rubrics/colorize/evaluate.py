@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from labgrade_runtime.evaluate import EvaluationError
+from labgrade_runtime.evaluator.kit import EvaluationError
 
 
 _M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
 from graders.checks.plugin import Award
 
 BINARY_OUTPUTS: dict[tuple[object, object], tuple[str, ...]] = {(1, "sigmoid"): ("binary",), (2, "softmax"): ("categorical",)}

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from labgrade_runtime.evaluate import EvaluationError, _classification
+from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics
 
 CHUNK = 500  # reviews encoded and predicted at a time: a 2000 x 88k multi-hot would not fit
 INDEXINGS = {
@@ -134,7 +134,7 @@ def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec:
     size = int(np.prod(_per_sample(model)))
     results = {}
     for name in INDEXINGS:
-        results[name] = _classification(_predict(model, holdout, name, limit, encode, size), holdout["y"])["accuracy"]
+        results[name] = classification_metrics(_predict(model, holdout, name, limit, encode, size), holdout["y"])["accuracy"]
     best = max(results, key=lambda k: results[k])
     others = ", ".join(f"{k} {v:.3f}" for k, v in results.items() if k != best)
     return {"accuracy": results[best]}, f"{how}, {INDEXINGS[best]}; other word indexings scored {others}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from labgrade_runtime.evaluate import EvaluationError, _classification, _reshape_for, input_transform
+from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics, input_transform, reshape_for
 
 VARIANTS = {26: ("letters", True, "UCI letters"), 10: ("mnist", False, "MNIST digits")}
 
@@ -30,9 +30,9 @@ def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec:
         raise EvaluationError(f"the model has {units} outputs; the letters need 26 (A-Z), the manual's MNIST digits 10")
     name, per_feature, label = VARIANTS[units]
     transform, how = input_transform(fit.get("x"), spec["raw_stats"][name]["x"], per_feature)
-    x = _reshape_for(model, transform(holdout[f"x_{name}"].astype("float64")))
+    x = reshape_for(model, transform(holdout[f"x_{name}"].astype("float64")))
     pred = model.predict(x, verbose=0, batch_size=256)
     if isinstance(pred, (list, tuple)):
         pred = pred[0]
-    metrics = _classification(pred, holdout[f"y_{name}"])
+    metrics = classification_metrics(pred, holdout[f"y_{name}"])
     return {**metrics, f"accuracy_{name}": metrics["accuracy"]}, f"{label} holdout; inputs {how}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.artifacts import Artifacts
+from graders.models import Artifacts
 from graders.checks.plugin import Award
 
 # Daily prices are close to a random walk: beating "tomorrow = today" (ratio < 1)

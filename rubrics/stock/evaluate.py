@@ -1,6 +1,6 @@
 """Experiment 5's trusted scoring: one-step-ahead forecasts of the hidden future.
 
-Loaded by ``labgrade_runtime.evaluate`` in a fresh process (no student code).
+Loaded by ``labgrade_runtime.evaluator.evaluate`` in a fresh process (no student code).
 The student's model maps a window of the previous T Open prices, scaled the
 way the student scaled them, to the next day's (scaled) Open. Here:
 
@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from labgrade_runtime.evaluate import EvaluationError, _affine
+from labgrade_runtime.evaluator.kit import EvaluationError, affine
 
 IDENTITY_TOLERANCE = 0.02  # |a - 1| and |b| / price level below this: prices were used as served
 MISMATCH_WARN = 0.05  # min/max off by more than this share of the range: the map is a best guess
@@ -91,7 +91,7 @@ def _match(stats: dict[str, Any] | None, raw: np.ndarray) -> tuple[Affine, float
     """The affine map matching ``raw`` to the recorded moments, and its min/max mismatch."""
     if not stats or raw.size == 0:
         return Affine(1.0, 0.0), float("inf")
-    a, b = (float(v) for v in _affine(stats["mean"], stats["std"], raw.mean(), raw.std()))
+    a, b = (float(v) for v in affine(stats["mean"], stats["std"], raw.mean(), raw.std()))
     if a <= 0:
         return Affine(1.0, 0.0), float("inf")
     spread = max(float(stats["max"]) - float(stats["min"]), 1e-12)

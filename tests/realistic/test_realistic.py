@@ -109,8 +109,8 @@ def test_unparseable_notebook_is_a_clear_status() -> None:
     from graders.config import LatePolicy
     from graders.pipeline import GradeContext, Task, grade_task
     from graders.rubric import load_rubric
-    from graders.sandbox import get_backend
-    from graders.sandbox.base import Limits
+    from graders.backends import get_backend
+    from graders.backends.base import Limits
 
     rubric = load_rubric("boston")
     sub = intake.read_submission(NOTEBOOKS / "b_broken_json.ipynb", [rubric], datetime.now())

@@ -16,11 +16,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graders.paths import RUNTIME_DIR
+from graders.paths import RUNTIME_PACKAGE
 
-sys.path.insert(0, str(RUNTIME_DIR))
+sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
-from labgrade_runtime import datafiles, derived, environment, errors, keras2, shims, sklearn_compat, stock  # noqa: E402
+from labgrade_runtime import errors  # noqa: E402
+from labgrade_runtime.kernel import datafiles, derived, environment, keras2, shims, sklearn_compat, stock  # noqa: E402
+from labgrade_runtime.runner import keras_choice  # noqa: E402
 
 BOSTON_HEADER = "crim,zn,indus,chas,nox,rm,age,dis,rad,tax,ptratio,b,lstat,medv"
 KAGGLE_HEADER = BOSTON_HEADER.upper()
@@ -101,7 +103,7 @@ def test_derived_formats(course: Path) -> None:
 
 
 def test_url_of_a_course_file_is_served_else_needs_network(course: Path) -> None:
-    from labgrade_runtime import network
+    from labgrade_runtime.kernel import network
 
     url = "https://archive.ics.uci.edu/ml/machine-learning-databases/letter-recognition/letter-recognition.data"
     assert network.fetch(url) == str(course / "letter-recognition.data")
@@ -118,15 +120,15 @@ def test_url_of_a_course_file_is_served_else_needs_network(course: Path) -> None
     ("import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01))", "keras3"),
 ])
 def test_keras_runtime_is_chosen_from_the_code(code: str, runtime: str) -> None:
-    chosen, reasons = keras2.choose(code)
+    chosen, reasons = keras_choice.choose(code)
     assert chosen == runtime
     assert bool(reasons) == (runtime == "tf_keras")
 
 
 def test_keras2_errors_trigger_a_rerun_others_do_not() -> None:
-    assert keras2.looks_keras2("ModuleNotFoundError: No module named 'tensorflow.keras.layers.experimental'")
-    assert keras2.looks_keras2("AttributeError: 'Sequential' object has no attribute 'predict_classes'")
-    assert not keras2.looks_keras2("ValueError: Input 0 of layer dense is incompatible with the layer")
+    assert keras_choice.looks_keras2("ModuleNotFoundError: No module named 'tensorflow.keras.layers.experimental'")
+    assert keras_choice.looks_keras2("AttributeError: 'Sequential' object has no attribute 'predict_classes'")
+    assert not keras_choice.looks_keras2("ValueError: Input 0 of layer dense is incompatible with the layer")
 
 
 def test_alias_targets() -> None:
@@ -217,7 +219,7 @@ def test_opencv_is_headless_and_a_webcam_is_a_clear_status(course: Path) -> None
 def test_pip_install_of_a_stand_in_says_so(course: Path) -> None:
     import importlib.util
 
-    from labgrade_runtime import stubs
+    from labgrade_runtime.kernel import stubs
 
     finder = stubs.StubFinder()
     sys.meta_path.insert(0, finder)

@@ -1,0 +1,122 @@
+"""The one typed state a submission carries through the pipeline's steps.
+
+:class:`GradeContext` is what every task of a grading session shares;
+:class:`Task` is one student × experiment; :class:`GradeState` is what the
+steps of :mod:`graders.pipeline` read and fill in, one field group per step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+
+from graders.backends.base import JobResult, Limits, Sandbox
+from graders.datastore import ServedData
+from graders.intake import Student, Submission
+from graders.models import (
+    Adaptation,
+    Artifacts,
+    CellError,
+    CheckResult,
+    EvalResult,
+    LatePolicy,
+    ProbeResult,
+    RunRecord,
+    RunResult,
+    Status,
+    Targets,
+)
+from graders.rubric import Rubric
+
+
+@dataclass(frozen=True)
+class GradeContext:
+    """What every task of one grading session shares."""
+
+    course: str
+    profile: str
+    seed: int
+    limits: Limits
+    late_policy: LatePolicy
+    backend: Sandbox
+    real_data: Path | None = None
+    gpus: bool = False
+    gradebook: Path | None = None  # where the record step writes each run the moment it exists
+
+
+@dataclass(frozen=True)
+class Task:
+    """One student x experiment to grade."""
+
+    student: Student
+    rubric: Rubric
+    submission: Submission | None
+    due: datetime | None
+    note: str = ""
+
+
+@dataclass
+class Workspace:
+    """A fresh per-submission folder tree on the host (step: prepare)."""
+
+    root: Path
+    notebook_name: str
+    data: ServedData
+
+    def dir(self, name: str) -> Path:
+        """A sub-folder of the workspace, created on first use."""
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+
+@dataclass
+class Execution:
+    """What the execute step observed."""
+
+    job: JobResult
+    run: RunResult | None
+    probe: ProbeResult | None
+    adaptations: list[Adaptation] = field(default_factory=list)
+    executed: nbformat.NotebookNode | None = None
+
+
+@dataclass
+class GradeState:
+    """One submission on its way through the steps; each step fills in its own part."""
+
+    ctx: GradeContext
+    task: Task
+    # intake: a reason to skip the run (nothing handed in, an unreadable file)
+    status: Status | None = None
+    reason: str = ""
+    cell_error: CellError | None = None
+    # prepare
+    targets: Targets | None = None
+    workspace: Workspace | None = None
+    # execute / evaluate
+    execution: Execution | None = None
+    evaluation: EvalResult | None = None
+    # check / score / record
+    artifacts: Artifacts | None = None
+    checks: list[CheckResult] = field(default_factory=list)
+    run: RunRecord | None = None
+    durations: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the sandboxed steps still have work: no earlier step has settled the outcome."""
+        return self.status is None
+
+    def settle(self, status: Status, reason: str, cell_error: CellError | None = None) -> None:
+        """Fix how the run ended; the sandboxed steps after this one have nothing left to do."""
+        self.status, self.reason, self.cell_error = status, reason, cell_error
+
+
+def new_run_id() -> str:
+    """A unique, sortable run id."""
+    return f"{datetime.now().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,102 @@
+"""Step 4, evaluate (trusted code, a fresh sandboxed process): score the saved model, then say how the run ended.
+
+The evaluator (``python -m labgrade_runtime.evaluator``) loads the model with
+Keras ``safe_mode`` and scores it on the hidden holdout, which is mounted
+only here, never into the student's run. Once execution and evaluation are
+both known, :func:`status_of` names the run's one status and reason.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalSpec, read_artifact
+
+from graders.backends import Ending, Job, Limits, Mount
+from graders.models import CellError, Status
+from graders.paths import RUNTIME_PACKAGE
+from graders.state import Execution, GradeState
+from graders.steps.execute import RUNTIME_TARGET, SCRATCH, job_env, python
+
+EVAL_WALL_SECONDS = 300
+
+
+def evaluate(state: GradeState) -> None:
+    """Score the model if one was saved; then settle the run's status."""
+    if not state.runnable:
+        return
+    execution, ws, ctx, rubric = state.execution, state.workspace, state.ctx, state.task.rubric
+    assert execution is not None and ws is not None
+    if execution.probe is not None and execution.probe.model_saved:
+        hold = ws.dir("holdout")
+        shutil.copyfile(ws.data.holdout, hold / "holdout.npz")
+        spec = EvalSpec(kind=rubric.kind, input=rubric.input, raw_stats=ws.data.raw_stats)
+        (ws.dir("evaljob") / "spec.json").write_text(spec.dump(), encoding="utf-8")
+        limits = ctx.limits
+        job = Job(
+            name="evaluate",
+            argv=(python(ctx), "-m", "labgrade_runtime.evaluator", "/job/spec.json"),
+            mounts=(
+                Mount(ws.dir("out"), "/artifacts"),
+                Mount(hold, "/holdout"),
+                Mount(ws.dir("eval"), "/out", read_only=False),
+                Mount(ws.dir("evaljob"), "/job"),
+                Mount(RUNTIME_PACKAGE, f"{RUNTIME_TARGET}/labgrade_runtime"),
+                Mount(ws.dir("evalscratch"), SCRATCH, read_only=False),
+                Mount(rubric.folder, "/rubric"),
+            ),
+            cwd="/out",
+            env=job_env(artifacts="/artifacts", holdout="/holdout", out="/out", rubric="/rubric"),
+            limits=Limits(wall_seconds=EVAL_WALL_SECONDS, memory_mb=limits.memory_mb, cpus=limits.cpus,
+                          pids=limits.pids, output_bytes=200_000, disk_mb=256),
+            gpu=ctx.gpus,
+        )
+        result = ctx.backend.run(job)
+        state.evaluation = read_artifact(ws.dir("eval") / "evaluation.json", EvalResult)
+        if state.evaluation is None:
+            tail = result.output_tail.strip().splitlines()[-1:] or [result.message or result.ending.value]
+            state.evaluation = EvalResult(ok=False, reason=f"the evaluator did not finish ({result.ending.value}): "
+                                                           f"{tail[0][:200]}")
+    state.settle(*status_of(execution, state.evaluation))
+
+
+def status_of(execution: Execution, evaluation: EvalResult | None) -> tuple[Status, str, CellError | None]:
+    """How the run ended, in the student's terms."""
+    job, run = execution.job, execution.run
+    killed = job.message or "killed"
+    by_ending = {
+        Ending.timeout: (Status.timeout, f"the run exceeded its total time limit ({killed})"),
+        Ending.memory: (Status.memory_exceeded, f"the run used more memory than allowed ({killed})"),
+        Ending.output: (Status.output_exceeded, f"the run printed far more output than allowed ({killed})"),
+        Ending.disk: (Status.disk_exceeded, f"the run wrote more data than allowed ({killed})"),
+        Ending.error: (Status.sandbox_error, f"the sandbox could not run the job: {job.message}"),
+    }
+    if job.ending in by_ending and (run is None or job.ending is not Ending.exited):
+        status, reason = by_ending[job.ending]
+        return status, reason, None
+    if run is None:
+        last = next((ln for ln in reversed(job.output_tail.splitlines()) if ln.strip()), "no output")
+        return Status.kernel_died, f"the run ended without reporting (exit code {job.exit_code}): {last[:200]}", None
+    if run.status in {s.value for s in CLEAR_STATUSES}:
+        return Status(run.status), run.reason or run.status.replace("_", " "), run.cell_error
+    if run.status in (Status.cell_error.value, Status.timeout.value) and run.cell_error is not None:
+        err = run.cell_error
+        status = Status.timeout if run.status == Status.timeout.value else Status.cell_error
+        what = err.evalue if status is Status.timeout else f"{err.ename}: {err.evalue}"
+        return status, f"cell {err.cell_index} failed: {what}", err
+    if run.status == Status.kernel_died.value:
+        return Status.kernel_died, run.reason or "the kernel died", None
+    return _completed_status(execution, evaluation)
+
+
+def _completed_status(execution: Execution, evaluation: EvalResult | None) -> tuple[Status, str, CellError | None]:
+    probe = execution.probe
+    if probe is None or not probe.model_found:
+        found = ", ".join(probe.sklearn_estimators) if probe else ""
+        extra = f" (found scikit-learn {found})" if found else ""
+        return Status.no_model, f"the notebook ran, but no trained Keras model was found{extra}", None
+    if not probe.model_saved:
+        return Status.evaluation_failed, f"the trained model could not be saved for evaluation: {probe.save_error}", None
+    if evaluation is None or not evaluation.ok:
+        return Status.evaluation_failed, (evaluation.reason if evaluation else "not evaluated"), None
+    return Status.completed, "", None

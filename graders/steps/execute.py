@@ -1,0 +1,97 @@
+"""Step 3, execute (untrusted, sandboxed): run the notebook and read what it left.
+
+The runner (``python -m labgrade_runtime.runner``) runs inside the backend
+with the job's limits and no network; everything it writes is read back
+through :func:`labgrade_runtime.contract.read_artifact`, which treats what
+does not validate as missing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from labgrade_runtime.contract import ProbeResult, RunResult, read_artifact
+
+from graders.backends import Job, Mount
+from graders.models import Adaptation
+from graders.paths import RUNTIME_PACKAGE
+from graders.state import Execution, GradeContext, GradeState
+
+RUNTIME_TARGET = "/opt/labgrade-runtime"
+SCRATCH = "/scratch"
+MAX_ADAPTATIONS = 200
+
+
+def python(ctx: GradeContext) -> str:
+    """The interpreter inside the sandbox: the harness's own locally, the image's in a container."""
+    return sys.executable if ctx.backend.name == "local" else "python3"
+
+
+def job_env(**roots: str) -> dict[str, str]:
+    """The environment of a sandboxed job: its roots, and a scratch folder of its own for every cache."""
+    env = {f"LABGRADE_{k.upper()}": v for k, v in roots.items()}
+    # Every job gets its own scratch folder (HOME, TMPDIR, caches): nothing is shared between students.
+    env.update(PYTHONPATH=RUNTIME_TARGET, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+               PYTHONDONTWRITEBYTECODE="1", HOME=SCRATCH, TMPDIR=SCRATCH, KERAS_HOME=f"{SCRATCH}/keras",
+               MPLCONFIGDIR=f"{SCRATCH}/matplotlib", JUPYTER_RUNTIME_DIR=f"{SCRATCH}/jupyter",
+               JUPYTER_DATA_DIR=f"{SCRATCH}/jupyter")
+    return env
+
+
+def execute(state: GradeState) -> None:
+    """Run the notebook in the sandbox and read its artifacts."""
+    if not state.runnable:
+        return
+    ctx, ws = state.ctx, state.workspace
+    assert ws is not None
+    adapters = state.task.rubric.kernel_dir
+    job = Job(
+        name="execute",
+        argv=(python(ctx), "-m", "labgrade_runtime.runner", "/job/spec.json"),
+        mounts=(
+            Mount(ws.dir("work"), "/work", read_only=False),
+            Mount(ws.dir("out"), "/out", read_only=False),
+            Mount(ws.dir("job"), "/job"),
+            Mount(ws.data.served_dir, "/data"),
+            Mount(RUNTIME_PACKAGE, f"{RUNTIME_TARGET}/labgrade_runtime"),
+            Mount(adapters if adapters.is_dir() else ws.dir("no-adapters"), "/adapters"),
+            Mount(ws.dir("scratch"), SCRATCH, read_only=False),
+        ),
+        cwd="/work",
+        env=job_env(work="/work", out="/out", data="/data", adapters="/adapters", spec="/job/spec.json"),
+        limits=ctx.limits,
+        gpu=ctx.gpus,
+    )
+    result = ctx.backend.run(job)
+    out = ws.dir("out")
+    state.execution = Execution(
+        job=result,
+        run=read_artifact(out / "run.json", RunResult),
+        probe=read_artifact(out / "probe.json", ProbeResult),
+        adaptations=_adaptations(out / "adaptations.jsonl"),
+        executed=_read_executed(out / "executed.ipynb"),
+    )
+
+
+def _adaptations(path: Path) -> list[Adaptation]:
+    seen: dict[tuple[str, str], Adaptation] = {}
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[:MAX_ADAPTATIONS]
+    except OSError:
+        return []
+    for line in lines:
+        try:
+            item = Adaptation.model_validate_json(line)
+        except ValueError:
+            continue
+        seen.setdefault((item.kind, item.detail), item)
+    return list(seen.values())
+
+
+def _read_executed(path: Path) -> nbformat.NotebookNode | None:
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception:  # the executed copy is informational; any failure means "none"
+        return None

@@ -1,0 +1,40 @@
+"""Step 8, report (per class): the marks sheets, feedback and viva pages, the register and the CSV.
+
+Runs nothing: everything is rendered from the gradebook (the latest run per
+student × experiment, with the examiners' overrides on top).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from graders.config import CourseConfig
+from graders.intake import class_list
+from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
+from graders.rubric import load_rubric
+from graders.store import Gradebook
+
+
+def report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
+    """The enabled experiments as the sheets name them, and each student with the experiments they are graded on."""
+    infos = {}
+    for exp, ec in cfg.experiments.items():
+        if not ec.enabled:
+            continue
+        rubric = load_rubric(exp)
+        infos[exp] = ExperimentInfo(exp, f"{rubric.number}. {rubric.title}", ec.start, ec.due.date(),
+                                    [q.text for q in rubric.questions])
+    students = [StudentInfo(s.roll_no, s.name, mine) for s, mine in class_list(cfg)]
+    return infos, students
+
+
+def report(cfg: CourseConfig) -> tuple[list[Path], Path]:
+    """Render every page and the CSV from the gradebook; the pages written and the CSV's path."""
+    infos, students = report_inputs(cfg)
+    with Gradebook(cfg.gradebook) as book:
+        runs = book.latest_runs(cfg.name)
+        overrides = book.all_overrides(cfg.name)
+    pages = render_reports(course_name=cfg.name, experiments=infos, students=students, runs=runs,
+                           overrides=overrides, out_dir=cfg.reports)
+    csv_path = write_csv(export_rows(students=students, runs=runs, overrides=overrides), cfg.reports / "marks.csv")
+    return pages, csv_path

@@ -1,0 +1,83 @@
+"""Step 6, score: check results become the four columns of the marks sheet, in one immutable run record.
+
+Each column is the sum of its checks' awarded points (the rubric makes them
+add up to 5). Examiner overrides are layered on top at report time
+(:func:`graders.store.effective_marks`), never written into a run.
+"""
+
+from __future__ import annotations
+
+import platform
+from datetime import datetime
+from importlib import metadata
+
+from graders import __version__
+from graders.models import COMPONENT_MAX, CheckResult, Component, ComponentMarks, Provenance, RunRecord
+from graders.state import GradeState, new_run_id
+
+RUNTIME_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras", "nbclient", "numpy")
+
+
+def component_marks(checks: list[CheckResult]) -> ComponentMarks:
+    """Sum awarded points per column, clamped to the column's maximum."""
+    totals = {c.value: 0.0 for c in Component}
+    for check in checks:
+        totals[check.component.value] += check.awarded
+    return ComponentMarks(**{k: round(min(COMPONENT_MAX, v), 2) for k, v in totals.items()})
+
+
+def score(state: GradeState) -> None:
+    """Build the run record from the checks and the artifacts they read."""
+    assert state.artifacts is not None and state.status is not None
+    task, sub = state.task, state.task.submission
+    state.run = RunRecord(
+        run_id=new_run_id(),
+        course=state.ctx.course,
+        roll_no=task.student.roll_no,
+        name=task.student.name,
+        experiment=task.rubric.id,
+        status=state.status,
+        reason="; ".join(r for r in (state.reason, task.note) if r),
+        submission_path=str(sub.path) if sub else "",
+        submission_sha256=sub.sha256 if sub else "",
+        submitted_at=sub.submitted_at if sub else None,
+        detected_experiment=sub.detected if sub else "",
+        checks=state.checks,
+        marks=component_marks(state.checks),
+        artifacts=state.artifacts,
+        provenance=provenance(state),
+        graded_at=datetime.now(),
+    )
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def provenance(state: GradeState) -> Provenance | None:
+    """Where this result came from: versions, data, machine, timings, isolation (None when nothing ran)."""
+    ctx, ws, execution = state.ctx, state.workspace, state.execution
+    if ws is None or execution is None:
+        return None
+    runtime = {d: _version(d) for d in RUNTIME_DISTRIBUTIONS}
+    runtime["python"] = platform.python_version()
+    if execution.probe is not None:
+        runtime["keras_runtime_used"] = execution.probe.keras_runtime
+    durations = {k: v for k, v in state.durations.items() if k in ("prepare", "execute", "evaluate")}
+    durations["total"] = sum(durations.values())
+    return Provenance(
+        harness_version=__version__,
+        backend=ctx.backend.name,
+        image=execution.job.image,
+        profile=ctx.profile,
+        seed=ctx.seed,
+        dataset_source=dict(ws.data.source),
+        runtime=runtime,
+        hardware={"machine": platform.machine(), "cpus": str(ctx.limits.cpus),
+                  "gpu": execution.job.isolation.get("gpu", "none")},
+        durations={k: round(v, 2) for k, v in durations.items()},
+        isolation=dict(execution.job.isolation),
+    )

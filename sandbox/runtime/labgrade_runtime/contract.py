@@ -1,0 +1,223 @@
+"""The one typed contract across the sandbox boundary, imported by both sides.
+
+The host (``graders``) writes a :class:`JobSpec` or :class:`EvalSpec` as
+JSON into the job's folder; the runtime reads it back with the same model.
+The runtime writes ``run.json`` (:class:`RunResult`), ``probe.json``
+(:class:`ProbeResult`) and the trusted ``evaluation.json``
+(:class:`EvalResult`); the host reads them with :func:`read_artifact`, which
+checks the schema version and treats anything that does not validate as
+missing: files written next to student code are untrusted.
+
+This module depends on pydantic and the standard library only, so that it
+can be imported inside the student's kernel and never pulls ``graders`` in.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 2
+MAX_ARTIFACT_BYTES = 5_000_000
+
+
+class Status(str, enum.Enum):
+    """How a run ended. Every value is a graded outcome, never a crash."""
+
+    completed = "completed"  # ran end to end and was evaluated
+    cell_error = "cell_error"  # a cell raised
+    timeout = "timeout"  # a cell or the whole run exceeded its time limit
+    memory_exceeded = "memory_exceeded"  # killed for exceeding the memory limit
+    kernel_died = "kernel_died"  # the kernel process died
+    output_exceeded = "output_exceeded"  # output flood beyond the cap
+    disk_exceeded = "disk_exceeded"  # wrote more than the disk limit
+    no_model = "no_model"  # ran, but no trained Keras model was found
+    evaluation_failed = "evaluation_failed"  # trusted evaluation could not score the model
+    invalid_submission = "invalid_submission"  # not a readable notebook / module
+    missing = "missing"  # nothing handed in
+    sandbox_error = "sandbox_error"  # the harness itself failed: never a silent 0
+    needs_network = "needs_network"  # downloads something the course does not provide (the sandbox is offline)
+    missing_data_file = "missing_data_file"  # reads a data file that is neither handed in nor a course file
+    missing_package = "missing_package"  # imports a package the grading runtime does not have
+    needs_input = "needs_input"  # asks for keyboard input in a non-interactive run
+    needs_camera = "needs_camera"  # opens a webcam
+
+    @property
+    def ran(self) -> bool:
+        """True when the notebook ran to its end."""
+        return self in (Status.completed, Status.no_model, Status.evaluation_failed)
+
+
+# What the notebook needed that a grading sandbox does not have: the runner names these itself.
+CLEAR_STATUSES = (Status.needs_network, Status.missing_data_file, Status.missing_package,
+                  Status.needs_input, Status.needs_camera)
+
+
+class _Spec(BaseModel):
+    """Written by the host: exact, so that a key one side renames fails loudly on the other."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    schema_: int = Field(SCHEMA_VERSION, alias="schema")
+
+    def dump(self) -> str:
+        """The JSON the other side reads."""
+        return self.model_dump_json(by_alias=True)
+
+
+class JobSpec(_Spec):
+    """What the runner is told about one submission (``/job/spec.json``); names are relative to the job's roots."""
+
+    notebook: str
+    cell_seconds: float
+    output_bytes: int
+    probe_seconds: float = 120.0
+    profile: str
+    epoch_cap: int = 0
+    seed: int
+    keras_datasets: dict[str, str] = Field(default_factory=dict)  # loader name -> file under the data root
+    dataset_source: dict[str, str] = Field(default_factory=dict)
+    data_files: list[str] = Field(default_factory=list)
+    aliases: dict[str, list[str]] = Field(default_factory=dict)  # course file -> other names students use
+    adapters: list[str] = Field(default_factory=list)  # the experiment's kernel adapters, files under the adapters root
+    # Filled in by the runner inside the sandbox (absolute paths, the code, the Keras choice):
+    cwd: str = ""
+    out_dir: str = ""
+    adapters_dir: str = ""
+    code: str = ""
+    keras_runtime: str = "keras3"
+    keras_reasons: list[str] = Field(default_factory=list)
+
+    def rooted(self, work: Path, out: Path, data: Path, adapters: Path) -> JobSpec:
+        """The spec with its names made absolute under the job's roots (given by the backend's environment)."""
+        return self.model_copy(update={
+            "notebook": str(work / self.notebook),
+            "cwd": str(work),
+            "out_dir": str(out),
+            "adapters_dir": str(adapters),
+            "keras_datasets": {k: str(data / v) for k, v in self.keras_datasets.items()},
+        })
+
+
+class EvalSpec(_Spec):
+    """What the trusted evaluator is told (``/job/spec.json`` of the evaluate job)."""
+
+    kind: str
+    input: str
+    raw_stats: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Untrusted(BaseModel):
+    """Written inside the sandbox: validated on read, extra keys ignored."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+    schema_: int = Field(SCHEMA_VERSION, alias="schema")
+
+    def dump(self) -> str:
+        """The JSON the host reads."""
+        return self.model_dump_json(by_alias=True)
+
+
+class CellError(BaseModel):
+    """Where and how a cell failed (mirrors nbclient's CellExecutionError)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cell_index: int
+    ename: str
+    evalue: str
+    source_excerpt: str = ""
+
+
+class Adaptation(BaseModel):
+    """Something the harness changed about a run, shown to student and examiner."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str  # e.g. dataset_served, epoch_cap, file_alias, keras_runtime
+    detail: str
+
+
+class RunResult(_Untrusted):
+    """run.json, written by the runner."""
+
+    status: str
+    cell_error: CellError | None = None
+    cells_run: int = 0
+    cell_seconds: dict[str, float] = Field(default_factory=dict)
+    seconds: float = 0.0
+    reason: str = ""
+    probe_error: str = ""
+    output_truncated: bool = False
+    keras_runtime: str = "keras3"
+    rerun: str = ""
+
+
+class FitRecord(_Untrusted):
+    """One fit() call as the shims saw it."""
+
+    runtime: str = "keras3"
+    x: dict[str, Any] | None = None
+    y: dict[str, Any] | None = None
+    epochs: Any = None
+    validation_split: Any = None
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    has_validation_data: bool = False
+
+
+class ProbeResult(_Untrusted):
+    """probe.json, written by the probe in the student's kernel."""
+
+    model_found: bool = False
+    model_how: str = ""
+    model_saved: bool = False
+    save_error: str = ""
+    keras_runtime: str = "keras3"
+    fits: list[FitRecord] = Field(default_factory=list)
+    history: dict[str, list[float]] = Field(default_factory=dict)
+    sklearn_estimators: list[str] = Field(default_factory=list)
+
+    @property
+    def train_seconds(self) -> float:
+        """Wall-clock seconds spent in every fit() call."""
+        return sum(f.seconds for f in self.fits)
+
+    @property
+    def train_cpu_seconds(self) -> float:
+        """CPU seconds spent in every fit() call (what the efficiency check compares)."""
+        return sum(f.cpu_seconds for f in self.fits)
+
+
+class EvalResult(_Untrusted):
+    """evaluation.json, written by the trusted evaluator."""
+
+    ok: bool
+    reason: str = ""
+    metrics: dict[str, float] = Field(default_factory=dict)
+    architecture: list[dict[str, Any]] = Field(default_factory=list)
+    total_params: int = 0
+    compile: dict[str, str] = Field(default_factory=dict)
+    input_transform: str = ""
+    target_transform: str = ""
+    holdout_size: int = 0
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_artifact(path: Path, model: type[M]) -> M | None:
+    """Validate a JSON artifact; None when it is missing, oversized, malformed or of another schema version."""
+    try:
+        if path.stat().st_size > MAX_ARTIFACT_BYTES:
+            return None
+        value = model.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError, ValueError):
+        return None
+    if getattr(value, "schema_", SCHEMA_VERSION) != SCHEMA_VERSION:
+        return None
+    return value

@@ -1,0 +1,357 @@
+"""What the harness changes inside the student's kernel, and the record of it.
+
+Installed by the runner as the kernel's first (hidden) cell:
+
+* ``keras.datasets.*.load_data`` (Keras 3, ``tf.keras`` and tf-keras) serve the
+  harness's own files for the profile instead of downloading;
+* ``Model.fit`` caps epochs in the quick profile, keeps one line per epoch,
+  and records the trained model, its training inputs' shape and scale, and
+  its history for the probe;
+* the offline/headless environment of real students' notebooks, each in its
+  own module: course files under any name or path (``datafiles``,
+  ``derived``), downloads (``network``), removed scikit-learn APIs
+  (``sklearn_compat``), ``!pip``/``input()``/OpenCV windows (``environment``),
+  Colab, yfinance and Keras 2 scikit-learn wrapper stand-ins (``stubs``,
+  ``stock``, ``wrappers``), Keras 2 code (``keras2``).
+
+Every change that acts on the run is appended to ``adaptations.jsonl`` in the
+artifact directory as it happens, so it survives a crash of the kernel.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from labgrade_runtime.kernel import hooks
+from labgrade_runtime.kernel.state import SPEC, STATE, note
+
+_DATASET_MODULE = re.compile(r"(^|\.)datasets\.(fashion_mnist|mnist|boston_housing|imdb|cifar10|reuters)$")
+_FIT_MODULES = {
+    "keras.src.models.model": ("Model", "keras3"),
+    "tf_keras.src.engine.training": ("Model", "tf_keras"),
+}
+# Module name -> "package.module:function" patching it right after import (resolved lazily).
+_PATCHERS = {
+    "tensorflow": "labgrade_runtime.kernel.shims:seed_tensorflow",
+    "pandas": "labgrade_runtime.kernel.datafiles:patch_pandas",
+    "PIL.Image": "labgrade_runtime.kernel.datafiles:patch_pil_image",
+    "cv2": "labgrade_runtime.kernel.environment:patch_cv2",
+    "sklearn.datasets": "labgrade_runtime.kernel.sklearn_compat:patch_datasets",
+    "sklearn.metrics": "labgrade_runtime.kernel.sklearn_compat:patch_metrics",
+    "keras.src.optimizers.base_optimizer": "labgrade_runtime.kernel.keras2:patch_keras3_optimizer",
+    "tf_keras.src.optimizers.optimizer": "labgrade_runtime.kernel.keras2:patch_tf_keras_optimizer",
+}
+KERAS_DOWNLOADS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def _data_file(name: str, call: str = "") -> str:
+    files = SPEC.get("keras_datasets", {})
+    if name not in files:
+        from labgrade_runtime.errors import LabgradeNeedsNetwork
+
+        raise LabgradeNeedsNetwork(f"{KERAS_DOWNLOADS}{name} (keras.datasets.{name} is not served for this experiment)")
+    sources = SPEC.get("dataset_source", {})
+    # the provider names its source by family (e.g. "boston" for boston_housing): one source is that one
+    source = sources.get(name) or (next(iter(sources.values())) if len(sources) == 1 else "harness store")
+    note("dataset_served", f"keras.datasets.{call or name + '.load_data()'} served offline from the harness store ({source})")
+    return str(files[name])
+
+
+def _load_image_classes(name: str) -> Callable[..., Any]:
+    def load_data(*args: Any, **kwargs: Any) -> Any:
+        import numpy as np
+
+        with np.load(_data_file(name), allow_pickle=False) as f:
+            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+    return load_data
+
+
+def _load_boston(path: str = "boston_housing.npz", test_split: float = 0.2, seed: int = 113) -> Any:
+    """Keras' boston_housing split logic over the harness's own rows."""
+    import numpy as np
+
+    if not 0 <= test_split < 1:
+        raise ValueError(f"test_split must be between 0 and 1 (exclusive of 1), got {test_split}")
+    with np.load(_data_file("boston_housing"), allow_pickle=False) as f:
+        x, y = f["x"], f["y"]
+    indices = np.arange(len(x))
+    np.random.RandomState(seed).shuffle(indices)
+    x, y = x[indices], y[indices]
+    cut = int(len(x) * (1 - test_split))
+    return (np.array(x[:cut]), np.array(y[:cut])), (np.array(x[cut:]), np.array(y[cut:]))
+
+
+def _load_imdb(path: str = "imdb.npz", num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None,
+               seed: int = 113, start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3, **kwargs: Any) -> Any:
+    """Keras' imdb.load_data semantics over the harness's raw word-rank sequences."""
+    import numpy as np
+
+    with np.load(_data_file("imdb"), allow_pickle=True) as f:
+        x_train, y_train, x_test, y_test = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
+    rng = np.random.RandomState(seed)
+    for xs, ys in ((x_train, y_train), (x_test, y_test)):
+        order = np.arange(len(xs))
+        rng.shuffle(order)
+        xs[:], ys[:] = xs[order], ys[order]
+    xs = np.concatenate([x_train, x_test])
+    labels = np.concatenate([y_train, y_test])
+    if start_char is not None:
+        xs = [[start_char] + [w + index_from for w in x] for x in xs]
+    elif index_from:
+        xs = [[w + index_from for w in x] for x in xs]
+    if maxlen:
+        kept = [(x, y) for x, y in zip(xs, labels) if len(x) <= maxlen]
+        xs, labels = [k[0] for k in kept], np.array([k[1] for k in kept])
+    num_words = num_words or max(max(x) for x in xs)
+    if oov_char is not None:
+        xs = [[w if skip_top <= w < num_words else oov_char for w in x] for x in xs]
+    else:
+        xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
+    cut = len(x_train)
+    out_x = np.array(xs, dtype="object")
+    return (out_x[:cut], labels[:cut]), (out_x[cut:], labels[cut:])
+
+
+def _imdb_word_index(path: str = "imdb_word_index.json") -> dict[str, int]:
+    with open(_data_file("imdb_word_index", "imdb.get_word_index()"), encoding="utf-8") as fh:
+        return dict(json.load(fh))
+
+
+SERVERS: dict[str, Callable[..., Any]] = {
+    "imdb": _load_imdb,
+    "imdb.get_word_index": _imdb_word_index,
+    "fashion_mnist": _load_image_classes("fashion_mnist"),
+    "mnist": _load_image_classes("mnist"),
+    "cifar10": _load_image_classes("cifar10"),
+    "boston_housing": _load_boston,
+}
+
+
+def _patch_dataset_module(module: ModuleType) -> None:
+    name = module.__name__.rsplit(".", 1)[-1]
+    server = SERVERS.get(name)
+    if server is not None and hasattr(module, "load_data"):
+        module.load_data = server  # type: ignore[attr-defined]
+    extra = SERVERS.get(f"{name}.get_word_index")
+    if extra is not None and hasattr(module, "get_word_index"):
+        module.get_word_index = extra  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- fit hook
+
+
+def _array_stats(a: Any) -> dict[str, Any] | None:
+    """Shape and scale of a training array (never the data itself)."""
+    import numpy as np
+
+    if not hasattr(a, "shape") or isinstance(a, dict):
+        return None
+    try:
+        arr = np.asarray(a, dtype="float64")
+    except (TypeError, ValueError):
+        return None
+    stats: dict[str, Any] = {
+        "shape": [int(d) for d in arr.shape],
+        "dtype": str(getattr(a, "dtype", arr.dtype)),
+        "mean": float(arr.mean()) if arr.size else 0.0,
+        "std": float(arr.std()) if arr.size else 0.0,
+        "min": float(arr.min()) if arr.size else 0.0,
+        "max": float(arr.max()) if arr.size else 0.0,
+    }
+    if arr.ndim == 2 and arr.shape[1] <= 512 and arr.size:
+        stats["feature_mean"] = arr.mean(axis=0).tolist()
+        stats["feature_std"] = arr.std(axis=0).tolist()
+    return stats
+
+
+def _input_stats(x: Any, y: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Stats of fit()'s inputs; for a Keras 2 batch iterator (ImageDataGenerator.flow) from its first batch."""
+    if hasattr(x, "shape") or y is not None or not hasattr(x, "__getitem__") or not hasattr(x, "n"):
+        return _array_stats(x), _array_stats(y)
+    try:
+        batch = x[0]
+    except Exception:  # a generator we cannot index: no stats, still trained
+        return None, None
+    stats = [_array_stats(part) for part in batch[:2]] if isinstance(batch, tuple) else [_array_stats(batch), None]
+    for item in stats:
+        if item:
+            item["shape"][0] = int(x.n)  # the whole set, scaled as the iterator feeds it
+    return stats[0], stats[1]
+
+
+def _cap_epochs(bound: inspect.BoundArguments) -> None:
+    cap = SPEC.get("epoch_cap")
+    if not cap:
+        return
+    asked = bound.arguments.get("epochs", 1)
+    if isinstance(asked, int) and asked > cap:
+        bound.arguments["epochs"] = int(cap)
+        note("epoch_cap", f"fit(epochs={asked}) capped to {cap} epochs ({SPEC.get('profile')} profile)", once=False)
+
+
+def _quiet_progress(bound: inspect.BoundArguments) -> None:
+    if bound.arguments.get("verbose", "auto") in ("auto", 1):
+        bound.arguments["verbose"] = 2
+        note("progress", "Keras progress bars printed as one line per epoch (non-interactive run)")
+
+
+def _wrap_fit(fit: Callable[..., Any], runtime: str) -> Callable[..., Any]:
+    signature = inspect.signature(fit)
+
+    def fit_recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        _cap_epochs(bound)
+        _quiet_progress(bound)
+        x_stats, y_stats = _input_stats(bound.arguments.get("x"), bound.arguments.get("y"))
+        record = {
+            "runtime": runtime,
+            "x": x_stats,
+            "y": y_stats,
+            "epochs": bound.arguments.get("epochs"),
+            "validation_split": bound.arguments.get("validation_split"),
+            "has_validation_data": bound.arguments.get("validation_data") is not None,
+        }
+        start, start_cpu = time.perf_counter(), time.process_time()
+        history = fit(*bound.args, **bound.kwargs)
+        record["seconds"] = time.perf_counter() - start
+        # CPU time is what the efficiency check compares: it does not grow when other jobs share the host.
+        record["cpu_seconds"] = time.process_time() - start_cpu
+        STATE["model"] = self
+        STATE["fits"].append(record)
+        hist = getattr(history, "history", None)
+        if isinstance(hist, dict):
+            STATE["histories"].append({k: [float(v) for v in vals] for k, vals in hist.items()})
+        return history
+
+    fit_recorded.__wrapped__ = fit  # type: ignore[attr-defined]
+    fit_recorded._labgrade = True  # type: ignore[attr-defined]
+    fit_recorded.__doc__ = fit.__doc__
+    return fit_recorded
+
+
+def _patch_model_module(module: ModuleType) -> None:
+    from labgrade_runtime.kernel import keras2
+
+    class_name, runtime = _FIT_MODULES[module.__name__]
+    model_cls = getattr(module, class_name, None)
+    if model_cls is None or getattr(model_cls.fit, "_labgrade", False):
+        return
+    model_cls.fit = _wrap_fit(model_cls.fit, runtime)
+    keras2.patch_model_class(model_cls)
+    _note_runtime(runtime)
+
+
+def _note_runtime(runtime: str) -> None:
+    from importlib import metadata
+
+    dist = "tf-keras" if runtime == "tf_keras" else "keras"
+    why = "; ".join(SPEC.get("keras_reasons", [])) or "the default"
+    label = "Keras 2 (tf-keras" if runtime == "tf_keras" else "Keras 3 (keras"
+    note("keras_runtime", f"{label} {metadata.version(dist)}) used: {why}")
+
+
+def _lazy(target: str) -> hooks.Patcher:
+    def patch(module: ModuleType) -> None:
+        import importlib
+
+        module_name, func = target.split(":")
+        getattr(importlib.import_module(module_name), func)(module)
+
+    return patch
+
+
+def seed_tensorflow(tf: Any) -> None:
+    """Seed TensorFlow's global generator (fit's shuffling, dropout) with the course seed.
+
+    With Python's and NumPy's generators seeded too, a submission trains the
+    same way alone, in a busy batch or on a re-grade, so its marks do not
+    depend on chance.
+    """
+    tf.random.set_seed(int(SPEC.get("seed", 0)))
+
+
+def _match(name: str) -> hooks.Patcher | None:
+    if name in _FIT_MODULES:
+        return _patch_model_module
+    if name in _PATCHERS:
+        return _lazy(_PATCHERS[name])
+    if _DATASET_MODULE.search(name):
+        return _patch_dataset_module
+    return None
+
+
+def install(spec_json: str) -> None:
+    """Install every shim into this (the kernel's) process, from the resolved job spec."""
+    from labgrade_runtime.contract import JobSpec
+
+    SPEC.update(JobSpec.model_validate_json(spec_json).model_dump())
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    seed = int(SPEC.get("seed", 0))
+    os.environ.setdefault("PYTHONHASHSEED", str(seed))
+    import random
+
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed)
+    except ImportError:
+        pass
+    _install_environment()
+    hooks.install(_match)
+    from labgrade_runtime.kernel import keras2, stubs
+
+    stubs.install()
+    keras2.install(SPEC.get("keras_runtime", "keras3"))  # first on the path: `import keras` may mean tf_keras
+    _install_adapters()
+
+
+def _install_adapters() -> None:
+    """The experiment's own kernel adapters (``rubrics/<id>/kernel/*.py``, mounted read-only): each ``install()``."""
+    import importlib.util
+
+    folder = Path(SPEC.get("adapters_dir") or ".")
+    for name in SPEC.get("adapters", []):
+        spec = importlib.util.spec_from_file_location(f"labgrade_adapter_{Path(name).stem}", folder / name)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"the experiment's kernel adapter {name} cannot be loaded from {folder}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        module.install()
+
+
+def _install_environment() -> None:
+    """Files, network, shell commands and input(): what every notebook may touch."""
+    from labgrade_runtime.kernel import datafiles, environment, network
+
+    # Before TensorFlow is imported: tf.keras is tf-keras exactly when the runner chose it (the kernel
+    # was launched before the choice was made, so this is where it takes effect, for subprocesses too).
+    if SPEC.get("keras_runtime") == "tf_keras":
+        os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    else:
+        os.environ.pop("TF_USE_LEGACY_KERAS", None)
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    datafiles.install(shell.user_ns if shell is not None else None)
+    network.install()
+    environment.install(shell)

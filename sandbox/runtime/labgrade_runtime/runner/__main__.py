@@ -1,0 +1,3 @@
+from labgrade_runtime.runner.run import main
+
+raise SystemExit(main())
