@@ -36,9 +36,11 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graders.config import LatePolicy  # noqa: E402
+from graders.models import LatePolicy  # noqa: E402
 from graders.intake import Student, module_to_notebook, read_submission  # noqa: E402
-from graders.pipeline import GradeContext, Task, execute, prepare  # noqa: E402
+from graders.state import GradeContext, GradeState, Task  # noqa: E402
+from graders.steps.execute import execute  # noqa: E402
+from graders.steps.prepare import cleanup, prepare  # noqa: E402
 from graders.rubric import load_rubric  # noqa: E402
 from graders.backends import get_backend  # noqa: E402
 from graders.paths import RUNTIME_PACKAGE  # noqa: E402
@@ -73,15 +75,17 @@ def sandboxed(backend: str, source: Path) -> float:
     sub = read_submission(source, [rubric], datetime.now())
     ctx = GradeContext(course="bench", profile="quick", seed=1234, limits=Limits(cell_seconds=120, wall_seconds=300),
                        late_policy=LatePolicy(), backend=get_backend(backend))
-    ws = prepare(ctx, Task(Student("1", "bench"), rubric, sub, None))
+    state = GradeState(ctx, Task(Student("1", "bench"), rubric, sub, None))
+    prepare(state)
     try:
         start = time.perf_counter()
-        result = execute(ctx, ws)
+        execute(state)
         elapsed = time.perf_counter() - start
     finally:
-        shutil.rmtree(ws.root, ignore_errors=True)
-    if result.run is None or result.run.status != "completed":
-        raise SystemExit(f"{backend}: the benchmark notebook did not complete: {result.job}")
+        cleanup(state)
+    result = state.execution
+    if result is None or result.run is None or result.run.status != "completed":
+        raise SystemExit(f"{backend}: the benchmark notebook did not complete: {result.job if result else 'not run'}")
     return elapsed
 
 

@@ -46,3 +46,4 @@ REFERENCE_DIR = HOME / "reference"
 DATASETS_DIR = REFERENCE_DIR / "datasets"
 RUNTIME_PACKAGE = _runtime_package()  # the labgrade_runtime package folder, mounted into every job
 CACHE_DIR = _cache()
+SANDBOX_CACHE = CACHE_DIR / "sandbox"  # the grading image's build stages and its locks

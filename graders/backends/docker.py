@@ -39,6 +39,7 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest, LogConfig, Ulimit
 from docker.types import Mount as BindMount
 
+from graders.paths import SANDBOX_CACHE
 from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, writable_bytes
 
 
@@ -192,9 +193,7 @@ def env_volume(client: docker.DockerClient, image_id: str, say: Callable[[str], 
     if not path.startswith("/"):
         return None
     mount = BindMount(target=path, source=name, type="volume", read_only=True)
-    from graders.backends.image import default_cache_dir
-
-    lock_dir = default_cache_dir()
+    lock_dir = SANDBOX_CACHE
     lock_dir.mkdir(parents=True, exist_ok=True)
     with _env_lock, open(lock_dir / "env-volume.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one populator across processes too

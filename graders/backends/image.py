@@ -7,7 +7,7 @@ user (uid 1000). The root filesystem is packed as a tarball and imported into
 the engine with the docker SDK (``images/create?fromSrc=-``): one layer,
 nothing pulled.
 
-Every stage is cached under :func:`default_cache_dir`, keyed by what it was
+Every stage is cached under ``graders.paths.SANDBOX_CACHE``, keyed by what it was
 made from, so a rebuild only redoes what changed:
 
 1. ``base-<key>/``    debootstrap of bookworm (minbase + python3 + venv)
@@ -38,7 +38,7 @@ from docker.errors import DockerException, ImageNotFound
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from graders.paths import CACHE_DIR
+from graders.paths import SANDBOX_CACHE
 from graders.backends.docker import DEFAULT_IMAGE, ENV_LABEL, GRADER_HOME, GRADER_USER, VENV, drop_stale_env_volumes, env_volume
 
 DEBIAN_SUITE = "bookworm"
@@ -111,11 +111,6 @@ class ImageBuildError(RuntimeError):
     """The grading image could not be built; the message says why in one line."""
 
 
-def default_cache_dir() -> Path:
-    """Where build stages are cached: the harness's one cache folder (graders.paths.CACHE_DIR), + ``/sandbox``."""
-    return CACHE_DIR / "sandbox"
-
-
 def build_image(
     *,
     tag: str = DEFAULT_IMAGE,
@@ -139,7 +134,7 @@ def build_image(
         else:
             if existing:
                 say(f"image {tag} was built for other package versions or an older recipe: rebuilding")
-            image_id = _build(client, tag, cache_dir or default_cache_dir(), say)
+            image_id = _build(client, tag, cache_dir or SANDBOX_CACHE, say)
         _ready_env_volume(client, image_id, say)
         return image_id
     finally:

@@ -14,9 +14,8 @@ from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalSpec, read
 
 from graders.backends import Ending, Job, Limits, Mount
 from graders.models import CellError, Status
-from graders.paths import RUNTIME_PACKAGE
 from graders.state import Execution, GradeState
-from graders.steps.execute import RUNTIME_TARGET, SCRATCH, job_env, python
+from graders.steps.execute import SCRATCH, job_env, python, runtime_mount
 
 EVAL_WALL_SECONDS = 300
 
@@ -41,12 +40,12 @@ def evaluate(state: GradeState) -> None:
                 Mount(hold, "/holdout"),
                 Mount(ws.dir("eval"), "/out", read_only=False),
                 Mount(ws.dir("evaljob"), "/job"),
-                Mount(RUNTIME_PACKAGE, f"{RUNTIME_TARGET}/labgrade_runtime"),
+                runtime_mount(),
                 Mount(ws.dir("evalscratch"), SCRATCH, read_only=False),
                 Mount(rubric.folder, "/rubric"),
             ),
             cwd="/out",
-            env=job_env(artifacts="/artifacts", holdout="/holdout", out="/out", rubric="/rubric"),
+            env=job_env(ctx, artifacts="/artifacts", holdout="/holdout", out="/out", rubric="/rubric"),
             limits=Limits(wall_seconds=EVAL_WALL_SECONDS, memory_mb=limits.memory_mb, cpus=limits.cpus,
                           pids=limits.pids, output_bytes=200_000, disk_mb=256),
             gpu=ctx.gpus,

@@ -29,11 +29,21 @@ def python(ctx: GradeContext) -> str:
     return sys.executable if ctx.backend.name == "local" else "python3"
 
 
-def job_env(**roots: str) -> dict[str, str]:
-    """The environment of a sandboxed job: its roots, and a scratch folder of its own for every cache."""
+def runtime_mount() -> Mount:
+    """The sandbox runtime, read-only, where a container's PYTHONPATH finds it."""
+    return Mount(RUNTIME_PACKAGE, f"{RUNTIME_TARGET}/labgrade_runtime")
+
+
+def job_env(ctx: GradeContext, **roots: str) -> dict[str, str]:
+    """The environment of a sandboxed job: its roots, and a scratch folder of its own for every cache.
+
+    A local job runs the harness's own interpreter, so it imports the runtime from where the host has it;
+    a container imports the mounted copy.
+    """
     env = {f"LABGRADE_{k.upper()}": v for k, v in roots.items()}
+    pythonpath = str(RUNTIME_PACKAGE.parent) if ctx.backend.name == "local" else RUNTIME_TARGET
     # Every job gets its own scratch folder (HOME, TMPDIR, caches): nothing is shared between students.
-    env.update(PYTHONPATH=RUNTIME_TARGET, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
+    env.update(PYTHONPATH=pythonpath, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
                PYTHONDONTWRITEBYTECODE="1", HOME=SCRATCH, TMPDIR=SCRATCH, KERAS_HOME=f"{SCRATCH}/keras",
                MPLCONFIGDIR=f"{SCRATCH}/matplotlib", JUPYTER_RUNTIME_DIR=f"{SCRATCH}/jupyter",
                JUPYTER_DATA_DIR=f"{SCRATCH}/jupyter")
@@ -55,12 +65,12 @@ def execute(state: GradeState) -> None:
             Mount(ws.dir("out"), "/out", read_only=False),
             Mount(ws.dir("job"), "/job"),
             Mount(ws.data.served_dir, "/data"),
-            Mount(RUNTIME_PACKAGE, f"{RUNTIME_TARGET}/labgrade_runtime"),
+            runtime_mount(),
             Mount(adapters if adapters.is_dir() else ws.dir("no-adapters"), "/adapters"),
             Mount(ws.dir("scratch"), SCRATCH, read_only=False),
         ),
         cwd="/work",
-        env=job_env(work="/work", out="/out", data="/data", adapters="/adapters", spec="/job/spec.json"),
+        env=job_env(ctx, work="/work", out="/out", data="/data", adapters="/adapters", spec="/job/spec.json"),
         limits=ctx.limits,
         gpu=ctx.gpus,
     )

@@ -19,11 +19,12 @@ import functools
 import io
 import os
 import re
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labgrade_runtime.errors import LabgradeMissingDataFile
+from labgrade_runtime.errors import LabgradeMissingDataFile, LabgradeNeedsNetwork
 from labgrade_runtime.kernel.state import SPEC, note
 
 DATA_SUFFIXES = (".csv", ".data", ".txt", ".tsv", ".xlsx", ".xls", ".json", ".npz", ".npy", ".zip", ".gz",
@@ -156,9 +157,7 @@ def local(value: Any, *, strict: bool = True) -> Any:
     if not isinstance(text, str):
         return value
     if re.match(r"(https?|ftp)://", text, re.IGNORECASE):
-        from labgrade_runtime.kernel import network
-
-        return network.fetch(text)
+        return fetch(text)
     if _ORIG.get("exists", os.path.exists)(text):
         return value
     found = resolve(text)
@@ -280,3 +279,14 @@ def patch_pandas(module: Any) -> None:
 def patch_pil_image(module: Any) -> None:
     """Course-file resolution for PIL.Image.open."""
     module.open = wrap_reader(module.open)
+
+
+def fetch(url: str) -> str:
+    """The local course file that answers ``url``; raises LabgradeNeedsNetwork when there is none."""
+    path = urllib.parse.urlparse(url).path
+    name = basename(urllib.parse.unquote(path))
+    found = resolve(name, url=True) if name else None
+    if not found:
+        raise LabgradeNeedsNetwork(url)
+    note("url_served", f"{url} served from {describe(found)} (no network)")
+    return found

@@ -5,7 +5,7 @@ files, everything else ends with a clear ``needs network: <url>`` status.
   that tries to download (urllib, requests, Keras ``get_file``, tfds, kaggle)
   fails at once with ``LabgradeNeedsNetwork`` instead of hanging or printing
   an obscure resolver error;
-* ``fetch(url)`` maps the URL of a well-known course file (by its last path
+* ``datafiles.fetch(url)`` maps the URL of a well-known course file (by its last path
   component: ``.../BostonHousing.csv``, UCI ``letter-recognition.data``,
   StatLib's ``datasets/boston``) to the local course file, for ``pd.read_csv``,
   ``urllib.request.urlretrieve`` and ``!wget``.
@@ -20,23 +20,11 @@ from collections.abc import Callable
 from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsNetwork
+from labgrade_runtime.kernel.datafiles import fetch
 from labgrade_runtime.kernel.state import note
 
 _LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1", "0.0.0.0", "ip6-localhost"}
 _ORIG: dict[str, Callable[..., Any]] = {}
-
-
-def fetch(url: str) -> str:
-    """The local course file that answers ``url``; raises LabgradeNeedsNetwork when there is none."""
-    from labgrade_runtime.kernel import datafiles
-
-    path = urllib.parse.urlparse(url).path
-    name = datafiles.basename(urllib.parse.unquote(path))
-    found = datafiles.resolve(name, url=True) if name else None
-    if not found:
-        raise LabgradeNeedsNetwork(url)
-    note("url_served", f"{url} served from {datafiles.describe(found)} (no network)")
-    return found
 
 
 def _getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
