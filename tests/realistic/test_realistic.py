@@ -106,8 +106,9 @@ def test_mislabelled_file_is_graded_as_its_code(realistic_runs: dict[str, RunRec
 def test_unparseable_notebook_is_a_clear_status() -> None:
     """A notebook cut off mid-upload is an invalid submission with the parser's reason, not a crash."""
     from graders import intake
-    from graders.config import LatePolicy
-    from graders.pipeline import GradeContext, Task, grade_task
+    from graders.models import LatePolicy
+    from graders.pipeline import grade_task
+    from graders.state import GradeContext, Task
     from graders.rubric import load_rubric
     from graders.backends import get_backend
     from graders.backends.base import Limits
