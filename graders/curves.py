@@ -39,7 +39,7 @@ COLUMNS = 2  # panels per row
 PANEL_W, PANEL_H = 340, 220
 M_LEFT, M_RIGHT, M_TOP, M_BOTTOM = 52, 48, 40, 38
 NOTE_H = 14
-MARKERS_UP_TO = 40  # epochs; beyond this markers would blur into the line
+MARKERS_UP_TO = 25  # epochs: at least ~10 px apart; beyond this markers would blur into the line
 
 INK, MUTED, GRID, AXIS = "#1a1a1a", "#555555", "#e2e2e2", "#666666"
 STYLES = {  # role -> (colour, dash, label)
@@ -70,9 +70,11 @@ class _Panel:
 
     @property
     def epochs(self) -> int:
+        """The longest series sets the epoch axis (validation may stop early)."""
         return max(s.length for s in self.series)
 
     def values(self) -> list[float]:
+        """Every finite value of the panel, for its y range."""
         return [v for s in self.series for v in map(itemgetter(1), s.points)]
 
 
@@ -225,11 +227,13 @@ class _Frame:
     hi: float
 
     def x(self, epoch: float) -> float:
+        """Epoch to x; a single epoch sits in the middle of the axis."""
         if self.epochs <= 1:
             return self.x0 + self.width / 2
         return self.x0 + (epoch - 1) / (self.epochs - 1) * self.width
 
     def y(self, value: float) -> float:
+        """Value to y (SVG's y grows downwards)."""
         return self.y0 + self.height - (value - self.lo) / (self.hi - self.lo) * self.height
 
 
@@ -244,7 +248,12 @@ def _notes(panel: _Panel) -> list[str]:
             epochs = sorted(e for es in s.bad.values() for e in es)
             notes.append(f"{s.name}: {kinds} at epoch{'s' if len(epochs) > 1 else ''} "
                          f"{_epoch_spans(epochs)}, not drawn")
-    return [line for note in notes for line in textwrap.wrap(note, 56, subsequent_indent="   ")]
+    return [line for note in notes for line in _wrap(note)]
+
+
+def _wrap(note: str) -> list[str]:
+    """A note as lines that fit under a panel, flagged once and indented after."""
+    return textwrap.wrap(note, 58, initial_indent="\u26a0 ", subsequent_indent="    ")
 
 
 def _axes(frame: _Frame, ticks: Sequence[float], step: float) -> list[str]:
@@ -267,10 +276,11 @@ def _axes(frame: _Frame, ticks: Sequence[float], step: float) -> list[str]:
 
 def _gaps(frame: _Frame, panel: _Panel) -> list[str]:
     """A light band over epochs some series could not draw, labelled with why (NaN, inf)."""
-    bad = sorted({e for s in panel.series for es in s.bad.values() for e in es})
+    drawn = [s for s in panel.series if s.points]  # a series with nothing drawn is explained by its note alone
+    bad = sorted({e for s in drawn for es in s.bad.values() for e in es})
     if not bad or frame.epochs <= 1:
         return []
-    kinds = "/".join(sorted({k for s in panel.series for k in s.bad}))
+    kinds = "/".join(sorted({k for s in drawn for k in s.bad}))
     half = frame.width / (frame.epochs - 1) / 2
     out = []
     for run in _segments([(e, 0.0) for e in bad]):
@@ -395,8 +405,9 @@ def _panel_svg(panel: _Panel, left: float, top: float, notes: Sequence[str]) -> 
         out.append(f'<text x="{M_LEFT + frame_w / 2:.1f}" y="{M_TOP + frame_h / 2:.1f}" text-anchor="middle" '
                    f'fill="{MUTED}">nothing finite to draw</text>')
     for i, note in enumerate(notes):
-        out.append(f'<text x="{M_LEFT - 40}" y="{PANEL_H + 4 + NOTE_H * i:.0f}" font-size="10.5" fill="{INK}">'
-                   f'\u26a0 {escape(note)}</text>')
+        indent = 12 if note.startswith(" ") else 0  # SVG collapses leading spaces: indent by position
+        out.append(f'<text x="{M_LEFT - 40 + indent}" y="{PANEL_H + 4 + NOTE_H * i:.0f}" font-size="10.5" '
+                   f'fill="{INK}">{escape(note.strip())}</text>')
     out.append("</g>")
     return out
 
@@ -445,7 +456,7 @@ def curves_svg(history: Mapping[str, Sequence[float]], *, title: str = "") -> st
         return None
     notes = [_notes(p) for p in panels]
     if left_out:
-        notes[-1] = [*notes[-1], *textwrap.wrap(f"also recorded, not drawn: {', '.join(left_out)}", 56)]
+        notes[-1] = [*notes[-1], *_wrap(f"also recorded, not drawn: {', '.join(left_out)}")]
     cols = min(COLUMNS, len(panels))
     rows = [list(range(i, min(i + cols, len(panels)))) for i in range(0, len(panels), cols)]
     row_heights = [PANEL_H + NOTE_H * max(len(notes[i]) for i in row) + (10 if any(notes[i] for i in row) else 0)

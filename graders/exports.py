@@ -118,6 +118,7 @@ class _Index:
     @classmethod
     def build(cls, cells: Iterable[GradeCell], experiments: Iterable[str] | None = None,
               rolls: Iterable[str] | None = None) -> _Index:
+        """Index the cells, collecting every problem first so the examiner fixes them in one go."""
         known_exps = set(experiments) if experiments is not None else None
         known_rolls = set(rolls) if rolls is not None else None
         index = cls()
