@@ -376,8 +376,9 @@ def _gradescope_summary(cell: GradeCell, marks: Mapping[str, float | None], miss
 def write_gradescope(cells: Iterable[GradeCell], out_dir: Path | str) -> list[Path]:
     """Write ``out_dir/<experiment>/<roll_no>/results.json`` per graded submission.
 
-    Cells with nothing to report (missing, not graded, harness failure) get no
-    file: a results.json always carries a score, and theirs would be a false 0.
+    Cells with nothing to report (missing, not graded, harness failure, or
+    every column still pending) get no file: a results.json always carries a
+    score, and theirs would be a false 0.
     """
     index = _Index.build(cells)
     bad = sorted({part for key in index.cells for part in key if not _PATH_PART.match(part)})
@@ -385,7 +386,7 @@ def write_gradescope(cells: Iterable[GradeCell], out_dir: Path | str) -> list[Pa
         raise ExportError(f"roll numbers and experiment ids become directory names; these cannot: {bad}")
     written = []
     for (roll_no, experiment), cell in index.cells.items():
-        if cell.status in UNMARKED_STATUSES:
+        if cell.status in UNMARKED_STATUSES or len(pending_columns(cell.effective())) == len(COLUMNS):
             continue
         path = Path(out_dir) / experiment / roll_no / "results.json"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -158,7 +158,8 @@ def test_gradescope_results_schema_and_pending(tmp_path: Path) -> None:
     assert "key answer" not in json.dumps(result)
     assert tests[4]["output"] == "test accuracy 0.88" and tests[4]["visibility"] == "visible"
 
-    paths = write_gradescope([*cells(), pending.__class__("3", "boston", "not_graded", {})], tmp_path / "gs")
+    nothing_yet = GradeCell("3", "fashion", "completed", {c: None for c in FULL})
+    paths = write_gradescope([*cells(), GradeCell("3", "boston", "not_graded", {}), nothing_yet], tmp_path / "gs")
     assert sorted(p.relative_to(tmp_path / "gs").as_posix() for p in paths) == [
         "boston/1/results.json", "boston/2/results.json", "fashion/1/results.json"]
     crashed = json.loads((tmp_path / "gs" / "boston" / "2" / "results.json").read_text(encoding="utf-8"))
