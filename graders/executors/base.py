@@ -141,7 +141,7 @@ class Slot:
             "node": self.node,
             "node_id": self.node_id,
             "device": f"gpu:{self.gpu}" if self.gpus else "cpu",
-            "gpu_seconds": f"{self.gpu_seconds():.1f}",
+            "gpu_seconds": f"{self.gpu_seconds():.3f}",
         }
 
 
