@@ -202,3 +202,65 @@ def test_importing_the_executors_does_not_import_ray() -> None:
     code = "import sys, graders.executors, graders.executors.local; print('ray' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ)
     assert out.stdout.strip() == "False"
+
+
+def test_grade_job_is_a_work_function_for_the_pool() -> None:
+    from graders.executors.grading import grade_job, lost_record
+    from graders.models import RunRecord, Status
+    from tests.test_executors_helpers import missing_jobs
+
+    got: dict[str, RunRecord] = {}
+    jobs = missing_jobs(3)
+    LocalExecutor(workers=2).run(jobs, grade_job, on_result=lambda job, run: got.__setitem__(run.roll_no, run),
+                                 on_lost=lost_record)
+    assert sorted(got) == ["1", "2", "3"]
+    assert all(run.status is Status.missing and run.experiment == "boston" for run in got.values())
+    lost = lost_record(jobs[0], "the node running the job was lost on each of 3 attempts")
+    assert lost.status is Status.sandbox_error and lost.reason.startswith("the node running the job was lost")
+
+
+def test_pinned_sandbox_and_placement_provenance() -> None:
+    from datetime import datetime
+
+    from graders.executors.grading import PinnedSandbox, with_placement
+    from graders.models import Provenance, RunRecord, Status
+    from graders.sandbox.base import Ending, Job, JobResult
+
+    class Recorder:
+        def __init__(self, name: str) -> None:
+            self.name = name
+            self.jobs: list[Job] = []
+
+        def available(self) -> tuple[bool, str]:
+            return True, ""
+
+        def run(self, job: Job) -> JobResult:
+            self.jobs.append(job)
+            return JobResult(ending=Ending.exited, exit_code=0, duration_s=0.0)
+
+    slot = Slot(executor="local", gpus=("1",))
+    job = Job(name="j", argv=("true",), mounts=(), cwd="/work", env={"A": "b"})
+    for name, seen in (("local", "1"), ("docker", "0")):
+        inner = Recorder(name)
+        PinnedSandbox(inner, slot).run(job)
+        assert inner.jobs[0].gpu and inner.jobs[0].env == {"A": "b", "CUDA_VISIBLE_DEVICES": seen}
+    cpu = Recorder("local")
+    PinnedSandbox(cpu, Slot(executor="local")).run(job)
+    assert cpu.jobs == [job]
+    record = RunRecord(run_id="r", course="c", roll_no="1", name="n", experiment="boston", status=Status.completed,
+                       graded_at=datetime.now(), provenance=Provenance(harness_version="0", backend="local",
+                                                                      profile="quick", seed=1, hardware={"cpus": "2"}))
+    hardware = with_placement(record, slot).provenance.hardware  # type: ignore[union-attr]
+    assert hardware["cpus"] == "2" and hardware["device"] == "gpu:1" and hardware["executor"] == "local"
+    assert set(hardware) >= {"node", "node_id", "gpu_seconds"}
+
+
+def test_lost_reasons_name_what_happened() -> None:
+    """The reason texts, from Ray's exception classes alone (no cluster needed)."""
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'labgrade[ray]')")
+    from graders.executors.ray_executor import lost_reason
+
+    crashed = lost_reason(ray, ray.exceptions.WorkerCrashedError(), 2)
+    assert crashed.startswith("the grading process died on each of 3 attempts") and "graded as a failure" in crashed
+    assert "on its only attempt" in lost_reason(ray, ray.exceptions.WorkerCrashedError(), 0)
+    assert lost_reason(ray, ray.exceptions.NodeDiedError("n"), 1) == "the node running the job was lost on each of 2 attempts"

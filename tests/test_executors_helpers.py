@@ -15,7 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from graders.executors import Slot
+
+if TYPE_CHECKING:  # importing the pipeline is slow: only the real grading jobs need it
+    from graders.executors.grading import GradeJob
 
 LIMIT = 60.0  # any wait past this is a broken test; the job then fails loudly instead of hanging
 
@@ -61,3 +66,18 @@ def toy_work(job: ToyJob, slot: Slot) -> dict[str, object]:
 def attempts(folder: Path, job_id: int) -> list[str]:
     """The node id of each attempt of ``job_id`` that started."""
     return [p.name.split("-")[2] for p in folder.glob(f"started-{job_id}-*")]
+
+
+def missing_jobs(count: int, backend: str = "local") -> list[GradeJob]:
+    """Real grading jobs whose student handed nothing in: graded without running a notebook."""
+    from graders.config import LatePolicy
+    from graders.executors.grading import GradeJob
+    from graders.intake import Student
+    from graders.pipeline import Task
+    from graders.rubric import load_rubric
+    from graders.sandbox.base import Limits
+
+    rubric = load_rubric("boston")
+    return [GradeJob(task=Task(Student(str(roll), f"Student {roll}"), rubric, None, None), course="executors",
+                     profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy.model_validate({}), backend=backend)
+            for roll in range(1, count + 1)]

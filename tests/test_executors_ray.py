@@ -29,6 +29,9 @@ STORE = 80 * 1024 * 1024
 # a removed node is noticed within ~1.5 s instead of Ray's default of about half a minute
 FAST_HEALTH = {"health_check_period_ms": 500, "health_check_failure_threshold": 3, "health_check_initial_delay_ms": 0}
 
+# every worker process imports this worktree's graders and tests
+RUNTIME_ENV = {"env_vars": {"PYTHONPATH": str(ROOT)}}
+
 pytestmark = [pytest.mark.timeout(240)]
 
 
@@ -43,9 +46,8 @@ class Cluster:
         self.cluster.wait_for_nodes()
 
     def executor(self, **settings: Any) -> Any:
-        """A Ray executor that connects to this cluster for its batch (and disconnects after)."""
-        runtime_env = {"env_vars": {"PYTHONPATH": str(ROOT)}}
-        return get_executor("ray", address=self.cluster.address, runtime_env=runtime_env, **settings)
+        """A Ray executor for this cluster: it connects for its batch (and disconnects after) unless connected."""
+        return get_executor("ray", address=self.cluster.address, runtime_env=RUNTIME_ENV, **settings)
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +59,17 @@ def cluster() -> Iterator[Cluster]:
         if ray.is_initialized():
             ray.shutdown()
         running.cluster.shutdown()
+
+
+@pytest.fixture
+def connected(cluster: Cluster) -> Cluster:
+    """The cluster with this process already connected, so workers are reused from test to test.
+
+    The first test runs without it: there the executor makes (and closes) its own connection.
+    """
+    if not ray.is_initialized():
+        ray.init(address=cluster.cluster.address, runtime_env=RUNTIME_ENV)
+    return cluster
 
 
 def _run(executor: Any, jobs: list[ToyJob]) -> tuple[list[int], dict[int, Any]]:
@@ -88,10 +101,10 @@ def test_gpu_jobs_run_only_on_the_gpu_node_each_on_its_own_device(cluster: Clust
         assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])), device
 
 
-def test_a_job_that_kills_its_worker_is_graded_lost_after_bounded_retries(cluster: Cluster, tmp_path: Path) -> None:
+def test_a_job_that_kills_its_worker_is_graded_lost_after_bounded_retries(connected: Cluster, tmp_path: Path) -> None:
     kinds = ["ok", "die", "ok", "raise", "ok"]
     jobs = [ToyJob(i, str(tmp_path), kind=kind) for i, kind in enumerate(kinds)]
-    order, results = _run(cluster.executor(max_retries=1), jobs)
+    order, results = _run(connected.executor(max_retries=1), jobs)
     assert sorted(order) == [0, 1, 2, 3, 4]
     assert all(results[i]["id"] == i for i in (0, 2, 4))
     assert "the grading process died on each of 2 attempts" in results[1]["lost"]
@@ -124,9 +137,9 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def test_a_node_removed_mid_batch_loses_no_job(cluster: Cluster, tmp_path: Path) -> None:
-    extra = cluster.cluster.add_node(num_cpus=1, object_store_memory=STORE)
-    cluster.cluster.wait_for_nodes()
+def test_a_node_removed_mid_batch_loses_no_job(connected: Cluster, tmp_path: Path) -> None:
+    extra = connected.cluster.add_node(num_cpus=1, object_store_memory=STORE)
+    connected.cluster.wait_for_nodes()
     doomed = extra.node_id
     jobs = [ToyJob(i, str(tmp_path), hold=True) for i in range(6)]  # 6 held jobs > 5 CPUs: the extra node gets one
     failures: list[BaseException] = []
@@ -137,7 +150,7 @@ def test_a_node_removed_mid_batch_loses_no_job(cluster: Cluster, tmp_path: Path)
             while not list(tmp_path.glob(f"started-*-{doomed}-*")):
                 assert time.monotonic() < deadline, "no job ever started on the extra node"
                 time.sleep(0.05)
-            cluster.cluster.remove_node(extra, allow_graceful=False)
+            connected.cluster.remove_node(extra, allow_graceful=False)
             for marker in tmp_path.glob(f"started-*-{doomed}-*"):
                 _lose_process(int(marker.name.split("-")[3]))
         except BaseException as exc:  # reported by the test thread below
@@ -147,7 +160,7 @@ def test_a_node_removed_mid_batch_loses_no_job(cluster: Cluster, tmp_path: Path)
 
     remover = threading.Thread(target=remove_when_busy)
     remover.start()
-    order, results = _run(cluster.executor(max_retries=2), jobs)
+    order, results = _run(connected.executor(max_retries=2), jobs)
     remover.join()
     assert not failures, failures
     assert sorted(order) == list(range(6))
@@ -156,7 +169,7 @@ def test_a_node_removed_mid_batch_loses_no_job(cluster: Cluster, tmp_path: Path)
     assert len(moved) == 1 and len(attempts(tmp_path, moved[0])) == 2  # retried once, on a live node
 
 
-def test_ctrl_c_keeps_finished_results_and_cancels_the_running_tasks(cluster: Cluster, tmp_path: Path) -> None:
+def test_ctrl_c_keeps_finished_results_and_cancels_the_running_tasks(connected: Cluster, tmp_path: Path) -> None:
     jobs = [ToyJob(0, str(tmp_path))] + [ToyJob(i, str(tmp_path), hold=True) for i in range(1, 4)]
     recorded: list[int] = []
 
@@ -165,10 +178,22 @@ def test_ctrl_c_keeps_finished_results_and_cancels_the_running_tasks(cluster: Cl
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        cluster.executor().run(jobs, toy_work, on_result=on_result, on_lost=lambda job, why: {"lost": why})
+        connected.executor().run(jobs, toy_work, on_result=on_result, on_lost=lambda job, why: {"lost": why})
     assert recorded == [0]
     running = {i for i in range(1, 4) if attempts(tmp_path, i)}
     deadline = time.monotonic() + 30
     while {i for i in running if (tmp_path / f"cancelled-{i}").exists()} != running:
         assert time.monotonic() < deadline, "the running tasks' cancel hooks never ran"
         time.sleep(0.05)
+
+
+def test_real_grading_jobs_travel_to_the_nodes_and_pick_their_backend_there(connected: Cluster) -> None:
+    from graders.executors.grading import grade_job, lost_record
+    from graders.models import Status
+    from tests.test_executors_helpers import missing_jobs
+
+    runs: list[Any] = []
+    connected.executor().run(missing_jobs(2), grade_job, on_result=lambda job, run: runs.append(run),
+                           on_lost=lost_record)
+    assert sorted(run.roll_no for run in runs) == ["1", "2"]
+    assert all(run.status is Status.missing for run in runs), [run.reason for run in runs]

@@ -169,18 +169,18 @@ class RayExecutor:
 def lost_reason(ray: Any, exc: BaseException, retries: int) -> str:
     """Why a job produced no result, in the words the student's result will show."""
     errors = ray.exceptions
-    attempts = retries + 1
+    attempts = "on its only attempt" if retries == 0 else f"on each of {retries + 1} attempts"
     if isinstance(exc, errors.RayTaskError):
         cause = getattr(exc, "cause", None)
         cause = cause if isinstance(cause, BaseException) else exc
         return f"the grading work failed on a Ray node: {type(cause).__name__}: {_first_line(cause)}"
     if isinstance(exc, errors.WorkerCrashedError):
-        return (f"the grading process died on each of {attempts} attempts: the job itself ends the process that "
+        return (f"the grading process died {attempts}: the job itself ends the process that "
                 f"runs it, so it is graded as a failure instead of retried again")
     if isinstance(exc, errors.OutOfMemoryError):
-        return f"the job was killed for using too much memory on its node ({attempts} attempts)"
+        return f"the job was killed for using too much memory on its node, {attempts}"
     if isinstance(exc, (errors.NodeDiedError, errors.LocalRayletDiedError)):
-        return f"the node running the job was lost on each of {attempts} attempts"
+        return f"the node running the job was lost {attempts}"
     if isinstance(exc, errors.TaskCancelledError):
         return "the job was cancelled before it finished"
     return f"Ray could not run the job: {type(exc).__name__}: {_first_line(exc)}"
