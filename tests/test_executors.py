@@ -263,4 +263,5 @@ def test_lost_reasons_name_what_happened() -> None:
     crashed = lost_reason(ray, ray.exceptions.WorkerCrashedError(), 2)
     assert crashed.startswith("the grading process died on each of 3 attempts") and "graded as a failure" in crashed
     assert "on its only attempt" in lost_reason(ray, ray.exceptions.WorkerCrashedError(), 0)
-    assert lost_reason(ray, ray.exceptions.NodeDiedError("n"), 1) == "the node running the job was lost on each of 2 attempts"
+    node_lost = lost_reason(ray, ray.exceptions.NodeDiedError("n"), 1)
+    assert node_lost == "the node running the job was lost on each of 2 attempts"

@@ -79,5 +79,6 @@ def missing_jobs(count: int, backend: str = "local") -> list[GradeJob]:
 
     rubric = load_rubric("boston")
     return [GradeJob(task=Task(Student(str(roll), f"Student {roll}"), rubric, None, None), course="executors",
-                     profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy.model_validate({}), backend=backend)
+                     profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy.model_validate({}),
+                     backend=backend)
             for roll in range(1, count + 1)]

@@ -164,7 +164,8 @@ def test_a_node_removed_mid_batch_loses_no_job(connected: Cluster, tmp_path: Pat
     remover.join()
     assert not failures, failures
     assert sorted(order) == list(range(6))
-    assert all("lost" not in r and r["node_id"] != doomed for r in results.values()), ([(r.get("lost"), r.get("node_id")) for r in results.values()], doomed)
+    where = {i: (r.get("lost"), r.get("node_id")) for i, r in results.items()}
+    assert all("lost" not in r and r["node_id"] != doomed for r in results.values()), (where, doomed)
     moved = [i for i in range(6) if doomed in attempts(tmp_path, i)]
     assert len(moved) == 1 and len(attempts(tmp_path, moved[0])) == 2  # retried once, on a live node
 
