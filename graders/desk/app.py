@@ -33,13 +33,16 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Response
 
-from graders.desk.sheets import MARKED_AT_DESK, Desk, DeskError, MarkingForm, Sheet, compose_why, form_for
+from graders.desk.sheets import (
+    MARKED_AT_DESK, Desk, DeskError, MarkingForm, Sheet, compose_why, experiment_label, form_for,
+)
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
 from graders.reports import TEMPLATES_DIR, _environment
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 MIN_TOKEN_LENGTH = 8
+MAX_NAME_LENGTH = 120
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _OPEN_ENDPOINTS = frozenset({"login"})  # reachable without the token
 _SHARED_FILTERS = ("marks", "when", "day")  # the static reports' formatting, so both read alike
@@ -107,6 +110,7 @@ def create_app(course: Path, *, token: str | None) -> Flask:
     app.jinja_options = {**app.jinja_options, "undefined": jinja2.StrictUndefined,
                          "trim_blocks": True, "lstrip_blocks": True}
     app.jinja_env.filters.update({name: _environment().filters[name] for name in _SHARED_FILTERS})
+    app.jinja_env.filters["label"] = experiment_label
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),  # sessions end when the desk stops
         SESSION_COOKIE_NAME="labgrade_desk", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
@@ -197,8 +201,8 @@ def _pages(app: Flask, desk: Desk) -> None:
 
     @app.route("/")
     def register() -> ResponseReturnValue:
-        experiments, rows = desk.register()
-        return render_template("desk_register.html", experiments=experiments, rows=rows)
+        columns, rows = desk.register()
+        return render_template("desk_register.html", columns=columns, rows=rows)
 
     @app.route("/students/<roll_no>")
     def student(roll_no: str) -> ResponseReturnValue:
@@ -237,25 +241,24 @@ def _forms(app: Flask, desk: Desk) -> None:
         form = form_for(component, sheet.run)
         if request.method == "GET":
             values = {"examiner": session.get("examiner", ""), "held_on": date.today().isoformat()}
-            return _form_page(sheet, form, values, [], 200)
+            return _form_page(sheet, form, values, {}, 200)
         marks, held_on, errors = read_marking(form, request.form)
-        who = request.form.get("examiner", "").strip()
-        note = " ".join(request.form.get("note", "").split())
-        if not who:
-            errors.insert(0, "Enter the examiner's name: every override records who gave the marks.")
         if errors or held_on is None:
             return _form_page(sheet, form, request.form.to_dict(), errors, 400)
+        who = request.form["examiner"].strip()
+        note = " ".join(request.form.get("note", "").split())
         total = form.total(marks)
         entry, problem = desk.record(sheet, component, total, who, compose_why(form, marks, held_on, note))
         session["examiner"] = who
-        flash(f"{component.heading} of {sheet.student.name} ({sheet.student.roll_no}) for "
-              f"{sheet.experiment.title} recorded: {total:g} / {COMPONENT_MAX:g}, examiner {entry.who}.", "ok")
+        flash(f"{component.heading} recorded for {sheet.student.name} ({sheet.student.roll_no}), "
+              f"{experiment_label(sheet.experiment)}: {total:g} / {COMPONENT_MAX:g} by {entry.who}"
+              + ("." if problem else "; the reports are re-rendered."), "ok")
         if problem:
             flash(f"The reports could not be re-rendered ({problem}); run `labgrade report`.", "bad")
         return redirect(url_for("student", roll_no=roll_no))
 
 
-def _form_page(sheet: Sheet, form: MarkingForm, values: dict[str, str], errors: list[str],
+def _form_page(sheet: Sheet, form: MarkingForm, values: dict[str, str], errors: dict[str, str],
                status: int) -> ResponseReturnValue:
     return render_template("desk_form.html", sheet=sheet, form=form, values=values, errors=errors), status
 
@@ -268,9 +271,14 @@ def _mark_value(raw: str, high: float) -> float | None:
     return value if 0 <= value <= high else None
 
 
-def read_marking(form: MarkingForm, data: MultiDict[str, str]) -> tuple[list[float], date | None, list[str]]:
-    """Per-question marks (0..1 each, or one direct mark 0..5), the date, and what is wrong with them."""
-    errors: list[str] = []
+def read_marking(form: MarkingForm, data: MultiDict[str, str]) -> tuple[list[float], date | None, dict[str, str]]:
+    """Per-question marks (0..1 each, or one direct mark 0..5), the date, and what is wrong, by field name."""
+    errors: dict[str, str] = {}
+    who = data.get("examiner", "").strip()
+    if not who:
+        errors["examiner"] = "Enter the examiner's name: every override records who gave the marks."
+    elif len(who) > MAX_NAME_LENGTH:
+        errors["examiner"] = f"The examiner's name is longer than {MAX_NAME_LENGTH} characters."
     fields = [(f"q{i}", f"question {i}", 1.0) for i in range(1, len(form.items) + 1)] or \
         [("direct", "the mark", COMPONENT_MAX)]
     marks: list[float] = []
@@ -278,14 +286,15 @@ def read_marking(form: MarkingForm, data: MultiDict[str, str]) -> tuple[list[flo
         raw = data.get(name, "").strip()
         value = _mark_value(raw, high) if raw else None
         if value is None:
-            errors.append(f"Give {label} a mark from 0 to {high:g}" + (f" (got {raw!r})." if raw else " (0 if not answered)."))
+            got = f" (got {raw!r})." if raw else " (0 if not answered)."
+            errors[name] = f"Give {label} a mark from 0 to {high:g}{got}"
         else:
             marks.append(value)
     try:
         held_on: date | None = date.fromisoformat(data.get("held_on", "").strip())
     except ValueError:
         held_on = None
-        errors.append("Give the date the marks were given (YYYY-MM-DD).")
+        errors["held_on"] = "Give the date the marks were given (YYYY-MM-DD)."
     return marks, held_on, errors
 
 

@@ -126,17 +126,44 @@ class Sheet:
         return "completed" if self.run.status.value == "completed" else "failed"
 
 
+def experiment_label(info: ExperimentInfo) -> str:
+    """A short name for headings and links: the manual's number and the id ("3 · fashion")."""
+    number = info.title.split(". ", 1)[0] if ". " in info.title else ""
+    return f"{number} · {info.id}" if number and len(number) <= 8 else info.id
+
+
+@dataclass(frozen=True)
+class RegisterColumn:
+    """One column of the register: an experiment, or the mini projects (each student is given one)."""
+
+    label: str
+    title: str
+    experiments: tuple[str, ...]
+
+
+def register_columns(experiments: Mapping[str, ExperimentInfo], mini_projects: Sequence[str]) -> list[RegisterColumn]:
+    """The experiments in course order, the mini projects sharing one column where the first of them stands."""
+    minis = [e for e in experiments if e in mini_projects]
+    columns: list[RegisterColumn] = []
+    for exp_id, info in experiments.items():
+        if exp_id not in minis:
+            columns.append(RegisterColumn(experiment_label(info), info.title.split(". ", 1)[-1], (exp_id,)))
+        elif exp_id == minis[0]:
+            names = " / ".join(experiment_label(experiments[m]) for m in minis)
+            columns.append(RegisterColumn("Mini project", names, tuple(minis)))
+    return columns
+
+
 @dataclass(frozen=True)
 class RegisterRow:
-    """One student of the register: a sheet per course experiment (None when not assigned)."""
+    """One student of the register with their sheets, one per assigned experiment, in course order."""
 
     student: StudentInfo
-    cells: list[Sheet | None]
+    sheets: list[Sheet]
 
-    @property
-    def sheets(self) -> list[Sheet]:
-        """The student's own sheets, in course order."""
-        return [s for s in self.cells if s is not None]
+    def cell(self, column: RegisterColumn) -> Sheet | None:
+        """The student's sheet in a register column (None when none of its experiments is assigned)."""
+        return next((s for s in self.sheets if s.experiment.id in column.experiments), None)
 
     @property
     def total(self) -> float:
@@ -163,7 +190,8 @@ class FormItem:
 
     question: str
     key: str
-    note: str = ""  # what the harness found, e.g. "answered in the notebook"
+    note: str = ""  # what the harness found, e.g. "the notebook states this"
+    found: bool = False  # the harness found an answer in the notebook (shown as such)
 
 
 @dataclass(frozen=True)
@@ -191,7 +219,7 @@ class MarkingForm:
 
 def viva_form(run: RunRecord) -> MarkingForm:
     """The viva questions drawn from the student's own model, with their answer keys."""
-    items = [FormItem(q.question, q.answer, "the notebook states this" if q.auto_answered else "")
+    items = [FormItem(q.question, q.answer, "the notebook states this" if q.auto_answered else "", q.auto_answered)
              for q in run.viva]
     return MarkingForm(Component.viva, items)
 
@@ -200,8 +228,10 @@ def answers_form(run: RunRecord) -> MarkingForm:
     """The manual's assignment questions with the rubric's answer keys and what the checks found."""
     questions = load_rubric(run.experiment).questions
     checks: list[CheckResult] = [c for c in run.checks if c.component is Component.answers]
-    found = [c.evidence for c in checks] if len(checks) == len(questions) else [""] * len(questions)
-    return MarkingForm(Component.answers, [FormItem(q.text, q.key, note) for q, note in zip(questions, found)])
+    if len(checks) != len(questions):  # a run that stopped before checking: nothing to show beside the keys
+        return MarkingForm(Component.answers, [FormItem(q.text, q.key) for q in questions])
+    return MarkingForm(Component.answers, [FormItem(q.text, q.key, f"checks: {c.evidence}", c.passed)
+                                           for q, c in zip(questions, checks)])
 
 
 def form_for(component: Component, run: RunRecord) -> MarkingForm:
@@ -253,24 +283,19 @@ class Desk:
     def _inputs(self) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
         return api._report_inputs(self.config)  # the reports' own view of roster and experiments
 
-    def _sheets(self, student: StudentInfo, experiments: Mapping[str, ExperimentInfo],
-                runs: Mapping[tuple[str, str], RunRecord],
-                overrides: Mapping[tuple[str, str], list[Override]]) -> list[Sheet | None]:
-        cells: list[Sheet | None] = []
-        for exp_id, info in experiments.items():
-            key = (student.roll_no, exp_id)
-            mine = exp_id in student.experiments
-            cells.append(Sheet.build(student, info, runs.get(key), list(overrides.get(key, []))) if mine else None)
-        return cells
-
-    def register(self) -> tuple[list[ExperimentInfo], list[RegisterRow]]:
-        """The course's experiments and one row per student on the roster."""
+    def register(self) -> tuple[list[RegisterColumn], list[RegisterRow]]:
+        """The register's columns and one row per student on the roster."""
         experiments, students = self._inputs()
         with Gradebook(self.config.gradebook) as book:
             runs = {(r.roll_no, r.experiment): r for r in book.latest_runs(self.config.name)}
             overrides = book.all_overrides(self.config.name)
-        rows = [RegisterRow(s, self._sheets(s, experiments, runs, overrides)) for s in students]
-        return list(experiments.values()), rows
+        rows = []
+        for student in students:
+            mine = [e for e in experiments if e in student.experiments]  # course order
+            rows.append(RegisterRow(student, [
+                Sheet.build(student, experiments[e], runs.get((student.roll_no, e)),
+                            list(overrides.get((student.roll_no, e), []))) for e in mine]))
+        return register_columns(experiments, list(self.config.mini_projects.allot)), rows
 
     def row(self, roll_no: str) -> RegisterRow | None:
         """One student's row, or None when the roll number is not on the roster."""
