@@ -82,7 +82,8 @@ def build_course(folder: Path) -> Path:
     runs = [
         _run("r1-fashion", "1", "fashion",
              ComponentMarks(answers=4, coding_efficiency=3.25, viva=1, timely_completion=5),
-             viva=_viva(5, auto=1), checks=_answer_checks(True)),
+             viva=_viva(5, auto=1), checks=_answer_checks(True),
+             history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.5], "accuracy": [0.6, 0.8, 0.85]}),
         _run("r1-boston", "1", "boston", ComponentMarks(answers=3, coding_efficiency=4, viva=0, timely_completion=5),
              viva=_viva(4), checks=_answer_checks(True)),
         _run("r2-fashion", "2", "fashion", ComponentMarks(answers=0, coding_efficiency=2, viva=0, timely_completion=4),
@@ -143,6 +144,28 @@ def test_the_reason_says_when_which_questions_and_the_note() -> None:
     direct = MarkingForm(Component.viva, [])
     assert direct.total([4.5]) == 4.5
     assert "marked 4.5 of 5 directly" in compose_why(direct, [4.5], date(2026, 12, 3), "")
+
+
+def test_a_save_rewrites_the_pages_a_full_report_would_write(course: Path) -> None:
+    from graders import api
+
+    desk = Desk(course)
+    api.report(course=course)  # the reports as grading left them
+    reports = course.parent / "out" / "reports"
+    untouched = (reports / "1" / "boston" / "marks.html").stat().st_mtime_ns
+    sheet = desk.sheet("1", "fashion")
+    assert sheet is not None
+    entry, problem = desk.record(sheet, Component.viva, 4.0, "Dr. Rao", "viva held 2026-12-03, questions 1-4 answered")
+    assert problem == "" and entry.marks == 4.0
+    names = ["register.html", "index.html", "marks.csv", "1/fashion/marks.html", "1/fashion/feedback.html",
+             "1/fashion/viva.html", "1/fashion/curves.png"]
+    by_desk = {name: (reports / name).read_bytes() for name in names}
+    assert b"Dr. Rao" in by_desk["1/fashion/marks.html"] and b"curves.png" in by_desk["1/fashion/feedback.html"]
+    assert (reports / "1" / "boston" / "marks.html").stat().st_mtime_ns == untouched  # other pages are left alone
+    assert not list(reports.glob(".desk-render-*"))  # no scratch folder left behind
+    api.report(course=course)
+    assert {name: (reports / name).read_bytes() for name in names if name.endswith((".html", ".csv"))} == {
+        name: page for name, page in by_desk.items() if name.endswith((".html", ".csv"))}
 
 
 # -- guards -----------------------------------------------------------------------
@@ -233,6 +256,19 @@ def test_with_a_token_every_request_needs_it(course: Path) -> None:
     assert signed.status_code == 302 and signed.headers["Location"] == "/students/2"
     assert other.get("/").status_code == 200
     assert "no-store" in other.get("/").headers["Cache-Control"]
+
+
+def test_the_desk_serves_report_pages_but_not_the_gradebook(course: Path) -> None:
+    from graders import api
+
+    api.report(course=course)
+    (course.parent / "out" / "reports" / "gradebook.sqlite").write_bytes(b"SQLite format 3")
+    client = _client(create_app(course, token=None))
+    for path, expected in [("/reports/1/fashion/marks.html", 200), ("/reports/1/fashion/curves.png", 200),
+                           ("/reports/gradebook.sqlite", 404)]:
+        with client.get(path) as response:  # a file response holds the file open until closed
+            assert response.status_code == expected, path
+    assert client.get("/reports/../gradebook.sqlite").status_code == 404
 
 
 # -- the real browser -------------------------------------------------------------

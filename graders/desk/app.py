@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -30,7 +31,7 @@ import jinja2
 from flask import Flask, abort, flash, g, redirect, render_template, request, send_from_directory, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
 from graders.desk.sheets import (
@@ -44,6 +45,8 @@ DEFAULT_PORT = 8765
 MIN_TOKEN_LENGTH = 8
 MAX_NAME_LENGTH = 120
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+REPORT_SUFFIXES = frozenset({".html", ".png", ".csv"})
+_TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
 _OPEN_ENDPOINTS = frozenset({"login"})  # reachable without the token
 _SHARED_FILTERS = ("marks", "when", "day")  # the static reports' formatting, so both read alike
 
@@ -213,6 +216,8 @@ def _pages(app: Flask, desk: Desk) -> None:
 
     @app.route("/reports/<path:name>")
     def reports(name: str) -> ResponseReturnValue:
+        if Path(name).suffix not in REPORT_SUFFIXES:  # e.g. a gradebook kept beside the reports stays private
+            abort(404, f"the desk serves only report pages and pictures, not {name}")
         return send_from_directory(desk.config.reports, name)
 
 
@@ -301,12 +306,20 @@ def read_marking(form: MarkingForm, data: MultiDict[str, str]) -> tuple[list[flo
 # -- serving --------------------------------------------------------------------
 
 
+class _RedactingHandler(WSGIRequestHandler):
+    """The request log without the token of a ``?token=`` sign-in."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self.requestline = _TOKEN_IN_QUERY.sub(r"\1…", self.requestline)
+        super().log_request(code, size)
+
+
 def serve(course: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None) -> None:
     """Serve the desk until interrupted; refuses a network address without a token (one-line DeskError)."""
     check_bind(host, token)
     app = create_app(course, token=token)
     try:
-        server = make_server(host, port, app, threaded=True)
+        server = make_server(host, port, app, threaded=True, request_handler=_RedactingHandler)
     except OSError as exc:
         raise DeskError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     shown = f"[{host}]" if ":" in host else host

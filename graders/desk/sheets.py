@@ -3,7 +3,7 @@
 The desk reads the gradebook afresh on every request (grading or the CLI may
 write to it meanwhile) and never writes a run: an examiner's marks become an
 append-only :class:`~graders.models.Override` through :func:`graders.api.override`,
-after which the static reports are re-rendered with :func:`graders.api.report`.
+after which the pages it changes are re-rendered (:mod:`graders.desk.render`).
 
 *Pending is a state, not a zero.* A column the examiner still has to mark is
 ``None`` here, never 0: the Viva column until a viva override exists, and the
@@ -23,6 +23,7 @@ from pathlib import Path
 
 from graders import api
 from graders.config import CourseConfig, load_course
+from graders.desk.render import rerender_entry
 from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, Override, RunRecord
 from graders.reports import ExperimentInfo, StudentInfo
 from graders.rubric import load_rubric
@@ -309,16 +310,17 @@ class Desk:
         return next((s for s in row.sheets if s.experiment.id == experiment), None)
 
     def record(self, sheet: Sheet, component: Component, marks: float, who: str, why: str) -> tuple[Override, str]:
-        """Append the examiner's override and re-render the reports.
+        """Append the examiner's override and re-render the pages it changes.
 
         Returns the override and a problem with re-rendering ('' when none):
         the override is recorded either way and the next render picks it up.
         """
+        roll_no, experiment = sheet.student.roll_no, sheet.experiment.id
         with self._writing:
-            entry = api.override(course=self.course, roll_no=sheet.student.roll_no, experiment=sheet.experiment.id,
+            entry = api.override(course=self.course, roll_no=roll_no, experiment=experiment,
                                  component=component.value, marks=marks, who=who, why=why)
             try:
-                api.report(course=self.course)
+                rerender_entry(self.config, roll_no, experiment)
             except Exception as exc:  # a failed render must not hide that the marks were saved
                 return entry, f"{type(exc).__name__}: {exc}"
         return entry, ""
