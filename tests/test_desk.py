@@ -389,8 +389,13 @@ def test_an_examiner_marks_a_viva_in_the_browser(browser: Any, served: str, cour
     wait_for(browser, "table.register")
     cell = _cell(browser, "1", "fashion")
     assert "Viva 3.5 / 5" in cell and "pending" not in cell and cell.startswith("15.75/20")
+    shoot(browser, shots / "register_after_saving.png")
     marks_sheet = (course.parent / "out" / "reports" / "1" / "fashion" / "marks.html").read_text(encoding="utf-8")
     assert "Dr. S. Kulkarni" in marks_sheet and "questions 1, 2, 4, 5 answered" in marks_sheet  # re-rendered
+    browser.get(served + "/students/3/boston/viva")  # no model, so no questions: one mark out of 5
+    assert wait_for(browser, "input#direct").get_attribute("max") == "5.0"
+    assert browser.find_element(_by("ID"), "examiner").get_attribute("value") == "Dr. S. Kulkarni"  # remembered
+    shoot(browser, shots / "viva_form_no_questions.png")
 
 
 def test_an_empty_examiner_name_is_refused(browser: Any, served: str, course: Path, shots: Path) -> None:
