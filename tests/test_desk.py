@@ -256,6 +256,17 @@ def test_with_a_token_every_request_needs_it(course: Path) -> None:
     assert signed.status_code == 302 and signed.headers["Location"] == "/students/2"
     assert other.get("/").status_code == 200
     assert "no-store" in other.get("/").headers["Cache-Control"]
+    signed_again = other.get("/students/2?token=" + TOKEN)
+    assert signed_again.status_code == 302 and signed_again.headers["Location"] == "/students/2"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x",
+                                    "/students/1\nSet-Cookie: x"])
+def test_signing_in_never_leads_off_the_desk(target: str) -> None:
+    from graders.desk.app import local_path
+
+    assert local_path(target) == "/"
+    assert local_path("/students/1?x=1") == "/students/1?x=1"
 
 
 def test_the_desk_serves_report_pages_but_not_the_gradebook(course: Path) -> None:

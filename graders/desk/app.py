@@ -25,7 +25,7 @@ import secrets
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import jinja2
 from flask import Flask, abort, flash, g, redirect, render_template, request, send_from_directory, session, url_for
@@ -141,12 +141,14 @@ def _guard(app: Flask, token: str | None) -> None:
     def _check() -> ResponseReturnValue | None:
         if token is None and not is_loopback(_host_name(request.host)):
             abort(400, "this desk answers only to loopback names (localhost, 127.0.0.1)")
-        if token is not None and not session.get("signed_in"):
-            if request.method == "GET" and _same(request.args.get("token"), token):
+        if token is not None and request.method == "GET" and "token" in request.args:
+            if _same(request.args.get("token"), token):
                 session.clear()
                 session["signed_in"] = True
+            if session.get("signed_in"):  # the token leaves the address bar (and the browser's history)
                 args = {k: v for k, v in request.args.items(multi=False) if k != "token"}
                 return redirect(request.path + (f"?{urlencode(args)}" if args else ""))
+        if token is not None and not session.get("signed_in"):
             if request.endpoint not in _OPEN_ENDPOINTS:
                 return _login_page(request.full_path.rstrip("?"), "", 401)
         if request.method == "POST" and not _same(request.form.get("csrf"), csrf_token()):
@@ -171,6 +173,14 @@ def _guard(app: Flask, token: str | None) -> None:
         return render_template("desk_error.html", code=exc.code, message=exc.description), exc.code
 
 
+def local_path(target: str) -> str:
+    """``target`` when it is a page of this desk, else ``/``: a sign-in never sends the examiner elsewhere."""
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return "/"
+    return target if target.isprintable() else "/"
+
+
 def _login_page(next_path: str, error: str, status: int) -> ResponseReturnValue:
     return render_template("desk_login.html", next_path=next_path, error=error), status
 
@@ -182,9 +192,7 @@ def _login(app: Flask, token: str | None) -> None:
     def login() -> ResponseReturnValue:
         if token is None:
             return redirect(url_for("register"))
-        next_path = request.values.get("next", "/")
-        if not next_path.startswith("/") or next_path.startswith("//"):
-            next_path = "/"  # only this desk's own pages
+        next_path = local_path(request.values.get("next", "/"))
         if request.method == "GET":
             return _login_page(next_path, "", 200)
         if not _same(request.form.get("token"), token):
