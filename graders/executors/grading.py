@@ -1,0 +1,118 @@
+"""The grading work itself, shaped for any executor: a picklable job and a module-level work function.
+
+A :class:`GradeJob` is what travels to the node that grades: the task and the
+session's settings, with the sandbox backend given by *name*, never as an
+object (a docker client or a uid pool belongs to one host). :func:`grade_job`
+then runs on that node: it picks the node's own backend -- docker where its
+engine answers, else local, as ``choose_backend`` decides -- pins it to the
+slot's device(s), grades, and adds the slot's placement to the provenance.
+
+Paths inside the task (the rubric folder, the course's data) are the driver's
+paths: every node needs the course files at the same place (a shared mount or
+the same checkout), and the same labgrade version installed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from graders.config import LatePolicy
+from graders.executors.base import Slot
+from graders.models import RunRecord, Status
+from graders.pipeline import GradeContext, Task
+from graders.sandbox import Sandbox
+from graders.sandbox.base import Job, JobResult, Limits
+
+_BACKENDS: dict[str, Sandbox] = {}
+_BACKENDS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class GradeJob:
+    """One student x experiment, with everything of the session but the backend object."""
+
+    task: Task
+    course: str
+    profile: str
+    seed: int
+    limits: Limits
+    late_policy: LatePolicy
+    backend: str = "auto"
+    real_data: Path | None = None
+
+    @classmethod
+    def of(cls, ctx: GradeContext, task: Task, backend: str) -> GradeJob:
+        """The job for ``task`` in the session ``ctx``, its backend to be chosen by ``backend`` on the node."""
+        return cls(task=task, course=ctx.course, profile=ctx.profile, seed=ctx.seed, limits=ctx.limits,
+                   late_policy=ctx.late_policy, backend=backend, real_data=ctx.real_data)
+
+
+class PinnedSandbox:
+    """A backend whose every job is pinned to the slot's device(s).
+
+    A host process gets ``CUDA_VISIBLE_DEVICES=<the slot's ids>``; a container
+    gets the in-container numbering (its devices are renumbered from 0), while
+    choosing *which* host devices it receives is the docker backend's part
+    (``Slot.docker_device_request``).
+    """
+
+    def __init__(self, inner: Sandbox, slot: Slot) -> None:
+        self.inner = inner
+        self.slot = slot
+        self.name = inner.name
+
+    def available(self) -> tuple[bool, str]:
+        """As the wrapped backend."""
+        return self.inner.available()
+
+    def run(self, job: Job) -> JobResult:
+        """Run ``job`` on the wrapped backend with the slot's devices (unchanged on a CPU slot)."""
+        if not self.slot.gpus:
+            return self.inner.run(job)
+        env = self.slot.cuda_env() if self.inner.name == "local" else self.slot.container_env()
+        return self.inner.run(dataclasses.replace(job, gpu=True, env={**job.env, **env}))
+
+
+def node_backend(name: str) -> Sandbox:
+    """This node's backend for the configured ``name``, chosen once per process (docker where it answers)."""
+    with _BACKENDS_LOCK:
+        if name not in _BACKENDS:
+            from graders.api import choose_backend  # late: the API module builds on this one, not the reverse
+
+            _BACKENDS[name] = choose_backend(name)[0]
+        return _BACKENDS[name]
+
+
+def grade_job(job: GradeJob, slot: Slot) -> RunRecord:
+    """The work function: grade one job on this node, in its sandbox, on the slot's device(s)."""
+    from graders.pipeline import grade_task
+
+    backend = PinnedSandbox(node_backend(job.backend), slot)
+    ctx = GradeContext(course=job.course, profile=job.profile, seed=job.seed, limits=job.limits,
+                       late_policy=job.late_policy, backend=backend, real_data=job.real_data, gpus=bool(slot.gpus))
+    try:
+        record = grade_task(ctx, job.task)
+    except Exception as exc:  # even the failure record failed (e.g. a broken rubric): still one record
+        record = lost_record(job, f"the harness failed on {slot.node}: {type(exc).__name__}: {exc}")
+    return with_placement(record, slot)
+
+
+def with_placement(record: RunRecord, slot: Slot) -> RunRecord:
+    """``record`` with the slot's executor, node, device and GPU seconds in its provenance's hardware."""
+    if record.provenance is None:
+        return record
+    hardware = {**record.provenance.hardware, **slot.provenance()}
+    return record.model_copy(update={"provenance": record.provenance.model_copy(update={"hardware": hardware})})
+
+
+def lost_record(job: GradeJob, reason: str) -> RunRecord:
+    """The graded failure for a job no node could finish (the executor's ``on_lost``)."""
+    from graders.pipeline import new_run_id
+
+    task = job.task
+    return RunRecord(run_id=new_run_id(), course=job.course, roll_no=task.student.roll_no, name=task.student.name,
+                     experiment=task.rubric.id, status=Status.sandbox_error, reason=reason, graded_at=datetime.now())
