@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from graders import intake
-from graders.backends import Sandbox, get_backend
+from graders import batch, intake
+from graders import backends
+from graders.backends import Sandbox
 from graders.backends.base import Limits
 from graders.config import CourseConfig, load_course
+from graders.executors import ExecutorError
 from graders.intake import Student, Submission, class_list
 from graders.models import DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
 from graders.pipeline import calibration_run, grade_task
@@ -47,34 +48,16 @@ class GradeSummary:
     backend_note: str
     reports: list[Path] = field(default_factory=list)
     csv: Path | None = None
-
-
-# ---------------------------------------------------------------- backend
+    executed: int = 0  # run in a sandbox this time
+    rescored: int = 0  # marks recomputed from stored artifacts, nothing executed
+    reused: int = 0  # unchanged since the last run: nothing done
 
 
 def choose_backend(name: str) -> tuple[Sandbox, str]:
-    """The sandbox to use and a sentence saying why (fallbacks are never silent)."""
-    if name != "auto":
-        backend = _backend(name)
-        ok, why = backend.available()
-        if not ok:
-            raise GradingError(f"the {name} sandbox backend is not available: {why}")
-        return backend, f"{name} backend (as configured)"
+    """The sandbox to use and a sentence saying why; a backend that cannot be used is a GradingError."""
     try:
-        docker = get_backend("docker")
-        ok, why = docker.available()
-    except Exception as exc:  # an absent SDK or engine is a fallback, not a failure
-        ok, why = False, str(exc)
-    if ok:
-        return docker, "docker backend (an engine and the grading image answered)"
-    return _backend("local"), f"local backend: docker is not usable here ({why})"
-
-
-def _backend(name: str) -> Sandbox:
-    """The backend ``name``; an unknown name or a bad sandbox setting is a one-line GradingError."""
-    try:
-        return get_backend(name)
-    except ValueError as exc:
+        return backends.choose(name)
+    except ValueError as exc:  # an unknown name, an unusable backend, a bad sandbox setting
         raise GradingError(str(exc)) from None
 
 
@@ -99,39 +82,51 @@ def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | N
 
 def grade(*, course: Path | str, experiments: list[str] | None = None, students: list[str] | None = None,
           backend: str | None = None, profile: str | None = None, workers: int | None = None,
+          executor: str | None = None, address: str | None = None, regrade: bool = False,
           on_result: Progress | None = None, on_start: Callable[[int, str], None] | None = None) -> GradeSummary:
-    """Grade every (or the chosen) student x experiment; one failure never stops the batch."""
-    cfg = load_course(course, backend=backend, profile=profile, workers=workers)
+    """Grade every (or the chosen) student x experiment; one failure never stops the batch.
+
+    Unchanged work is reused, work whose scoring changed is re-scored from the stored artifacts, and the
+    rest is executed (``regrade`` executes everything); each run is recorded the moment it arrives.
+    """
+    cfg = load_course(course, backend=backend, profile=profile, workers=workers, executor=executor, address=address)
     for exp in experiments or []:
         if exp not in cfg.experiments:
             raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
     sandbox, note = choose_backend(cfg.backend)
+    if cfg.executor == "ray":
+        where = cfg.address or "a Ray started here"
+        note = f"ray executor at {where}; each node picks its own backend (configured: {cfg.backend})"
     ctx = _context(cfg, sandbox)
     tasks = _tasks(cfg, students, experiments)
+    with Gradebook(_gradebook_file(cfg)) as book:
+        todo = batch.plan(ctx, tasks, book, regrade=regrade)
     if on_start:
-        on_start(len(tasks), note)
-    runs = _run_all(ctx, tasks, cfg.workers, on_result)  # each run is recorded the moment it ends
-    summary = GradeSummary(runs=runs, backend=sandbox.name, backend_note=note)
+        on_start(len(todo.execute) + len(todo.rescore), note)
+    try:
+        fresh = batch.run_batch(ctx, todo, executor=cfg.executor, backend=cfg.backend, workers=cfg.workers,
+                                address=cfg.address, gpus=cfg.gpus, on_result=on_result)
+    except ExecutorError as exc:
+        raise GradingError(str(exc)) from None
+    runs = sorted([*fresh, *todo.reuse], key=lambda r: (int(r.roll_no), r.experiment))
+    summary = GradeSummary(runs=runs, backend=sandbox.name, backend_note=note, executed=len(todo.execute),
+                           rescored=len(todo.rescore), reused=len(todo.reuse))
     summary.reports, summary.csv = render_class(cfg)
     return summary
 
 
+def _gradebook_file(cfg: CourseConfig) -> Path:
+    """The course's gradebook file, its folder made; a folder or other non-file there is a GradingError."""
+    if cfg.gradebook.exists() and not cfg.gradebook.is_file():
+        raise GradingError(f"{cfg.gradebook}: the gradebook must be a file (set `gradebook` in {cfg.source})")
+    cfg.gradebook.parent.mkdir(parents=True, exist_ok=True)
+    return cfg.gradebook
+
+
 def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
     return GradeContext(course=cfg.name, profile=cfg.profile, seed=cfg.seed, limits=cfg.limits.to_limits(),
-                        late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=cfg.gpus,
+                        late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=bool(cfg.gpus),
                         gradebook=cfg.gradebook)
-
-
-def _run_all(ctx: GradeContext, tasks: list[Task], workers: int, on_result: Progress | None) -> list[RunRecord]:
-    runs: list[RunRecord] = []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(grade_task, ctx, t) for t in tasks]
-        for future in as_completed(futures):
-            run = future.result()
-            runs.append(run)
-            if on_result:
-                on_result(run)
-    return sorted(runs, key=lambda r: (int(r.roll_no), r.experiment))
 
 
 # ---------------------------------------------------------------- report / export / override

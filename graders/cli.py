@@ -21,9 +21,11 @@ from graders.config import ConfigError
 from graders.intake import IntakeError
 from graders.models import COMPONENT_MAX, Component, RunRecord, Status
 from graders.rubric import RubricError
+from graders.executors import ExecutorError
 from graders.store import GradebookError
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (api.GradingError, ConfigError, IntakeError, RubricError, GradebookError, FileNotFoundError)
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (api.GradingError, ConfigError, IntakeError, RubricError, GradebookError, ExecutorError,
+                                                 FileNotFoundError)
 try:
     from graders.backends.image import ImageBuildError
 
@@ -55,9 +57,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
             progress.console.print(f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} [{mark}]{run.status.value:<18}[/] {_fmt(run.marks.total):>5}/20  {run.reason[:70]}")
             progress.advance(bar)
 
-        summary = api.grade(course=args.course, experiments=args.experiment, students=args.student, backend=args.backend,
-                            profile=args.profile, workers=args.workers, on_result=done, on_start=started)
-    out.print(f"graded {len(summary.runs)} submission(s); reports in {summary.csv.parent if summary.csv else '?'} (CSV: {summary.csv})")
+        summary = api.grade(course=args.course, experiments=args.experiment, students=args.student,
+                            backend=args.backend, profile=args.profile, workers=args.workers, executor=args.executor,
+                            address=args.address, regrade=args.regrade, on_result=done, on_start=started)
+    where = summary.csv.parent if summary.csv else "?"
+    out.print(f"{len(summary.runs)} submission(s): {summary.executed} executed, {summary.rescored} re-scored from "
+              f"stored artifacts, {summary.reused} unchanged and reused; reports in {where} (CSV: {summary.csv})")
     return 0
 
 
@@ -150,6 +155,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--backend", choices=["auto", "local", "docker"], help="sandbox backend (default: the course's)")
     g.add_argument("--profile", choices=["quick", "full"], help="data/epochs profile (default: the course's)")
     g.add_argument("--workers", type=int, help="submissions graded at once")
+    g.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default: the course's; local)")
+    g.add_argument("--address", help="the Ray cluster's HOST:PORT (with --executor ray)")
+    g.add_argument("--regrade", action="store_true", help="execute every submission again, even unchanged ones")
     g.set_defaults(func=cmd_grade)
     c = sub.add_parser("check", help="self-check one notebook before handing it in", description="Run one notebook as the grader would and show each check.")
     c.add_argument("notebook", type=Path)

@@ -96,7 +96,10 @@ class CourseConfig(_Model):
     backend: Literal["auto", "local", "docker"] = Field("auto", description="Sandbox backend; auto = docker when an engine and image answer, else local.")
     workers: int = Field(1, ge=1, le=64, description="Submissions graded at once.")
     seed: int = Field(DEFAULT_SEED, description="Seed for data stand-ins, splits and the kernel.")
-    gpus: bool = Field(False, description="Give each job one GPU (docker backend on a GPU host).")
+    gpus: int | Literal["all"] | bool = Field(
+        False, description="GPUs to grade on: N, \"all\", or false; at most one job per GPU, each pinned to its own.")
+    executor: Literal["local", "ray"] = Field("local", description="Where jobs run: a pool on this host, or a Ray cluster.")
+    address: str | None = Field(None, description="The Ray cluster's HOST:PORT (executor = \"ray\"); none: a local Ray.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     late_policy: LatePolicy = Field(default_factory=LatePolicy)
     mini_projects: MiniProjects = Field(default_factory=MiniProjects)
@@ -110,7 +113,8 @@ class CourseConfig(_Model):
 
 
 _PATH_KEYS = ("roster", "submissions", "manifest", "gradebook", "reports", "data")
-_ENV = {"profile": "LABGRADE_PROFILE", "backend": "LABGRADE_BACKEND", "workers": "LABGRADE_WORKERS"}
+_ENV = {"profile": "LABGRADE_PROFILE", "backend": "LABGRADE_BACKEND", "workers": "LABGRADE_WORKERS",
+        "executor": "LABGRADE_EXECUTOR", "address": "LABGRADE_ADDRESS"}
 
 
 def _describe(err: ValidationError, path: Path) -> str:

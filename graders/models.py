@@ -265,6 +265,7 @@ class RunRecord(Frozen):
     marks: ComponentMarks = Field(default_factory=ComponentMarks)
     artifacts: Artifacts | None = None
     provenance: Provenance | None = None
+    inputs: dict[str, str] = Field(default_factory=dict)  # graders.batch: the execution and scoring keys
     rescored_from: str = ""
     graded_at: datetime
 

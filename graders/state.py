@@ -57,6 +57,7 @@ class Task:
     submission: Submission | None
     due: datetime | None
     note: str = ""
+    inputs: dict[str, str] = field(default_factory=dict, compare=False)  # graders.batch.inputs_of: what decided it
 
 
 @dataclass
@@ -102,6 +103,7 @@ class GradeState:
     execution: Execution | None = None
     evaluation: EvalResult | None = None
     # check / score / record
+    stored: Artifacts | None = None  # a re-score: the artifacts of the run it re-scores
     artifacts: Artifacts | None = None
     checks: list[CheckResult] = field(default_factory=list)
     run: RunRecord | None = None

@@ -224,7 +224,7 @@ def test_pinned_sandbox_and_placement_provenance() -> None:
 
     from graders.executors.grading import PinnedSandbox, with_placement
     from graders.models import Provenance, RunRecord, Status
-    from graders.sandbox.base import Ending, Job, JobResult
+    from graders.backends.base import Ending, Job, JobResult
 
     class Recorder:
         def __init__(self, name: str) -> None:

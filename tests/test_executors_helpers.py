@@ -70,12 +70,12 @@ def attempts(folder: Path, job_id: int) -> list[str]:
 
 def missing_jobs(count: int, backend: str = "local") -> list[GradeJob]:
     """Real grading jobs whose student handed nothing in: graded without running a notebook."""
-    from graders.config import LatePolicy
+    from graders.models import LatePolicy
     from graders.executors.grading import GradeJob
     from graders.intake import Student
-    from graders.pipeline import Task
+    from graders.state import Task
     from graders.rubric import load_rubric
-    from graders.sandbox.base import Limits
+    from graders.backends.base import Limits
 
     rubric = load_rubric("boston")
     return [GradeJob(task=Task(Student(str(roll), f"Student {roll}"), rubric, None, None), course="executors",

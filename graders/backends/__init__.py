@@ -10,7 +10,7 @@ _REGISTRY: dict[str, Callable[[], Sandbox]] = {}
 
 
 class UnknownBackend(ValueError):
-    """Raised for a backend name nobody registered."""
+    """Raised for a backend name nobody registered, or one that cannot be used here (the message says why)."""
 
 
 def register(name: str, factory: Callable[[], Sandbox]) -> None:
@@ -27,6 +27,25 @@ def get_backend(name: str) -> Sandbox:
         known = ", ".join(sorted(_REGISTRY))
         raise UnknownBackend(f"unknown sandbox backend {name!r}; known backends: {known}") from None
     return factory()
+
+
+def choose(name: str) -> tuple[Sandbox, str]:
+    """The backend ``name`` (``auto``: docker when an engine and the grading image answer, else local) and a
+    sentence saying why: a fallback is never silent. An unusable backend is an :class:`UnknownBackend`."""
+    if name != "auto":
+        backend = get_backend(name)
+        ok, why = backend.available()
+        if not ok:
+            raise UnknownBackend(f"the {name} sandbox backend is not available: {why}")
+        return backend, f"{name} backend (as configured)"
+    try:
+        docker = get_backend("docker")
+        ok, why = docker.available()
+    except Exception as exc:  # an absent SDK or engine is a fallback, not a failure
+        ok, why = False, str(exc)
+    if ok:
+        return docker, "docker backend (an engine and the grading image answered)"
+    return get_backend("local"), f"local backend: docker is not usable here ({why})"
 
 
 def backend_names() -> list[str]:
@@ -57,6 +76,7 @@ __all__ = [
     "Sandbox",
     "UnknownBackend",
     "backend_names",
+    "choose",
     "get_backend",
     "register",
 ]

@@ -40,7 +40,7 @@ def _replace(source: Path, target: Path) -> None:
 
 def rerender_entry(cfg: CourseConfig, roll_no: str, experiment: str) -> list[Path]:
     """Refresh the pages one override of ``roll_no`` × ``experiment`` changes; returns the files replaced."""
-    infos, students = api._report_inputs(cfg)  # the reports' own view of roster and experiments
+    infos, students = report_inputs(cfg)  # the reports' own view of roster and experiments
     with Gradebook(cfg.gradebook) as book:
         runs = book.latest_runs(cfg.name)
         overrides = book.all_overrides(cfg.name)

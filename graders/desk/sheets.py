@@ -282,7 +282,7 @@ class Desk:
         return self.config.name
 
     def _inputs(self) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
-        return api._report_inputs(self.config)  # the reports' own view of roster and experiments
+        return report_inputs(self.config)  # the reports' own view of roster and experiments
 
     def register(self) -> tuple[list[RegisterColumn], list[RegisterRow]]:
         """The register's columns and one row per student on the roster."""

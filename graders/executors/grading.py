@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from graders.config import LatePolicy
+from graders.models import LatePolicy
 from graders.executors.base import Slot
 from graders.models import RunRecord, Status
-from graders.pipeline import GradeContext, Task
-from graders.sandbox import Sandbox
-from graders.sandbox.base import Job, JobResult, Limits
+from graders.state import GradeContext, Task
+from graders.backends import Sandbox, choose
+from graders.backends.base import Job, JobResult, Limits
 
 _BACKENDS: dict[str, Sandbox] = {}
 _BACKENDS_LOCK = threading.Lock()
@@ -81,9 +81,7 @@ def node_backend(name: str) -> Sandbox:
     """This node's backend for the configured ``name``, chosen once per process (docker where it answers)."""
     with _BACKENDS_LOCK:
         if name not in _BACKENDS:
-            from graders.api import choose_backend  # late: the API module builds on this one, not the reverse
-
-            _BACKENDS[name] = choose_backend(name)[0]
+            _BACKENDS[name] = choose(name)[0]
         return _BACKENDS[name]
 
 
@@ -111,7 +109,7 @@ def with_placement(record: RunRecord, slot: Slot) -> RunRecord:
 
 def lost_record(job: GradeJob, reason: str) -> RunRecord:
     """The graded failure for a job no node could finish (the executor's ``on_lost``)."""
-    from graders.pipeline import new_run_id
+    from graders.state import new_run_id
 
     task = job.task
     return RunRecord(run_id=new_run_id(), course=job.course, roll_no=task.student.roll_no, name=task.student.name,

@@ -10,13 +10,15 @@ from __future__ import annotations
 from graders.answers import printed_metrics
 from graders.checks.plugin import run_checks
 from graders.models import Artifacts, Status, Targets
-from graders.rubric import targets_for
+from graders.rubric import load_targets, targets_for
 from graders.state import GradeState
 from graders.viva import viva_questions
 
 
 def artifacts_of(state: GradeState) -> Artifacts:
-    """Assemble the checks' view of a run from the validated pieces."""
+    """Assemble the checks' view of a run from the validated pieces (or, for a re-score, from the stored ones)."""
+    if state.stored is not None:
+        return _rescored(state, state.stored)
     ctx, task, execution = state.ctx, state.task, state.execution
     sub = task.submission
     evaluation = state.evaluation
@@ -45,7 +47,23 @@ def artifacts_of(state: GradeState) -> Artifacts:
     return base.model_copy(update={"viva": viva_questions(task.rubric, base)})
 
 
+def _rescored(state: GradeState, stored: Artifacts) -> Artifacts:
+    """Stored artifacts under today's scoring inputs: targets, due date, late policy, viva keys."""
+    task = state.task
+    targets = state.targets or Targets()
+    if stored.scored is not None:
+        targets = targets_for(task.rubric, targets, stored.scored.metrics)
+    sub = task.submission
+    base = stored.model_copy(update={"targets": targets, "due": task.due, "late_policy": state.ctx.late_policy,
+                                     "submitted_at": sub.submitted_at if sub else stored.submitted_at})
+    if stored.probe is None and stored.run is None:
+        return base
+    return base.model_copy(update={"viva": viva_questions(task.rubric, base)})
+
+
 def check(state: GradeState) -> None:
     """Run every check of the rubric over the run's artifacts."""
+    if state.targets is None and state.stored is not None:
+        state.targets = load_targets(state.task.rubric.id, state.ctx.profile)
     state.artifacts = artifacts_of(state)
     state.checks = run_checks(state.task.rubric, state.artifacts)

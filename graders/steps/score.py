@@ -46,6 +46,7 @@ def score(state: GradeState) -> None:
         marks=component_marks(state.checks),
         artifacts=state.artifacts,
         provenance=provenance(state),
+        inputs=dict(task.inputs),
         graded_at=datetime.now(),
     )
 
