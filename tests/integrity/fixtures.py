@@ -142,7 +142,7 @@ def fashion_class() -> FixtureClass:
     b = honest("fashion", 3)
     fc.add(3, b)
     fc.add(4, copy(b, 4, e.rename, e.merge), module=True)
-    fc.group("3", "4"), fc.must_pair.append(("3", "4"))
+    fc.group("3", "4"), fc.must_pair.append(("3", "4")), fc.exact.append(("3", "4"))  # merging keeps the code
     c = honest("fashion", 25)
     fc.add(5, c)
     fc.add(6, copy(near(c, "fashion", 6, replace=4, extra=7), 6, e.renumber, e.rename))
