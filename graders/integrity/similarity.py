@@ -103,24 +103,24 @@ class SimilaritySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     threshold: float = Field(
-        0.75, gt=0, le=1, description="Report a pair when the mean of both directions' overlap reaches this.",
+        default=0.75, gt=0, le=1, description="Report a pair when the mean of both directions' overlap reaches this.",
     )
     containment: float = Field(
-        0.8, gt=0, le=1, description="... or when one direction reaches this (one submission inside the other)",
+        default=0.8, gt=0, le=1, description="... or when one direction reaches this (one submission inside the other)",
     )
-    containment_tokens: int = Field(200, ge=1, description="... with at least this many shared own tokens.")
+    containment_tokens: int = Field(default=200, ge=1, description="... with at least this many shared own tokens.")
     common_share: float = Field(
-        0.5, gt=0, le=1, description="Drop fingerprints found in more than this share of the class.",
+        default=0.5, gt=0, le=1, description="Drop fingerprints found in more than this share of the class.",
     )
     common_min_docs: int = Field(
-        10, ge=2, description="Only drop common fingerprints in classes of at least this many submissions.",
+        default=10, ge=2, description="Only drop common fingerprints in classes of at least this many submissions.",
     )
-    k: int = Field(12, ge=3, description="Noise threshold: shared runs shorter than this many tokens never count.")
-    guarantee: int = Field(18, ge=3, description="Shared runs this many tokens long are always detected.")
-    min_tokens: int = Field(60, ge=1, description="Least shared own (non-boilerplate) tokens for a pair to count.")
-    lsh_min_docs: int = Field(150, ge=0, description="Use the MinHash LSH pre-filter from this class size on.")
-    lsh_threshold: float = Field(0.15, gt=0, lt=1, description="Jaccard level the LSH pre-filter aims at.")
-    num_perm: int = Field(128, ge=16, description="MinHash permutations.")
+    k: int = Field(default=12, ge=3, description="Noise threshold: shared runs shorter than this never count.")
+    guarantee: int = Field(default=18, ge=3, description="Shared runs this many tokens long are always detected.")
+    min_tokens: int = Field(default=60, ge=1, description="Least shared own (non-boilerplate) tokens.")
+    lsh_min_docs: int = Field(default=150, ge=0, description="Use the MinHash LSH pre-filter from this class size on.")
+    lsh_threshold: float = Field(default=0.15, gt=0, lt=1, description="Jaccard level the LSH pre-filter aims at.")
+    num_perm: int = Field(default=128, ge=16, description="MinHash permutations.")
 
     @property
     def window(self) -> int:
@@ -143,6 +143,7 @@ class Pair(BaseModel):
     b_in_a: float = Field(description="Share of B's own code that is also found in A.")
     matched_tokens: int = Field(description="Tokens of A's own code inside matches (the smaller side's count).")
     exact: bool = Field(description="Identical code after normalisation (up to cell order).")
+    reordered: bool = Field(False, description="Exact copy whose cells are in another order.")
     a_spans: tuple[Span, ...] = Field(description="Matched fragments in A: (cell, start, end).")
     b_spans: tuple[Span, ...] = Field(description="Matched fragments in B.")
 
@@ -179,7 +180,7 @@ class SimilarityReport(BaseModel):
     submissions: int
     compared_pairs: int = Field(description="Candidate pairs actually compared.")
     boilerplate_fingerprints: int = Field(description="Distinct k-gram hashes of the boilerplate.")
-    common_fingerprints: int = Field(description="Fingerprints dropped for being in more than common_share of the class.")
+    common_fingerprints: int = Field(description="Fingerprints dropped: in more than common_share of the class.")
     too_little_code: tuple[str, ...] = Field(description="Rolls with fewer than min_tokens own tokens: never reported.")
     pairs: tuple[Pair, ...]
     clusters: tuple[Cluster, ...]
@@ -324,7 +325,7 @@ def _compare(a: _Print, b: _Print, settings: SimilaritySettings) -> Pair | None:
         a=a.doc.roll_no, b=b.doc.roll_no, a_name=a.doc.name, b_name=b.doc.name,
         a_source=a.doc.source, b_source=b.doc.source,
         a_in_b=round(min(a_in_b, 1.0), 4), b_in_a=round(min(b_in_a, 1.0), 4),
-        matched_tokens=min(tokens_a, tokens_b), exact=exact,
+        matched_tokens=min(tokens_a, tokens_b), exact=exact, reordered=exact and a.norm.text != b.norm.text,
         a_spans=_spans(a.norm, slices_a), b_spans=_spans(b.norm, slices_b),
     )
 

@@ -49,7 +49,8 @@ def rename(cells: Cells, rng: random.Random) -> Cells:
     """Every variable and function the copier's source binds gets a new name."""
     mapping = {name: f"{rng.choice(_FRESH)}_{i}" for i, name in enumerate(sorted(_bound(cells)))}
     change: Callable[[tokenize.TokenInfo, str], str] = (
-        lambda tok, prev: mapping.get(tok.string, tok.string) if tok.type == tokenize.NAME and prev != "." else tok.string
+        lambda tok, prev: mapping.get(tok.string, tok.string)
+        if tok.type == tokenize.NAME and prev != "." else tok.string
     )
     return tuple(_retoken(c, change) for c in cells)
 
@@ -59,7 +60,7 @@ def renumber(cells: Cells, rng: random.Random) -> Cells:
     def change(tok: tokenize.TokenInfo, prev: str) -> str:
         if tok.type != tokenize.NUMBER or rng.random() < 0.3:
             return tok.string
-        if "." in tok.string:
+        if not tok.string.isdigit():
             return f"{float(tok.string) * rng.choice([0.5, 2.0]):g}"
         return str(int(tok.string) * rng.choice([2, 3]) if int(tok.string) > 1 else tok.string)
     return tuple(_retoken(c, change) for c in cells)
@@ -111,13 +112,22 @@ def split(cells: Cells, rng: random.Random) -> Cells:
     out: list[str] = []
     for cell in cells:
         lines = cell.split("\n")
-        tops = [i for i in range(1, len(lines)) if lines[i] and not lines[i][0].isspace()]
+        tops = [i for i in range(1, len(lines)) if lines[i] and not lines[i][0].isspace()
+                and _parses("\n".join(lines[:i])) and _parses("\n".join(lines[i:]))]
         if len(lines) >= 4 and tops:
             cut = tops[len(tops) // 2]
             out += ["\n".join(lines[:cut]), "\n".join(lines[cut:])]
         else:
             out.append(cell)
     return tuple(out)
+
+
+def _parses(code: str) -> bool:
+    try:
+        ast.parse(code)
+    except SyntaxError:
+        return False
+    return True
 
 
 def to_module(cells: Cells) -> str:

@@ -217,7 +217,8 @@ def boston_model(rng: random.Random, n: Names) -> str:
         return (imports + f"def build_model(n_features, act='{act}'):\n    m = Sequential()\n" + "\n".join(body)
                 + f"\n    m.add(Dense(1, activation='linear'))\n    m.compile(optimizer={opt}, loss={loss}, "
                 f"metrics={metrics})\n    return m\n\n{n.model} = build_model({n.xtr}.shape[1])")
-    lines = ["import keras", "from keras import layers", f"inputs = keras.Input(shape=({n.xtr}.shape[1],))", "z = inputs"]
+    lines = ["import keras", "from keras import layers", f"inputs = keras.Input(shape=({n.xtr}.shape[1],))",
+             "z = inputs"]
     for u in units:
         lines.append(f"z = layers.Dense({u}, activation='{act}')(z)")
         if drop:
@@ -239,7 +240,8 @@ def boston_fit(rng: random.Random, n: Names) -> str:
                 f"epochs={epochs}{batch}{verbose})")
     if way == 2:
         return ("from keras.callbacks import EarlyStopping\n"
-                f"stop = EarlyStopping(monitor='val_loss', patience={rng.choice([5, 10, 20])}, restore_best_weights=True)\n"
+                f"stop = EarlyStopping(monitor='val_loss', patience={rng.choice([5, 10, 20])}, "
+                "restore_best_weights=True)\n"
                 f"{n.hist} = {n.model}.fit({n.xtr}, {n.ytr}, epochs={epochs}, validation_split=0.2, "
                 f"callbacks=[stop]{batch}{verbose})")
     return (f"EPOCHS = {epochs}\n{n.hist} = {n.model}.fit(\n    {n.xtr}, {n.ytr},\n    epochs=EPOCHS,\n"
