@@ -316,9 +316,13 @@ def _join(cells: list[str], spec: VariantSpec, quoted: set[int]) -> str:
     return spec.sep.join(out)
 
 
-def format_rows(spec: VariantSpec, course: CourseFile, rows: pd.DataFrame) -> bytes:
-    """The bytes of a format variant holding exactly ``rows`` (canonical cell text, canonical row index)."""
-    rows = _drop_hidden_dates(course, _select_rows(spec, rows))
+def format_rows(spec: VariantSpec, course: CourseFile, rows: pd.DataFrame, *, hide: bool = True) -> bytes:
+    """The bytes of a format variant holding ``rows`` (canonical cell text, canonical row index).
+
+    ``hide=False`` keeps hidden dates: only for rebuilding the student's own copy host side, never served.
+    """
+    rows = _select_rows(spec, rows)
+    rows = _drop_hidden_dates(course, rows) if hide else rows
     header, body = _cells(spec, course, rows)
     offset = 1 if spec.index is not None else 0
     forced = {i + offset for i, c in enumerate(_resolve_columns(spec, list(rows.columns))) if c.name in spec.quote_columns}
@@ -405,7 +409,9 @@ def _full_cached(course_json: str, folder: str, variant_id: str, datasets_dir: s
     course = CourseFile.model_validate_json(course_json).model_copy(update={"folder": Path(folder)})
     spec = course.variant(variant_id)
     rows = read_canonical(course, Path(datasets_dir)) if spec.source == "canonical" else None
-    return variant_bytes(spec, course, rows, hide=False) if spec.source == "file" else format_rows(spec, course, rows)  # type: ignore[arg-type]
+    if rows is None:
+        return file_rows(spec, course, hide=False)
+    return format_rows(spec, course, rows, hide=False)
 
 
 def student_bytes(course: CourseFile, variant_id: str, datasets_dir: Path = DATASETS_DIR) -> bytes:
