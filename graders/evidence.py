@@ -46,7 +46,8 @@ ATTRIBUTES = {"shape", "columns", "dtypes", "index", "size", "ndim", "values", "
 NA_HANDLERS = re.compile(r"\.(dropna|fillna|interpolate|ffill|bfill)\(|SimpleImputer|KNNImputer|IterativeImputer")
 NA_CHECKS = re.compile(r"\.(isnull|isna|notnull|notna)\(")
 THOUSANDS = re.compile(r"""replace\(\s*(['"]),\1\s*,\s*(['"])\2|thousands\s*=\s*['"],['"]""")
-OUTPUT_WEIGHT = 10.0  # one saved output reproduced exactly outweighs any amount of code heuristics
+OUTPUT_WEIGHT = 100.0  # one saved output reproduced exactly outweighs any amount of code heuristics
+SHARPNESS = 32  # similarity ** SHARPNESS: an output 1 % off scores 28 % less, more than code can ever add
 CODE_CAP = 4.0
 
 Step = tuple[Any, ...]  # ("attr", name) | ("call", name, args, kwargs) | ("item", key) | ("len",) | ("cols", names)
@@ -708,8 +709,13 @@ class _Score:
     notes: list[str] = field(default_factory=list)
 
     @property
+    def code_score(self) -> float:
+        """What the code and the read name alone say (capped: they never outweigh one reproduced output)."""
+        return max(-CODE_CAP, min(CODE_CAP, self.code)) + self.role
+
+    @property
     def total(self) -> float:
-        return self.outputs + max(-CODE_CAP, min(CODE_CAP, self.code)) + self.role
+        return self.outputs + self.code_score
 
     def key(self) -> tuple[float, bool, bool, int]:
         """Best first: score, then the canonical copy, then a format over the canonical rows, then how common."""
@@ -738,14 +744,25 @@ def _text_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     header_as_data, grouped = [], []
     for col in frame.columns:
         values = frame[col].dropna()
-        if frame[col].dtype != object or values.empty:
+        if values.empty or pd.api.types.is_numeric_dtype(frame[col]) or not (
+                frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])):
             continue
         bad = sum(1 for v in values.head(400) if not _numeric(v))
         if 0 < bad <= 2 and len(values) > 10:
             header_as_data.append(str(col))
-        if any(isinstance(v, str) and GROUPED.match(v) for v in values.head(400)):
+        if any(isinstance(v, str) and GROUPED.match(v) for v in values.head(5000)):
             grouped.append(str(col))
     return header_as_data, grouped
+
+
+def _case(names: list[str]) -> str | None:
+    """"upper" or "lower" when most of the names with letters are spelled that way."""
+    words = [n for n in names if any(c.isalpha() for c in n)]
+    upper = sum(1 for n in words if n == n.upper())
+    lower = sum(1 for n in words if n == n.lower())
+    if not words or upper == lower:
+        return None
+    return "upper" if upper > lower else "lower"
 
 
 def _score_code(score: _Score, ev: Evidence, frame: pd.DataFrame | None) -> None:
@@ -767,6 +784,8 @@ def _score_code(score: _Score, ev: Evidence, frame: pd.DataFrame | None) -> None
     elif has_na and ev.handles_na and len(frame.dropna()) == 0:
         score.code -= 2.0
         score.notes.append("dropna() leaves no rows")
+    if _case(keys) is not None and _case(list(cols)) == _case(keys):
+        score.code += 0.25  # code spelling MEDV upper-case was most likely written against an upper-case header
     header_as_data, grouped = _text_columns(frame)
     if header_as_data:
         score.code -= min(3.0, 0.5 * len(header_as_data))
@@ -783,7 +802,7 @@ def _score_outputs(score: _Score, ev: Evidence, frame: pd.DataFrame | None) -> N
     for obs in ev.observations:
         rendered = replay(frame, obs)
         sim = similarity(obs.text, rendered, obs.kind) if rendered is not None else 0.0
-        score.outputs += OUTPUT_WEIGHT * sim**8 * (0.3 if obs.opaque else 1.0)
+        score.outputs += OUTPUT_WEIGHT * sim**SHARPNESS * (0.3 if obs.opaque else 1.0)
         label = f"{obs.expr} (cell {obs.cell})"
         if sim >= 0.999:
             score.exact.append(label)
@@ -847,13 +866,14 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
         how = "are reproduced exactly by it" if best.exact else "match it best"
         text = f"{head}: the saved outputs of {', '.join(seen)} {how}{_describe_copy(best, ev)}"
         text += f"; code: {_code_summary(ev)}"
-        by_code = max(scores, key=lambda s: (round(max(-CODE_CAP, min(CODE_CAP, s.code)) + s.role, 6),) + s.key()[1:])
-        if by_code.spec.id != best.spec.id or by_code.course.name != best.course.name:
+        by_code = max(scores, key=lambda s: (round(s.code_score, 6),) + s.key()[1:])
+        if by_code.code_score > best.code_score + 1e-6:
             text += f"; the code alone points to {by_code.spec.id} ({by_code.spec.label}), but the saved outputs win"
         return text
     if ev.read is not None and ev.read.func == "archive":
         return f"{head}: the notebook opens it as an archive (cell {ev.read.cell}) and this is the archive copy declared"
-    others = [f"{s.spec.id} {'; '.join(s.notes)}" for s in scores[1:5] if s.notes]
+    against = sorted((s for s in scores[1:] if s.notes), key=lambda s: -s.spec.repos)[:4]  # the commonest rivals
+    others = [f"{s.spec.id} {'; '.join(s.notes)}" for s in against]
     text = f"{head}: no saved output shows this file; from the code ({_code_summary(ev)}) it is the copy that fits{_describe_copy(best, ev)}"
     if others:
         text += f" (against: {'; '.join(others)})"

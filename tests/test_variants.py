@@ -247,3 +247,112 @@ def _day(spec: VariantSpec, course: CourseFile, line: str, row: int) -> dt.date:
         return dt.datetime.strptime(field, fmt.replace("%-", "%")).date()
     except ValueError:
         return dt.datetime.strptime(field, (spec.date_format_day_gt_12 or fmt).replace("%-", "%")).date()
+
+
+# ---------------------------------------------------------------- evidence rules
+
+
+def _nb(*cells: str | tuple[str, str]) -> nbformat.NotebookNode:
+    """A notebook of cells without outputs, or (source, saved text/plain) pairs."""
+    nb = nbformat.v4.new_notebook()
+    for n, cell in enumerate(cells, 1):
+        source, saved = (cell, None) if isinstance(cell, str) else cell
+        code = nbformat.v4.new_code_cell(source, execution_count=n)
+        if saved is not None:
+            code.outputs.append(nbformat.v4.new_output("execute_result", data={"text/plain": saved}, execution_count=n))
+        nb.cells.append(code)
+    return nb
+
+
+def test_no_evidence_serves_the_canonical_copy() -> None:
+    nb = _nb("import pandas as pd\ndf = pd.read_csv('BostonHousing.csv')\nmodel.fit(df.values[:, :-1], df.values[:, -1])")
+    choice = ev.choose_for_notebook(nb, courses("boston"))["BostonHousing.csv"]
+    assert (choice.variant, choice.decided_by) == ("v01", "default")
+    assert "canonical" in choice.reason
+
+
+def test_no_evidence_routes_each_stock_read_to_its_course_files_canonical_copy() -> None:
+    nb = _nb("train = pd.read_csv('/content/Google_Stock_Price_Train.csv')\ntest = pd.read_csv('Google_Stock_Price_Test.csv')")
+    choices = ev.choose_for_notebook(nb, courses("stock"))
+    assert choices["/content/Google_Stock_Price_Train.csv"].variant == "v01"
+    assert choices["Google_Stock_Price_Test.csv"].variant == "v02"
+
+
+@pytest.mark.parametrize("name", ["HousingData.csv", "BostonHousing.csv", "data.csv"])
+def test_code_only_upper_case_target_without_na_handling_gets_an_na_free_copy(name: str) -> None:
+    nb = _nb(f"df = pd.read_csv({name!r})", "X = df.drop('MEDV', axis=1)\ny = df['MEDV']\nmodel.fit(X, y)")
+    choice = ev.choose_for_notebook(nb, courses("boston"))[name]
+    assert (choice.variant, choice.decided_by) == ("v04", "code"), choice.reason
+    assert "v02 has NA cells the code never handles" in choice.reason
+
+
+def test_code_only_upper_case_target_with_na_handling_gets_the_kaggle_copy_with_na() -> None:
+    nb = _nb("df = pd.read_csv('boston.csv')\ndf.isnull().sum()\ndf = df.fillna(df.mean())", "X = df.drop('MEDV', axis=1)")
+    choice = ev.choose_for_notebook(nb, courses("boston"))["boston.csv"]
+    assert choice.variant == "v02", choice.reason
+
+
+@needs_real
+def test_saved_outputs_win_over_conflicting_code_and_say_so(tmp_path: Path) -> None:
+    (tmp_path / "HousingData.csv").write_bytes((REAL / "boston" / "v01__BostonHousing.csv").read_bytes())
+    nb = run_cells(["import pandas as pd\ndf = pd.read_csv('HousingData.csv')", "df.head()", "df.shape"], tmp_path)
+    nb.cells.append(nbformat.v4.new_code_cell("X = df.drop('MEDV', axis=1)\ny = df['MEDV']\nz = df['RM']"))
+    choice = ev.choose_for_notebook(nb, courses("boston"))["HousingData.csv"]
+    assert (choice.variant, choice.decided_by) == ("v01", "outputs")
+    assert "but the saved outputs win" in choice.reason
+
+
+@needs_real
+@pytest.mark.parametrize(("exp", "vid", "name"), [a for a in ALL if a[0] == "boston"], ids=lambda a: str(a))
+def test_a_misleading_file_name_changes_nothing(exp: str, vid: str, name: str, tmp_path: Path) -> None:
+    """Every Boston copy read under the canonical's name (or a neutral one) is still recognised by its outputs."""
+    for read_name in ("BostonHousing.csv", "data.csv"):
+        (tmp_path / read_name).write_bytes((REAL / exp / f"{vid}__{name}").read_bytes())
+        nb = student_notebook(exp, vid, read_name, tmp_path, html=False)
+        assert ev.choose_for_notebook(nb, courses(exp))[read_name].variant == vid
+
+
+def test_letters_header_evidence_from_code() -> None:
+    with_header = _nb("df = pd.read_csv('letter-recognition.csv')\nX = df.drop('letter', axis=1)\ny = df['letter']")
+    without = _nb("df = pd.read_csv('letter-recognition.csv', header=None)\nX = df.iloc[:, 1:]\ny = df[0]")
+    assert ev.choose_for_notebook(with_header, courses("letters"))["letter-recognition.csv"].variant == "v02"
+    assert ev.choose_for_notebook(without, courses("letters"))["letter-recognition.csv"].variant == "v01"
+
+
+def test_excel_saved_stock_file_from_code_that_casts_close() -> None:
+    """Code that casts Close without stripping separators had a numeric Close: not the byte-exact Kaggle file."""
+    nb = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')\nclose = df['Close'].astype(float)")
+    choice = ev.choose_for_notebook(nb, courses("stock"))["Google_Stock_Price_Train.csv"]
+    assert choice.variant == "v04", choice.reason
+    stripped = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')\nclose = df['Close'].str.replace(',', '').astype(float)")
+    assert ev.choose_for_notebook(stripped, courses("stock"))["Google_Stock_Price_Train.csv"].variant == "v01"
+
+
+def test_a_shape_output_alone_tells_a_short_yahoo_export_from_the_kaggle_file() -> None:
+    nb = _nb("df = pd.read_csv('goog.csv')", ("df.shape", "(61, 6)"))
+    choice = ev.choose_for_notebook(nb, courses("stock"))["goog.csv"]
+    assert (choice.variant, choice.decided_by) == ("v08", "outputs"), choice.reason
+
+
+def test_removed_pandas_options_are_read_as_pandas_3_does() -> None:
+    read = ev.notebook_evidence(_nb("df = pd.read_csv('housing.csv', header=None, delim_whitespace=True)")).read
+    assert read is not None and ev._read_options(read.kwargs) == {"header": None, "sep": r"\s+"}
+
+
+def test_every_served_stock_file_hides_the_holdout_period() -> None:
+    for course in courses("stock"):
+        rows, _ = served_rows(course)
+        for spec in course.variants:
+            lines = variant_bytes(spec, course, rows).decode("utf-8").splitlines()[spec.header_lines:]
+            for i, line in enumerate(filter(str.strip, lines), 1):
+                day = _day(spec, course, line, i) if spec.source == "canonical" else None
+                assert day is None or not (dt.date(2017, 2, 1) <= day <= dt.date(2017, 12, 31))
+            assert not any(line.startswith(("2017-03", "2017-06")) for line in lines), spec.id
+
+
+def test_a_file_variant_cannot_be_declared_over_held_out_rows() -> None:
+    course = courses("boston")[0]
+    bad = course.model_dump() | {"variants": [v.model_dump() for v in course.variants] + [
+        {"id": "v99", "label": "x", "source": "file", "file": "x.csv", "dates": [{"format": "%Y"}]}]}
+    with pytest.raises(ValueError, match="cannot hide held-out rows"):
+        CourseFile.model_validate(bad)
