@@ -27,13 +27,15 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import nbformat
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 from graders.variants import CourseFile, VariantSpec, student_bytes
 
+WRAPPERS = ("len", "print", "display")
 READERS = {"read_csv", "read_table", "read_excel", "read_fwf"}
 ARCHIVE_OPENERS = {"ZipFile", "unpack_archive", "extractall"}
 READ_KWARGS = {"header", "names", "index_col", "sep", "delimiter", "delim_whitespace", "skiprows", "thousands",
@@ -162,9 +164,22 @@ def _path_of(node: ast.AST | None, state: _State) -> str | None:
     if isinstance(value, str):
         return value
     pieces = [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-    names = [state.literals[n.id] for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(state.literals.get(n.id), str)]
+    bound = [state.literals.get(n.id) for n in ast.walk(node) if isinstance(n, ast.Name)]
+    names = [v for v in bound if isinstance(v, str)]
     found = pieces + names
     return max(found, key=lambda p: ("." in p, len(p))) if found else None
+
+
+def _column_attribute(node: ast.Attribute) -> bool:
+    """``df.MEDV``: an attribute that is no DataFrame attribute names a column."""
+    return isinstance(node.value, ast.Name) and not hasattr(pd.DataFrame, node.attr)
+
+
+def _sep(kw: dict[str, Any]) -> str | None:
+    sep = kw.get("sep", kw.get("delimiter"))
+    if isinstance(sep, str):
+        return sep
+    return r"\s+" if kw.get("delim_whitespace") else None
 
 
 def _func_name(call: ast.Call) -> str | None:
@@ -178,7 +193,7 @@ def _chain(node: ast.AST, state: _State) -> tuple[str, tuple[Step, ...]] | None:
     while True:
         if isinstance(node, ast.Name):
             return node.id, tuple(reversed(steps))
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("len", "print", "display"):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in WRAPPERS:
             if len(node.args) != 1:
                 return None
             steps.append(("len",) if node.func.id == "len" else ("show",))
@@ -191,7 +206,7 @@ def _chain(node: ast.AST, state: _State) -> tuple[str, tuple[Step, ...]] | None:
         elif isinstance(node, ast.Attribute) and node.attr in ATTRIBUTES:
             steps.append(("attr", node.attr))
             node = node.value
-        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and not hasattr(pd.DataFrame, node.attr):
+        elif isinstance(node, ast.Attribute) and _column_attribute(node):
             steps.append(("item", node.attr))  # df.MEDV: a column by attribute
             node = node.value
         elif isinstance(node, ast.Subscript):
@@ -248,7 +263,8 @@ def _reader_in(node: ast.AST) -> tuple[ast.Call, tuple[ast.AST, ...]] | None:
 
 
 def _add_read(call: ast.Call, var: str | None, cell: int, state: _State) -> int:
-    arg = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg in ("filepath_or_buffer", "io")), None)
+    path_kw = (k.value for k in call.keywords if k.arg in ("filepath_or_buffer", "io"))
+    arg = call.args[0] if call.args else next(path_kw, None)
     name = _path_of(arg, state) or "<unknown>"
     kwargs = tuple((k.arg, _literal(k.value, state)) for k in call.keywords if k.arg in READ_KWARGS)
     if _func_name(call) == "read_table" and not any(k == "sep" for k, _ in kwargs):
@@ -304,7 +320,8 @@ def _swap(value: ast.AST, call: ast.Call) -> ast.AST:
     parents: list[ast.AST] = []
     while node is not call:
         parents.append(node)
-        node = node.func.value if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else node.value  # type: ignore[attr-defined]
+        is_method = isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        node = node.func.value if is_method else node.value  # type: ignore[attr-defined]
     holder = parents[-1] if parents else None
     placeholder = ast.Name(id="__read__")
     if isinstance(holder, ast.Call) and isinstance(holder.func, ast.Attribute):
@@ -334,7 +351,8 @@ def _statement(stmt: ast.stmt, cell: int, state: _State, outputs: list[tuple[ast
         found = _reader_in(value)
         if found is not None:
             _add_read(found[0], None, cell, state)
-        if isinstance(value, ast.Call) and any(k.arg == "inplace" and _literal(k.value, state) is True for k in value.keywords):
+        if isinstance(value, ast.Call) and any(k.arg == "inplace" and _literal(k.value, state) is True
+                                               for k in value.keywords):
             chain = _chain(value, state)
             if chain and chain[0] in state.bound:
                 last = chain[1][-1]
@@ -370,7 +388,8 @@ def _collect_keys(tree: ast.AST, state: _State) -> None:
         if isinstance(node, ast.Subscript):
             state.loose_keys.extend(_strings(_literal(node.slice, state)))
         elif isinstance(node, ast.Call) and _func_name(node) == "drop":
-            state.loose_keys.extend(k for kw in node.keywords if kw.arg == "columns" for k in _strings(_literal(kw.value, state)))
+            for kw in node.keywords:
+                state.loose_keys.extend(_strings(_literal(kw.value, state)) if kw.arg == "columns" else [])
             if node.args and any(k.arg == "axis" for k in node.keywords):
                 state.loose_keys.extend(_strings(_literal(node.args[0], state)))
 
@@ -383,7 +402,8 @@ def _pending(stmt_outputs: list[tuple[ast.AST, str]], state: _State) -> list[_Pe
     """Each output-producing expression with its frame's history now (later statements may change it)."""
     out: list[_Pending] = []
     for node, kind in stmt_outputs:
-        inner = node.args[0] if kind in ("display", "stream") and isinstance(node, ast.Call) and _func_name(node) != "info" and node.args else node
+        wrapped = kind in ("display", "stream") and isinstance(node, ast.Call) and _func_name(node) != "info"
+        inner = node.args[0] if wrapped and isinstance(node, ast.Call) and node.args else node
         chain = _chain(inner, state)
         if chain is None or chain[0] not in state.bound:
             continue
@@ -410,7 +430,9 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _observe(cell: int, pending: list[_Pending], outputs: list[Any], last: ast.AST | None) -> list[tuple[int, Observation]]:
+def _observe(
+    cell: int, pending: list[_Pending], outputs: list[Any], last: ast.AST | None
+) -> list[tuple[int, Observation]]:
     """Pair the cell's saved outputs with the expressions that produced them."""
     result, shown, stream = _saved(outputs)
     found: list[tuple[int, Observation]] = []
@@ -430,7 +452,8 @@ def _observe(cell: int, pending: list[_Pending], outputs: list[Any], last: ast.A
         parts = [p for p in pending if p[0] == "stream" and p[2] == read]
         if stream:
             expr = "; ".join(ast.unparse(p[1]) for p in parts)
-            obs = Observation(cell, expr, tuple((p[3], p[4]) for p in parts), "stream", stream, any(p[5] for p in parts))
+            pairs = tuple((p[3], p[4]) for p in parts)
+            obs = Observation(cell, expr, pairs, "stream", stream, any(p[5] for p in parts))
             found.append((read, obs))
     return found
 
@@ -479,9 +502,14 @@ def _mentions(nb: nbformat.NotebookNode, names: set[str], whole: bool) -> str:
 SHAPE = re.compile(r"^\((\d+), (\d+)\)$")
 
 
-def _summaries(observations: list[Observation]) -> tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[tuple[str, int], ...]]:
+_Summary = tuple[tuple[tuple[int, int], ...], tuple[str, ...], tuple[tuple[str, int], ...]]
+
+
+def _summaries(observations: list[Observation]) -> _Summary:
     """Shapes, head() columns and isnull().sum() counts as the saved outputs show them (for reasons and reports)."""
-    shapes, columns, counts = [], [], []
+    shapes: list[tuple[int, int]] = []
+    columns: list[str] = []
+    counts: list[tuple[str, int]] = []
     for obs in observations:
         for line in obs.text.strip().splitlines():
             m = SHAPE.match(line.strip())
@@ -491,7 +519,8 @@ def _summaries(observations: list[Observation]) -> tuple[tuple[tuple[int, int], 
         calls = [s[1] for s in chain if s[0] == "call"]
         if obs.kind == "text/html" and not columns and calls[-1:] in (["head"], ["tail"]):
             header = re.search(r"<thead>(.*?)</tr>", obs.text, re.S)
-            columns = [_strip(c) for c in re.findall(r"<th[^>]*>(.*?)</th>", header.group(1), re.S)][1:] if header else []
+            cells = re.findall(r"<th[^>]*>(.*?)</th>", header.group(1), re.S) if header else []
+            columns = [_strip(c) for c in cells][1:]
         if calls[-2:] in (["isnull", "sum"], ["isna", "sum"]):
             for line in obs.text.splitlines():
                 m = re.match(r"^(.*\S)\s+(\d+)$", line)
@@ -523,7 +552,7 @@ def _evidence(nb: nbformat.NotebookNode, state: _State, idx: int) -> Evidence:
         handles_thousands=bool(THOUSANDS.search(code)) or kw.get("thousands") == ",",
         header_none=kw.get("header", 0) is None,
         index_col=kw.get("index_col"),
-        sep=kw.get("sep", kw.get("delimiter")) if isinstance(kw.get("sep", kw.get("delimiter")), str) else ("\\s+" if kw.get("delim_whitespace") else None),
+        sep=_sep(kw),
         names_given=names,
         shape_seen=shapes,
         head_columns_seen=head,
@@ -570,8 +599,8 @@ def _read_options(kwargs: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=256)
-def _simulated(course_json: str, folder: str, variant_id: str, kwargs: tuple[tuple[str, Any], ...]) -> pd.DataFrame | None:
-    course = CourseFile.model_validate_json(course_json).model_copy(update={"folder": __import__("pathlib").Path(folder)})
+def _simulated(course_json: str, folder: str, variant_id: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    course = CourseFile.model_validate_json(course_json).model_copy(update={"folder": Path(folder)})
     data = student_bytes(course, variant_id)
     with _quiet():
         try:
@@ -849,7 +878,8 @@ def _code_summary(ev: Evidence) -> str:
     if ev.read and ev.read.kwargs:
         parts.append("read with " + ", ".join(f"{k}={v!r}" for k, v in ev.read.kwargs))
     if ev.columns_used:
-        parts.append("indexes " + ", ".join(map(repr, ev.columns_used[:6])) + (" ..." if len(ev.columns_used) > 6 else ""))
+        more = " ..." if len(ev.columns_used) > 6 else ""
+        parts.append("indexes " + ", ".join(map(repr, ev.columns_used[:6])) + more)
     parts.append("handles NA" if ev.handles_na else "no NA handling")
     if ev.handles_thousands:
         parts.append("strips thousands separators")
@@ -860,7 +890,8 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
     name = ev.read.name if ev.read else "the file"
     head = f"served {best.spec.id} ({best.spec.label}) of {best.course.name} for {name!r}"
     if decided_by == "default":
-        return f"{head}: the notebook says nothing about this copy (no saved output of it, no column names, no read options): the canonical copy"
+        return (f"{head}: the notebook says nothing about this copy (no saved output of it, no column names, "
+                "no read options): the canonical copy")
     if decided_by == "outputs":
         seen = best.exact or best.close
         how = "are reproduced exactly by it" if best.exact else "match it best"
@@ -871,13 +902,14 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
             text += f"; the code alone points to {by_code.spec.id} ({by_code.spec.label}), but the saved outputs win"
         return text
     if ev.read is not None and ev.read.func == "archive":
-        return f"{head}: the notebook opens it as an archive (cell {ev.read.cell}) and this is the archive copy declared"
+        return f"{head}: the notebook opens it as an archive (cell {ev.read.cell}); this is the archive copy declared"
     against = sorted((s for s in scores[1:] if s.notes), key=lambda s: -s.spec.repos)[:4]  # the commonest rivals
     others = [f"{s.spec.id} {'; '.join(s.notes)}" for s in against]
-    text = f"{head}: no saved output shows this file; from the code ({_code_summary(ev)}) it is the copy that fits{_describe_copy(best, ev)}"
+    text = (f"{head}: no saved output shows this file; from the code ({_code_summary(ev)}) "
+            f"it is the copy that fits{_describe_copy(best, ev)}")
     if others:
         text += f" (against: {'; '.join(others)})"
-    return text + "; ties go to the canonical copy, then to a format of the canonical rows, then to the copy most students had"
+    return text + "; ties go to the canonical copy, then to a format of the canonical rows, then to the commonest copy"
 
 
 def choose_variant(course_files: CourseFile | Sequence[CourseFile], evidence: Evidence) -> Choice:
@@ -925,4 +957,25 @@ def choose_for_notebook(nb: nbformat.NotebookNode, course_files: Sequence[Course
             out[ev.read.name] = choose_variant(course_files, ev)
         except ValueError:
             continue  # e.g. an archive read in an experiment that declares no archive variant
+    return out
+
+
+def serve(choices: dict[str, Choice], course_files: Sequence[CourseFile], rows: dict[str, pd.DataFrame],
+          folder: Path) -> dict[str, str]:
+    """Write each chosen variant into ``folder``; the read name -> served file name map for the job spec.
+
+    ``rows`` holds each course file's *served* canonical rows (canonical name -> frame of cell text, canonical
+    row index), as the provider cut them: the holdout is removed before any variant is written.
+    """
+    from graders.variants import served_name, write_variant
+
+    by_name = {c.name: c for c in course_files}
+    out: dict[str, str] = {}
+    for read_name, choice in choices.items():
+        course = by_name[choice.course_file]
+        spec = course.variant(choice.variant)
+        target = served_name(spec, course)
+        if not (folder / target).exists():
+            write_variant(spec, course, rows.get(course.name), folder / target)
+        out[read_name] = target
     return out

@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graders.paths import DATASETS_DIR
@@ -220,7 +220,7 @@ def _group(digits: str, style: str) -> str:
         return digits
     head, tail = digits[:-3], digits[-3:]
     size = 2 if style == "indian" else 3
-    parts = []
+    parts: list[str] = []
     while head:
         parts.insert(0, head[-size:])
         head = head[:-size]
@@ -325,7 +325,8 @@ def format_rows(spec: VariantSpec, course: CourseFile, rows: pd.DataFrame, *, hi
     rows = _drop_hidden_dates(course, rows) if hide else rows
     header, body = _cells(spec, course, rows)
     offset = 1 if spec.index is not None else 0
-    forced = {i + offset for i, c in enumerate(_resolve_columns(spec, list(rows.columns))) if c.name in spec.quote_columns}
+    columns = _resolve_columns(spec, list(rows.columns))
+    forced = {i + offset for i, c in enumerate(columns) if c.name in spec.quote_columns}
     if spec.index is not None and spec.index.quoted:
         forced.add(0)
     lines = [p.format(rows=len(body)) for p in spec.preamble]
@@ -341,7 +342,9 @@ def format_rows(spec: VariantSpec, course: CourseFile, rows: pd.DataFrame, *, hi
 
 def _hidden(course: CourseFile, day: dt.date) -> bool:
     h = course.holdout
-    return h.kind == "dates" and h.hidden_from is not None and h.hidden_to is not None and h.hidden_from <= day <= h.hidden_to
+    if h.kind != "dates" or h.hidden_from is None or h.hidden_to is None:
+        return False
+    return h.hidden_from <= day <= h.hidden_to
 
 
 def _drop_hidden_dates(course: CourseFile, rows: pd.DataFrame) -> pd.DataFrame:
@@ -356,7 +359,8 @@ def _drop_hidden_dates(course: CourseFile, rows: pd.DataFrame) -> pd.DataFrame:
 def _line_date(spec: VariantSpec, line: str, row: int) -> dt.date:
     """The date of data row ``row`` (1-based) of a file variant, read with its declared segment format."""
     fmt = [s for s in spec.dates if s.first_row <= row][-1].format
-    field = next(csv.reader([line.rstrip("\r\n")]))[spec.date_field] if spec.sep == "," else line.split(spec.sep)[spec.date_field]
+    fields = next(csv.reader([line.rstrip("\r\n")])) if spec.sep == "," else line.rstrip("\r\n").split(spec.sep)
+    field = fields[spec.date_field]
     return dt.datetime.strptime(field.strip(), fmt).date()
 
 
@@ -368,7 +372,8 @@ def file_rows(spec: VariantSpec, course: CourseFile, *, hide: bool = True) -> by
         return raw
     lines = raw.splitlines(keepends=True)
     head, body = lines[: spec.header_lines], lines[spec.header_lines :]
-    kept = [ln for i, ln in enumerate(body, 1) if ln.strip() and not _hidden(course, _line_date(spec, ln.decode("utf-8"), i))]
+    kept = [ln for i, ln in enumerate(body, 1)
+            if ln.strip() and not _hidden(course, _line_date(spec, ln.decode("utf-8"), i))]
     if kept and body and not body[-1].endswith(b"\n"):  # keep the file's "no final newline" form
         kept[-1] = kept[-1].rstrip(b"\r\n")
     return b"".join(head + kept)
@@ -388,7 +393,9 @@ def _zip(spec: VariantSpec, course: CourseFile, data: bytes) -> bytes:
     return buf.getvalue()
 
 
-def variant_bytes(spec: VariantSpec, course: CourseFile, canonical_rows: pd.DataFrame | None, *, hide: bool = True) -> bytes:
+def variant_bytes(
+    spec: VariantSpec, course: CourseFile, canonical_rows: pd.DataFrame | None, *, hide: bool = True
+) -> bytes:
     """The bytes served for ``spec``: ``canonical_rows`` (the served rows) in its format, or its filtered file."""
     if spec.source == "file":
         return file_rows(spec, course, hide=hide)

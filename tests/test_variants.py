@@ -37,7 +37,8 @@ STUDENT: dict[tuple[str, str], dict[str, Any]] = {
     ("boston", "v02"): {"target": "MEDV", "prep": "df = df.dropna()"},
     ("boston", "v03"): {"target": "MEDV"},
     ("boston", "v04"): {"target": "MEDV"},
-    ("boston", "v05"): {"pre": f"column_names = {BOSTON_COLS!r}", "kw": ", header=None, sep=r\"\\s+\", names=column_names",
+    ("boston", "v05"): {"pre": f"column_names = {BOSTON_COLS!r}",
+                        "kw": ", header=None, sep=r\"\\s+\", names=column_names",
                         "target": "MEDV"},
     ("boston", "v06"): {"target": "MEDV"},
     ("boston", "v07"): {"target": "MEDV"},
@@ -72,7 +73,8 @@ def run_cells(cells: list[str], folder: Path, *, html: bool = True) -> nbformat.
     here = Path.cwd()
     os.chdir(folder)
     try:
-        with warnings.catch_warnings(), pd.option_context("display.max_columns", 20, "display.max_rows", 60, "display.width", 80):
+        display = ("display.max_columns", 20, "display.max_rows", 60, "display.width", 80)
+        with warnings.catch_warnings(), pd.option_context(*display):
             warnings.simplefilter("ignore")
             for n, source in enumerate(cells, 1):
                 nb.cells.append(_run_cell(source, ns, n, html))
@@ -106,7 +108,8 @@ def student_notebook(exp: str, vid: str, read_name: str, folder: Path, *, html: 
     if how.get("zip"):
         cells.append(f"import zipfile\nwith zipfile.ZipFile({read_name!r}) as z:\n    z.extractall()")
         read_name = "letter-recognition.data"
-    cells.append((how.get("pre", "") + "\n" if how.get("pre") else "") + f"df = pd.read_csv({read_name!r}{how.get('kw', '')})")
+    pre = how["pre"] + "\n" if how.get("pre") else ""
+    cells.append(pre + f"df = pd.read_csv({read_name!r}{how.get('kw', '')})")
     cells += ["df.head()", "df.shape", "df.info()"]
     if how.get("prep"):
         cells.append(how["prep"])
@@ -140,7 +143,8 @@ def find(exp: str, vid: str) -> tuple[CourseFile, VariantSpec]:
 
 
 def _student_read(nb: nbformat.NotebookNode, exclude_archive: bool = True) -> ev.Evidence:
-    return next(e for e in ev.notebook_reads(nb) if e.read is not None and (e.read.func != "archive" or not exclude_archive))
+    reads = [e for e in ev.notebook_reads(nb) if e.read is not None]
+    return next(e for e in reads if e.read is not None and (e.read.func != "archive" or not exclude_archive))
 
 
 def _parse(data: bytes, read: ev.ReadCall) -> pd.DataFrame:
@@ -228,7 +232,8 @@ def _expected_rows(course: CourseFile, spec: VariantSpec, student: pd.DataFrame,
         assert kept.sum() < len(order)  # some of this copy's rows are held out
         return student[kept]
     assert course.holdout.hidden_from is not None and course.holdout.hidden_to is not None
-    text = student_bytes(course, spec.id).decode("utf-8").splitlines()[spec.header_lines if spec.source == "file" else 1:]
+    skip = spec.header_lines if spec.source == "file" else 1
+    text = student_bytes(course, spec.id).decode("utf-8").splitlines()[skip:]
     days = [_day(spec, course, line, i) for i, line in enumerate(text, 1) if line.strip()]
     shown = [not (course.holdout.hidden_from <= d <= course.holdout.hidden_to) for d in days]
     if course.canonical_date_format == "%Y-%m-%d" and spec.source == "canonical":
@@ -265,14 +270,15 @@ def _nb(*cells: str | tuple[str, str]) -> nbformat.NotebookNode:
 
 
 def test_no_evidence_serves_the_canonical_copy() -> None:
-    nb = _nb("import pandas as pd\ndf = pd.read_csv('BostonHousing.csv')\nmodel.fit(df.values[:, :-1], df.values[:, -1])")
+    nb = _nb("df = pd.read_csv('BostonHousing.csv')", "model.fit(df.values[:, :-1], df.values[:, -1])")
     choice = ev.choose_for_notebook(nb, courses("boston"))["BostonHousing.csv"]
     assert (choice.variant, choice.decided_by) == ("v01", "default")
     assert "canonical" in choice.reason
 
 
 def test_no_evidence_routes_each_stock_read_to_its_course_files_canonical_copy() -> None:
-    nb = _nb("train = pd.read_csv('/content/Google_Stock_Price_Train.csv')\ntest = pd.read_csv('Google_Stock_Price_Test.csv')")
+    nb = _nb("train = pd.read_csv('/content/Google_Stock_Price_Train.csv')",
+             "test = pd.read_csv('Google_Stock_Price_Test.csv')")
     choices = ev.choose_for_notebook(nb, courses("stock"))
     assert choices["/content/Google_Stock_Price_Train.csv"].variant == "v01"
     assert choices["Google_Stock_Price_Test.csv"].variant == "v02"
@@ -287,7 +293,8 @@ def test_code_only_upper_case_target_without_na_handling_gets_an_na_free_copy(na
 
 
 def test_code_only_upper_case_target_with_na_handling_gets_the_kaggle_copy_with_na() -> None:
-    nb = _nb("df = pd.read_csv('boston.csv')\ndf.isnull().sum()\ndf = df.fillna(df.mean())", "X = df.drop('MEDV', axis=1)")
+    nb = _nb("df = pd.read_csv('boston.csv')\ndf.isnull().sum()", "df = df.fillna(df.mean())",
+             "X = df.drop('MEDV', axis=1)")
     choice = ev.choose_for_notebook(nb, courses("boston"))["boston.csv"]
     assert choice.variant == "v02", choice.reason
 
@@ -324,7 +331,8 @@ def test_excel_saved_stock_file_from_code_that_casts_close() -> None:
     nb = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')\nclose = df['Close'].astype(float)")
     choice = ev.choose_for_notebook(nb, courses("stock"))["Google_Stock_Price_Train.csv"]
     assert choice.variant == "v04", choice.reason
-    stripped = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')\nclose = df['Close'].str.replace(',', '').astype(float)")
+    stripped = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')",
+                   "close = df['Close'].str.replace(',', '').astype(float)")
     assert ev.choose_for_notebook(stripped, courses("stock"))["Google_Stock_Price_Train.csv"].variant == "v01"
 
 
@@ -356,3 +364,16 @@ def test_a_file_variant_cannot_be_declared_over_held_out_rows() -> None:
         {"id": "v99", "label": "x", "source": "file", "file": "x.csv", "dates": [{"format": "%Y"}]}]}
     with pytest.raises(ValueError, match="cannot hide held-out rows"):
         CourseFile.model_validate(bad)
+
+
+def test_serve_writes_each_choice_once_and_maps_read_names(tmp_path: Path) -> None:
+    files = courses("stock")
+    nb = _nb("train = pd.read_csv('Google_Stock_Price_Train.csv')", ("train.shape", "(1509, 6)"),
+             "test = pd.read_csv('Google_Stock_Price_Test.csv')", ("test.shape", "(125, 6)"))
+    choices = ev.choose_for_notebook(nb, files)
+    assert {k: c.variant for k, c in choices.items()} == {"Google_Stock_Price_Train.csv": "v05",
+                                                          "Google_Stock_Price_Test.csv": "v06"}
+    served = ev.serve(choices, files, {c.name: served_rows(c)[0] for c in files}, tmp_path)
+    train = pd.read_csv(tmp_path / served["Google_Stock_Price_Train.csv"])
+    assert len(train) == 1258 + 20  # the Kaggle years and January 2017; the rest of 2017 is the holdout
+    assert len(pd.read_csv(tmp_path / served["Google_Stock_Price_Test.csv"])) == 125
