@@ -126,7 +126,7 @@ def _gradebook_file(cfg: CourseConfig) -> Path:
 def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
     return GradeContext(course=cfg.name, profile=cfg.profile, seed=cfg.seed, limits=cfg.limits.to_limits(),
                         late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=bool(cfg.gpus),
-                        gradebook=cfg.gradebook)
+                        gradebook=cfg.gradebook, count_suggested_viva=cfg.marks.count_suggested_viva)
 
 
 # ---------------------------------------------------------------- report / export / override

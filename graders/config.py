@@ -45,6 +45,13 @@ class LimitsConfig(_Model):
         return Limits(**self.model_dump())
 
 
+class MarksPolicy(_Model):
+    """What counts before an examiner has marked."""
+
+    count_suggested_viva: bool = Field(
+        False, description="Count the viva marks suggested by what the notebook's own text answers (else pending).")
+
+
 class ExperimentConfig(_Model):
     """One experiment as this course runs it."""
 
@@ -102,6 +109,7 @@ class CourseConfig(_Model):
     address: str | None = Field(None, description="The Ray cluster's HOST:PORT (executor = \"ray\"); none: a local Ray.")
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     late_policy: LatePolicy = Field(default_factory=LatePolicy)
+    marks: MarksPolicy = Field(default_factory=MarksPolicy)
     mini_projects: MiniProjects = Field(default_factory=MiniProjects)
     experiments: dict[str, ExperimentConfig] = Field(description="Experiment id -> dates; ids are folders of rubrics/.")
     source: Path = Field(Path("course.toml"), description="The file this was read from.")

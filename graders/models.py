@@ -81,21 +81,39 @@ class CheckResult(Frozen):
 
 
 class ComponentMarks(Frozen):
-    """Marks for the four columns, each out of COMPONENT_MAX."""
+    """Marks for the four columns, each out of COMPONENT_MAX; ``None`` is *pending*: nobody has given it yet.
 
-    answers: float = 0.0
-    coding_efficiency: float = 0.0
-    viva: float = 0.0
-    timely_completion: float = 0.0
+    A pending column is never shown as 0 and never summed (graders.sheet formats it).
+    """
+
+    answers: float | None = None
+    coding_efficiency: float | None = None
+    viva: float | None = None
+    timely_completion: float | None = None
+
+    def get(self, component: Component) -> float | None:
+        """The marks of one column (None while pending)."""
+        value = getattr(self, component.value)
+        return None if value is None else float(value)
+
+    def as_dict(self) -> dict[str, float | None]:
+        """Column name -> marks, in sheet order."""
+        return {c.value: self.get(c) for c in Component}
 
     @property
-    def total(self) -> float:
-        """Sum of the four columns, out of TOTAL_MAX."""
-        return round(self.answers + self.coding_efficiency + self.viva + self.timely_completion, 2)
+    def pending(self) -> list[Component]:
+        """The columns still waiting for someone to mark them."""
+        return [c for c in Component if self.get(c) is None]
 
-    def get(self, component: Component) -> float:
-        """The marks of one column."""
-        return float(getattr(self, component.value))
+    @property
+    def given(self) -> float:
+        """The sum of the columns that have been given."""
+        return round(sum(v for v in self.as_dict().values() if v is not None), 2)
+
+    @property
+    def total(self) -> float | None:
+        """Sum of the four columns out of TOTAL_MAX, or None while any is pending."""
+        return None if self.pending else self.given
 
 
 class VivaQuestion(Frozen):
@@ -127,7 +145,7 @@ class Override(Frozen):
     roll_no: str
     experiment: str
     component: Component
-    marks: float
+    marks: float | None  # None withdraws the examiner's mark: the run's own (or pending) again
     who: str
     why: str
     at: datetime
@@ -263,6 +281,7 @@ class RunRecord(Frozen):
     detected_experiment: str = ""
     checks: list[CheckResult] = Field(default_factory=list)
     marks: ComponentMarks = Field(default_factory=ComponentMarks)
+    suggested: dict[str, float] = Field(default_factory=dict)  # what the checks would give a pending column
     artifacts: Artifacts | None = None
     provenance: Provenance | None = None
     inputs: dict[str, str] = Field(default_factory=dict)  # graders.batch: the execution and scoring keys

@@ -17,9 +17,12 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
 
 from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, ComponentMarks, Override, RunRecord, Status
-from graders.report_curves import write_curves
+from graders.curves import curves_svg
+from graders.sheet import format_marks
+from graders.sheet import format_total as sheet_total
 from graders.store import effective_marks, winning_overrides
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
@@ -54,7 +57,7 @@ class StudentInfo:
 @dataclass(frozen=True)
 class _Cell:
     component: Component
-    marks: float
+    marks: float | None  # None: pending, for an examiner to give
     footnote: int | None  # number of the examiner footnote, if overridden
 
 
@@ -96,6 +99,11 @@ class _Entry:
         return self.run.status.value if self.run else NOT_GRADED
 
     @property
+    def handed_in(self) -> bool:
+        """Whether there is a graded run of something the student handed in (not "missing")."""
+        return self.run is not None and self.run.status is not Status.missing
+
+    @property
     def completed(self) -> bool:
         return self.run is not None and self.run.status is Status.completed
 
@@ -111,6 +119,12 @@ class _Entry:
     def href(self) -> str:
         """Link prefix from out_dir to this entry's pages (path parts are validated)."""
         return f"{self.student.roll_no}/{self.experiment.id}/"
+
+    @property
+    def student_check_groups(self) -> list[_CheckGroup]:
+        """The checks a student may see: no hidden checks (the viva is the examiner's)."""
+        return [g for g in (_CheckGroup(g.component, [c for c in g.checks if not c.hidden], 0, 0)
+                            for g in self.check_groups) if g.checks]
 
     @property
     def check_groups(self) -> list[_CheckGroup]:
@@ -130,10 +144,19 @@ class _Entry:
 # -- formatting --------------------------------------------------------------
 
 
-def format_marks(value: float) -> str:
-    """Marks with at most two decimals, trailing zeros trimmed: 4.5, 5, 13.25."""
-    text = f"{round(float(value), 2):.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("", "-0") else text
+def _format_pending(value: float | None) -> str:
+    """A column's marks on a sheet: the number, or "pending" when an examiner has yet to give it."""
+    return "pending" if value is None else format_marks(value)
+
+
+def _format_total(marks: ComponentMarks, maximum: float | None = None) -> str:
+    """A total as the sheets print it: "17" ("17/20"), or "12 + viva pending" ("12/20 + viva pending"):
+    never a silent sum of what nobody has marked."""
+    text = sheet_total(marks.as_dict())
+    if maximum is None or text == "pending":
+        return text
+    given, plus, rest = text.partition(" + ")
+    return f"{given}/{format_marks(maximum)}{plus}{rest}"
 
 
 def _format_when(moment: datetime | None) -> str:
@@ -188,7 +211,7 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        marks=format_marks, when=_format_when, day=_format_day, metric=_format_metric,
+        marks=format_marks, pending=_format_pending, total=_format_total, when=_format_when, day=_format_day, metric=_format_metric,
         shape=_format_shape, thousands=_format_thousands, seconds=_format_seconds,
     )
     return env
@@ -260,10 +283,10 @@ def _render_entry(common: dict[str, object], entry: _Entry, out_dir: Path) -> li
     written = [_write_text(folder / "marks.html", env.get_template("marks.html").render(context))]
     if entry.run is None:
         return written
-    curves = write_curves(entry.run.history, folder / "curves.png")
-    if curves is not None:
-        written.append(curves)
-    feedback = env.get_template("feedback.html").render(context, curves=curves.name if curves else None)
+    curves = curves_svg(entry.run.history, title=f"Training curves, {entry.experiment.title}")
+    # Inline in HTML5 the namespace is implied; without it the page names no outside address at all.
+    inline = curves.replace(' xmlns="http://www.w3.org/2000/svg"', "") if curves else None
+    feedback = env.get_template("feedback.html").render(context, curves=Markup(inline) if inline else None)
     written.append(_write_text(folder / "feedback.html", feedback))
     written.append(_write_text(folder / "viva.html", env.get_template("viva.html").render(context)))
     return written
@@ -273,8 +296,9 @@ def _render_entry(common: dict[str, object], entry: _Entry, out_dir: Path) -> li
 class _RegisterRow:
     student: StudentInfo
     cells: list[_Entry | None]  # one per course experiment; None when not assigned
-    total: float
+    total: float  # the marks given so far
     maximum: float
+    pending: int  # columns still to be marked by an examiner
 
 
 def _register_rows(experiments: Mapping[str, ExperimentInfo], by_roll: dict[str, list[_Entry]],
@@ -283,8 +307,9 @@ def _register_rows(experiments: Mapping[str, ExperimentInfo], by_roll: dict[str,
     for student in students:
         entries = {e.experiment.id: e for e in by_roll[student.roll_no]}
         cells = [entries.get(exp_id) for exp_id in experiments]
-        total = round(sum(e.marks.total for e in entries.values()), 2)
-        rows.append(_RegisterRow(student, cells, total, TOTAL_MAX * len(entries)))
+        total = round(sum(e.marks.given for e in entries.values()), 2)
+        pending = sum(len(e.marks.pending) for e in entries.values() if e.handed_in)
+        rows.append(_RegisterRow(student, cells, total, TOTAL_MAX * len(entries), pending))
     return rows
 
 
@@ -333,7 +358,7 @@ def export_rows(
 ) -> list[dict[str, str | float]]:
     """One row per student × assigned experiment with effective marks (CSV_HEADER keys).
 
-    A missing run gives status ``not_graded`` and zero marks.
+    A missing run gives status ``not_graded``; a pending mark (and a total with one) is blank, never 0.
     """
     latest = _latest_runs(runs)
     rows: list[dict[str, str | float]] = []
@@ -343,11 +368,15 @@ def export_rows(
             run = latest.get(key)
             marks = effective_marks(run, list(overrides.get(key, []))) if run else ComponentMarks()
             row: dict[str, str | float] = {"roll_no": student.roll_no, "name": student.name, "experiment": exp_id}
-            row.update({c.value: round(marks.get(c), 2) for c in Component})
-            row["total"] = marks.total
+            row.update({c.value: _csv_marks(marks.get(c)) for c in Component})
+            row["total"] = _csv_marks(marks.total)
             row["status"] = run.status.value if run else NOT_GRADED
             rows.append(row)
     return rows
+
+
+def _csv_marks(value: float | None) -> str | float:
+    return "" if value is None else round(value, 2)
 
 
 def write_csv(rows: list[dict[str, str | float]], path: Path) -> Path:

@@ -13,15 +13,11 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-COLUMNS: Final[tuple[str, ...]] = ("answers", "coding_efficiency", "viva", "timely_completion")
-HEADINGS: Final[Mapping[str, str]] = {
-    "answers": "Answers",
-    "coding_efficiency": "Coding Efficiency",
-    "viva": "Viva",
-    "timely_completion": "Timely Completion",
-}
-COLUMN_MAX: Final[float] = 5.0
-TOTAL_MAX: Final[float] = COLUMN_MAX * len(COLUMNS)
+from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
+
+COLUMNS: Final[tuple[str, ...]] = tuple(c.value for c in Component)
+HEADINGS: Final[Mapping[str, str]] = {c.value: c.heading for c in Component}
+COLUMN_MAX: Final[float] = COMPONENT_MAX
 
 Marks = Mapping[str, "float | None"]
 """Marks per column name; a column that is absent or None is pending."""

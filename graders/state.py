@@ -46,6 +46,7 @@ class GradeContext:
     real_data: Path | None = None
     gpus: bool = False
     gradebook: Path | None = None  # where the record step writes each run the moment it exists
+    count_suggested_viva: bool = False  # count the notebook-suggested viva marks instead of leaving viva pending
 
 
 @dataclass(frozen=True)

@@ -238,7 +238,7 @@ class Gradebook:
 
     def add_override(self, course: str, o: Override) -> None:
         """Append an examiner's override for one column (history is kept)."""
-        if not math.isfinite(o.marks):
+        if o.marks is not None and not math.isfinite(o.marks):
             raise GradebookError(f"override marks must be a finite number, not {o.marks!r}")
         with self._write():
             self._db.execute(
@@ -299,14 +299,14 @@ def winning_overrides(overrides: list[Override]) -> dict[Component, Override]:
     return {o.component: o for o in ordered}
 
 
-def _clamp(marks: float) -> float:
-    if not math.isfinite(marks):
-        return 0.0
+def _clamp(marks: float | None) -> float | None:
+    if marks is None or not math.isfinite(marks):
+        return None  # pending: a mark nobody gave is never a 0
     return min(max(float(marks), 0.0), COMPONENT_MAX)
 
 
 def effective_marks(run: RunRecord, overrides: list[Override]) -> ComponentMarks:
-    """The run's marks with the examiner's overrides on top, each column clamped to 0..5.
+    """The run's marks with the examiner's overrides on top, each column clamped to 0..5 (or still pending).
 
     Overrides belong to a student × experiment, not to one run, so an examiner's
     viva mark stays in force when the student resubmits.
@@ -318,5 +318,6 @@ def effective_marks(run: RunRecord, overrides: list[Override]) -> ComponentMarks
             )
     values = {c.value: run.marks.get(c) for c in Component}
     for component, o in winning_overrides(overrides).items():
-        values[component.value] = o.marks
+        if o.marks is not None:  # None withdraws the examiner's mark: the run's own value stands again
+            values[component.value] = o.marks
     return ComponentMarks(**{name: _clamp(v) for name, v in values.items()})

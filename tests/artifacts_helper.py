@@ -18,6 +18,8 @@ def make_artifacts(**fields: Any) -> Artifacts:
     if seconds:
         probe.setdefault("fits", []).append(FitRecord(seconds=seconds.get("train_seconds", 0.0),
                                                       cpu_seconds=seconds.get("train_cpu_seconds", 0.0)))
+    if "architecture" in evaluation and "total_params" not in evaluation:
+        evaluation["total_params"] = sum(int(layer.get("params") or 0) for layer in evaluation["architecture"])
     if evaluation:
         fields["evaluation"] = EvalResult(ok=True, **evaluation)
     if probe:

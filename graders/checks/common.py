@@ -130,14 +130,18 @@ def check_answer(art: Artifacts, rubric: Rubric, award: Award, question_index: i
     award.evidence = f"Q{question_index + 1}: covers {', '.join(result.hits)}{missing}"
 
 
-@pytest.mark.check("viva", title="Viva question")
+@pytest.mark.check("viva", title="Viva question", hidden=True)
 def check_viva(art: Artifacts, award: Award, viva_index: int) -> None:
-    """Provisional: a viva question the notebook's own text answers (examiner marks override)."""
-    award.hint = "The examiner asks this in the viva; marks are entered by the examiner."
+    """A suggestion for the examiner: a viva question the notebook's own text already answers.
+
+    The viva column stays pending until an examiner marks it (unless the course counts these
+    suggestions); the question's key is on the examiner's viva sheet only, never in this evidence.
+    """
+    award.hint = "The examiner asks this in the viva and enters the marks."
     assert viva_index < len(art.viva), "no viva question (no model to ask about)"
     q = art.viva[viva_index]
-    assert q.auto_answered, f"'{q.question}' — for the examiner (key: {q.answer})"
-    award.evidence = f"'{q.question}' answered in the notebook ({q.answer})"
+    assert q.auto_answered, f"viva question {viva_index + 1}: for the examiner to ask"
+    award.evidence = f"viva question {viva_index + 1}: the notebook's text states the answer (suggested mark)"
 
 
 @pytest.mark.check("timely", title="Handed in on time")

@@ -43,12 +43,14 @@ class GradeJob:
     late_policy: LatePolicy
     backend: str = "auto"
     real_data: Path | None = None
+    count_suggested_viva: bool = False
 
     @classmethod
     def of(cls, ctx: GradeContext, task: Task, backend: str) -> GradeJob:
         """The job for ``task`` in the session ``ctx``, its backend to be chosen by ``backend`` on the node."""
         return cls(task=task, course=ctx.course, profile=ctx.profile, seed=ctx.seed, limits=ctx.limits,
-                   late_policy=ctx.late_policy, backend=backend, real_data=ctx.real_data)
+                   late_policy=ctx.late_policy, backend=backend, real_data=ctx.real_data,
+                   count_suggested_viva=ctx.count_suggested_viva)
 
 
 class PinnedSandbox:
@@ -91,7 +93,8 @@ def grade_job(job: GradeJob, slot: Slot) -> RunRecord:
 
     backend = PinnedSandbox(node_backend(job.backend), slot)
     ctx = GradeContext(course=job.course, profile=job.profile, seed=job.seed, limits=job.limits,
-                       late_policy=job.late_policy, backend=backend, real_data=job.real_data, gpus=bool(slot.gpus))
+                       late_policy=job.late_policy, backend=backend, real_data=job.real_data, gpus=bool(slot.gpus),
+                       count_suggested_viva=job.count_suggested_viva)
     try:
         record = grade_task(ctx, job.task)
     except Exception as exc:  # even the failure record failed (e.g. a broken rubric): still one record

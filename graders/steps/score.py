@@ -8,28 +8,51 @@ add up to 5). Examiner overrides are layered on top at report time
 from __future__ import annotations
 
 import platform
+from collections.abc import Collection
 from datetime import datetime
 from importlib import metadata
 
 from graders import __version__
-from graders.models import COMPONENT_MAX, CheckResult, Component, ComponentMarks, Provenance, RunRecord
+from graders.answers import split_answers
+from graders.models import COMPONENT_MAX, CheckResult, Component, ComponentMarks, Provenance, RunRecord, Status
 from graders.state import GradeState, new_run_id
 
 RUNTIME_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras", "nbclient", "numpy")
 
 
-def component_marks(checks: list[CheckResult]) -> ComponentMarks:
-    """Sum awarded points per column, clamped to the column's maximum."""
+def component_marks(checks: list[CheckResult], pending: Collection[Component] = ()) -> ComponentMarks:
+    """Sum awarded points per column, clamped to the column's maximum; ``pending`` columns stay unmarked."""
     totals = {c.value: 0.0 for c in Component}
     for check in checks:
         totals[check.component.value] += check.awarded
-    return ComponentMarks(**{k: round(min(COMPONENT_MAX, v), 2) for k, v in totals.items()})
+    return ComponentMarks(**{c.value: None if c in pending else round(min(COMPONENT_MAX, totals[c.value]), 2)
+                             for c in Component})
+
+
+def pending_columns(state: GradeState) -> set[Component]:
+    """The columns only an examiner can mark for this run: nobody has given them yet.
+
+    The viva is held by an examiner (what the notebook's text answers is only a
+    suggestion, counted when the course says so); Answers wait for the examiner
+    when the student wrote nothing to score; nothing handed in, or a harness
+    failure, leaves every column to be given.
+    """
+    if state.status in (Status.missing, Status.sandbox_error):
+        return set(Component)
+    pending = set() if state.ctx.count_suggested_viva else {Component.viva}
+    art = state.artifacts
+    if art is not None and not any(split_answers(art.markdown, state.task.rubric.questions)):
+        pending.add(Component.answers)
+    return pending
 
 
 def score(state: GradeState) -> None:
     """Build the run record from the checks and the artifacts they read."""
     assert state.artifacts is not None and state.status is not None
     task, sub = state.task, state.task.submission
+    pending = pending_columns(state)
+    suggested = component_marks(state.checks).as_dict()
+    suggested = {c: suggested[c.value] for c in Component}
     state.run = RunRecord(
         run_id=new_run_id(),
         course=state.ctx.course,
@@ -43,7 +66,8 @@ def score(state: GradeState) -> None:
         submitted_at=sub.submitted_at if sub else None,
         detected_experiment=sub.detected if sub else "",
         checks=state.checks,
-        marks=component_marks(state.checks),
+        marks=component_marks(state.checks, pending),
+        suggested={c.value: suggested.get(c) or 0.0 for c in pending if c in (Component.viva, Component.answers)},
         artifacts=state.artifacts,
         provenance=provenance(state),
         inputs=dict(task.inputs),
