@@ -23,14 +23,17 @@ from graders.backends.base import Limits
 from graders.config import CourseConfig, load_course
 from graders.executors import ExecutorError
 from graders.intake import Student, Submission, class_list
-from graders.models import DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
+from graders.exports import CheckLine, ExportError, GradeCell, RosterEntry, write_gradescope, write_lms_csv, write_long_csv
+from graders.integrity import SimilarityReport
+from graders.marks_import import MarkEntry, MarksError, history_rows, read_marks_csv, revert
+from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
 from graders.pipeline import calibration_run, grade_task
-from graders.reports import export_rows, write_csv
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
 from graders.state import GradeContext, Task
 from graders.steps.report import report as render_class
 from graders.steps.report import report_inputs
-from graders.store import Gradebook
+from graders.steps import integrity
+from graders.store import Gradebook, effective_marks
 
 Progress = Callable[[RunRecord], None]
 
@@ -51,6 +54,7 @@ class GradeSummary:
     executed: int = 0  # run in a sandbox this time
     rescored: int = 0  # marks recomputed from stored artifacts, nothing executed
     reused: int = 0  # unchanged since the last run: nothing done
+    similarity: dict[str, SimilarityReport] = field(default_factory=dict)
 
 
 def choose_backend(name: str) -> tuple[Sandbox, str]:
@@ -111,6 +115,8 @@ def grade(*, course: Path | str, experiments: list[str] | None = None, students:
     runs = sorted([*fresh, *todo.reuse], key=lambda r: (int(r.roll_no), r.experiment))
     summary = GradeSummary(runs=runs, backend=sandbox.name, backend_note=note, executed=len(todo.execute),
                            rescored=len(todo.rescore), reused=len(todo.reuse))
+    if not students:  # similarity is a class-wide comparison: after a whole batch, not after one student
+        summary.similarity = integrity.similarity_reports(cfg, experiments or cfg.enabled, tasks)
     summary.reports, summary.csv = render_class(cfg)
     return summary
 
@@ -135,40 +141,156 @@ def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
 def report(*, course: Path | str) -> list[Path]:
     """Re-render every marks sheet, feedback page, viva sheet, the register and the CSV."""
     cfg = load_course(course)
-    if not cfg.gradebook.is_file():
-        raise GradingError(f"no gradebook at {cfg.gradebook}: run `labgrade grade --course {cfg.source}` first")
+    _existing_gradebook(cfg)
     pages, csv_path = render_class(cfg)
     return pages + [csv_path]
 
 
-def export(*, course: Path | str, out: Path | str, format: str = "csv") -> Path:
-    """One row per student x experiment with the four columns, total and status."""
-    if format != "csv":
-        raise GradingError(f"unknown export format {format!r}; supported: csv")
-    cfg = load_course(course)
-    _, students = report_inputs(cfg)
+EXPORT_FORMATS = ("csv", "moodle", "canvas", "gradescope")
+
+
+def _cells(cfg: CourseConfig) -> tuple[list[RosterEntry], list[GradeCell]]:
+    """The roster and every student × assigned experiment as the exports see them (pending = None)."""
     with Gradebook(cfg.gradebook) as book:
-        rows = export_rows(students=students, runs=book.latest_runs(cfg.name), overrides=book.all_overrides(cfg.name))
-    return write_csv(rows, Path(out))
+        latest = {(r.roll_no, r.experiment): r for r in book.latest_runs(cfg.name)}
+        overrides = book.all_overrides(cfg.name)
+    roster, cells = [], []
+    for student, mine in class_list(cfg):
+        roster.append(RosterEntry(student.roll_no, student.name, student.email, student.id_number))
+        for exp in mine:
+            run = latest.get((student.roll_no, exp))
+            if run is None:
+                cells.append(GradeCell(student.roll_no, exp, "not_graded", {}, name=student.name))
+                continue
+            marks = effective_marks(run, overrides.get((student.roll_no, exp), [])).as_dict()
+            checks = [CheckLine(c.title, c.awarded, c.points, c.evidence, c.hidden) for c in run.checks]
+            cells.append(GradeCell(student.roll_no, exp, run.status.value, marks, checks, run.reason, student.name))
+    return roster, cells
 
 
-def override(*, course: Path | str, roll_no: str, experiment: str, component: str, marks: float, who: str, why: str) -> Override:
+def export(*, course: Path | str, out: Path | str, format: str = "csv", per_component: bool = False,
+           identifier: str | None = None) -> Path:
+    """The marks in a form an LMS imports: ``csv`` (one row per student × experiment), ``moodle`` and ``canvas``
+    (one row per student, pending and missing blank), ``gradescope`` (a results.json per submission under ``out``)."""
+    if format not in EXPORT_FORMATS:
+        raise GradingError(f"unknown export format {format!r}; one of: {', '.join(EXPORT_FORMATS)}")
+    cfg = load_course(course)
+    _existing_gradebook(cfg)
+    out = Path(out)
+    if format != "gradescope" and out.is_dir():
+        raise GradingError(f"{out}: is a folder; give the file to write, e.g. {out / f'marks-{format}.csv'}")
+    roster, cells = _cells(cfg)
+    try:
+        if format == "csv":
+            return write_long_csv(roster, cells, out)
+        if format == "gradescope":
+            write_gradescope(cells, out)
+            return out
+        titles = [(exp, info.title) for exp, info in report_inputs(cfg)[0].items()]
+        ident = identifier if identifier in ("email", "id_number") else None
+        return write_lms_csv(format, roster, cells, titles, out, per_component=per_component,  # type: ignore[arg-type]
+                             identifier=ident)
+    except ExportError as exc:
+        raise GradingError(str(exc)) from None
+
+
+def _existing_gradebook(cfg: CourseConfig) -> None:
+    if not cfg.gradebook.is_file():
+        raise GradingError(f"no gradebook at {cfg.gradebook}: run `labgrade grade --course {cfg.source}` first")
+
+
+def _gradeable(cfg: CourseConfig) -> Callable[[str, str], str | None]:
+    """``known(roll, experiment)``: None when the student is graded on it, else why not (for messages)."""
+    allotted = {s.roll_no: mine for s, mine in class_list(cfg)}
+
+    def known(roll_no: str, experiment: str) -> str | None:
+        if roll_no not in allotted:
+            return f"roll number {roll_no} is not on the roster {cfg.roster}"
+        if experiment not in cfg.experiments:
+            return f"experiment {experiment!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})"
+        if experiment not in allotted[roll_no]:
+            mini = [e for e in allotted[roll_no] if e in cfg.mini_projects.allot]
+            given = f" (its mini project is {mini[0]})" if mini else ""
+            return f"roll {roll_no} is not graded on {experiment}{given}"
+        return None
+
+    return known
+
+
+def override(*, course: Path | str, roll_no: str, experiment: str, component: str, marks: float | None,
+             who: str, why: str) -> Override:
     """Record an examiner's marks for one column (viva marks, a correction), with who and why."""
     cfg = load_course(course)
     try:
         comp = Component(component)
     except ValueError:
         raise GradingError(f"unknown column {component!r}; one of: {', '.join(c.value for c in Component)}") from None
-    if not 0 <= marks <= 5:
-        raise GradingError(f"marks must be between 0 and 5, got {marks}")
-    if roll_no not in {s.roll_no for s, _ in class_list(cfg)}:
-        raise GradingError(f"roll number {roll_no} is not on the roster {cfg.roster}")
-    if experiment not in cfg.experiments:
-        raise GradingError(f"experiment {experiment!r} is not in {cfg.source}")
-    entry = Override(roll_no=roll_no, experiment=experiment, component=comp, marks=marks, who=who, why=why, at=datetime.now())
-    with Gradebook(cfg.gradebook) as book:
+    roll = intake.normalise_roll(roll_no)
+    if marks is not None and not 0 <= marks <= COMPONENT_MAX:
+        raise GradingError(f"marks must be between 0 and {COMPONENT_MAX:g}, got {marks}")
+    if not who.strip() or not why.strip():
+        raise GradingError("an override needs who gave it and why (--who and --why, not empty)")
+    problem = _gradeable(cfg)(roll, experiment)
+    if problem:
+        raise GradingError(problem)
+    entry = Override(roll_no=roll, experiment=experiment, component=comp, marks=marks, who=who.strip(),
+                     why=why.strip(), at=datetime.now())
+    with Gradebook(_gradebook_file(cfg)) as book:
         book.add_override(cfg.name, entry)
     return entry
+
+
+def marks_import(*, course: Path | str, file: Path | str) -> list[Override]:
+    """Every row of a marks CSV (roll_no, experiment, column, marks, who, why) as overrides: all or none."""
+    cfg = load_course(course)
+    try:
+        rows = read_marks_csv(Path(file), known=_gradeable(cfg), now=datetime.now())
+    except MarksError as exc:
+        raise GradingError(str(exc)) from None
+    entries = [Override(roll_no=r.roll_no, experiment=r.experiment, component=Component(r.component),
+                        marks=r.marks, who=r.who, why=r.why, at=r.at) for r in rows]
+    with Gradebook(_gradebook_file(cfg)) as book:
+        book.add_overrides(cfg.name, entries)
+    return entries
+
+
+def _history(cfg: CourseConfig) -> list[MarkEntry]:
+    with Gradebook(_gradebook_file(cfg)) as book:
+        grouped = book.all_overrides(cfg.name)
+    flat = [o for entries in grouped.values() for o in entries]
+    return [MarkEntry(o.roll_no, o.experiment, o.component.value, o.marks, o.who, o.why, o.at, seq)
+            for seq, o in enumerate(flat, start=1)]
+
+
+def marks_history(*, course: Path | str, roll_no: str | None = None,
+                  experiment: str | None = None) -> list[dict[str, str]]:
+    """The examiners' marks as history rows (oldest first), optionally for one student or experiment."""
+    cfg = load_course(course)
+    roll = intake.normalise_roll(roll_no) if roll_no else None
+    return history_rows(_history(cfg), roll_no=roll, experiment=experiment)
+
+
+def marks_revert(*, course: Path | str, roll_no: str, experiment: str, column: str, who: str, why: str) -> Override:
+    """Append an override restoring the value before the latest one for this column (history stays)."""
+    cfg = load_course(course)
+    try:
+        entry = revert(_history(cfg), roll_no, experiment, column, who, why, datetime.now())
+    except MarksError as exc:
+        raise GradingError(str(exc)) from None
+    restored = Override(roll_no=entry.roll_no, experiment=entry.experiment, component=Component(entry.component),
+                        marks=entry.marks, who=entry.who, why=entry.why, at=entry.at)
+    with Gradebook(_gradebook_file(cfg)) as book:
+        book.add_override(cfg.name, restored)
+    return restored
+
+
+def similarity(*, course: Path | str, experiments: list[str] | None = None) -> dict[str, SimilarityReport]:
+    """Code similarity across the class, per experiment: a page, a CSV of pairs and the stored report each."""
+    cfg = load_course(course)
+    for exp in experiments or []:
+        if exp not in cfg.experiments:
+            raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
+    return integrity.similarity_reports(cfg, experiments or cfg.enabled, _tasks(cfg, None, experiments))
 
 
 # ---------------------------------------------------------------- check / calibrate

@@ -8,6 +8,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,9 @@ from rich.table import Table
 from graders import __version__, api
 from graders.config import ConfigError
 from graders.intake import IntakeError
-from graders.models import COMPONENT_MAX, Component, RunRecord, Status
+from graders.config import load_course
+from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
+from graders.sheet import format_total
 from graders.rubric import RubricError
 from graders.executors import ExecutorError
 from graders.store import GradebookError
@@ -32,8 +35,9 @@ try:
     EXPECTED_ERRORS += (ImageBuildError,)
 except ImportError:  # the docker SDK is optional for grading with the local backend
     pass
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a line piped to a file or another program is one line, never hard-wrapped at 80 columns.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fmt(x: float) -> str:
@@ -54,7 +58,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
         def done(run: RunRecord) -> None:
             mark = "green" if run.status is Status.completed else "yellow"
-            progress.console.print(f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} [{mark}]{run.status.value:<18}[/] {_fmt(run.marks.total):>5}/20  {run.reason[:70]}")
+            total = format_total(run.marks.as_dict())
+            progress.console.print(f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} "
+                                   f"[{mark}]{run.status.value:<18}[/] {total:>20}  {run.reason[:70]}")
             progress.advance(bar)
 
         summary = api.grade(course=args.course, experiments=args.experiment, students=args.student,
@@ -90,8 +96,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     out.print(_check_table(run))
     out.print("[bold]predicted marks[/] (public checks only; viva marks are entered by the examiner):")
     for comp in Component:
-        out.print(f"  {comp.heading:<18} {_fmt(run.marks.get(comp))} / {_fmt(COMPONENT_MAX)}")
-    out.print(f"  {'Total':<18} {_fmt(run.marks.total)} / 20  (Timely Completion assumes you hand in now)")
+        value = run.marks.get(comp)
+        shown = "pending (given by the examiner)" if value is None else f"{_fmt(value)} / {_fmt(COMPONENT_MAX)}"
+        out.print(f"  {comp.heading:<18} {shown}")
+    out.print(f"  {'Total':<18} {format_total(run.marks.as_dict())} of {_fmt(TOTAL_MAX)}"
+              "  (Timely Completion assumes you hand in now)")
     hints = [c.hint for c in run.checks if c.hint and not c.hidden]
     if hints:
         out.print("[bold]hints:[/]")
@@ -107,16 +116,68 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    path = api.export(course=args.course, out=args.out, format=args.format)
+    path = api.export(course=args.course, out=args.out, format=args.format, per_component=args.per_component,
+                      identifier=args.identifier)
     out.print(f"wrote {path}")
     return 0
 
 
 def cmd_override(args: argparse.Namespace) -> int:
-    entry = api.override(course=args.course, roll_no=args.roll_no, experiment=args.experiment, component=args.component,
-                         marks=args.marks, who=args.who, why=args.why)
-    out.print(f"recorded: roll {entry.roll_no} {entry.experiment} {entry.component.value} = {_fmt(entry.marks)} by {entry.who} ({entry.why})")
+    entry = api.override(course=args.course, roll_no=args.roll_no, experiment=args.experiment,
+                         component=args.component, marks=args.marks, who=args.who, why=args.why)
+    out.print(f"recorded: roll {entry.roll_no} {entry.experiment} {entry.component.value} = {_fmt_mark(entry.marks)} "
+              f"by {entry.who} ({entry.why})")
     out.print("run `labgrade report` to re-render the marks sheets")
+    return 0
+
+
+def _fmt_mark(value: float | None) -> str:
+    return "withdrawn (back to the run's own mark)" if value is None else _fmt(value)
+
+
+def cmd_marks_import(args: argparse.Namespace) -> int:
+    entries = api.marks_import(course=args.course, file=args.file)
+    out.print(f"recorded {len(entries)} mark(s) from {args.file}; run `labgrade report` to re-render the sheets")
+    return 0
+
+
+def cmd_marks_list(args: argparse.Namespace) -> int:
+    rows = api.marks_history(course=args.course, roll_no=args.roll_no, experiment=args.experiment)
+    if not rows:
+        out.print("no examiner marks recorded")
+        return 0
+    table = Table(show_header=True, header_style="bold", box=None)
+    for col in rows[0]:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(v) for v in row.values()))
+    out.print(table)
+    return 0
+
+
+def cmd_marks_revert(args: argparse.Namespace) -> int:
+    entry = api.marks_revert(course=args.course, roll_no=args.roll_no, experiment=args.experiment,
+                             column=args.column, who=args.who, why=args.why)
+    out.print(f"reverted: roll {entry.roll_no} {entry.experiment} {entry.component.value} is "
+              f"{_fmt_mark(entry.marks)} again")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from graders.desk import serve
+
+    token = args.token or os.environ.get("LABGRADE_DESK_TOKEN") or None
+    serve(args.course, args.host, args.port, token)
+    return 0
+
+
+def cmd_similarity(args: argparse.Namespace) -> int:
+    reports = api.similarity(course=args.course, experiments=args.experiment)
+    for exp, report in reports.items():
+        out.print(f"  {exp:<10} {report.submissions:>3} submission(s): {len(report.pairs)} similar pair(s), "
+                  f"{len(report.clusters)} cluster(s)")
+    cfg_reports = load_course(args.course).reports
+    out.print(f"pages: {cfg_reports}/similarity-<experiment>.html (marks are not changed: an examiner decides)")
     return 0
 
 
@@ -168,11 +229,42 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="re-render every report from the gradebook (runs nothing)")
     r.add_argument("--course", required=True, type=Path)
     r.set_defaults(func=cmd_report)
-    e = sub.add_parser("export", help="write the marks as CSV")
+    e = sub.add_parser("export", help="write the marks for an LMS (csv, moodle, canvas, gradescope)")
     e.add_argument("--course", required=True, type=Path)
-    e.add_argument("--format", default="csv", choices=["csv"])
-    e.add_argument("--out", required=True, type=Path)
+    e.add_argument("--format", default="csv", choices=list(api.EXPORT_FORMATS))
+    e.add_argument("--out", required=True, type=Path, help="the file to write (a folder for gradescope)")
+    e.add_argument("--per-component", action="store_true", help="one column per marks-sheet column, not per total")
+    e.add_argument("--identifier", choices=["email", "id_number"], help="the roster column the LMS matches on")
     e.set_defaults(func=cmd_export)
+    m = sub.add_parser("marks", help="examiners' marks in bulk: import a CSV, list the history, revert")
+    msub = m.add_subparsers(dest="action", required=True, metavar="ACTION")
+    mi = msub.add_parser("import", help="record every row of roll_no,experiment,column,marks,who,why (all or none)")
+    mi.add_argument("file", type=Path)
+    mi.add_argument("--course", required=True, type=Path)
+    mi.set_defaults(func=cmd_marks_import)
+    ml = msub.add_parser("list", help="the history of examiners' marks")
+    ml.add_argument("--course", required=True, type=Path)
+    ml.add_argument("--roll-no")
+    ml.add_argument("--experiment")
+    ml.set_defaults(func=cmd_marks_list)
+    mr = msub.add_parser("revert", help="restore the value before the latest mark of one column (kept as history)")
+    mr.add_argument("--course", required=True, type=Path)
+    mr.add_argument("--roll-no", required=True)
+    mr.add_argument("--experiment", required=True)
+    mr.add_argument("--column", required=True)
+    mr.add_argument("--who", required=True)
+    mr.add_argument("--why", required=True)
+    mr.set_defaults(func=cmd_marks_revert)
+    d = sub.add_parser("serve", help="the examiners' desk in a browser: register, sheets, viva forms")
+    d.add_argument("--course", required=True, type=Path)
+    d.add_argument("--host", default="127.0.0.1", help="loopback by default; another address needs --token")
+    d.add_argument("--port", type=int, default=8765)
+    d.add_argument("--token", help="password for the desk (or $LABGRADE_DESK_TOKEN)")
+    d.set_defaults(func=cmd_serve)
+    y = sub.add_parser("similarity", help="copied code across the class, per experiment (evidence, no penalty)")
+    y.add_argument("--course", required=True, type=Path)
+    y.add_argument("--experiment", action="append", help="only this experiment (repeatable)")
+    y.set_defaults(func=cmd_similarity)
     o = sub.add_parser("override", help="record an examiner's marks for one column, with who and why")
     o.add_argument("--course", required=True, type=Path)
     o.add_argument("--roll-no", required=True)

@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from graders.backends.base import Limits
+from graders.integrity import SimilaritySettings
 from graders.models import DEFAULT_SEED, LatePolicy
 from graders.rubric import available_experiments, load_rubric
 
@@ -110,6 +111,7 @@ class CourseConfig(_Model):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     late_policy: LatePolicy = Field(default_factory=LatePolicy)
     marks: MarksPolicy = Field(default_factory=MarksPolicy)
+    similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     mini_projects: MiniProjects = Field(default_factory=MiniProjects)
     experiments: dict[str, ExperimentConfig] = Field(description="Experiment id -> dates; ids are folders of rubrics/.")
     source: Path = Field(Path("course.toml"), description="The file this was read from.")

@@ -36,6 +36,16 @@ class Student:
 
     roll_no: str
     name: str
+    email: str = ""  # optional roster columns: what an LMS matches its import on
+    id_number: str = ""
+
+
+def normalise_roll(text: str) -> str:
+    """A roll number as the roster holds it: ``02`` and ``2`` are the same student."""
+    value = text.strip()
+    if not value.isdigit():
+        raise IntakeError(f"roll number {text!r} is not a number")
+    return str(int(value))
 
 
 @dataclass(frozen=True)
@@ -66,18 +76,23 @@ class Submission:
 
 
 def load_roster(path: Path) -> list[Student]:
-    """Read ``roll_no,name`` rows; a clear error naming the file and line."""
+    """Read ``roll_no,name[,email,id_number]`` rows; a clear error naming the file and line."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.DictReader(fh))
     except FileNotFoundError:
         raise IntakeError(f"{path}: roster file not found") from None
-    students = []
+    students: list[Student] = []
+    seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
         roll, name = (row.get("roll_no") or "").strip(), (row.get("name") or "").strip()
         if not roll.isdigit() or not name:
             raise IntakeError(f"{path}: line {line}: expected columns roll_no (a number) and name, got {row}")
-        students.append(Student(roll, name))
+        roll = str(int(roll))
+        if roll in seen:
+            raise IntakeError(f"{path}: line {line}: roll number {roll} is already on line {seen[roll]}")
+        seen[roll] = line
+        students.append(Student(roll, name, (row.get("email") or "").strip(), (row.get("id_number") or "").strip()))
     return students
 
 

@@ -77,6 +77,7 @@ class _Entry:
     experiment: ExperimentInfo
     run: RunRecord | None
     overrides: list[Override]
+    flag: str = ""  # an integrity note for the examiner (e.g. "cluster 1" from the similarity report)
 
     @cached_property
     def marks(self) -> ComponentMarks:
@@ -246,6 +247,7 @@ def _build_entries(
     students: list[StudentInfo],
     runs: Iterable[RunRecord],
     overrides: Mapping[tuple[str, str], list[Override]],
+    flags: Mapping[tuple[str, str], str],
 ) -> dict[str, list[_Entry]]:
     """Entries per roll_no, in roster order; clear errors for an inconsistent roster."""
     latest = _latest_runs(runs)
@@ -261,7 +263,8 @@ def _build_entries(
                 raise ValueError(f"student {student.roll_no} is assigned unknown experiment {exp_id!r}; known: {known}")
             _check_path_part("experiment id", exp_id)
             key = (student.roll_no, exp_id)
-            entries.append(_Entry(student, experiments[exp_id], latest.get(key), list(overrides.get(key, []))))
+            entries.append(_Entry(student, experiments[exp_id], latest.get(key), list(overrides.get(key, [])),
+                                  flags.get(key, "")))
         by_roll[student.roll_no] = entries
     return by_roll
 
@@ -321,6 +324,7 @@ def render_reports(
     runs: list[RunRecord],
     overrides: dict[tuple[str, str], list[Override]],
     out_dir: Path,
+    flags: Mapping[tuple[str, str], str] | None = None,
 ) -> list[Path]:
     """Write every student's marks/feedback/viva pages, the class register and an index.
 
@@ -328,7 +332,7 @@ def render_reports(
     ``graded_at`` is reported. Returns the paths written (HTML and PNG).
     """
     out_dir = Path(out_dir)
-    by_roll = _build_entries(experiments, students, runs, overrides)
+    by_roll = _build_entries(experiments, students, runs, overrides, flags or {})
     common: dict[str, object] = {
         "course_name": course_name, "component_max": COMPONENT_MAX, "total_max": TOTAL_MAX,
         "headings": [c.heading for c in Component] + ["Total", "Dated Sign of Subject Teacher"],

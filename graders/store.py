@@ -238,12 +238,18 @@ class Gradebook:
 
     def add_override(self, course: str, o: Override) -> None:
         """Append an examiner's override for one column (history is kept)."""
-        if o.marks is not None and not math.isfinite(o.marks):
-            raise GradebookError(f"override marks must be a finite number, not {o.marks!r}")
+        self.add_overrides(course, [o])
+
+    def add_overrides(self, course: str, entries: list[Override]) -> None:
+        """Append several overrides in one transaction: all of them, or none (a bulk import)."""
+        for o in entries:
+            if o.marks is not None and not math.isfinite(o.marks):
+                raise GradebookError(f"override marks must be a finite number, not {o.marks!r}")
         with self._write():
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO overrides (course, roll_no, experiment, component, at, record) VALUES (?, ?, ?, ?, ?, ?)",
-                (course, o.roll_no, o.experiment, o.component.value, _utc_text(o.at), o.model_dump_json()),
+                [(course, o.roll_no, o.experiment, o.component.value, _utc_text(o.at), o.model_dump_json())
+                 for o in entries],
             )
 
     def overrides(self, course: str, roll_no: str, experiment: str) -> list[Override]:

@@ -21,6 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
+from tests.artifacts_helper import make_run
 from graders.desk import Desk, DeskError, check_bind, create_app, serve
 from graders.desk.sheets import MarkingForm, FormItem, column_state, compose_why
 from graders.models import CheckResult, Component, ComponentMarks, RunRecord, Status, VivaQuestion
@@ -67,7 +68,7 @@ def _viva(n: int, auto: int = 0) -> list[VivaQuestion]:
 
 
 def _run(run_id: str, roll_no: str, experiment: str, marks: ComponentMarks, **extra: Any) -> RunRecord:
-    return RunRecord(run_id=run_id, course=COURSE, roll_no=roll_no, name="x", experiment=experiment,
+    return make_run(run_id=run_id, course=COURSE, roll_no=roll_no, name="x", experiment=experiment,
                      status=extra.pop("status", Status.completed), marks=marks, graded_at=T0,
                      submitted_at=T0 - timedelta(days=1), **extra)
 
@@ -158,9 +159,9 @@ def test_a_save_rewrites_the_pages_a_full_report_would_write(course: Path) -> No
     entry, problem = desk.record(sheet, Component.viva, 4.0, "Dr. Rao", "viva held 2026-12-03, questions 1-4 answered")
     assert problem == "" and entry.marks == 4.0
     names = ["register.html", "index.html", "marks.csv", "1/fashion/marks.html", "1/fashion/feedback.html",
-             "1/fashion/viva.html", "1/fashion/curves.png"]
+             "1/fashion/viva.html"]
     by_desk = {name: (reports / name).read_bytes() for name in names}
-    assert b"Dr. Rao" in by_desk["1/fashion/marks.html"] and b"curves.png" in by_desk["1/fashion/feedback.html"]
+    assert b"Dr. Rao" in by_desk["1/fashion/marks.html"] and b'<figure class="curves"><svg' in by_desk["1/fashion/feedback.html"]
     assert (reports / "1" / "boston" / "marks.html").stat().st_mtime_ns == untouched  # other pages are left alone
     assert not list(reports.glob(".desk-render-*"))  # no scratch folder left behind
     api.report(course=course)
@@ -275,7 +276,7 @@ def test_the_desk_serves_report_pages_but_not_the_gradebook(course: Path) -> Non
     api.report(course=course)
     (course.parent / "out" / "reports" / "gradebook.sqlite").write_bytes(b"SQLite format 3")
     client = _client(create_app(course, token=None))
-    for path, expected in [("/reports/1/fashion/marks.html", 200), ("/reports/1/fashion/curves.png", 200),
+    for path, expected in [("/reports/1/fashion/marks.html", 200), 
                            ("/reports/gradebook.sqlite", 404)]:
         with client.get(path) as response:  # a file response holds the file open until closed
             assert response.status_code == expected, path

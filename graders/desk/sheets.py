@@ -27,6 +27,7 @@ from graders.desk.render import rerender_entry
 from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, Override, RunRecord
 from graders.reports import ExperimentInfo, StudentInfo
 from graders.rubric import load_rubric
+from graders.steps.report import report_inputs
 from graders.store import Gradebook, winning_overrides
 
 # The examiner marks these columns at the desk; the others come from the checks.

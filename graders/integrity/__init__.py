@@ -18,9 +18,9 @@ from graders.integrity.similarity import (
     doc_from_notebook,
     flagged_rolls,
     module_cells,
-    render_similarity_page,
     write_pairs_csv,
 )
+from graders.integrity.page import render_similarity_page
 
 __all__ = [
     "Cluster",

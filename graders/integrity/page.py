@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from graders.integrity.similarity import CodeDoc, Pair, SimilarityReport, Span
+import jinja2
+
+from graders.integrity.similarity import CodeDoc, Pair, SimilarityReport, Span, page_name
 
 @dataclass(frozen=True)
 class Segment:
@@ -104,3 +107,16 @@ def page_context(report: SimilarityReport, docs: Sequence[CodeDoc], *, course_na
         "too_little": [(r, names.get(r, "")) for r in report.too_little_code],
         "cluster_pairs": {c.number: [v.number for v in views if v.cluster == c.number] for c in report.clusters},
     }
+
+
+def render_similarity_page(
+    report: SimilarityReport, docs: Sequence[CodeDoc], out_dir: Path | str, *, course_name: str,
+) -> Path:
+    """Write ``out_dir/similarity-<experiment>.html``: clusters, the pairs table, each pair side by side."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("graders", "templates"), autoescape=True)
+    html = env.get_template("similarity.html").render(page_context(report, docs, course_name=course_name))
+    path = out / page_name(report.experiment)
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -37,7 +37,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
 import nbformat
 import numpy as np
 import numpy.typing as npt
@@ -428,18 +427,3 @@ def write_pairs_csv(report: SimilarityReport, path: Path | str) -> Path:
 def page_name(experiment: str) -> str:
     """File name of an experiment's page: ``similarity-<experiment>.html``."""
     return f"similarity-{_PATH_PART.sub('_', experiment)}.html"
-
-
-def render_similarity_page(
-    report: SimilarityReport, docs: Sequence[CodeDoc], out_dir: Path | str, *, course_name: str,
-) -> Path:
-    """Write ``out_dir/similarity-<experiment>.html``: clusters, the pairs table, each pair side by side."""
-    from graders.integrity.page import page_context  # the page's view model lives apart from the measure
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    env = jinja2.Environment(loader=jinja2.PackageLoader("graders", "templates"), autoescape=True)
-    html = env.get_template("similarity.html").render(page_context(report, docs, course_name=course_name))
-    path = out / page_name(report.experiment)
-    path.write_text(html, encoding="utf-8")
-    return path

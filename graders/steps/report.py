@@ -12,6 +12,7 @@ from graders.config import CourseConfig
 from graders.intake import class_list
 from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
 from graders.rubric import load_rubric
+from graders.steps import integrity
 from graders.store import Gradebook
 
 
@@ -28,13 +29,15 @@ def report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[St
     return infos, students
 
 
-def report(cfg: CourseConfig) -> tuple[list[Path], Path]:
-    """Render every page and the CSV from the gradebook; the pages written and the CSV's path."""
+def report(cfg: CourseConfig, out_dir: Path | None = None) -> tuple[list[Path], Path]:
+    """Render every page and the CSV from the gradebook (into ``out_dir``, by default the course's reports
+    folder); the pages written and the CSV's path."""
+    out = cfg.reports if out_dir is None else out_dir
     infos, students = report_inputs(cfg)
     with Gradebook(cfg.gradebook) as book:
         runs = book.latest_runs(cfg.name)
         overrides = book.all_overrides(cfg.name)
     pages = render_reports(course_name=cfg.name, experiments=infos, students=students, runs=runs,
-                           overrides=overrides, out_dir=cfg.reports)
-    csv_path = write_csv(export_rows(students=students, runs=runs, overrides=overrides), cfg.reports / "marks.csv")
+                           overrides=overrides, out_dir=out, flags=integrity.flags(cfg))
+    csv_path = write_csv(export_rows(students=students, runs=runs, overrides=overrides), out / "marks.csv")
     return pages, csv_path
