@@ -223,19 +223,19 @@ def test_letters_score_picks_the_holdout_by_output_size(tmp_path: Path) -> None:
 
 def test_an_mnist_run_is_compared_with_the_mnist_reference() -> None:
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
-    mnist_ref = targets["variants"]["mnist"]["metrics"]["accuracy"]  # type: ignore[index]
+    mnist_ref = targets.variants["mnist"]["metrics"]["accuracy"]
     chosen = targets_for(rubric, targets, {"accuracy": 0.9, "accuracy_mnist": 0.9})
-    assert chosen["metrics"]["accuracy"] == mnist_ref != targets["metrics"]["accuracy"]  # type: ignore[index]
-    assert chosen["variant"] == "the manual's MNIST variant"
-    assert chosen["total_params"] == targets["variants"]["mnist"]["total_params"]  # type: ignore[index]
+    assert chosen.metrics["accuracy"] == mnist_ref != targets.metrics["accuracy"]
+    assert chosen.variant == "the manual's MNIST variant"
+    assert chosen.total_params == targets.variants["mnist"]["total_params"]
     assert targets_for(rubric, targets, {"accuracy": 0.8, "accuracy_letters": 0.8}) is targets
 
 
 def test_an_uncalibrated_variant_says_which_reference_it_was_compared_with() -> None:
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
-    bare = {k: v for k, v in targets.items() if k != "variants"}
+    bare = targets.model_copy(update={"variants": {}})
     chosen = targets_for(rubric, bare, {"accuracy": 0.9, "accuracy_mnist": 0.9})
-    assert chosen["metrics"] == bare["metrics"] and "not calibrated" in str(chosen["variant"])
+    assert chosen.metrics == bare.metrics and "not calibrated" in chosen.variant
 
 
 def test_a_weak_mnist_model_no_longer_earns_full_metric_marks() -> None:
