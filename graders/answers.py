@@ -76,7 +76,8 @@ def score_answer(text: str, question: Question) -> AnswerScore:
     words = len(_words(text))
     if words < MIN_WORDS:
         return AnswerScore(bool(text.strip()), 0.0, [], [g[0] for g in question.concepts], words)
-    hits, missing = [], []
+    hits: list[str] = []
+    missing: list[str] = []
     for group in question.concepts:
         hit = any(re.search(rf"\b{alt}", text, re.IGNORECASE) for alt in group)
         (hits if hit else missing).append(group[0])

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from graders import batch, intake
 from graders import backends
@@ -187,9 +188,10 @@ def export(*, course: Path | str, out: Path | str, format: str = "csv", per_comp
             write_gradescope(cells, out)
             return out
         titles = [(exp, info.title) for exp, info in report_inputs(cfg)[0].items()]
-        ident = identifier if identifier in ("email", "id_number") else None
-        return write_lms_csv(format, roster, cells, titles, out, per_component=per_component,  # type: ignore[arg-type]
-                             identifier=ident)
+        fmt: Literal["moodle", "canvas"] = "moodle" if format == "moodle" else "canvas"
+        ident: Literal["email", "id_number"] | None = (
+            "email" if identifier == "email" else "id_number" if identifier == "id_number" else None)
+        return write_lms_csv(fmt, roster, cells, titles, out, per_component=per_component, identifier=ident)
     except ExportError as exc:
         raise GradingError(str(exc)) from None
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 from graders.variants import CourseFile, VariantSpec, student_bytes
 

@@ -33,7 +33,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graders.paths import DATASETS_DIR

@@ -1,9 +1,10 @@
 #!/bin/sh
-# Host packages the local grading-image build needs (graders/backends/image.py):
+# Host packages the local grading-image build and the browser tests need (graders/backends/image.py):
 #   debootstrap      builds a minimal Debian root filesystem without any registry
 #   debian-archive-keyring  lets debootstrap verify bookworm (already there on Debian)
 #   ca-certificates  https to deb.debian.org and PyPI
 #   tar              packs the root filesystem for the engine
+#   chromium, chromium-driver  the headless browser the page tests drive (the desk, the similarity page)
 # Idempotent: apt-get only installs what is missing. Run as root on Debian/Ubuntu.
 set -eu
 
@@ -12,7 +13,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-PACKAGES="debootstrap debian-archive-keyring ca-certificates tar"
+PACKAGES="debootstrap debian-archive-keyring ca-certificates tar chromium chromium-driver"
 missing=""
 for pkg in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

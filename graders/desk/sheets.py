@@ -73,10 +73,10 @@ def answers_written(run: RunRecord) -> bool:
 
 def column_state(run: RunRecord, winner: Override | None, component: Component) -> Column:
     """The column as the desk shows it: the examiner's override, the run's marks, or pending."""
-    if winner is not None:
+    if winner is not None and winner.marks is not None:
         return Column(component, _clamp(winner.marks), winner)
     value: float | None = getattr(run.marks, component.value)
-    if value is None or component is Component.viva:
+    if value is None:
         return Column(component, None)
     if component is Component.answers and not answers_written(run):
         return Column(component, None)

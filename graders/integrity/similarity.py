@@ -40,8 +40,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 import numpy.typing as npt
-from copydetect import utils as cd  # type: ignore[import-untyped]
-from datasketch import MinHash, MinHashLSH  # type: ignore[import-untyped]
+from copydetect import utils as cd
+from datasketch import MinHash, MinHashLSH
 from pydantic import BaseModel, ConfigDict, Field
 
 from graders.integrity.normalise import Normalised, normalise, strip_shell_lines
