@@ -35,6 +35,7 @@ from graders.steps.report import report as render_class
 from graders.steps.report import report_inputs
 from graders.steps import integrity
 from graders.store import Gradebook, effective_marks
+from graders.writeups import find_writeups, read_writeup, writeup_detector
 
 Progress = Callable[[RunRecord], None]
 
@@ -72,16 +73,21 @@ def choose_backend(name: str) -> tuple[Sandbox, str]:
 def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | None) -> list[Task]:
     rubrics = [load_rubric(e) for e in cfg.experiments]
     manifest = intake.load_manifest(cfg.manifest)
+    detect = writeup_detector(rubrics)
+    wanted = {intake.normalise_roll(r) for r in only} if only else None
     tasks = []
     for student, mine in class_list(cfg):
-        if only and student.roll_no not in only:
+        if wanted is not None and student.roll_no not in wanted:
             continue
         subs = intake.student_submissions(cfg.submissions, student, rubrics, manifest)
+        folder = intake.student_folder(cfg.submissions, student.roll_no)
         for exp in mine:
             if experiments and exp not in experiments:
                 continue
             chosen, note = intake.pick(subs, exp)
-            tasks.append(Task(student, load_rubric(exp), chosen, cfg.experiments[exp].due, note))
+            found = find_writeups(folder, chosen.path if chosen else None, exp, detect) if folder else []
+            tasks.append(Task(student, load_rubric(exp), chosen, cfg.experiments[exp].due, note,
+                              writeups=tuple(read_writeup(p) for p in found)))
     return tasks
 
 

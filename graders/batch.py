@@ -85,6 +85,7 @@ def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:
     scoring = _digest([
         *_files([folder / "rubric.toml", COMMON_CHECKS, *check_files(rubric), targets_path(rubric.id, ctx.profile)]),
         str(task.due), policy, str(sub.submitted_at if sub else ""), task.student.name, task.note, ctx.course,
+        *(w.model_dump_json() for w in task.writeups),
     ])
     return {"execution": execution, "scoring": scoring}
 

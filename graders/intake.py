@@ -74,6 +74,13 @@ class Submission:
             return []
         return [str(c.source) for c in self.notebook.cells if c.cell_type == "markdown"]
 
+    @property
+    def markdown_cells(self) -> list[int]:
+        """Each markdown cell's 1-based position among all cells: the cell number evidence names."""
+        if self.notebook is None:
+            return []
+        return [i for i, c in enumerate(self.notebook.cells, start=1) if c.cell_type == "markdown"]
+
 
 def load_roster(path: Path) -> list[Student]:
     """Read ``roll_no,name[,email,id_number]`` rows; a clear error naming the file and line."""
@@ -179,7 +186,7 @@ def read_archive(path: Path, rubrics: list[Rubric], submitted_at: datetime | Non
 
 
 def _from_bytes(archive: Path, name: str, raw: bytes, digest: str, when: datetime | None, rubrics: list[Rubric]) -> Submission:
-    member = archive.with_name(f"{archive.name}!{name}")
+    member = archive.parent / f"{archive.name}!{name}"  # a member in a sub-folder keeps its path in the name
     try:
         nb = parse_notebook(PurePosixPath(name).name, raw)
     except IntakeError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.contract import (
@@ -30,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "CLEAR_STATUSES", "COMPONENT_MAX", "DEFAULT_SEED", "SCHEMA_VERSION", "TOTAL_MAX", "VIVA_QUESTIONS", "Adaptation",
     "Artifacts", "CellError", "CheckResult", "Component", "ComponentMarks", "EvalResult", "FitRecord", "Frozen",
-    "LatePolicy", "Override", "ProbeResult", "Provenance", "RunRecord", "RunResult", "Status", "Targets",
-    "VivaQuestion",
+    "LatePolicy", "Override", "ProbeResult", "Provenance", "RunRecord", "RunResult", "Status", "Section", "Targets",
+    "VivaQuestion", "WriteupText",
 ]
 
 
@@ -182,6 +183,43 @@ class Targets(BaseModel):
     variant: str = ""
 
 
+class Section(BaseModel):
+    """One located piece of a write-up: a docx paragraph or table row, a PDF or text line."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    location: str  # what evidence cites: "paragraph 14", "table 1, row 3", "page 2", "line 30"
+    heading: bool = False  # a styled heading (docx) or '#' line (markdown): an answer ends before the next one
+    under: str = ""  # the heading this section sits under, for the examiner to find it
+
+
+class WriteupText(BaseModel):
+    """A write-up as read: its sections in order, or a note saying why it could not be read.
+
+    A pydantic model so it can travel in the JSON artifacts the checks read.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    path: Path
+    name: str  # as evidence names it: "answers.docx", or "handin.zip!answers.docx" for an archive member
+    kind: str  # "docx" | "pdf" | "markdown" | "text" | "doc"
+    sections: tuple[Section, ...] = ()
+    note: str = ""  # unreadable, encrypted, scanned, or read only in part
+    scanned: bool = False  # a PDF without a text layer: for the examiner, not a 0
+
+    @property
+    def readable(self) -> bool:
+        """Whether any text was read."""
+        return any(s.text.strip() for s in self.sections)
+
+    @property
+    def text(self) -> str:
+        """All the text read, in order."""
+        return "\n".join(s.text for s in self.sections)
+
+
 class Artifacts(BaseModel):
     """Everything the checks read about one run: JSON only, no student code on the host.
 
@@ -201,6 +239,8 @@ class Artifacts(BaseModel):
     probe: ProbeResult | None = None
     evaluation: EvalResult | None = None
     markdown: list[str] = Field(default_factory=list)
+    markdown_cells: list[int] = Field(default_factory=list)  # each markdown cell's number among all cells
+    writeups: list[WriteupText] = Field(default_factory=list)  # answers handed in beside the notebook
     printed: dict[str, float] = Field(default_factory=dict)
     submitted_at: datetime | None = None
     due: datetime | None = None

@@ -29,6 +29,7 @@ from graders.models import (
     RunResult,
     Status,
     Targets,
+    WriteupText,
 )
 from graders.rubric import Rubric
 
@@ -59,6 +60,7 @@ class Task:
     due: datetime | None
     note: str = ""
     inputs: dict[str, str] = field(default_factory=dict, compare=False)  # graders.batch.inputs_of: what decided it
+    writeups: tuple[WriteupText, ...] = ()  # answers handed in beside the notebook (graders.writeups)
 
 
 @dataclass

@@ -32,10 +32,11 @@ from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-from pydantic import BaseModel, ConfigDict
+
 from pypdf import PasswordType, PdfReader
 
 from graders.answers import MIN_WORDS, AnswerScore, score_answer, split_answers
+from graders.models import Artifacts, Section, WriteupText
 from graders.rubric import Question, Rubric
 
 WRITEUP_SUFFIXES = (".docx", ".pdf", ".md", ".markdown", ".txt", ".doc")
@@ -47,43 +48,6 @@ MAX_PDF_PAGES = 40
 MAX_TEXT_CHARS = 200_000  # about 60 pages of prose: more is not a lab write-up, and matching stays fast
 MAX_CANDIDATES = 200
 MIN_TEXT_LAYER_CHARS = 20  # fewer extracted characters than this over all pages: a scan
-
-
-class Section(BaseModel):
-    """One located piece of a write-up: a docx paragraph or table row, a PDF or text line."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str
-    location: str  # what evidence cites: "paragraph 14", "table 1, row 3", "page 2", "line 30"
-    heading: bool = False  # a styled heading (docx) or '#' line (markdown): an answer ends before the next one
-    under: str = ""  # the heading this section sits under, for the examiner to find it
-
-
-class WriteupText(BaseModel):
-    """A write-up as read: its sections in order, or a note saying why it could not be read.
-
-    A pydantic model so it can travel in the JSON artifacts the checks read.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    path: Path
-    name: str  # as evidence names it: "answers.docx", or "handin.zip!answers.docx" for an archive member
-    kind: str  # "docx" | "pdf" | "markdown" | "text" | "doc"
-    sections: tuple[Section, ...] = ()
-    note: str = ""  # unreadable, encrypted, scanned, or read only in part
-    scanned: bool = False  # a PDF without a text layer: for the examiner, not a 0
-
-    @property
-    def readable(self) -> bool:
-        """Whether any text was read."""
-        return any(s.text.strip() for s in self.sections)
-
-    @property
-    def text(self) -> str:
-        """All the text read, in order."""
-        return "\n".join(s.text for s in self.sections)
 
 
 @dataclass(frozen=True)
@@ -717,3 +681,8 @@ def find_writeups(folder: Path, notebook: Path | None, experiment: str, detect: 
         if belongs:
             chosen.append(path)
     return chosen
+
+
+def answer_sources(art: Artifacts, rubric: Rubric) -> list[AnswerSource]:
+    """Each question's best answer for one run's artifacts: its notebook markdown and its write-ups."""
+    return answers_from(art.writeups, art.markdown, rubric.questions, cell_numbers=art.markdown_cells)

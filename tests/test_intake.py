@@ -58,3 +58,21 @@ def test_roster_errors_name_the_line(tmp_path):
     with pytest.raises(IntakeError, match="line 3"):
         load_roster(roster)
     assert [s.name for s in load_roster(SAMPLE / "roster.csv")][:2] == ["Good", "Weak"]
+
+
+def test_a_notebook_in_a_sub_folder_of_an_archive_is_read(tmp_path: Path) -> None:
+    """Students zip a folder: the notebook sits at Assignment3/lab.ipynb inside the archive."""
+    import zipfile
+
+    import nbformat
+
+    from graders.intake import read_archive
+    from graders.rubric import load_rubric
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from tensorflow import keras\\nkeras.datasets.fashion_mnist.load_data()")])
+    archive = tmp_path / "handin.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Assignment3/lab.ipynb", nbformat.writes(nb))
+    subs = read_archive(archive, [load_rubric("fashion")], None)
+    assert len(subs) == 1 and str(subs[0].path).endswith("handin.zip!Assignment3/lab.ipynb")
+    assert subs[0].notebook is not None and subs[0].error == "" and subs[0].detected == "fashion"

@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from graders.answers import score_answer, split_answers
+from graders.writeups import answer_sources, evidence
 from graders.models import Artifacts
 from graders.checks.plugin import Award
 from graders.models import COMPONENT_MAX, Status
@@ -118,16 +118,15 @@ def check_honest(art: Artifacts, rubric: Rubric, award: Award) -> None:
 
 @pytest.mark.check("answer", title="Assignment question answered")
 def check_answer(art: Artifacts, rubric: Rubric, award: Award, question_index: int) -> None:
-    """The notebook's markdown answers the question and covers the key's concepts."""
+    """The notebook's markdown or a write-up handed in beside it answers the question and covers the key's ideas."""
     question = rubric.questions[question_index]
-    award.hint = f"Answer in a markdown cell under the question: {question.text}"
-    text = split_answers(art.markdown, rubric.questions)[question_index]
-    result = score_answer(text, question)
-    assert result.found, f"Q{question_index + 1} '{question.text}' not answered in the notebook"
-    assert result.fraction > 0, f"Q{question_index + 1} answer too short ({result.words} words) or misses every key idea"
-    award.fraction = result.fraction
-    missing = f"; missing: {', '.join(result.missing)}" if result.missing else ""
-    award.evidence = f"Q{question_index + 1}: covers {', '.join(result.hits)}{missing}"
+    award.hint = (f"Answer in a markdown cell under the question, or in a write-up beside the notebook "
+                  f"(.docx, .pdf, .md, .txt): {question.text}")
+    source = answer_sources(art, rubric)[question_index]
+    assert source.found, evidence(source, question)
+    assert source.score.fraction > 0, f"{evidence(source, question)} ({source.score.words} words)"
+    award.fraction = source.score.fraction
+    award.evidence = evidence(source, question)
 
 
 @pytest.mark.check("viva", title="Viva question", hidden=True)

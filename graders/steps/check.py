@@ -35,6 +35,8 @@ def artifacts_of(state: GradeState) -> Artifacts:
         probe=execution.probe if execution else None,
         evaluation=evaluation,
         markdown=sub.markdown if sub is not None else [],
+        markdown_cells=sub.markdown_cells if sub is not None else [],
+        writeups=list(task.writeups),
         printed=printed_metrics(execution.executed) if execution else {},
         submitted_at=sub.submitted_at if sub else None,
         due=task.due,
@@ -55,6 +57,7 @@ def _rescored(state: GradeState, stored: Artifacts) -> Artifacts:
         targets = targets_for(task.rubric, targets, stored.scored.metrics)
     sub = task.submission
     base = stored.model_copy(update={"targets": targets, "due": task.due, "late_policy": state.ctx.late_policy,
+                                     "writeups": list(task.writeups),
                                      "submitted_at": sub.submitted_at if sub else stored.submitted_at})
     if stored.probe is None and stored.run is None:
         return base

@@ -13,9 +13,9 @@ from datetime import datetime
 from importlib import metadata
 
 from graders import __version__
-from graders.answers import split_answers
 from graders.models import COMPONENT_MAX, CheckResult, Component, ComponentMarks, Provenance, RunRecord, Status
 from graders.state import GradeState, new_run_id
+from graders.writeups import answer_sources, nothing_written
 
 RUNTIME_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras", "nbclient", "numpy")
 
@@ -41,7 +41,7 @@ def pending_columns(state: GradeState) -> set[Component]:
         return set(Component)
     pending = set() if state.ctx.count_suggested_viva else {Component.viva}
     art = state.artifacts
-    if art is not None and not any(split_answers(art.markdown, state.task.rubric.questions)):
+    if art is not None and nothing_written(answer_sources(art, state.task.rubric)):
         pending.add(Component.answers)
     return pending
 
