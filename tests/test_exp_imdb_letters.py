@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 
 from graders import intake
-from graders.datasets import imdb, letters, synthetic
+from graders.datasets import synthetic
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric, load_targets, targets_for
-from tests.conftest import load_evaluator
+from tests.conftest import load_evaluator, load_provider
+
+imdb, letters = load_provider("imdb"), load_provider("letters")
 
 SAMPLE = HOME / "submissions" / "sample"
 SMALL_IMDB = ProfileSpec(train_size=300, test_size=120, holdout_size=100)
@@ -107,8 +109,8 @@ def _vectorize(seqs: Any, dim: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def imdb_small() -> dict[str, Any]:
     """The stand-in in load_data(num_words=1000) form (train) and as an evaluator holdout."""
-    raw = synthetic.imdb(n_train=600, n_test=10, n_holdout=300, seed=3)
-    keras_form = synthetic.imdb_apply_args(raw, num_words=1000)
+    raw = synthetic.review_sequences(n_train=600, n_test=10, n_holdout=300, seed=3)
+    keras_form = synthetic.apply_load_args(raw, num_words=1000)
     x, lengths = imdb.pad_ranks(imdb.raw_ranks(raw["x_holdout"]))
     return {"keras": keras_form, "holdout": {"x": x, "lengths": lengths, "y": raw["y_holdout"]}}
 
@@ -223,19 +225,19 @@ def test_letters_score_picks_the_holdout_by_output_size(tmp_path: Path) -> None:
 
 def test_an_mnist_run_is_compared_with_the_mnist_reference() -> None:
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
-    mnist_ref = targets["variants"]["mnist"]["metrics"]["accuracy"]  # type: ignore[index]
+    mnist_ref = targets.variants["mnist"]["metrics"]["accuracy"]
     chosen = targets_for(rubric, targets, {"accuracy": 0.9, "accuracy_mnist": 0.9})
-    assert chosen["metrics"]["accuracy"] == mnist_ref != targets["metrics"]["accuracy"]  # type: ignore[index]
-    assert chosen["variant"] == "the manual's MNIST variant"
-    assert chosen["total_params"] == targets["variants"]["mnist"]["total_params"]  # type: ignore[index]
+    assert chosen.metrics["accuracy"] == mnist_ref != targets.metrics["accuracy"]
+    assert chosen.variant == "the manual's MNIST variant"
+    assert chosen.total_params == targets.variants["mnist"]["total_params"]
     assert targets_for(rubric, targets, {"accuracy": 0.8, "accuracy_letters": 0.8}) is targets
 
 
 def test_an_uncalibrated_variant_says_which_reference_it_was_compared_with() -> None:
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
-    bare = {k: v for k, v in targets.items() if k != "variants"}
+    bare = targets.model_copy(update={"variants": {}})
     chosen = targets_for(rubric, bare, {"accuracy": 0.9, "accuracy_mnist": 0.9})
-    assert chosen["metrics"] == bare["metrics"] and "not calibrated" in str(chosen["variant"])
+    assert chosen.metrics == bare.metrics and "not calibrated" in str(chosen.variant)
 
 
 def test_a_weak_mnist_model_no_longer_earns_full_metric_marks() -> None:
