@@ -8,24 +8,53 @@ an error is classified, what ``pip install`` does.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 from graders.paths import RUNTIME_PACKAGE
+from graders.rubric import available_experiments, load_rubric
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
 from labgrade_runtime import errors  # noqa: E402
-from labgrade_runtime.kernel import datafiles, derived, environment, keras2, shims, sklearn_compat, stock  # noqa: E402
+from labgrade_runtime.kernel import datafiles, derived, environment, keras2, shims, sklearn_compat  # noqa: E402
 from labgrade_runtime.runner import keras_choice  # noqa: E402
 
 BOSTON_HEADER = "crim,zn,indus,chas,nox,rm,age,dis,rad,tax,ptratio,b,lstat,medv"
 KAGGLE_HEADER = BOSTON_HEADER.upper()
+
+
+@cache
+def adapters() -> dict[str, ModuleType]:
+    """Every experiment's kernel adapters (``rubrics/<id>/kernel/*.py``), loaded and installed once in this process.
+
+    The kernel installs only the graded experiment's; their registrations
+    concern only files and datasets that experiment serves, so all of them
+    side by side decide exactly as each alone.
+    """
+    loaded: dict[str, ModuleType] = {}
+    for experiment in available_experiments():
+        for path in load_rubric(experiment).kernel_adapters():
+            spec = importlib.util.spec_from_file_location(f"adapter_under_test_{experiment}_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            module.install()
+            loaded[f"{experiment}/{path.stem}"] = module
+    return loaded
+
+
+def declared_aliases() -> dict[str, list[str]]:
+    """Every rubric's ``[data] aliases`` (the job spec carries the graded experiment's)."""
+    return {k: v for e in available_experiments() for k, v in load_rubric(e).data.aliases.items()}
 
 
 @pytest.fixture
@@ -40,8 +69,9 @@ def course(tmp_path: Path) -> Iterator[Path]:
     np.savez(tmp_path / "fashion_mnist.npz", x_train=np.arange(2 * 784, dtype="uint8").reshape(2, 28, 28), y_train=np.array([3, 7]),
              x_test=np.zeros((1, 28, 28), "uint8"), y_test=np.array([1]))
     saved = dict(shims.SPEC), set(shims.STATE["noted"])
+    adapters()
     shims.SPEC.clear()
-    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), code="",
+    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), code="", aliases=declared_aliases(),
                       data_files=["BostonHousing.csv", "HousingData.csv", "letter-recognition.data", "Google_Stock_Price_Train.csv"],
                       keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")})
     yield tmp_path
@@ -175,6 +205,7 @@ def test_pip_install_is_offline(course: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_yfinance_stand_in_reads_the_kaggle_file(course: Path) -> None:
+    stock = adapters()["stock/yfinance_offline"]
     df = stock.download("GOOG", start="2012-01-01", end="2013-01-01", progress=False)
     assert list(df.columns) == ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
     assert df["Volume"].iloc[0] == 7_380_500 and df.index[0].year == 2012
@@ -183,7 +214,7 @@ def test_yfinance_stand_in_reads_the_kaggle_file(course: Path) -> None:
 
 
 def test_load_boston_bunch_and_squared(course: Path) -> None:
-    bunch = sklearn_compat.load_boston()
+    bunch = adapters()["boston/sklearn_data"].load_boston()
     assert bunch.data.shape == (6, 13) and bunch.target.shape == (6,) and list(bunch.feature_names[:2]) == ["CRIM", "ZN"]
     import sklearn.metrics as metrics
 
