@@ -31,7 +31,7 @@ def _docstring_lines(tree: ast.AST) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if isinstance(first, ast.Expr) and isinstance(getattr(first.value, "value", None), str):
                 lines.update(range(first.lineno, (first.end_lineno or first.lineno) + 1))
     return lines
 
@@ -79,12 +79,14 @@ def test_the_scan_sees_code_and_skips_comments_and_docstrings(tmp_path: Path) ->
     (tmp_path / "graders").mkdir()
     (tmp_path / "sandbox").mkdir()
     (tmp_path / "graders" / "m.py").write_text(
-        '"""About boston."""\n# boston\n\n\ndef f() -> str:\n    """The boston rows."""\n    return "boston_housing" + "boston"\n',
+        '"""About boston."""\n# boston\n\n\ndef f() -> str:\n'
+        '    """The boston rows."""\n    return "boston_housing" + "boston"\n',
         encoding="utf-8")
     found = hits(tmp_path, ["boston"])
     assert found == ["graders/m.py:7: boston in '\"boston\"'"]
 
 
-@pytest.mark.parametrize("name, named", [("fashion_mnist", False), ("fashion", True), ("datasets.imdb", True), ("imdb2", False)])
+@pytest.mark.parametrize("name, named", [("fashion_mnist", False), ("fashion", True), ("datasets.imdb", True),
+                                         ("imdb2", False)])
 def test_word_boundaries_are_greps(name: str, named: bool) -> None:
     assert bool(experiment_words(["fashion", "imdb"]).search(name)) is named

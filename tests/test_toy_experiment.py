@@ -102,7 +102,8 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     y = x @ np.array([2.0, -1.0, 0.5]) + 0.1 * rng.normal(size=len(x))
     files = served / "files"
     files.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"x1": x[:200, 0], "x2": x[:200, 1], "x3": x[:200, 2], "y": y[:200]}).to_csv(files / "toy.csv", index=False)
+    table = pd.DataFrame({"x1": x[:200, 0], "x2": x[:200, 1], "x3": x[:200, 2], "y": y[:200]})
+    table.to_csv(files / "toy.csv", index=False)
     return {
         "keras": {},
         "holdout": {"x": x[200:], "y": y[200:]},

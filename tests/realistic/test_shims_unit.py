@@ -270,3 +270,81 @@ def test_rubric_declared_aliases_resolve(course: Path) -> None:
     shims.SPEC["aliases"] = {"HousingData.csv": ["prices_from_teacher.csv"], "not_a_course_file.csv": ["x.csv"]}
     assert datafiles.resolve("E:\\lab\\Prices_From_Teacher (2).csv") == str(course / "HousingData.csv")
     assert datafiles.resolve("x.csv") is None  # an alias of a file the course does not serve means nothing
+
+
+# ---------------------------------------------------------------- registration APIs (what adapters build on)
+
+
+@pytest.mark.parametrize("module, dataset", [
+    ("keras.src.datasets.mnist", "mnist"), ("keras.datasets.reuters", "reuters"), ("tf_keras.datasets.cifar10", "cifar10"),
+    ("keras._tf_keras.keras.datasets.imdb", "imdb"), ("sklearn.datasets.mnist", None), ("keras.datasets", None),
+    ("tensorflow_datasets.core", None),
+])
+def test_keras_dataset_modules_are_recognised_by_name(module: str, dataset: str | None) -> None:
+    from labgrade_runtime.kernel import kerasdata
+
+    assert kerasdata.dataset_of(module) == dataset
+
+
+def test_a_registered_dataset_is_served_and_an_unregistered_one_needs_network(course: Path) -> None:
+    import types
+
+    from labgrade_runtime.kernel import kerasdata
+
+    np.savez(course / "toy.npz", x=np.arange(3))
+    shims.SPEC["keras_datasets"] = {"toy_rows": str(course / "toy.npz")}
+    shims.SPEC["dataset_source"] = {"toy_rows": "toy rows"}
+    fake = types.ModuleType("keras.src.datasets.toy_rows")
+    fake.load_data, fake.get_vocabulary = (lambda: "downloaded"), (lambda: "downloaded")  # type: ignore[attr-defined]
+    sys.modules[fake.__name__] = fake
+    try:
+        kerasdata.register_dataset("toy_rows", lambda: np.load(kerasdata.data_file("toy_rows"))["x"].tolist(),
+                                   extra={"get_vocabulary": lambda: ["a", "b"]})
+        assert fake.load_data() == [0, 1, 2] and fake.get_vocabulary() == ["a", "b"]  # already imported: patched at once
+    finally:
+        del sys.modules[fake.__name__]
+    assert any("keras.datasets.toy_rows.load_data() served offline" in a["detail"] and "toy rows" in a["detail"]
+               for a in noted(course))
+    other = types.ModuleType("keras.src.datasets.not_registered")
+    other.load_data = lambda: "downloaded"  # type: ignore[attr-defined]
+    kerasdata.patch_module(other)
+    with pytest.raises(errors.LabgradeNeedsNetwork, match="not_registered is not served"):
+        other.load_data()
+
+
+def test_a_stand_in_module_yields_to_an_installed_package() -> None:
+    import types
+
+    from labgrade_runtime.kernel import stubs
+
+    assert not stubs.register("numpy", lambda: {"numpy": types.ModuleType("numpy")})  # installed: the real one wins
+    assert stubs.register("labgrade_toy_standin_xyz", lambda: {"labgrade_toy_standin_xyz": types.ModuleType("x")})
+    finder = stubs.StubFinder()
+    assert finder.find_spec("labgrade_toy_standin_xyz", None) is not None and finder.find_spec("numpy", None) is None
+
+
+def test_fetch_openml_serves_registered_datasets_only() -> None:
+    import types
+
+    fake = types.SimpleNamespace(fetch_openml=lambda *a, **k: "downloaded", fetch_california_housing=None)
+    sklearn_compat.patch_datasets(fake)
+    sklearn_compat.register_openml(lambda **kwargs: ("served", kwargs["name"]), names=("ToyRows",), data_ids=(99999,))
+    assert fake.fetch_openml("toyrows") == ("served", "toyrows")
+    assert fake.fetch_openml(data_id=99999) == ("served", None)
+    with pytest.raises(errors.LabgradeNeedsNetwork, match="openml.org"):
+        fake.fetch_openml("titanic")
+
+
+def test_families_and_derived_formats_are_registered_in_order(course: Path) -> None:
+    (course / "toy.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    shims.SPEC["data_files"] = [*shims.SPEC["data_files"], "toy.csv"]
+    assert datafiles.resolve("zz_toy_rows.csv") is None
+    datafiles.register_family(r"zztoy", ("toy.csv",))
+    assert datafiles.resolve("zz_toy_rows.csv") == str(course / "toy.csv")
+
+    def find_toy_table(key: str, files: dict[str, str], url: bool) -> derived.Maker | None:
+        return (lambda out: out.write_text("made\n", encoding="utf-8")) if key == "zztable" else None
+
+    derived.register(find_toy_table)
+    derived.register(find_toy_table)  # again: replaced, not asked twice
+    assert Path(datafiles.resolve("zz_table") or "").read_text(encoding="utf-8") == "made\n"

@@ -43,7 +43,8 @@ def _rows() -> tuple[Any, Any, str]:
     served = SPEC.get("keras_datasets", {}).get("boston_housing")
     if served and Path(served).is_file():
         with np.load(served) as f:
-            return np.array(f["x"], dtype="float64"), np.array(f["y"], dtype="float64"), "the served boston_housing data"
+            x, y = np.array(f["x"], dtype="float64"), np.array(f["y"], dtype="float64")
+        return x, y, "the served boston_housing data"
     raise LabgradeNeedsNetwork("http://lib.stat.cmu.edu/datasets/boston (no Boston data is served for this experiment)")
 
 

@@ -1,4 +1,4 @@
-"""Kernel adapter: Kaggle's ``fashion-mnist_train.csv`` / ``_test.csv`` (label, pixel1..pixel784) from the served data."""
+"""Kernel adapter: Kaggle's ``fashion-mnist_train.csv`` / ``_test.csv`` (label, pixel1..pixel784) from served data."""
 
 from __future__ import annotations
 

@@ -33,7 +33,8 @@ def _reviews(files: dict[str, str]) -> derived.Maker | None:
             writer = csv.writer(fh)
             writer.writerow(["review", "sentiment"])
             for seq, label in zip(xs, ys):
-                writer.writerow([" ".join(words.get(int(w), "") for w in seq), "positive" if int(label) else "negative"])
+                text = " ".join(words.get(int(w), "") for w in seq)
+                writer.writerow([text, "positive" if int(label) else "negative"])
 
     return make
 

@@ -52,7 +52,8 @@ def data_file(name: str, call: str = "") -> str:
     sources = SPEC.get("dataset_source", {})
     # a provider may name its source otherwise than the loader: a single source is that one
     source = sources.get(name) or (next(iter(sources.values())) if len(sources) == 1 else "harness store")
-    note("dataset_served", f"keras.datasets.{call or name + '.load_data()'} served offline from the harness store ({source})")
+    what = call or f"{name}.load_data()"
+    note("dataset_served", f"keras.datasets.{what} served offline from the harness store ({source})")
     return str(files[name])
 
 
@@ -88,7 +89,7 @@ def patch_module(module: ModuleType) -> None:
 
 
 def register_dataset(name: str, loader: Loader, *, extra: dict[str, Callable[..., Any]] | None = None) -> None:
-    """Serve ``keras.datasets.<name>.load_data`` with ``loader`` (and each ``extra`` attribute, e.g. ``get_word_index``).
+    """Serve ``keras.datasets.<name>.load_data`` with ``loader``, and each ``extra`` attribute (``get_word_index``...).
 
     Modules already imported are patched at once; later imports as they happen.
     """

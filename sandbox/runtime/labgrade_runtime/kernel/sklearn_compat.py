@@ -62,7 +62,8 @@ def _fetch_openml(original: Callable[..., Any]) -> Callable[..., Any]:
         for entry in reversed(_OPENML):  # the latest registration wins
             if str(name).lower() in entry.names or kwargs.get("data_id") in entry.data_ids:
                 return entry.fetch(name=name, **kwargs)
-        raise LabgradeNeedsNetwork(f"https://www.openml.org (fetch_openml name={name!r}, data_id={kwargs.get('data_id')})")
+        asked = f"fetch_openml name={name!r}, data_id={kwargs.get('data_id')}"
+        raise LabgradeNeedsNetwork(f"https://www.openml.org ({asked})")
 
     fetch_openml._labgrade = True  # type: ignore[attr-defined]
     return fetch_openml
@@ -76,7 +77,7 @@ def _needs_download(name: str, url: str) -> Callable[..., Any]:
 
 
 def patch_datasets(module: Any) -> None:
-    """The registered loaders back; fetch_openml of registered datasets from course data; other downloads a clear status."""
+    """The registered loaders back; fetch_openml of registered datasets from course data; other downloads clear."""
     for name, loader in _LOADERS.items():
         setattr(module, name, loader)
     if getattr(module.fetch_openml, "_labgrade", False):
