@@ -1,6 +1,7 @@
 """The harness's dataset store: what a sandbox is served, what it never sees.
 
-For each experiment, profile and seed the store builds (once, cached):
+For each experiment, profile and seed the store builds (once, cached), by
+running the experiment's own provider (``rubrics/<id>/provider.py``):
 
 * ``served/``  -- Keras dataset files (npz) and course data files, mounted
   read-only into the sandbox; unmodified ``keras.datasets.*.load_data()``
@@ -10,31 +11,34 @@ For each experiment, profile and seed the store builds (once, cached):
 * ``stats.json`` -- the raw scale of the served training inputs, which the
   evaluator compares with the student's to feed the holdout the same way.
 
-Real data is used where the project ships it (Boston) or the instructor
-provides it (``course.data``, Keras cache layout); otherwise deterministic
-synthetic stand-ins in the real format.
+Each provider uses real data where the project ships it or the instructor
+provides it (``course.data``, Keras cache layout), otherwise deterministic
+synthetic stand-ins in the real format (:mod:`graders.datasets`). The cache
+key hashes the store's code, those helpers and the experiment's provider, so
+a changed provider builds its data anew.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import importlib
+import importlib.util
 import json
 import os
 import shutil
+import sys
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from graders.paths import CACHE_DIR, DATASETS_DIR
-from graders.rubric import ProfileSpec, Rubric
+from graders.paths import CACHE_DIR
+from graders.rubric import ProfileSpec, Rubric, RubricError
 
 STORE_VERSION = 1
 _BUILD_LOCK = threading.Lock()
@@ -52,111 +56,46 @@ class ServedData:
     source: dict[str, str]
 
 
-def _stats(x: np.ndarray, per_feature: bool) -> dict[str, Any]:
-    x = np.asarray(x, dtype="float64")
-    stats: dict[str, Any] = {"mean": float(x.mean()), "std": float(x.std()), "min": float(x.min()), "max": float(x.max())}
-    if per_feature and x.ndim == 2:
-        stats["feature_mean"] = x.mean(axis=0).tolist()
-        stats["feature_std"] = x.std(axis=0).tolist()
-    return stats
-
-
 # ---------------------------------------------------------------- providers
 
 
-def _boston(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
-    """Real Boston housing: a seeded hidden holdout, the rest served as CSVs and npz."""
-    clean = pd.read_csv(DATASETS_DIR / "boston" / "BostonHousing.csv")
-    kaggle = pd.read_csv(DATASETS_DIR / "boston" / "HousingData.csv")
-    order = np.random.RandomState(seed).permutation(len(clean))
-    n_hold = profile.holdout_size or 56
-    hold, keep = np.sort(order[:n_hold]), np.sort(order[n_hold:])
-    files = served / "files"
-    files.mkdir(parents=True, exist_ok=True)
-    clean.iloc[keep].to_csv(files / "BostonHousing.csv", index=False)
-    kaggle.iloc[keep].to_csv(files / "HousingData.csv", index=False, na_rep="NA")
-    x = clean.iloc[:, :13].to_numpy("float64")
-    y = clean.iloc[:, 13].to_numpy("float64")
-    np.savez(served / "boston_housing.npz", x=x[keep], y=y[keep])
-    return {
-        "keras": {"boston_housing": "boston_housing.npz"},
-        "holdout": {"x": x[hold], "y": y[hold]},
-        "raw_stats": {"x": _stats(x[keep], True), "y": _stats(y[keep], False)},
-        "source": {"boston": f"real Boston housing (StatLib), {len(keep)} rows served, {n_hold} held out"},
-    }
-
-
-def _read_idx(path: Path) -> np.ndarray:
-    with gzip.open(path, "rb") as fh:
-        data = fh.read()
-    dims = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * dims).reshape(shape)
-
-
-def _real_images(real: Path | None, name: str) -> dict[str, np.ndarray] | None:
-    """Real MNIST-format files from an instructor's Keras cache, if present."""
-    folder = real / "datasets" / name if real else None
-    if folder is None or not (folder / "train-images-idx3-ubyte.gz").is_file():
-        return None
-    parts = {}
-    for key, stem in (("x_train", "train-images-idx3"), ("y_train", "train-labels-idx1"), ("x_test", "t10k-images-idx3"), ("y_test", "t10k-labels-idx1")):
-        parts[key] = _read_idx(folder / f"{stem}-ubyte.gz")
-    return parts
-
-
-def _image_classes(name: str) -> Callable[[ProfileSpec, int, Path | None, Path], dict[str, Any]]:
-    def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
-        from graders.datasets import synthetic
-
-        n_hold = profile.holdout_size or 2000
-        data = _real_images(real, name.replace("_", "-"))
-        if data is not None:
-            cut = len(data["x_test"]) - n_hold
-            data["x_holdout"], data["y_holdout"] = data["x_test"][cut:], data["y_test"][cut:]
-            data["x_test"], data["y_test"] = data["x_test"][:cut], data["y_test"][:cut]
-            source = f"real {name} files from the instructor's dataset cache"
-        else:
-            data = getattr(synthetic, name)(n_train=profile.train_size or 60000, n_test=profile.test_size or 10000, n_holdout=n_hold, seed=seed)
-            source = f"synthetic {name} stand-in (seed {seed}), same shapes and dtypes as the real dataset"
-        rng = np.random.RandomState(seed)
-        for split, size in (("train", profile.train_size), ("test", profile.test_size)):
-            if size and len(data[f"x_{split}"]) > size:
-                pick = np.sort(rng.choice(len(data[f"x_{split}"]), size, replace=False))
-                data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][pick], data[f"y_{split}"][pick]
-        np.savez(served / f"{name}.npz", **{k: data[k] for k in ("x_train", "y_train", "x_test", "y_test")})
-        return {
-            "keras": {name: f"{name}.npz"},
-            "holdout": {"x": data["x_holdout"], "y": data["y_holdout"]},
-            "raw_stats": {"x": _stats(data["x_train"], False), "y": _stats(data["y_train"], False)},
-            "source": {name: f"{source}; {len(data['x_train'])} train / {len(data['x_test'])} test served"},
-        }
-
-    return provide
-
-
 Provider = Callable[[ProfileSpec, int, Path | None, Path], dict[str, Any]]
-PROVIDERS: dict[str, Provider] = {
-    "boston": _boston,
-    "fashion_mnist": _image_classes("fashion_mnist"),
-    "mnist": _image_classes("mnist"),
-}
+PROVIDER_FILE = "provider.py"
 
 
-def register_provider(name: str, provider: Provider) -> None:
-    """Add a dataset family (explicit registration)."""
-    PROVIDERS[name] = provider
+def provider_path(rubric: Rubric) -> Path:
+    """Where an experiment's data provider lives: ``rubrics/<id>/provider.py``, beside its rubric."""
+    return rubric.folder / PROVIDER_FILE
 
 
-def provider_for(family: str) -> Provider:
-    """The provider of a dataset family: registered here, or ``graders.datasets.<family>.provide``."""
-    if family in PROVIDERS:
-        return PROVIDERS[family]
-    try:
-        module = importlib.import_module(f"graders.datasets.{family}")
-    except ModuleNotFoundError:
-        raise KeyError(f"no dataset provider {family!r} (known: {', '.join(sorted(PROVIDERS))}, or a module graders/datasets/{family}.py)") from None
-    provider: Provider = module.provide
+@cache
+def _load_module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"labgrade_provider_{path.parent.name}", path)
+    if spec is None or spec.loader is None:
+        raise RubricError(f"{path}: cannot be loaded as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and pickling look a module up by its name
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_provider(rubric: Rubric) -> ModuleType:
+    """The experiment's provider module, loaded from its rubric folder by path (once per process).
+
+    Loaded the way the evaluator loads ``rubrics/<id>/evaluate.py``: an
+    experiment is a folder, so a course's own experiment needs no entry in
+    the harness.
+    """
+    path = provider_path(rubric)
+    if not path.is_file():
+        raise RubricError(f"experiment {rubric.id!r} has no data provider: {path} is missing "
+                          "(it defines provide(profile, seed, real, served) -> dict)")
+    return _load_module(path.resolve())
+
+
+def provider_for(rubric: Rubric) -> Provider:
+    """The experiment's ``provide(profile, seed, real, served)``: what is served, what is held back."""
+    provider: Provider = load_provider(rubric).provide
     return provider
 
 
@@ -165,14 +104,15 @@ def provider_for(family: str) -> Provider:
 
 def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     """The cache folder's name: changes whenever the data it holds would change."""
-    code = Path(__file__).read_bytes() + b"".join(p.read_bytes() for p in sorted(Path(__file__).with_name("datasets").rglob("*.py")))
+    helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py"))
+    code = b"".join(p.read_bytes() for p in [Path(__file__), *helpers, provider_path(rubric)])
     spec = rubric.profiles.get(profile, ProfileSpec()).model_dump_json()
     digest = hashlib.sha256(code + f"{spec}{real}".encode()).hexdigest()[:10]
     return f"v{STORE_VERSION}-{rubric.data.holdout}-{profile}-{seed}-{digest}"
 
 
 def _build(rubric: Rubric, spec: ProfileSpec, seed: int, real: Path | None, root: Path) -> None:
-    provider = provider_for(rubric.data.holdout)
+    provider = provider_for(rubric)
     tmp = root.with_name(f"{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")  # unique per thread and process
     shutil.rmtree(tmp, ignore_errors=True)
     (tmp / "served").mkdir(parents=True)

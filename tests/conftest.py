@@ -41,6 +41,14 @@ def load_evaluator(experiment: str) -> ModuleType:
     return module
 
 
+def load_provider(experiment: str) -> ModuleType:
+    """rubrics/<experiment>/provider.py, loaded the way the dataset store loads it."""
+    from graders.datastore import load_provider as store_load
+    from graders.rubric import load_rubric
+
+    return store_load(load_rubric(experiment))
+
+
 def read_csv(path: Path) -> dict[tuple[str, str], dict[str, str]]:
     """CSV rows keyed by (student name, experiment)."""
     with open(path, newline="", encoding="utf-8") as fh:

@@ -16,13 +16,13 @@ from PIL import Image
 from graders.models import Artifacts
 from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
-from graders.datasets import colorize, faces, utkface
 from graders.models import Status
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric
-from tests.conftest import load_evaluator
+from tests.conftest import load_evaluator, load_provider
 
 MINI = ("face", "agegender", "colorize")
+faces, utkface, colorize = (load_provider(experiment) for experiment in MINI)
 TINY = ProfileSpec(train_size=40, holdout_size=20)
 
 
@@ -209,12 +209,12 @@ def test_rubrics_have_five_questions_and_targets(exp: str) -> None:
 
 
 def test_each_student_is_graded_on_their_own_mini_project_only() -> None:
-    from graders.api import _students_of
     from graders.config import load_course
+    from graders.intake import class_list
 
     cfg = load_course(HOME / "submissions" / "course.toml")
     assert set(MINI) <= set(cfg.enabled)
-    mine = {s.roll_no: exps for s, exps in _students_of(cfg)}
+    mine = {s.roll_no: exps for s, exps in class_list(cfg)}
     for roll, exps in mine.items():
         minis = [e for e in exps if e in MINI]
         expected = "face" if int(roll) <= 30 else "agegender" if int(roll) <= 60 else "colorize"

@@ -14,15 +14,15 @@ import pytest
 from graders.models import Artifacts
 from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
-from graders.datasets import stock
 from graders.models import Component, Status
 from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec, load_rubric
-from tests.conftest import load_evaluator
+from tests.conftest import load_evaluator, load_provider
 
 SAMPLE = HOME / "submissions" / "sample"
 NOTEBOOK = "Assignment5_GoogleStock.ipynb"
 T = 60
+stock = load_provider("stock")
 
 
 def _provide(root: Path, seed: int = 7, days: int | None = None) -> dict[str, Any]:

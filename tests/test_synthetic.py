@@ -52,7 +52,7 @@ def digits() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def reviews() -> dict[str, Any]:
-    return syn.imdb(n_train=3000, n_test=1000, n_holdout=1000, seed=0)
+    return syn.review_sequences(n_train=3000, n_test=1000, n_holdout=1000, seed=0)
 
 
 # ------------------------------------------------------------------ format
@@ -60,7 +60,7 @@ def reviews() -> dict[str, Any]:
 
 def test_keras_default_sizes_are_the_real_ones() -> None:
     for fn, n_train, n_test in ((syn.fashion_mnist, 60000, 10000), (syn.mnist, 60000, 10000),
-                                (syn.imdb, 25000, 25000)):
+                                (syn.review_sequences, 25000, 25000)):
         params = inspect.signature(fn).parameters
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
         assert (params["n_train"].default, params["n_test"].default, params["seed"].default) == (n_train, n_test, 0)
@@ -102,7 +102,7 @@ def test_fashion_classes_have_distinct_silhouettes(fashion: dict[str, np.ndarray
 def test_empty_splits_keep_shapes() -> None:
     data = syn.fashion_mnist(n_train=10, n_test=0, n_holdout=0)
     assert data["x_test"].shape == (0, 28, 28) and data["y_test"].dtype == np.uint8
-    data = syn.imdb(n_train=10, n_test=10, n_holdout=0)
+    data = syn.review_sequences(n_train=10, n_test=10, n_holdout=0)
     assert data["x_holdout"].shape == (0,) and data["y_holdout"].dtype == np.int64
     with pytest.raises(ValueError, match="n_train"):
         syn.mnist(n_train=-1)
@@ -116,10 +116,10 @@ def test_empty_splits_keep_shapes() -> None:
 GENERATORS = {
     "fashion_mnist": lambda seed: syn.fashion_mnist(n_train=300, n_test=100, n_holdout=100, seed=seed),
     "mnist": lambda seed: syn.mnist(n_train=300, n_test=100, n_holdout=100, seed=seed),
-    "imdb": lambda seed: syn.imdb(n_train=200, n_test=200, n_holdout=50, seed=seed),
+    "imdb": lambda seed: syn.review_sequences(n_train=200, n_test=200, n_holdout=50, seed=seed),
     "faces": lambda seed: syn.faces(n_identities=4, per_identity=5, holdout_per_identity=2, size=32, seed=seed),
     "utkface": lambda seed: syn.utkface(n_train=40, n_test=10, n_holdout=10, size=32, seed=seed),
-    "colorize": lambda seed: syn.colorize(n_train=40, n_test=10, n_holdout=10, size=16, seed=seed),
+    "colorize": lambda seed: syn.outdoor_scenes(n_train=40, n_test=10, n_holdout=10, size=16, seed=seed),
 }
 
 
@@ -139,7 +139,7 @@ def test_same_bytes_in_a_fresh_process_with_another_hash_seed() -> None:
     """The trusted evaluator regenerates the holdout in its own process."""
     code = ("import hashlib, sys\nfrom graders.datasets import synthetic as s\n"
             "d = s.fashion_mnist(n_train=0, n_test=0, n_holdout=500, seed=3)\n"
-            "i = s.imdb(n_train=100, n_test=100, n_holdout=100, seed=3)\n"
+            "i = s.review_sequences(n_train=100, n_test=100, n_holdout=100, seed=3)\n"
             "h = hashlib.sha256(d['x_holdout'].tobytes() + d['y_holdout'].tobytes())\n"
             "h.update(repr([list(x) for x in i['x_holdout']]).encode())\n"
             "h.update(repr(sorted(i['word_index'].items())).encode())\n"
@@ -147,7 +147,7 @@ def test_same_bytes_in_a_fresh_process_with_another_hash_seed() -> None:
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     d = syn.fashion_mnist(n_train=0, n_test=0, n_holdout=500, seed=3)
-    i = syn.imdb(n_train=100, n_test=100, n_holdout=100, seed=3)
+    i = syn.review_sequences(n_train=100, n_test=100, n_holdout=100, seed=3)
     h = hashlib.sha256(d["x_holdout"].tobytes() + d["y_holdout"].tobytes())
     h.update(repr([list(x) for x in i["x_holdout"]]).encode())
     h.update(repr(sorted(i["word_index"].items())).encode())
@@ -258,7 +258,7 @@ KERAS_ARGS = [
 @pytest.mark.parametrize("kwargs", KERAS_ARGS, ids=[str(k) for k in KERAS_ARGS])
 def test_imdb_apply_args_matches_keras_load_data(kwargs: dict[str, Any], tmp_path: Any,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    raw = syn.imdb(n_train=300, n_test=200, n_holdout=20, seed=5)
+    raw = syn.review_sequences(n_train=300, n_test=200, n_holdout=20, seed=5)
     (kx_train, ky_train), (kx_test, ky_test) = _keras_load_data(tmp_path, raw, monkeypatch, **kwargs)
     # keras shuffles with RandomState(113) first; apply the same order to ours
     rng = np.random.RandomState(113)
@@ -268,7 +268,7 @@ def test_imdb_apply_args_matches_keras_load_data(kwargs: dict[str, Any], tmp_pat
         rng.shuffle(idx)
         order[split] = idx
     shuffled = {f"{k}_{s}": raw[f"{k}_{s}"][order[s]] for s in ("train", "test") for k in ("x", "y")}
-    ours = syn.imdb_apply_args(shuffled, **kwargs)
+    ours = syn.apply_load_args(shuffled, **kwargs)
     assert [list(s) for s in ours["x_train"]] == [list(s) for s in kx_train]
     assert [list(s) for s in ours["x_test"]] == [list(s) for s in kx_test]
     assert np.array_equal(ours["y_train"], ky_train) and np.array_equal(ours["y_test"], ky_test)
@@ -276,22 +276,22 @@ def test_imdb_apply_args_matches_keras_load_data(kwargs: dict[str, Any], tmp_pat
 
 
 def test_imdb_apply_args_quirks_and_holdout(reviews: dict[str, Any]) -> None:
-    out = syn.imdb_apply_args(reviews, num_words=10000)
+    out = syn.apply_load_args(reviews, num_words=10000)
     assert max(max(s) for s in out["x_holdout"]) <= 9999
     assert out["word_index"] is reviews["word_index"]
-    kept = syn.imdb_apply_args(reviews, maxlen=100)
+    kept = syn.apply_load_args(reviews, maxlen=100)
     lengths = [len(s) for s in kept["x_holdout"]]
     assert lengths and max(lengths) == 99  # dropped, never truncated
     assert len(kept["y_holdout"]) == len(lengths)
     with pytest.raises(ValueError, match="maxlen=10"):
-        syn.imdb_apply_args(reviews, maxlen=10)
+        syn.apply_load_args(reviews, maxlen=10)
     with pytest.raises(ValueError, match="raw form"):
-        syn.imdb_apply_args(out, num_words=500)  # already has OOV markers
+        syn.apply_load_args(out, num_words=500)  # already has OOV markers
 
 
 def test_imdb_reviews_text_decodes_the_same_reviews() -> None:
-    texts, sentiments = syn.imdb_reviews_text(n=60, n_holdout=10, seed=2)
-    data = syn.imdb(n_train=30, n_test=30, n_holdout=10, seed=2)
+    texts, sentiments = syn.review_texts(n=60, n_holdout=10, seed=2)
+    data = syn.review_sequences(n_train=30, n_test=30, n_holdout=10, seed=2)
     words = {r + 3: w for w, r in data["word_index"].items()}
     seqs = [*data["x_train"], *data["x_test"]]
     assert len(texts) == len(sentiments) == 60
@@ -301,7 +301,7 @@ def test_imdb_reviews_text_decodes_the_same_reviews() -> None:
         plain = re.findall(r"[\w']+", text.replace("<br /><br />", " br ").lower())
         assert plain == [words[i] for i in seq[1:]]
         assert sentiment == ("positive" if label == 1 else "negative")
-    hold_texts, _ = syn.imdb_reviews_text(n=60, n_holdout=10, seed=2, holdout=True)
+    hold_texts, _ = syn.review_texts(n=60, n_holdout=10, seed=2, holdout=True)
     assert len(hold_texts) == 10 and not set(hold_texts) & set(texts)
 
 
@@ -336,7 +336,7 @@ def test_utkface_labels_are_in_range_and_visible() -> None:
 
 
 def test_colorize_and_to_gray() -> None:
-    x = syn.colorize(n_train=50, n_test=5, n_holdout=5, size=32)["x_train"]
+    x = syn.outdoor_scenes(n_train=50, n_test=5, n_holdout=5, size=32)["x_train"]
     assert x.shape == (50, 32, 32, 3) and x.dtype == np.uint8
     gray = syn.to_gray(x)
     assert gray.shape == (50, 32, 32) and gray.dtype == np.uint8
@@ -351,7 +351,7 @@ def test_colorize_and_to_gray() -> None:
 
 def test_describe_covers_every_generator() -> None:
     lines = syn.describe()
-    for name in ("fashion_mnist", "mnist", "imdb", "imdb_reviews_text", "faces", "utkface", "colorize"):
+    for name in ("fashion_mnist", "mnist", "review_sequences", "review_texts", "faces", "utkface", "outdoor_scenes"):
         assert callable(getattr(syn, name))
         assert isinstance(lines[name], str) and "\n" not in lines[name] and len(lines[name]) > 40
 
@@ -421,7 +421,7 @@ def test_mnist_mlp_learns(keras_mod: Any, digits: dict[str, np.ndarray]) -> None
 def test_imdb_dense_model_learns(keras_mod: Any, reviews: dict[str, Any]) -> None:
     keras = keras_mod
     layers = keras.layers
-    data = syn.imdb_apply_args(reviews, num_words=10000)
+    data = syn.apply_load_args(reviews, num_words=10000)
 
     def multi_hot(seqs: np.ndarray) -> np.ndarray:
         out = np.zeros((len(seqs), 10000), np.float32)
@@ -489,7 +489,7 @@ def test_utkface_gender_and_age_are_learnable(keras_mod: Any) -> None:
 def test_colorize_colour_is_learnable_from_gray(keras_mod: Any) -> None:
     keras = keras_mod
     layers = keras.layers
-    data = syn.colorize(n_train=1000, n_test=0, n_holdout=300, size=16, seed=0)
+    data = syn.outdoor_scenes(n_train=1000, n_test=0, n_holdout=300, size=16, seed=0)
     gray = syn.to_gray(data["x_train"])[..., None] / 255.0
     gray_h = syn.to_gray(data["x_holdout"])[..., None] / 255.0
     keras.utils.set_random_seed(0)

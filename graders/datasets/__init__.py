@@ -1,5 +1,10 @@
-"""Datasets the harness serves to sandboxed notebooks.
+"""Helpers the experiments' data providers (``rubrics/<id>/provider.py``) build their data from.
 
-`synthetic` holds the deterministic, pure-numpy stand-ins used when the real
-files (Fashion-MNIST, MNIST, IMDB, face images) are not available offline.
+The store (:mod:`graders.datastore`) runs an experiment's provider; the
+provider decides what is served and what is held back, using these generic
+pieces: ``keras_images`` (Keras image-class datasets from an instructor's
+cache, else a synthetic stand-in), ``images`` (writing and measuring image
+files), ``arrays`` (the scale statistics the evaluator matches) and
+``synthetic`` (deterministic stand-ins for data that is not available
+offline: garments, digits, reviews, faces, portraits, outdoor scenes).
 """

@@ -8,24 +8,53 @@ an error is classified, what ``pip install`` does.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import sys
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 from graders.paths import RUNTIME_PACKAGE
+from graders.rubric import available_experiments, load_rubric
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
 from labgrade_runtime import errors  # noqa: E402
-from labgrade_runtime.kernel import datafiles, derived, environment, keras2, shims, sklearn_compat, stock  # noqa: E402
+from labgrade_runtime.kernel import datafiles, derived, environment, keras2, shims, sklearn_compat  # noqa: E402
 from labgrade_runtime.runner import keras_choice  # noqa: E402
 
 BOSTON_HEADER = "crim,zn,indus,chas,nox,rm,age,dis,rad,tax,ptratio,b,lstat,medv"
 KAGGLE_HEADER = BOSTON_HEADER.upper()
+
+
+@cache
+def adapters() -> dict[str, ModuleType]:
+    """Every experiment's kernel adapters (``rubrics/<id>/kernel/*.py``), loaded and installed once in this process.
+
+    The kernel installs only the graded experiment's; their registrations
+    concern only files and datasets that experiment serves, so all of them
+    side by side decide exactly as each alone.
+    """
+    loaded: dict[str, ModuleType] = {}
+    for experiment in available_experiments():
+        for path in load_rubric(experiment).kernel_adapters():
+            spec = importlib.util.spec_from_file_location(f"adapter_under_test_{experiment}_{path.stem}", path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            module.install()
+            loaded[f"{experiment}/{path.stem}"] = module
+    return loaded
+
+
+def declared_aliases() -> dict[str, list[str]]:
+    """Every rubric's ``[data] aliases`` (the job spec carries the graded experiment's)."""
+    return {k: v for e in available_experiments() for k, v in load_rubric(e).data.aliases.items()}
 
 
 @pytest.fixture
@@ -40,8 +69,9 @@ def course(tmp_path: Path) -> Iterator[Path]:
     np.savez(tmp_path / "fashion_mnist.npz", x_train=np.arange(2 * 784, dtype="uint8").reshape(2, 28, 28), y_train=np.array([3, 7]),
              x_test=np.zeros((1, 28, 28), "uint8"), y_test=np.array([1]))
     saved = dict(shims.SPEC), set(shims.STATE["noted"])
+    adapters()
     shims.SPEC.clear()
-    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), code="",
+    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), code="", aliases=declared_aliases(),
                       data_files=["BostonHousing.csv", "HousingData.csv", "letter-recognition.data", "Google_Stock_Price_Train.csv"],
                       keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")})
     yield tmp_path
@@ -175,6 +205,7 @@ def test_pip_install_is_offline(course: Path, capsys: pytest.CaptureFixture[str]
 
 
 def test_yfinance_stand_in_reads_the_kaggle_file(course: Path) -> None:
+    stock = adapters()["stock/yfinance_offline"]
     df = stock.download("GOOG", start="2012-01-01", end="2013-01-01", progress=False)
     assert list(df.columns) == ["Open", "High", "Low", "Close", "Adj Close", "Volume"]
     assert df["Volume"].iloc[0] == 7_380_500 and df.index[0].year == 2012
@@ -183,7 +214,7 @@ def test_yfinance_stand_in_reads_the_kaggle_file(course: Path) -> None:
 
 
 def test_load_boston_bunch_and_squared(course: Path) -> None:
-    bunch = sklearn_compat.load_boston()
+    bunch = adapters()["boston/sklearn_data"].load_boston()
     assert bunch.data.shape == (6, 13) and bunch.target.shape == (6,) and list(bunch.feature_names[:2]) == ["CRIM", "ZN"]
     import sklearn.metrics as metrics
 
@@ -239,3 +270,81 @@ def test_rubric_declared_aliases_resolve(course: Path) -> None:
     shims.SPEC["aliases"] = {"HousingData.csv": ["prices_from_teacher.csv"], "not_a_course_file.csv": ["x.csv"]}
     assert datafiles.resolve("E:\\lab\\Prices_From_Teacher (2).csv") == str(course / "HousingData.csv")
     assert datafiles.resolve("x.csv") is None  # an alias of a file the course does not serve means nothing
+
+
+# ---------------------------------------------------------------- registration APIs (what adapters build on)
+
+
+@pytest.mark.parametrize("module, dataset", [
+    ("keras.src.datasets.mnist", "mnist"), ("keras.datasets.reuters", "reuters"), ("tf_keras.datasets.cifar10", "cifar10"),
+    ("keras._tf_keras.keras.datasets.imdb", "imdb"), ("sklearn.datasets.mnist", None), ("keras.datasets", None),
+    ("tensorflow_datasets.core", None),
+])
+def test_keras_dataset_modules_are_recognised_by_name(module: str, dataset: str | None) -> None:
+    from labgrade_runtime.kernel import kerasdata
+
+    assert kerasdata.dataset_of(module) == dataset
+
+
+def test_a_registered_dataset_is_served_and_an_unregistered_one_needs_network(course: Path) -> None:
+    import types
+
+    from labgrade_runtime.kernel import kerasdata
+
+    np.savez(course / "toy.npz", x=np.arange(3))
+    shims.SPEC["keras_datasets"] = {"toy_rows": str(course / "toy.npz")}
+    shims.SPEC["dataset_source"] = {"toy_rows": "toy rows"}
+    fake = types.ModuleType("keras.src.datasets.toy_rows")
+    fake.load_data, fake.get_vocabulary = (lambda: "downloaded"), (lambda: "downloaded")  # type: ignore[attr-defined]
+    sys.modules[fake.__name__] = fake
+    try:
+        kerasdata.register_dataset("toy_rows", lambda: np.load(kerasdata.data_file("toy_rows"))["x"].tolist(),
+                                   extra={"get_vocabulary": lambda: ["a", "b"]})
+        assert fake.load_data() == [0, 1, 2] and fake.get_vocabulary() == ["a", "b"]  # already imported: patched at once
+    finally:
+        del sys.modules[fake.__name__]
+    assert any("keras.datasets.toy_rows.load_data() served offline" in a["detail"] and "toy rows" in a["detail"]
+               for a in noted(course))
+    other = types.ModuleType("keras.src.datasets.not_registered")
+    other.load_data = lambda: "downloaded"  # type: ignore[attr-defined]
+    kerasdata.patch_module(other)
+    with pytest.raises(errors.LabgradeNeedsNetwork, match="not_registered is not served"):
+        other.load_data()
+
+
+def test_a_stand_in_module_yields_to_an_installed_package() -> None:
+    import types
+
+    from labgrade_runtime.kernel import stubs
+
+    assert not stubs.register("numpy", lambda: {"numpy": types.ModuleType("numpy")})  # installed: the real one wins
+    assert stubs.register("labgrade_toy_standin_xyz", lambda: {"labgrade_toy_standin_xyz": types.ModuleType("x")})
+    finder = stubs.StubFinder()
+    assert finder.find_spec("labgrade_toy_standin_xyz", None) is not None and finder.find_spec("numpy", None) is None
+
+
+def test_fetch_openml_serves_registered_datasets_only() -> None:
+    import types
+
+    fake = types.SimpleNamespace(fetch_openml=lambda *a, **k: "downloaded", fetch_california_housing=None)
+    sklearn_compat.patch_datasets(fake)
+    sklearn_compat.register_openml(lambda **kwargs: ("served", kwargs["name"]), names=("ToyRows",), data_ids=(99999,))
+    assert fake.fetch_openml("toyrows") == ("served", "toyrows")
+    assert fake.fetch_openml(data_id=99999) == ("served", None)
+    with pytest.raises(errors.LabgradeNeedsNetwork, match="openml.org"):
+        fake.fetch_openml("titanic")
+
+
+def test_families_and_derived_formats_are_registered_in_order(course: Path) -> None:
+    (course / "toy.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    shims.SPEC["data_files"] = [*shims.SPEC["data_files"], "toy.csv"]
+    assert datafiles.resolve("zz_toy_rows.csv") is None
+    datafiles.register_family(r"zztoy", ("toy.csv",))
+    assert datafiles.resolve("zz_toy_rows.csv") == str(course / "toy.csv")
+
+    def find_toy_table(key: str, files: dict[str, str], url: bool) -> derived.Maker | None:
+        return (lambda out: out.write_text("made\n", encoding="utf-8")) if key == "zztable" else None
+
+    derived.register(find_toy_table)
+    derived.register(find_toy_table)  # again: replaced, not asked twice
+    assert Path(datafiles.resolve("zz_table") or "").read_text(encoding="utf-8") == "made\n"

@@ -12,7 +12,7 @@ the same platform and numpy version, in any process (no dependence on hash
 seeds or global random state). Each split has its own
 ``SeedSequence([seed, dataset, split, ...])`` stream, so a split does not
 depend on the sizes of the others, except that IMDB's word ranks are counted
-over train + test. Fashion-MNIST, MNIST and colorize are also prefix-stable:
+over train + test. Garments, digits and outdoor scenes are also prefix-stable:
 they are drawn in fixed chunks, so ``n_train=8000`` gives the first 8000
 images of ``n_train=60000``.
 
@@ -25,11 +25,12 @@ from __future__ import annotations
 from graders.datasets.synthetic._common import SPLITS, FASHION_CLASSES
 from graders.datasets.synthetic.garments import fashion_mnist
 from graders.datasets.synthetic.digits import mnist
-from graders.datasets.synthetic.reviews import imdb, imdb_apply_args, imdb_reviews_text
+from graders.datasets.synthetic.reviews import apply_load_args, review_sequences, review_texts
 from graders.datasets.synthetic.people import faces, utkface
-from graders.datasets.synthetic.scenes import colorize, to_gray
+from graders.datasets.synthetic.scenes import outdoor_scenes, to_gray
 
-__all__ = ['SPLITS', 'FASHION_CLASSES', 'fashion_mnist', 'mnist', 'imdb', 'imdb_apply_args', 'imdb_reviews_text', 'faces', 'utkface', 'colorize', 'to_gray', 'describe']
+__all__ = ['SPLITS', 'FASHION_CLASSES', 'fashion_mnist', 'mnist', 'review_sequences', 'apply_load_args', 'review_texts',
+           'faces', 'utkface', 'outdoor_scenes', 'to_gray', 'describe']
 
 
 def describe() -> dict[str, str]:
@@ -39,14 +40,14 @@ def describe() -> dict[str, str]:
                          "with shift/scale/texture/noise, T-shirt/pullover/coat/shirt overlap",
         "mnist": "x uint8 (N,28,28) 0..255, y uint8 0..9 balanced; anti-aliased stroke digits "
                  "with writing variants, slant, warp and thickness",
-        "imdb": "x object (N,) lists of int (1 = start, rank r -> r+3), y int64 0/1 balanced, "
-                "word_index {word: rank}; Zipf filler + sentiment words, negation, 5% label noise",
-        "imdb_reviews_text": "(texts, sentiments) lists of str, 'positive'/'negative'; the imdb "
-                             "reviews decoded as Kaggle 'IMDB Dataset.csv' rows",
+        "review_sequences": "x object (N,) lists of int (1 = start, rank r -> r+3), y int64 0/1 balanced, "
+                            "word_index {word: rank}; Zipf filler + sentiment words, negation, 5% label noise",
+        "review_texts": "(texts, sentiments) lists of str, 'positive'/'negative'; the review_sequences "
+                        "reviews decoded as Kaggle 'IMDB Dataset.csv' rows",
         "faces": "x uint8 (N,S,S,3), y int64 identity 0..K-1; cartoon faces with identity "
                  "geometry/colours, varying pose, expression, light, background",
         "utkface": "x uint8 (N,S,S,3), age int64 1..90, gender int64 0/1, race int64 0..4; "
                    "gender in hair/jaw/lips/beard, age in proportions/grey/wrinkles",
-        "colorize": "x uint8 (N,S,S,3) outdoor scenes; blue sky gradient, green/sand/water "
-                    "ground, trees, random-hue blobs; to_gray() gives the uint8 (N,S,S) inputs",
+        "outdoor_scenes": "x uint8 (N,S,S,3) outdoor scenes; blue sky gradient, green/sand/water "
+                          "ground, trees, random-hue blobs; to_gray() gives the uint8 (N,S,S) inputs",
     }

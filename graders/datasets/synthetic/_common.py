@@ -13,7 +13,8 @@ Params = dict[str, Array]
 
 SPLITS = ("train", "test", "holdout")
 _CHUNK = 1000  # images are drawn in chunks of this many; keeps prefix stability
-_DATASET_IDS = {"fashion": 1, "mnist": 2, "imdb": 3, "faces": 4, "utkface": 5, "colorize": 6}
+# Each generator's stream id: part of every seed, so it must never change (the data would).
+_DATASET_IDS = {"garments": 1, "mnist": 2, "reviews": 3, "faces": 4, "utkface": 5, "scenes": 6}
 
 FASHION_CLASSES = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",

@@ -154,7 +154,7 @@ _FASHION_SHAPES: tuple[Callable[[Array, Array, Array], Array], ...] = (
 )
 
 
-def _fashion_draw(rng: np.random.Generator, n: int) -> Params:
+def _garment_draw(rng: np.random.Generator, n: int) -> Params:
     return {
         "y": _balanced_labels(rng, n, 10).astype(np.uint8),
         "dx": _uniform(rng, -0.3, 0.3, n), "dy": _uniform(rng, -0.2, 0.2, n),
@@ -171,7 +171,7 @@ def _fashion_draw(rng: np.random.Generator, n: int) -> Params:
     }
 
 
-def _fashion_render(p: Params) -> dict[str, Array]:
+def _garment_render(p: Params) -> dict[str, Array]:
     u, v = _affine(28, p)
     mask = np.zeros(u.shape, np.float32)
     for label, shape in enumerate(_FASHION_SHAPES):
@@ -198,4 +198,4 @@ def fashion_mnist(*, n_train: int = 60000, n_test: int = 10000, n_holdout: int =
     Keys: x_train, y_train, x_test, y_test, x_holdout, y_holdout.
     """
     sizes = {"train": n_train, "test": n_test, "holdout": n_holdout}
-    return _splits(seed, "fashion", sizes, _fashion_draw, _fashion_render)
+    return _splits(seed, "garments", sizes, _garment_draw, _garment_render)

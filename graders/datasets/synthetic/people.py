@@ -59,21 +59,21 @@ def _over(img: Array, alpha: Array, colour: Array) -> Array:
 def _draw_head(img: Array, u: Array, v: Array, p: Params, col: Params, e: float) -> Array:
     """Long hair behind, the face, wrinkles, the hair cap and a beard."""
     rx = col["face_rx"] * (1.0 - col["jaw"] * np.clip(v - 0.05, 0.0, 1.0))
-    face = _ellipse(u, v, 0.0, 0.05, rx, col["face_ry"], e)
+    face_mask = _ellipse(u, v, 0.0, 0.05, rx, col["face_ry"], e)
     if p["hair_len"].max(initial=0.0) > 0.45:
         long_hair = np.maximum(
             _rect(u, v, -col["face_rx"] - 0.12, col["face_rx"] + 0.12, 0.0, 0.2 + 0.75 * col["hair_len"], e),
             _ellipse(u, v, 0.0, 0.0, col["face_rx"] + 0.12, col["face_ry"] + 0.1, e))
         img = _over(img, long_hair * (col["hair_len"] > 0.45), p["hair_c"])
-    img = _over(img, face, p["skin"])
+    img = _over(img, face_mask, p["skin"])
     if p["wrinkles"].any():
         lines = (np.sin(v * 36.0) > 0.3) * _band(v, -0.62, -0.25, e) * _band(u, -0.3, 0.3, e)
         folds = _band(np.abs(u), 0.16, 0.2, e) * _band(v, 0.1, 0.35, e)  # nose-to-mouth lines
-        img = _over(img, face * col["wrinkles"] * np.maximum(lines, folds), p["skin"] * 0.6)
+        img = _over(img, face_mask * col["wrinkles"] * np.maximum(lines, folds), p["skin"] * 0.6)
     cap = _ellipse(u, v, 0.0, 0.0, col["face_rx"] + 0.05, col["face_ry"] + 0.08, e) * (v < col["hairline"])
     img = _over(img, cap, p["hair_c"])
     if p["beard"].any():
-        img = _over(img, face * col["beard"] * _band(v, col["mouth_y"] - 0.1, 1.0, e), p["hair_c"] * 0.8)
+        img = _over(img, face_mask * col["beard"] * _band(v, col["mouth_y"] - 0.1, 1.0, e), p["hair_c"] * 0.8)
     return img
 
 

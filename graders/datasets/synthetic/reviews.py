@@ -127,7 +127,7 @@ def _vocab() -> _Vocab:
 _IMDB_LABEL_NOISE = 0.05  # share of reviews whose text argues for the other label
 
 
-def _imdb_latent(rng: np.random.Generator, n: int) -> tuple[Array, Array, Array]:
+def _review_latent(rng: np.random.Generator, n: int) -> tuple[Array, Array, Array]:
     """One split as latent word ids: (flat tokens, review lengths, int64 labels)."""
     voc = _vocab()
     y = rng.permutation(np.arange(n) % 2).astype(np.int64)  # exactly balanced, no pattern
@@ -167,14 +167,14 @@ def _split_lists(flat: Array, lengths: Array) -> list[list[int]]:
     return [part.tolist() for part in np.split(flat, np.cumsum(lengths)[:-1])] if len(lengths) else []
 
 
-def imdb(*, n_train: int = 25000, n_test: int = 25000, n_holdout: int = 2000,
-         seed: int = 0) -> dict[str, Any]:
+def review_sequences(*, n_train: int = 25000, n_test: int = 25000, n_holdout: int = 2000,
+                     seed: int = 0) -> dict[str, Any]:
     """IMDB stand-in in the format of ``keras.datasets.imdb.load_data()`` (default args).
 
     ``x_*``: 1-D object arrays of python lists of ints; each review starts with
     start_char 1 and a word of rank r (in ``word_index``) appears as r + 3
     (index_from=3); there is no OOV (2) in this raw form: apply ``num_words``
-    and friends with ``imdb_apply_args``. ``y_*``: int64 0/1, balanced.
+    and friends with ``apply_load_args``. ``y_*``: int64 0/1, balanced.
     ``word_index``: {word: rank}, rank 1 = most frequent in train + test.
     Reviews are 50-400 tokens of Zipf-distributed filler mixed with real
     sentiment words, negations ("not great" in a negative review), words that
@@ -183,7 +183,7 @@ def imdb(*, n_train: int = 25000, n_test: int = 25000, n_holdout: int = 2000,
     _check_sizes(n_train=n_train, n_test=n_test, n_holdout=n_holdout)
     voc = _vocab()
     sizes = {"train": n_train, "test": n_test, "holdout": n_holdout}
-    latent = {s: _imdb_latent(_rng(seed, _DATASET_IDS["imdb"], SPLITS.index(s)), n)
+    latent = {s: _review_latent(_rng(seed, _DATASET_IDS["reviews"], SPLITS.index(s)), n)
               for s, n in sizes.items()}
     counts = np.bincount(np.concatenate([latent["train"][0], latent["test"][0]]),
                          minlength=len(voc.words))
@@ -211,21 +211,21 @@ def _flatten(seqs: Any) -> tuple[Array, Array]:
 
 
 def _raw_ranks(seqs: Any, split: str) -> tuple[Array, Array]:
-    """``imdb()`` sequences -> word ranks without the start character."""
+    """``review_sequences()`` sequences -> word ranks without the start character."""
     flat, lengths = _flatten(seqs)
     starts = np.cumsum(lengths) - lengths
     if np.any(lengths < 1) or np.any(flat[starts] != 1) or np.any(np.delete(flat, starts) < 4):
-        raise ValueError(f"x_{split} is not in imdb()'s raw form (start_char=1, index_from=3, no OOV)")
+        raise ValueError(f"x_{split} is not in review_sequences()'s raw form (start_char=1, index_from=3, no OOV)")
     return np.delete(flat, starts) - 3, lengths - 1
 
 
-def imdb_apply_args(data: dict[str, Any], *, num_words: int | None = None, skip_top: int = 0,
+def apply_load_args(data: dict[str, Any], *, num_words: int | None = None, skip_top: int = 0,
                     maxlen: int | None = None, start_char: int | None = 1,
                     oov_char: int | None = 2, index_from: int = 3) -> dict[str, Any]:
-    """Apply ``keras.datasets.imdb.load_data``'s arguments to ``imdb()`` output.
+    """Apply ``keras.datasets.imdb.load_data``'s arguments to ``review_sequences()`` output.
 
     Follows keras 3's ``load_data`` code, quirks included (except its seeded
-    shuffle: ``imdb()`` is already in random order): ``maxlen`` drops (does not
+    shuffle: ``review_sequences()`` is already in random order): ``maxlen`` drops (does not
     truncate) every review whose length, start character included, is >=
     maxlen, and raises ValueError if train or test ends up empty; with
     ``num_words=None`` the cut is the largest index in train + test (so that
@@ -266,23 +266,23 @@ def imdb_apply_args(data: dict[str, Any], *, num_words: int | None = None, skip_
     return out
 
 
-def imdb_reviews_text(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
-                      holdout: bool = False) -> tuple[list[str], list[str]]:
+def review_texts(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
+                 holdout: bool = False) -> tuple[list[str], list[str]]:
     """The Kaggle "IMDB Dataset.csv" form (review, sentiment) of the same reviews.
 
-    Decodes ``imdb(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout,
+    Decodes ``review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout,
     seed=seed)`` to text: train then test reviews (or the holdout reviews with
     ``holdout=True``), sentences capitalised and ended with a full stop, the
     ``br`` token written as ``<br /><br />``. Sentiments are "positive" or
     "negative". Lower-casing, reading "<br /><br />" as "br" and splitting on
     anything but word characters and apostrophes gives back each review's words.
     """
-    data = imdb(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout, seed=seed)
+    data = review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout, seed=seed)
     words = np.empty(len(data["word_index"]) + 4, dtype=object)
     for w, r in data["word_index"].items():
         words[r + 3] = w
     words[words == "i"] = "I"
-    rng = _rng(seed, _DATASET_IDS["imdb"], 99)
+    rng = _rng(seed, _DATASET_IDS["reviews"], 99)
     splits = ("holdout",) if holdout else ("train", "test")
     texts: list[str] = []
     sentiments: list[str] = []

@@ -66,8 +66,8 @@ def _scene_render(p: Params, size: int) -> Array:
     return _to_uint8(img)
 
 
-def colorize(*, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, size: int = 32,
-             seed: int = 0) -> dict[str, Array]:
+def outdoor_scenes(*, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, size: int = 32,
+                   seed: int = 0) -> dict[str, Array]:
     """Colourisation stand-in (mini project 3): uint8 RGB (N, size, size, 3) outdoor scenes.
 
     A sky gradient (blue at the top, pale or sunset orange at the horizon),
@@ -78,7 +78,7 @@ def colorize(*, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, si
     """
     _check_sizes(size=size)
     sizes = {"train": n_train, "test": n_test, "holdout": n_holdout}
-    return _splits(seed, "colorize", sizes, _scene_draw,
+    return _splits(seed, "scenes", sizes, _scene_draw,
                    lambda p: {"x": _batched(lambda q: _scene_render(q, size), p, len(p["horizon"]))})
 
 

@@ -1,15 +1,16 @@
 """Course data files under the many names and paths students read them from.
 
-A student's notebook reads ``HousingData.csv`` as ``boston.csv``,
-``/content/drive/MyDrive/DL/HousingData.csv``, ``C:\\Users\\me\\Desktop\\x.csv``
-or ``/kaggle/input/boston-housing/...``. The course's files sit beside the
-notebook; when a read names a path that does not exist, its last component is
-looked up among the course files (exact name, the rubric's aliases, generous
-built-in aliases per dataset family) and the read is answered from the course
-file, with an ``file_alias`` adaptation. A few well-known derived formats
-(the UCI whitespace ``housing.csv``, Kaggle's pixel-CSV Fashion-MNIST, the
-``IMDB Dataset.csv`` of reviews) are made on demand from the served data.
-A data-looking file that cannot be resolved raises ``LabgradeMissingDataFile``.
+A student's notebook reads a course file under another name, from a Colab
+Drive path (``/content/drive/MyDrive/DL/...``), a Windows desktop
+(``C:\\Users\\me\\Desktop\\x.csv``) or a Kaggle input folder. The course's files
+sit beside the notebook; when a read names a path that does not exist, its
+last component is looked up among the course files (exact name, then the
+rubric's ``[data] aliases``, then the fuzzy families an experiment's kernel
+adapter registers with :func:`register_family`) and the read is answered
+from the course file, with an ``file_alias`` adaptation. Well-known derived
+formats (registered with ``derived.register``) are made on demand from the
+served data. A data-looking file that cannot be resolved raises
+``LabgradeMissingDataFile``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import re
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,22 +33,36 @@ DATA_SUFFIXES = (".csv", ".data", ".txt", ".tsv", ".xlsx", ".xls", ".json", ".np
                  ".parquet", ".pkl", ".h5", ".jpg", ".jpeg", ".png", ".bmp", ".names", ".dat")
 _ORIG: dict[str, Callable[..., Any]] = {}
 
-# Built-in aliases: canonical course file -> other names students give it.
-DEFAULT_ALIASES: dict[str, list[str]] = {
-    "letter-recognition.data": ["letter-recognition.csv", "letter_recognition.csv", "letters.csv", "letter-recognition.txt",
-                                "letterdata.csv", "letter_recognition.data"],
-    "Google_Stock_Price_Train.csv": ["trainset.csv", "train.csv", "Google_train.csv", "GOOG_train.csv"],
-    "Google_Stock_Price_Test.csv": ["testset.csv", "test.csv", "Google_test.csv", "GOOG_test.csv"],
-    "GOOGL.csv": ["GOOG.csv", "GOOGLE.csv", "google.csv", "google_stock.csv", "GOOGL_stock.csv"],
-}
-# Fuzzy families: a regex over the normalised name -> course files it may mean, best first.
-FAMILIES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (r"boston|housing", ("HousingData.csv", "BostonHousing.csv")),
-    (r"letter", ("letter-recognition.data",)),
-    (r"goog.*test|test.*goog", ("Google_Stock_Price_Test.csv",)),
-    (r"goog.*train|train.*goog|goog", ("Google_Stock_Price_Train.csv", "GOOGL.csv")),
-    (r"imdb", ("IMDB Dataset.csv",)),
-)
+
+@dataclass(frozen=True)
+class Family:
+    """A fuzzy family of names: a regex over the normalised name, the course files it may mean (best first).
+
+    ``demote_unless`` maps a candidate to a regex over the notebook's code: the
+    candidate is ranked last unless the code matches (e.g. a file with NA cells,
+    for code that never fills them).
+    """
+
+    pattern: str
+    candidates: tuple[str, ...]
+    demote_unless: tuple[tuple[str, str], ...] = ()
+
+
+_FAMILIES: list[Family] = []
+
+
+def register_family(pattern: str, candidates: tuple[str, ...] | list[str], *,
+                    demote_unless: dict[str, str] | None = None) -> None:
+    """Let a read whose name matches ``pattern`` (normalised: lower case, alphanumerics only) use a course file.
+
+    Families are tried in registration order; registering a pattern again replaces it.
+    """
+    family = Family(pattern, tuple(candidates), tuple((demote_unless or {}).items()))
+    for i, known in enumerate(_FAMILIES):
+        if known.pattern == pattern:
+            _FAMILIES[i] = family
+            return
+    _FAMILIES.append(family)
 
 
 def norm(name: str) -> str:
@@ -69,7 +85,7 @@ def course_files() -> dict[str, str]:
 def _alias_table(files: dict[str, str]) -> dict[str, str]:
     table: dict[str, str] = {}
     declared: dict[str, list[str]] = SPEC.get("aliases", {})
-    for canonical, names in list(DEFAULT_ALIASES.items()) + list(declared.items()):
+    for canonical, names in declared.items():
         if canonical in files:
             for alias in names:
                 table[norm(alias)] = canonical
@@ -87,16 +103,16 @@ def _column_score(path: str, code: str) -> int:
     return sum(1 for col in header.strip().split(",") if col and re.search(rf"['\"]{re.escape(col.strip())}['\"]", code))
 
 
-def _pick(candidates: list[str], files: dict[str, str]) -> str | None:
-    """The candidate course file the code fits best (named columns; NA handling for the Kaggle Boston file)."""
-    present = [c for c in candidates if c in files]
+def _pick(family: Family, files: dict[str, str]) -> str | None:
+    """The family's course file the code fits best (the columns it names; its demotions)."""
+    present = [c for c in family.candidates if c in files]
     if not present:
         return None
     code = str(SPEC.get("code", ""))
-    handles_na = bool(re.search(r"fillna|dropna|isnull|isna|SimpleImputer", code))
     order = {c: i for i, c in enumerate(present)}
-    if not handles_na and "HousingData.csv" in order:
-        order["HousingData.csv"] = len(present)  # its NA cells would break a model that never fills them
+    for candidate, needs in family.demote_unless:
+        if candidate in order and not re.search(needs, code):
+            order[candidate] = len(present)
     return max(present, key=lambda c: (_column_score(files[c], code), -order[c]))
 
 
@@ -120,9 +136,9 @@ def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
         return made
     if not base.lower().endswith((".csv", ".data", ".txt", ".xlsx", ".xls")):
         return None
-    for pattern, candidates in FAMILIES:
-        if re.search(pattern, key):
-            chosen = _pick(list(candidates), files)
+    for family in _FAMILIES:
+        if re.search(family.pattern, key):
+            chosen = _pick(family, files)
             if chosen:
                 return files[chosen]
     return None

@@ -1,68 +1,47 @@
-"""Well-known file formats of the lab's datasets, made on demand from the served data.
+"""Well-known file formats of a dataset, made on demand from the served data.
 
-Students download the same data in other shapes than the course ships: the
-UCI whitespace ``housing.csv`` (no header), Kaggle's ``fashion-mnist_train.csv``
-(label, pixel1..pixel784), ``mnist_train.csv``, Kaggle's ``IMDB Dataset.csv``
-(review, sentiment). When such a file is read and the data behind it is served
-for this experiment, it is written beside the notebook once, from the same
-rows the Keras loaders serve.
+Students download the same data in other shapes than the course ships (a
+whitespace table without a header, a CSV of pixels per image, a CSV of texts).
+An experiment's kernel adapter registers a *finder* for each such format with
+:func:`register`; when a read names a file that does not exist, the finders
+are asked in turn, and the first that knows the name (and has the data behind
+it in this run) gives a maker, which writes the file beside the notebook
+once, from the same rows the course files and Keras loaders serve.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from labgrade_runtime.kernel.state import SPEC, note
 
 Maker = Callable[[Path], None]
+# (normalised name: lower case, alphanumerics only; the course files present; read from a URL?) -> a maker or None
+Finder = Callable[[str, dict[str, str], bool], Maker | None]
+_FINDERS: list[Finder] = []
 
 
-def _served(name: str) -> str | None:
+def register(finder: Finder) -> None:
+    """Add a derived format; registering the same function again (same module and name) replaces it."""
+    ident = (finder.__module__, finder.__qualname__)
+    for i, known in enumerate(_FINDERS):
+        if (known.__module__, known.__qualname__) == ident:
+            _FINDERS[i] = finder
+            return
+    _FINDERS.append(finder)
+
+
+def served(name: str) -> str | None:
+    """The path of a served Keras dataset file (a key of the job spec's ``keras_datasets``), if it is there."""
     path = SPEC.get("keras_datasets", {}).get(name)
     return str(path) if path and Path(path).is_file() else None
 
 
-def _uci_housing(files: dict[str, str]) -> Maker | None:
-    code = str(SPEC.get("code", ""))
-    if "BostonHousing.csv" not in files or not re.search(r"delim_whitespace|\\s\+|sep\s*=\s*['\"] +['\"]|header\s*=\s*None", code):
-        return None
-
-    def make(out: Path) -> None:
-        with open(files["BostonHousing.csv"], encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
-            rows = csv.reader(src)
-            next(rows)
-            for row in rows:
-                dst.write(" ".join(f"{float(v):>10.5g}" for v in row) + "\n")
-
-    return make
-
-
-def _statlib_boston(files: dict[str, str]) -> Maker | None:
-    """StatLib's original ``datasets/boston`` (22 lines of preamble, each row on two lines), as the
-    scikit-learn deprecation message tells students to read it."""
-    if "BostonHousing.csv" not in files:
-        return None
-
-    def make(out: Path) -> None:
-        with open(files["BostonHousing.csv"], encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
-            dst.writelines(f" The Boston house-price data (course copy), preamble line {i + 1}\n" for i in range(22))
-            rows = csv.reader(src)
-            next(rows)
-            for row in rows:
-                values = [f"{float(v):.4f}" for v in row]
-                dst.write(" " + "  ".join(values[:11]) + "\n")
-                dst.write("     " + "  ".join(values[11:]) + "\n")
-
-    return make
-
-
-def _pixels(name: str, split: str, first: str) -> Maker | None:
-    source = _served(name)
+def pixel_csv(name: str, split: str, first: str = "pixel") -> Maker | None:
+    """A served image-class npz's split as a CSV: ``label,<first>1..<first>N``, one image per row (Kaggle's form)."""
+    source = served(name)
     if source is None:
         return None
 
@@ -78,41 +57,12 @@ def _pixels(name: str, split: str, first: str) -> Maker | None:
     return make
 
 
-def _imdb_reviews(files: dict[str, str]) -> Maker | None:
-    source, index = _served("imdb"), _served("imdb_word_index")
-    if source is None or index is None or "IMDB Dataset.csv" in files:
-        return None
-
-    def make(out: Path) -> None:
-        import numpy as np
-
-        with open(index, encoding="utf-8") as fh:
-            words = {rank: word for word, rank in json.load(fh).items()}
-        with np.load(source, allow_pickle=True) as f:
-            xs = list(f["x_train"]) + list(f["x_test"])
-            ys = list(f["y_train"]) + list(f["y_test"])
-        with open(out, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["review", "sentiment"])
-            for seq, label in zip(xs, ys):
-                writer.writerow([" ".join(words.get(int(w), "") for w in seq), "positive" if int(label) else "negative"])
-
-    return make
-
-
 def _maker(base: str, files: dict[str, str], url: bool) -> Maker | None:
     key = re.sub(r"[^a-z0-9]", "", base.lower())
-    if key in ("housingcsv", "housingdata"):
-        return _uci_housing(files)
-    if key == "boston" and url:  # StatLib's file has no suffix: only its URL means it
-        return _statlib_boston(files)
-    split = "test" if "test" in key else "train"
-    if key.endswith("csv") and "fashion" in key:
-        return _pixels("fashion_mnist", split, "pixel")
-    if key.endswith("csv") and key.startswith("mnist"):
-        return _pixels("mnist", split, "pixel")
-    if key.endswith("csv") and "imdb" in key:
-        return _imdb_reviews(files)
+    for finder in _FINDERS:
+        maker = finder(key, files, url)
+        if maker is not None:
+            return maker
     return None
 
 

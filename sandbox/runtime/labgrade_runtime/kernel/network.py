@@ -5,9 +5,9 @@ files, everything else ends with a clear ``needs network: <url>`` status.
   that tries to download (urllib, requests, Keras ``get_file``, tfds, kaggle)
   fails at once with ``LabgradeNeedsNetwork`` instead of hanging or printing
   an obscure resolver error;
-* ``datafiles.fetch(url)`` maps the URL of a well-known course file (by its last path
-  component: ``.../BostonHousing.csv``, UCI ``letter-recognition.data``,
-  StatLib's ``datasets/boston``) to the local course file, for ``pd.read_csv``,
+* ``datafiles.fetch(url)`` maps the URL of a course file (by its last path
+  component, through the same names, aliases and derived formats as a local
+  read) to the local course file, for ``pd.read_csv``,
   ``urllib.request.urlretrieve`` and ``!wget``.
 """
 

@@ -3,7 +3,7 @@
 Installed by the runner as the kernel's first (hidden) cell:
 
 * ``keras.datasets.*.load_data`` (Keras 3, ``tf.keras`` and tf-keras) serve the
-  harness's own files for the profile instead of downloading;
+  harness's own files for the profile instead of downloading (``kerasdata``);
 * ``Model.fit`` caps epochs in the quick profile, keeps one line per epoch,
   and records the trained model, its training inputs' shape and scale, and
   its history for the probe;
@@ -11,8 +11,13 @@ Installed by the runner as the kernel's first (hidden) cell:
   own module: course files under any name or path (``datafiles``,
   ``derived``), downloads (``network``), removed scikit-learn APIs
   (``sklearn_compat``), ``!pip``/``input()``/OpenCV windows (``environment``),
-  Colab, yfinance and Keras 2 scikit-learn wrapper stand-ins (``stubs``,
-  ``stock``, ``wrappers``), Keras 2 code (``keras2``).
+  Colab and Keras 2 scikit-learn wrapper stand-ins (``stubs``, ``wrappers``),
+  Keras 2 code (``keras2``);
+* the experiment's own kernel adapters (``rubrics/<id>/kernel/*.py``), which
+  register what only that experiment needs through the modules' registration
+  APIs: ``kerasdata.register_dataset``, ``stubs.register``,
+  ``datafiles.register_family``, ``derived.register``,
+  ``sklearn_compat.register_loader`` / ``register_openml``.
 
 Every change that acts on the run is appended to ``adaptations.jsonl`` in the
 artifact directory as it happens, so it survives a crash of the kernel.
@@ -21,9 +26,7 @@ artifact directory as it happens, so it survives a crash of the kernel.
 from __future__ import annotations
 
 import inspect
-import json
 import os
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -31,10 +34,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from labgrade_runtime.kernel import hooks
+from labgrade_runtime.kernel import hooks, kerasdata
 from labgrade_runtime.kernel.state import SPEC, STATE, note
 
-_DATASET_MODULE = re.compile(r"(^|\.)datasets\.(fashion_mnist|mnist|boston_housing|imdb|cifar10|reuters)$")
 _FIT_MODULES = {
     "keras.src.models.model": ("Model", "keras3"),
     "tf_keras.src.engine.training": ("Model", "tf_keras"),
@@ -50,105 +52,6 @@ _PATCHERS = {
     "keras.src.optimizers.base_optimizer": "labgrade_runtime.kernel.keras2:patch_keras3_optimizer",
     "tf_keras.src.optimizers.optimizer": "labgrade_runtime.kernel.keras2:patch_tf_keras_optimizer",
 }
-KERAS_DOWNLOADS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
-
-
-
-# ---------------------------------------------------------------- datasets
-
-
-def _data_file(name: str, call: str = "") -> str:
-    files = SPEC.get("keras_datasets", {})
-    if name not in files:
-        from labgrade_runtime.errors import LabgradeNeedsNetwork
-
-        raise LabgradeNeedsNetwork(f"{KERAS_DOWNLOADS}{name} (keras.datasets.{name} is not served for this experiment)")
-    sources = SPEC.get("dataset_source", {})
-    # the provider names its source by family (e.g. "boston" for boston_housing): one source is that one
-    source = sources.get(name) or (next(iter(sources.values())) if len(sources) == 1 else "harness store")
-    note("dataset_served", f"keras.datasets.{call or name + '.load_data()'} served offline from the harness store ({source})")
-    return str(files[name])
-
-
-def _load_image_classes(name: str) -> Callable[..., Any]:
-    def load_data(*args: Any, **kwargs: Any) -> Any:
-        import numpy as np
-
-        with np.load(_data_file(name), allow_pickle=False) as f:
-            return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
-
-    return load_data
-
-
-def _load_boston(path: str = "boston_housing.npz", test_split: float = 0.2, seed: int = 113) -> Any:
-    """Keras' boston_housing split logic over the harness's own rows."""
-    import numpy as np
-
-    if not 0 <= test_split < 1:
-        raise ValueError(f"test_split must be between 0 and 1 (exclusive of 1), got {test_split}")
-    with np.load(_data_file("boston_housing"), allow_pickle=False) as f:
-        x, y = f["x"], f["y"]
-    indices = np.arange(len(x))
-    np.random.RandomState(seed).shuffle(indices)
-    x, y = x[indices], y[indices]
-    cut = int(len(x) * (1 - test_split))
-    return (np.array(x[:cut]), np.array(y[:cut])), (np.array(x[cut:]), np.array(y[cut:]))
-
-
-def _load_imdb(path: str = "imdb.npz", num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None,
-               seed: int = 113, start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3, **kwargs: Any) -> Any:
-    """Keras' imdb.load_data semantics over the harness's raw word-rank sequences."""
-    import numpy as np
-
-    with np.load(_data_file("imdb"), allow_pickle=True) as f:
-        x_train, y_train, x_test, y_test = f["x_train"], f["y_train"], f["x_test"], f["y_test"]
-    rng = np.random.RandomState(seed)
-    for xs, ys in ((x_train, y_train), (x_test, y_test)):
-        order = np.arange(len(xs))
-        rng.shuffle(order)
-        xs[:], ys[:] = xs[order], ys[order]
-    xs = np.concatenate([x_train, x_test])
-    labels = np.concatenate([y_train, y_test])
-    if start_char is not None:
-        xs = [[start_char] + [w + index_from for w in x] for x in xs]
-    elif index_from:
-        xs = [[w + index_from for w in x] for x in xs]
-    if maxlen:
-        kept = [(x, y) for x, y in zip(xs, labels) if len(x) <= maxlen]
-        xs, labels = [k[0] for k in kept], np.array([k[1] for k in kept])
-    num_words = num_words or max(max(x) for x in xs)
-    if oov_char is not None:
-        xs = [[w if skip_top <= w < num_words else oov_char for w in x] for x in xs]
-    else:
-        xs = [[w for w in x if skip_top <= w < num_words] for x in xs]
-    cut = len(x_train)
-    out_x = np.array(xs, dtype="object")
-    return (out_x[:cut], labels[:cut]), (out_x[cut:], labels[cut:])
-
-
-def _imdb_word_index(path: str = "imdb_word_index.json") -> dict[str, int]:
-    with open(_data_file("imdb_word_index", "imdb.get_word_index()"), encoding="utf-8") as fh:
-        return dict(json.load(fh))
-
-
-SERVERS: dict[str, Callable[..., Any]] = {
-    "imdb": _load_imdb,
-    "imdb.get_word_index": _imdb_word_index,
-    "fashion_mnist": _load_image_classes("fashion_mnist"),
-    "mnist": _load_image_classes("mnist"),
-    "cifar10": _load_image_classes("cifar10"),
-    "boston_housing": _load_boston,
-}
-
-
-def _patch_dataset_module(module: ModuleType) -> None:
-    name = module.__name__.rsplit(".", 1)[-1]
-    server = SERVERS.get(name)
-    if server is not None and hasattr(module, "load_data"):
-        module.load_data = server  # type: ignore[attr-defined]
-    extra = SERVERS.get(f"{name}.get_word_index")
-    if extra is not None and hasattr(module, "get_word_index"):
-        module.get_word_index = extra  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------- fit hook
@@ -290,8 +193,8 @@ def _match(name: str) -> hooks.Patcher | None:
         return _patch_model_module
     if name in _PATCHERS:
         return _lazy(_PATCHERS[name])
-    if _DATASET_MODULE.search(name):
-        return _patch_dataset_module
+    if kerasdata.dataset_of(name):
+        return kerasdata.patch_module
     return None
 
 
@@ -322,18 +225,27 @@ def install(spec_json: str) -> None:
 
 
 def _install_adapters() -> None:
-    """The experiment's own kernel adapters (``rubrics/<id>/kernel/*.py``, mounted read-only): each ``install()``."""
+    """The experiment's own kernel adapters (``rubrics/<id>/kernel/*.py``, mounted read-only): each ``install()``.
+
+    An adapter registers what only its experiment needs (a dataset loader, a
+    stand-in module, file names and formats) through the kernel modules'
+    registration APIs; the shims themselves name no experiment.
+    """
     import importlib.util
 
     folder = Path(SPEC.get("adapters_dir") or ".")
-    for name in SPEC.get("adapters", []):
-        spec = importlib.util.spec_from_file_location(f"labgrade_adapter_{Path(name).stem}", folder / name)
-        if spec is None or spec.loader is None:
-            raise ImportError(f"the experiment's kernel adapter {name} cannot be loaded from {folder}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module
-        spec.loader.exec_module(module)
-        module.install()
+    writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # the folder is read-only
+    try:
+        for name in SPEC.get("adapters", []):
+            spec = importlib.util.spec_from_file_location(f"labgrade_adapter_{Path(name).stem}", folder / name)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"the experiment's kernel adapter {name} cannot be loaded from {folder}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+            module.install()
+    finally:
+        sys.dont_write_bytecode = writes_bytecode
 
 
 def _install_environment() -> None:

@@ -1,7 +1,10 @@
 """scikit-learn APIs that students' notebooks still call, offline and on today's version.
 
-* ``sklearn.datasets.load_boston`` (removed in 1.2) and ``fetch_openml(name="boston")``
-  are answered from the course's Boston data, with the classic Bunch;
+* removed dataset loaders (``sklearn.datasets.load_<name>``) and
+  ``fetch_openml`` datasets are answered from the course's data when an
+  experiment's kernel adapter registers them (:func:`register_loader`,
+  :func:`register_openml`); any other ``fetch_openml`` is a clear
+  ``needs network`` status;
 * ``fetch_california_housing`` and other downloads have no course file: a
   clear ``needs network`` status;
 * ``mean_squared_error(squared=False)`` (removed) and ``plot_confusion_matrix``
@@ -10,77 +13,57 @@
 
 from __future__ import annotations
 
-import csv
 import functools
+import sys
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsNetwork
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import note
 
-FEATURES = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
-DESCR = """.. _boston_dataset:
-
-Boston house prices dataset (served by labgrade from the course's data)
----------------------------------------------------------------------
-
-**Data Set Characteristics:**
-
-    :Number of Attributes: 13 numeric/categorical predictive. Median Value (attribute 14) is the target.
-    :Attribute Information (in order): CRIM, ZN, INDUS, CHAS, NOX, RM, AGE, DIS, RAD, TAX, PTRATIO, B, LSTAT
-    :Missing Attribute Values: None
-    :Creator: Harrison, D. and Rubinfeld, D.L. (StatLib)
-"""
+# Function name on sklearn.datasets -> the stand-in (e.g. a loader scikit-learn removed).
+_LOADERS: dict[str, Callable[..., Any]] = {}
 
 
-def _boston_rows() -> tuple[Any, Any, str]:
-    """Features, target and source of the course's Boston data (the clean CSV, else the Keras npz)."""
-    import numpy as np
+@dataclass(frozen=True)
+class OpenML:
+    """An OpenML dataset answered offline: the names and ids ``fetch_openml`` may ask it by, and what answers."""
 
-    clean = Path(SPEC.get("cwd", ".")) / "BostonHousing.csv"
-    if "BostonHousing.csv" in SPEC.get("data_files", []) and clean.is_file():
-        with open(clean, encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))[1:]
-        table = np.array(rows, dtype="float64")
-        return table[:, :13], table[:, 13], "BostonHousing.csv"
-    served = SPEC.get("keras_datasets", {}).get("boston_housing")
-    if served and Path(served).is_file():
-        with np.load(served) as f:
-            return np.array(f["x"], dtype="float64"), np.array(f["y"], dtype="float64"), "the served boston_housing data"
-    raise LabgradeNeedsNetwork("http://lib.stat.cmu.edu/datasets/boston (no Boston data is served for this experiment)")
+    names: frozenset[str]
+    data_ids: frozenset[int]
+    fetch: Callable[..., Any]  # called with fetch_openml's keyword arguments (name included)
 
 
-def load_boston(*, return_X_y: bool = False) -> Any:
-    """The removed ``sklearn.datasets.load_boston``, from the course's Boston data."""
-    from sklearn.utils import Bunch
+_OPENML: list[OpenML] = []
 
-    x, y, source = _boston_rows()
-    note("dataset_served", f"sklearn.datasets.load_boston() (removed from scikit-learn) served from {source}")
-    if return_X_y:
-        return x, y
-    import numpy as np
 
-    return Bunch(data=x, target=y, feature_names=np.array(FEATURES), DESCR=DESCR, filename="BostonHousing.csv", data_module="labgrade")
+def _datasets_module() -> Any:
+    """sklearn.datasets if it is already imported (then a registration patches it at once)."""
+    return sys.modules.get("sklearn.datasets")
+
+
+def register_loader(name: str, loader: Callable[..., Any]) -> None:
+    """Put ``loader`` on ``sklearn.datasets`` as ``name`` (e.g. a removed ``load_<dataset>``)."""
+    _LOADERS[name] = loader
+    module = _datasets_module()
+    if module is not None:
+        setattr(module, name, loader)
+
+
+def register_openml(fetch: Callable[..., Any], *, names: tuple[str, ...] = (), data_ids: tuple[int, ...] = ()) -> None:
+    """Answer ``fetch_openml(name=...)`` / ``fetch_openml(data_id=...)`` for these names and ids with ``fetch``."""
+    _OPENML.append(OpenML(frozenset(n.lower() for n in names), frozenset(data_ids), fetch))
 
 
 def _fetch_openml(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def fetch_openml(name: str | None = None, *args: Any, **kwargs: Any) -> Any:
-        if str(name).lower() != "boston" and kwargs.get("data_id") not in (531, 853):
-            raise LabgradeNeedsNetwork(f"https://www.openml.org (fetch_openml name={name!r}, data_id={kwargs.get('data_id')})")
-        import pandas as pd
-        from sklearn.utils import Bunch
-
-        x, y, source = _boston_rows()
-        note("dataset_served", f"sklearn fetch_openml(name='boston') served from {source}")
-        frame = pd.DataFrame(x, columns=FEATURES)
-        target = pd.Series(y, name="MEDV")
-        as_frame = kwargs.get("as_frame", "auto") in (True, "auto")
-        if kwargs.get("return_X_y"):
-            return (frame, target) if as_frame else (x, y)
-        return Bunch(data=frame if as_frame else x, target=target if as_frame else y, frame=frame.assign(MEDV=y) if as_frame else None,
-                     feature_names=list(FEATURES), target_names=["MEDV"], DESCR=DESCR, details={"name": "boston"})
+        for entry in reversed(_OPENML):  # the latest registration wins
+            if str(name).lower() in entry.names or kwargs.get("data_id") in entry.data_ids:
+                return entry.fetch(name=name, **kwargs)
+        asked = f"fetch_openml name={name!r}, data_id={kwargs.get('data_id')}"
+        raise LabgradeNeedsNetwork(f"https://www.openml.org ({asked})")
 
     fetch_openml._labgrade = True  # type: ignore[attr-defined]
     return fetch_openml
@@ -94,10 +77,11 @@ def _needs_download(name: str, url: str) -> Callable[..., Any]:
 
 
 def patch_datasets(module: Any) -> None:
-    """load_boston back; fetch_openml('boston') from course data; other downloads a clear status."""
+    """The registered loaders back; fetch_openml of registered datasets from course data; other downloads clear."""
+    for name, loader in _LOADERS.items():
+        setattr(module, name, loader)
     if getattr(module.fetch_openml, "_labgrade", False):
         return
-    module.load_boston = load_boston
     module.fetch_openml = _fetch_openml(module.fetch_openml)
     module.fetch_california_housing = _needs_download("fetch_california_housing", "https://ndownloader.figshare.com/files/5976036")
 

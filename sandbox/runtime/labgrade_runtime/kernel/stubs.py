@@ -3,8 +3,10 @@
 * ``google.colab`` (``drive.mount`` a no-op, ``files.upload`` serving the
   course files, ``patches.cv2_imshow`` headless, ``output.eval_js`` -- the
   Colab camera snippet -- a clear "needs a camera");
-* ``yfinance`` (only when the real one is not installed): ``download`` and
-  ``Ticker.history`` of GOOG/GOOGL answered from the course's stock files.
+* Keras 2's ``keras.wrappers.scikit_learn``;
+* whatever an experiment's kernel adapter registers with :func:`register`
+  (e.g. a download library answered from the course files), only when the
+  real package is not installed.
 
 A meta-path finder builds them on import, so nothing is shadowed on disk
 (``google`` stays the namespace package protobuf lives in).
@@ -77,17 +79,6 @@ def build_colab() -> dict[str, ModuleType]:
     return modules
 
 
-def build_yfinance() -> dict[str, ModuleType]:
-    """yfinance, answered from the course's Google stock files."""
-    from labgrade_runtime.kernel import stock
-
-    module = ModuleType("yfinance", "labgrade's offline stand-in for yfinance (course stock files)")
-    module.download = stock.download  # type: ignore[attr-defined]
-    module.Ticker = stock.Ticker  # type: ignore[attr-defined]
-    module.__version__ = "0.0-labgrade"  # type: ignore[attr-defined]
-    return {"yfinance": module}
-
-
 _KERAS_PREFIXES = ("keras", "tensorflow.keras", "tf_keras")
 
 
@@ -136,16 +127,28 @@ class _StubLoader(importlib.abc.Loader):
         return None
 
 
-class StubFinder(importlib.abc.MetaPathFinder):
-    """Serves the stand-ins (yfinance only when the real package is absent)."""
+Builder = Callable[[], dict[str, ModuleType]]
+# Module name -> what builds it (and any submodules): the stand-ins every run has, and those adapters register.
+_STUBS: dict[str, Builder] = {"google.colab": build_colab}
 
-    def __init__(self) -> None:
-        self._stubs: dict[str, Callable[[], dict[str, ModuleType]]] = {"google.colab": build_colab}
-        if importlib.util.find_spec("yfinance") is None:
-            self._stubs["yfinance"] = build_yfinance
+
+def register(module_name: str, build: Builder, *, unless_installed: bool = True) -> bool:
+    """Answer ``import module_name`` with ``build()`` (name -> module, the named one included).
+
+    With ``unless_installed`` (the default) a real installed package wins and
+    nothing is registered. Returns whether the stand-in was registered.
+    """
+    if unless_installed and module_name not in _STUBS and importlib.util.find_spec(module_name) is not None:
+        return False
+    _STUBS[module_name] = build
+    return True
+
+
+class StubFinder(importlib.abc.MetaPathFinder):
+    """Serves the registered stand-ins and Keras 2's scikit-learn wrappers."""
 
     def find_spec(self, fullname: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
-        build = self._stubs.get(fullname)
+        build = _STUBS.get(fullname)
         for prefix in _KERAS_PREFIXES:
             if fullname == f"{prefix}.wrappers.scikit_learn":
                 build = build_wrappers(fullname)
@@ -157,8 +160,8 @@ class StubFinder(importlib.abc.MetaPathFinder):
 
 
 def provides(module: str) -> bool:
-    """Whether an installed stand-in answers ``import module`` (e.g. yfinance when it is not installed)."""
-    return any(isinstance(f, StubFinder) and module in f._stubs for f in sys.meta_path)
+    """Whether an installed stand-in answers ``import module`` (one an adapter registered, the package being absent)."""
+    return module in _STUBS and any(isinstance(f, StubFinder) for f in sys.meta_path)
 
 
 def install() -> None:

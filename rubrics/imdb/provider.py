@@ -12,7 +12,7 @@ The hidden holdout keeps raw ranks in a zero-padded int matrix plus lengths
 fitted on the CSV gives each rank (for students who train on the text);
 ``rubrics/imdb/evaluate.py`` encodes it the way the student's model was trained. Real Keras files in an
 instructor's cache (``<real>/datasets/imdb.npz`` + ``imdb_word_index.json``)
-are used when present; otherwise the deterministic stand-in of
+are used when present; otherwise the deterministic review stand-in of
 ``graders.datasets.synthetic``.
 """
 
@@ -41,7 +41,7 @@ def _object_array(seqs: list[list[int]]) -> np.ndarray:
 
 
 def raw_ranks(seqs: Any) -> list[list[int]]:
-    """``synthetic.imdb()`` sequences (start char 1, index_from 3) -> raw word ranks."""
+    """``synthetic.review_sequences()`` sequences (start char 1, index_from 3) -> raw word ranks."""
     return [[int(w) - 3 for w in s[1:]] for s in seqs]
 
 
@@ -58,13 +58,13 @@ def _synthetic(profile: ProfileSpec, seed: int, n_hold: int) -> tuple[dict[str, 
     from graders.datasets import synthetic
 
     # Train and test are drawn equally large so that the Kaggle CSV (which
-    # imdb_reviews_text decodes from imdb(n // 2, n - n // 2)) is the very same reviews.
+    # review_texts decodes from review_sequences(n // 2, n - n // 2)) is the very same reviews.
     n_each = max(profile.train_size or 25000, profile.test_size or 25000)
-    data = synthetic.imdb(n_train=n_each, n_test=n_each, n_holdout=n_hold, seed=seed)
+    data = synthetic.review_sequences(n_train=n_each, n_test=n_each, n_holdout=n_hold, seed=seed)
     out: dict[str, Any] = {k: raw_ranks(data[f"x_{k}"]) for k in ("train", "test", "holdout")}
     out.update({f"y_{k}": np.asarray(data[f"y_{k}"], np.int64) for k in ("train", "test", "holdout")})
     out["word_index"] = data["word_index"]
-    texts, sentiments = synthetic.imdb_reviews_text(n=2 * n_each, n_holdout=n_hold, seed=seed)
+    texts, sentiments = synthetic.review_texts(n=2 * n_each, n_holdout=n_hold, seed=seed)
     out["csv"] = pd.DataFrame({"review": texts, "sentiment": sentiments})
     return out, f"synthetic IMDB stand-in (seed {seed}), Keras' raw format"
 

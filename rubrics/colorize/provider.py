@@ -9,7 +9,7 @@ Served beside the notebook (rubric ``[data].files``):
 
 The hidden holdout is ``x``: uint8 (N, S, S, 3) colour scenes never served;
 the evaluator derives the gray inputs and the colour truth from them. Images
-come from ``synthetic.colorize``.
+come from ``synthetic.outdoor_scenes``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graders.datasets.faces import image_stats, save_images
+from graders.datasets.images import image_stats, save_images
 from graders.rubric import ProfileSpec
 
 IMAGE_SIZE = 32
@@ -28,8 +28,8 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     from graders.datasets import synthetic
 
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
-    data = synthetic.colorize(n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000,
-                              size=IMAGE_SIZE, seed=seed)
+    data = synthetic.outdoor_scenes(n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000,
+                                    size=IMAGE_SIZE, seed=seed)
     x = data["x_train"]
     files = served / "files"
     save_images(x, [files / "color_images" / f"{i:05d}.png" for i in range(len(x))])

@@ -1,5 +1,8 @@
-"""The yfinance stand-in's data: GOOG/GOOGL daily prices from the course's stock files.
+"""Kernel adapter: ``yfinance`` (when it is not installed) answering GOOG/GOOGL from the course's stock files.
 
+Students fetch the Google prices with ``yfinance.download("GOOG", ...)`` or
+``yfinance.Ticker("GOOGL").history(...)``; the sandbox is offline, so the
+stand-in answers those tickers from the files served beside the notebook.
 ``GOOGL.csv`` (Yahoo's own columns) is preferred; otherwise the Kaggle
 ``Google_Stock_Price_Train.csv`` + ``_Test.csv`` pair (thousands separators
 in Close and Volume) is read, with ``Adj Close`` = ``Close``.
@@ -8,9 +11,11 @@ in Close and Volume) is read, with ``Adj Close`` = ``Close``.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsNetwork
+from labgrade_runtime.kernel import stubs
 from labgrade_runtime.kernel.state import SPEC, note
 
 TICKERS = {"GOOG", "GOOGL", "^GOOG"}
@@ -73,3 +78,17 @@ class Ticker:
         """Daily prices (Open, High, Low, Close, Volume) like yfinance's history()."""
         df = download(self.ticker, start=start, end=end, period=period if start is None else None)
         return df.drop(columns=["Adj Close"])
+
+
+def build() -> dict[str, ModuleType]:
+    """yfinance, answered from the course's Google stock files."""
+    module = ModuleType("yfinance", "labgrade's offline stand-in for yfinance (course stock files)")
+    module.download = download  # type: ignore[attr-defined]
+    module.Ticker = Ticker  # type: ignore[attr-defined]
+    module.__version__ = "0.0-labgrade"  # type: ignore[attr-defined]
+    return {"yfinance": module}
+
+
+def install() -> None:
+    """Serve ``import yfinance`` with the stand-in, unless the real package is installed."""
+    stubs.register("yfinance", build, unless_installed=True)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.datasets.faces import image_stats, save_images
+from graders.datasets.images import image_stats, save_images
 from graders.rubric import ProfileSpec
 
 IMAGE_SIZE = 48

@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graders.datasets.arrays import cut_to_profile, feature_stats
+from graders.datasets.keras_images import image_classes
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
 
@@ -39,16 +41,6 @@ def read_letters(path: Path = DATASETS_DIR / "letters" / "letter-recognition.dat
 def letter_codes(letters: Any) -> np.ndarray:
     """Letters A..Z -> int64 0..25 (alphabetical, as LabelEncoder and ord()-65 give)."""
     return np.array([ord(str(c)) - ord("A") for c in letters], dtype=np.int64)
-
-
-def feature_stats(x: np.ndarray, per_feature: bool) -> dict[str, Any]:
-    """Scale of the served training inputs, for the evaluator to match the student's."""
-    x = np.asarray(x, dtype="float64")
-    stats: dict[str, Any] = {"mean": float(x.mean()), "std": float(x.std()), "min": float(x.min()), "max": float(x.max())}
-    if per_feature:
-        stats["feature_mean"] = x.mean(axis=0).tolist()
-        stats["feature_std"] = x.std(axis=0).tolist()
-    return stats
 
 
 def _letters(seed: int, n_hold: int, n_serve: int | None, served: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], str]:
@@ -66,26 +58,10 @@ def _letters(seed: int, n_hold: int, n_serve: int | None, served: Path) -> tuple
 
 
 def _mnist(profile: ProfileSpec, seed: int, real: Path | None, n_hold: int) -> tuple[dict[str, np.ndarray], str]:
-    from graders.datastore import _real_images  # the harness's reader of an instructor's Keras cache
-
-    data = _real_images(real, "mnist")
-    if data is not None:
-        cut = len(data["x_test"]) - n_hold
-        data["x_holdout"], data["y_holdout"] = data["x_test"][cut:], data["y_test"][cut:]
-        data["x_test"], data["y_test"] = data["x_test"][:cut], data["y_test"][:cut]
+    data, kind = image_classes("mnist", profile, seed, real, n_hold)
+    if kind == "real":
         return data, "real MNIST files from the instructor's dataset cache"
-    from graders.datasets import synthetic
-
-    data = synthetic.mnist(n_train=profile.train_size or 60000, n_test=profile.test_size or 10000, n_holdout=n_hold, seed=seed)
     return data, f"synthetic MNIST stand-in (seed {seed}), same shapes and dtypes as the real dataset"
-
-
-def _cut(data: dict[str, np.ndarray], profile: ProfileSpec, seed: int) -> None:
-    rng = np.random.RandomState(seed)
-    for split, size in (("train", profile.train_size), ("test", profile.test_size)):
-        if size and len(data[f"x_{split}"]) > size:
-            pick = np.sort(rng.choice(len(data[f"x_{split}"]), size, replace=False))
-            data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][pick], data[f"y_{split}"][pick]
 
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
@@ -93,7 +69,7 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     n_hold = profile.holdout_size or 2000
     hold_letters, letter_stats, letter_source = _letters(seed, n_hold, profile.train_size, served)
     digits, digit_source = _mnist(profile, seed, real, n_hold)
-    _cut(digits, profile, seed)
+    cut_to_profile(digits, profile, seed)
     np.savez(served / "mnist.npz", x_train=digits["x_train"], y_train=digits["y_train"], x_test=digits["x_test"], y_test=digits["y_test"])
     return {
         "keras": {"mnist": "mnist.npz"},
