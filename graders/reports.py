@@ -238,7 +238,7 @@ def _latest_runs(runs: Iterable[RunRecord]) -> dict[tuple[str, str], RunRecord]:
 
 def _check_path_part(kind: str, value: str) -> str:
     if not _PATH_PART.match(value):
-        raise ValueError(f"{kind} {value!r} cannot name a report folder (use letters, digits, '.', '_', '-')")
+        raise ValueError(f"{kind} {value!r} cannot name a report folder (use a-z, A-Z, 0-9, '.', '_', '-')")
     return value
 
 

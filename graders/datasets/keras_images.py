@@ -71,7 +71,8 @@ def serve_image_classes(name: str, profile: ProfileSpec, seed: int, real: Path |
     else:
         source = f"synthetic {name} stand-in (seed {seed}), same shapes and dtypes as the real dataset"
     cut_to_profile(data, profile, seed)
-    np.savez(served / f"{name}.npz", **{k: data[k] for k in ("x_train", "y_train", "x_test", "y_test")})
+    arrays: dict[str, Any] = {k: data[k] for k in ("x_train", "y_train", "x_test", "y_test")}
+    np.savez(served / f"{name}.npz", **arrays)
     return {
         "keras": {name: f"{name}.npz"},
         "holdout": {"x": data["x_holdout"], "y": data["y_holdout"]},
