@@ -41,6 +41,31 @@ def _param_question(layer: dict[str, Any], text: str) -> VivaQuestion:
     )
 
 
+# What an output activation gives, in the words of the key (the student's own layer is the one asked about).
+_ACTIVATION_KEYS = {
+    "softmax": "a probability for each of the {units} classes, summing to 1 (the predicted class is the largest)",
+    "sigmoid": "the probability of the positive class, between 0 and 1 (threshold 0.5)",
+    "linear": "an unbounded real number: the predicted value itself (regression)",
+    "relu": "a non-negative real number (a regression output that cannot go below 0)",
+    "tanh": "a value between -1 and 1 (e.g. scaled colour channels)",
+}
+
+
+def _output_key(rubric: Rubric, layer: dict[str, Any]) -> str:
+    """The key for the student's own output layer, and where it differs from what the task expects."""
+    units, act = layer.get("units"), layer.get("activation", "") or "linear"
+    gives = _ACTIVATION_KEYS.get(act, f"'{act}' outputs").format(units=units)
+    key = f"{units} unit(s) with '{act}': {gives}."
+    wanted = rubric.structure
+    expected_units = wanted.output_units is not None and units != wanted.output_units
+    expected_act = bool(wanted.output_activation) and act not in wanted.output_activation
+    if expected_units or expected_act:
+        want = " with ".join(x for x in (f"{wanted.output_units} unit(s)" if wanted.output_units else "",
+                                         " or ".join(wanted.output_activation)) if x)
+        key += f" The task expects {want}: ask why this model differs."
+    return key
+
+
 def _candidates(rubric: Rubric, art: Artifacts, text: str) -> list[VivaQuestion]:
     arch = art.architecture
     out: list[VivaQuestion] = []
@@ -62,7 +87,7 @@ def _candidates(rubric: Rubric, art: Artifacts, text: str) -> list[VivaQuestion]
     if last:
         act = last.get("activation", "")
         out.append(VivaQuestion(question=f"Why does your output layer have {last.get('units')} unit(s) with a '{act}' activation?",
-                                answer=rubric.structure.describe or f"{last.get('units')} outputs, {act}",
+                                answer=_output_key(rubric, last),
                                 auto_answered=bool(act) and re.search(rf"\b{re.escape(act)}\b", text, re.I) is not None and "output" in text.lower()))
     loss = art.compile.get("loss", "")
     if loss:
