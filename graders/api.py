@@ -308,12 +308,19 @@ def check(*, notebook: Path | str, experiment: str | None = None, profile: str =
           limits: Limits | None = None, seed: int = DEFAULT_SEED) -> RunRecord:
     """Self-check one notebook as the grader would (quick profile by default)."""
     path = Path(notebook)
+    if path.is_dir():
+        raise GradingError(f"{path}: is a folder, not a notebook (give the .ipynb, .py or .zip file)")
     if not path.is_file():
         raise GradingError(f"{path}: no such file")
     from graders.rubric import available_experiments
 
     rubrics = [load_rubric(e) for e in available_experiments()]
-    sub = intake.read_submission(path, rubrics, datetime.now())
+    if path.suffix.lower() == ".zip":
+        members = intake.read_archive(path, rubrics, datetime.now())
+        chosen = intake.pick(members, experiment)[0] if experiment else None
+        sub = chosen or max(members, key=lambda s: max(s.scores.values(), default=0.0))
+    else:
+        sub = intake.read_submission(path, rubrics, datetime.now())
     if sub.notebook is None:
         raise GradingError(sub.error)
     exp = experiment or sub.detected

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from graders.backends.base import Limits
 from graders.integrity import SimilaritySettings
@@ -116,6 +116,14 @@ class CourseConfig(_Model):
     experiments: dict[str, ExperimentConfig] = Field(description="Experiment id -> dates; ids are folders of rubrics/.")
     source: Path = Field(Path("course.toml"), description="The file this was read from.")
 
+    @model_validator(mode="after")
+    def _folders_are_folders(self) -> CourseConfig:
+        if self.reports.exists() and not self.reports.is_dir():
+            raise ValueError(f"reports: {self.reports} is a file; reports go into a folder")
+        if self.gradebook.is_dir():
+            raise ValueError(f"gradebook: {self.gradebook} is a folder; give the gradebook's file name")
+        return self
+
     @property
     def enabled(self) -> list[str]:
         """Ids of the experiments to grade, in file order."""
@@ -130,6 +138,10 @@ _ENV = {"profile": "LABGRADE_PROFILE", "backend": "LABGRADE_BACKEND", "workers":
 def _describe(err: ValidationError, path: Path) -> str:
     first = err.errors()[0]
     key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{path}: unknown key '{key}' (a misspelt table or key? {_known_here(first['loc'])})"
+    if first["type"] == "value_error" and not first["loc"]:
+        return f"{path}: {str(first['msg']).removeprefix('Value error, ')}"
     got = first.get("input")
     got_text = "" if isinstance(got, dict) else f" (got {got!r})"
     more = len(err.errors()) - 1
@@ -137,9 +149,25 @@ def _describe(err: ValidationError, path: Path) -> str:
     return f"{path}: key '{key}': {first['msg']}{got_text}{tail}"
 
 
+def _known_here(loc: tuple[int | str, ...]) -> str:
+    """The keys the model accepts where an unknown key was found, for the message."""
+    model: type[BaseModel] = CourseConfig
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field else None
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return "see graders/config.py"
+    names = [n for n in model.model_fields if n != "source"]
+    return "known: " + ", ".join(names)
+
+
 def load_course(path: Path | str, **overrides: object) -> CourseConfig:
     """Read and validate a course file; ``overrides`` are command-line flags (None = unset)."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a folder; give the course file (e.g. {path / 'course.toml'})")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
