@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import nbformat
 
 from graders.config import CourseConfig
-from graders.rubric import Rubric
+from graders.rubric import Rubric, load_rubric, manual_order
 
 SUBMISSION_SUFFIXES = (".ipynb", ".py")
 ARCHIVE_SUFFIXES = (".zip",)
@@ -262,7 +262,8 @@ def pick(subs: list[Submission], experiment: str) -> tuple[Submission | None, st
 def class_list(cfg: CourseConfig) -> list[tuple[Student, list[str]]]:
     """Each student on the roster with the experiments they are graded on: every enabled core
     experiment, and only the mini project their roll number is given."""
-    core = [e for e in cfg.enabled if e not in cfg.mini_projects.allot]
+    core = sorted((e for e in cfg.enabled if e not in cfg.mini_projects.allot),
+                  key=lambda e: manual_order(load_rubric(e).number))
     out = []
     for student in load_roster(cfg.roster):
         mine = list(core)

@@ -43,6 +43,7 @@ class ExperimentInfo:
     start_date: date | None = None
     due_date: date | None = None
     questions: list[str] = field(default_factory=list)  # the manual's assignment questions
+    short: str = ""  # the register's heading; the title when empty
 
 
 @dataclass(frozen=True)
@@ -295,6 +296,23 @@ def _render_entry(common: dict[str, object], entry: _Entry, out_dir: Path) -> li
     return written
 
 
+_PAGES = {"marks.html", "feedback.html", "viva.html", "curves.png"}
+
+
+def _drop_stale(folder: Path, current: set[str]) -> None:
+    """Remove a student's pages of experiments no longer reported (disabled, or no longer theirs).
+
+    Only folders holding nothing but report pages are removed: anything else there is not ours.
+    """
+    if not folder.is_dir():
+        return
+    for child in folder.iterdir():
+        if child.is_dir() and child.name not in current and {p.name for p in child.iterdir()} <= _PAGES:
+            for page in child.iterdir():
+                page.unlink()
+            child.rmdir()
+
+
 @dataclass(frozen=True)
 class _RegisterRow:
     student: StudentInfo
@@ -342,6 +360,7 @@ def render_reports(
     for student in students:
         for entry in by_roll[student.roll_no]:
             written.extend(_render_entry(common, entry, out_dir))
+        _drop_stale(out_dir / student.roll_no, {e.experiment.id for e in by_roll[student.roll_no]})
     env = _environment()
     register = env.get_template("register.html").render(
         common, experiments=list(experiments.values()), rows=_register_rows(experiments, by_roll, students))

@@ -106,6 +106,7 @@ class Rubric(_Model):
     id: str
     number: str
     title: str
+    short: str = Field("", description="A short name for the register's headings (default: the title).")
     kind: Literal["classification", "regression", "custom"] = Field(description="How the built-in evaluator scores; custom = rubrics/<id>/evaluate.py.")
     input: str = Field(description="image | tabular (built-in evaluator), or a name the experiment's evaluate.py understands.")
     mini_project: tuple[int, int] | None = Field(
@@ -172,6 +173,13 @@ def load_rubric(experiment: str, rubrics_dir: Path = RUBRICS_DIR) -> Rubric:
         return Rubric.model_validate({**raw, "folder": folder})
     except ValidationError as err:
         raise RubricError(_describe(err, path)) from None
+
+
+def manual_order(number: str) -> tuple[bool, int, str]:
+    """Sort key of an experiment's number as the lab manual orders them: 1, 2A, 2B, 3, 5, then MP1, MP2, MP3."""
+    mini = number.upper().startswith("MP")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    return mini, int(digits or 0), number
 
 
 def available_experiments(rubrics_dir: Path = RUBRICS_DIR) -> list[str]:

@@ -285,3 +285,16 @@ def test_roster_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="appears twice"):
         render([StudentInfo("1", "A", []), StudentInfo("1", "B", [])])
     assert not list(tmp_path.iterdir())
+
+
+def test_pages_of_an_experiment_no_longer_reported_are_removed(tmp_path: Path) -> None:
+    stale = tmp_path / "1" / "colorize"
+    stale.mkdir(parents=True)
+    (stale / "marks.html").write_text("old", encoding="utf-8")
+    keep = tmp_path / "1" / "notes"
+    keep.mkdir()
+    (keep / "mine.txt").write_text("not a report page", encoding="utf-8")
+    render_reports(course_name="c", experiments=EXPERIMENTS, students=[StudentInfo("1", "A", ["boston"])],
+                   runs=[], overrides={}, out_dir=tmp_path)
+    assert not stale.exists() and (keep / "mine.txt").is_file()
+    assert (tmp_path / "1" / "boston" / "marks.html").is_file()

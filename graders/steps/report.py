@@ -11,7 +11,7 @@ from pathlib import Path
 from graders.config import CourseConfig
 from graders.intake import class_list
 from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
-from graders.rubric import load_rubric
+from graders.rubric import load_rubric, manual_order
 from graders.steps import integrity
 from graders.store import Gradebook
 
@@ -19,12 +19,12 @@ from graders.store import Gradebook
 def report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
     """The enabled experiments as the sheets name them, and each student with the experiments they are graded on."""
     infos = {}
-    for exp, ec in cfg.experiments.items():
-        if not ec.enabled:
-            continue
-        rubric = load_rubric(exp)
+    enabled = sorted((e for e, ec in cfg.experiments.items() if ec.enabled),
+                     key=lambda e: manual_order(load_rubric(e).number))  # the manual's order, not the file's
+    for exp in enabled:
+        ec, rubric = cfg.experiments[exp], load_rubric(exp)
         infos[exp] = ExperimentInfo(exp, f"{rubric.number}. {rubric.title}", ec.start, ec.due.date(),
-                                    [q.text for q in rubric.questions])
+                                    [q.text for q in rubric.questions], f"{rubric.number}. {rubric.short or rubric.title}")
     students = [StudentInfo(s.roll_no, s.name, mine) for s, mine in class_list(cfg)]
     return infos, students
 
