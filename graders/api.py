@@ -145,11 +145,14 @@ def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
 # ---------------------------------------------------------------- report / export / override
 
 
-def report(*, course: Path | str) -> list[Path]:
-    """Re-render every marks sheet, feedback page, viva sheet, the register and the CSV."""
+def report(*, course: Path | str, everything: bool = False, students: list[str] | None = None,
+           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Re-render the marks sheets, feedback pages and viva sheets whose inputs changed (``everything``: all of
+    them; ``students``: only theirs), the register and the CSV; runs nothing."""
     cfg = load_course(course)
     _existing_gradebook(cfg)
-    pages, csv_path = render_class(cfg)
+    only = {intake.normalise_roll(r) for r in students} if students else None
+    pages, csv_path = render_class(cfg, everything=everything, only=only, progress=progress)
     return pages + [csv_path]
 
 

@@ -110,8 +110,13 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    paths = api.report(course=args.course)
-    out.print(f"rendered {len(paths)} file(s) under {paths[-1].parent if paths else '?'}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out, transient=True) as progress:
+        bar = progress.add_task("rendering", total=None)
+        paths = api.report(course=args.course, everything=args.all, students=args.student,
+                           progress=lambda done, total: progress.update(bar, completed=done, total=total))
+    out.print(f"wrote {len(paths)} file(s) under {paths[-1].parent if paths else '?'}"
+              + ("" if args.all else " (pages whose runs, marks and flags did not change were kept; --all redraws them)"))
     return 0
 
 
@@ -226,8 +231,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--profile", default="quick", choices=["quick", "full"])
     c.add_argument("--backend", default="local", choices=["auto", "local", "docker"])
     c.set_defaults(func=cmd_check)
-    r = sub.add_parser("report", help="re-render every report from the gradebook (runs nothing)")
+    r = sub.add_parser("report", help="re-render the reports from the gradebook (runs nothing)")
     r.add_argument("--course", required=True, type=Path)
+    r.add_argument("--all", action="store_true", help="redraw every page, not only those whose inputs changed")
+    r.add_argument("--student", action="append", help="only this roll number's pages (repeatable)")
     r.set_defaults(func=cmd_report)
     e = sub.add_parser("export", help="write the marks for an LMS (csv, moodle, canvas, gradescope)")
     e.add_argument("--course", required=True, type=Path)

@@ -9,8 +9,10 @@ always the *effective* marks: the run's marks with examiner overrides on top.
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import cached_property, lru_cache
@@ -343,23 +345,40 @@ def render_reports(
     overrides: dict[tuple[str, str], list[Override]],
     out_dir: Path,
     flags: Mapping[tuple[str, str], str] | None = None,
+    everything: bool = True,
+    only: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
-    """Write every student's marks/feedback/viva pages, the class register and an index.
+    """Write the students' marks/feedback/viva pages, the class register and an index.
 
     ``runs`` may hold several runs per student × experiment: the latest by
-    ``graded_at`` is reported. Returns the paths written (HTML and PNG).
+    ``graded_at`` is reported. Unless ``everything``, a student × experiment
+    whose pages were rendered from the same inputs (run, overrides, flag,
+    course, templates) is left as it is: the last render's fingerprints are
+    kept in ``.render-state.json``. ``only`` limits the pages to these roll
+    numbers; the register and the index are always rendered. ``progress`` is
+    called with (done, total). Returns the paths written.
     """
     out_dir = Path(out_dir)
     by_roll = _build_entries(experiments, students, runs, overrides, flags or {})
+    state_file = out_dir / RENDER_STATE
+    previous = {} if everything else _read_state(state_file)
+    fingerprints: dict[str, str] = dict(previous)
     common: dict[str, object] = {
         "course_name": course_name, "component_max": COMPONENT_MAX, "total_max": TOTAL_MAX,
         "headings": [c.heading for c in Component] + ["Total", "Dated Sign of Subject Teacher"],
         "maxima": [COMPONENT_MAX] * len(Component) + [TOTAL_MAX],
     }
     written: list[Path] = []
-    for student in students:
-        for entry in by_roll[student.roll_no]:
+    todo = [e for s in students if only is None or s.roll_no in only for e in by_roll[s.roll_no]]
+    for done, entry in enumerate(todo, start=1):
+        key, mark = f"{entry.student.roll_no}/{entry.experiment.id}", _fingerprint(course_name, entry)
+        if previous.get(key) != mark or not (out_dir / key / "marks.html").is_file():
             written.extend(_render_entry(common, entry, out_dir))
+            fingerprints[key] = mark
+        if progress:
+            progress(done, len(todo))
+    for student in students:
         _drop_stale(out_dir / student.roll_no, {e.experiment.id for e in by_roll[student.roll_no]})
     env = _environment()
     register = env.get_template("register.html").render(
@@ -367,7 +386,35 @@ def render_reports(
     written.append(_write_text(out_dir / "register.html", register))
     index_rows = [{"student": s, "entries": by_roll[s.roll_no]} for s in students]
     written.append(_write_text(out_dir / "index.html", env.get_template("index.html").render(common, rows=index_rows)))
+    _write_text(state_file, json.dumps(fingerprints, sort_keys=True))
     return written
+
+
+RENDER_STATE = ".render-state.json"
+
+
+@lru_cache(maxsize=1)
+def _templates_digest() -> str:
+    h = hashlib.sha256()
+    for path in sorted(TEMPLATES_DIR.glob("*.html")):
+        h.update(path.read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()
+
+
+def _fingerprint(course_name: str, entry: _Entry) -> str:
+    """What an entry's pages are made from: the run, the overrides, the flag, the course and the templates."""
+    parts = [course_name, entry.run.model_dump_json() if entry.run else "", entry.flag, entry.student.name,
+             repr(entry.experiment), *(o.model_dump_json() for o in entry.overrides), _templates_digest()]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:24]
+
+
+def _read_state(path: Path) -> dict[str, str]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 # -- export ------------------------------------------------------------------

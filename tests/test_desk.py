@@ -82,12 +82,14 @@ def build_course(folder: Path) -> Path:
     course.write_text(COURSE_TOML, encoding="utf-8")
     runs = [
         _run("r1-fashion", "1", "fashion",
-             ComponentMarks(answers=4, coding_efficiency=3.25, viva=1, timely_completion=5),
+             ComponentMarks(answers=4, coding_efficiency=3.25, viva=None, timely_completion=5),
+             suggested={"viva": 1.0},
              viva=_viva(5, auto=1), checks=_answer_checks(True),
              history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.5], "accuracy": [0.6, 0.8, 0.85]}),
-        _run("r1-boston", "1", "boston", ComponentMarks(answers=3, coding_efficiency=4, viva=0, timely_completion=5),
+        _run("r1-boston", "1", "boston", ComponentMarks(answers=3, coding_efficiency=4, viva=None, timely_completion=5),
              viva=_viva(4), checks=_answer_checks(True)),
-        _run("r2-fashion", "2", "fashion", ComponentMarks(answers=0, coding_efficiency=2, viva=0, timely_completion=4),
+        _run("r2-fashion", "2", "fashion", ComponentMarks(answers=None, coding_efficiency=2, viva=None,
+                                                     timely_completion=4),
              viva=_viva(3), checks=_answer_checks(False)),
         _run("r3-boston", "3", "boston", ComponentMarks(timely_completion=5), status=Status.no_model,
              reason="ran, but no trained Keras model was found", checks=_answer_checks(False)),
@@ -481,7 +483,7 @@ def build_full_course(folder: Path) -> Path:
             for k, exp in enumerate((*FULL_EXPERIMENTS[:5], mini[roll])):
                 if (n + k) % 7 == 6:
                     continue  # not graded yet
-                marks = ComponentMarks(answers=(n + k) % 6, coding_efficiency=3.5, viva=0, timely_completion=5)
+                marks = ComponentMarks(answers=(n + k) % 6, coding_efficiency=3.5, viva=None, timely_completion=5)
                 book.record_run(_run(f"{roll}-{exp}", roll, exp, marks, viva=_viva(5),
                                      checks=_answer_checks((n + k) % 6 != 0)))
     return course

@@ -6,6 +6,7 @@ student × experiment, with the examiners' overrides on top).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from graders.config import CourseConfig
@@ -29,15 +30,17 @@ def report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[St
     return infos, students
 
 
-def report(cfg: CourseConfig, out_dir: Path | None = None) -> tuple[list[Path], Path]:
-    """Render every page and the CSV from the gradebook (into ``out_dir``, by default the course's reports
-    folder); the pages written and the CSV's path."""
+def report(cfg: CourseConfig, out_dir: Path | None = None, *, everything: bool = False,
+           only: set[str] | None = None, progress: Callable[[int, int], None] | None = None) -> tuple[list[Path], Path]:
+    """Render the pages and the CSV from the gradebook (into ``out_dir``, by default the course's reports
+    folder): only what changed since the last render unless ``everything``; the pages written and the CSV."""
     out = cfg.reports if out_dir is None else out_dir
     infos, students = report_inputs(cfg)
     with Gradebook(cfg.gradebook) as book:
         runs = book.latest_runs(cfg.name)
         overrides = book.all_overrides(cfg.name)
     pages = render_reports(course_name=cfg.name, experiments=infos, students=students, runs=runs,
-                           overrides=overrides, out_dir=out, flags=integrity.flags(cfg))
+                           overrides=overrides, out_dir=out, flags=integrity.flags(cfg),
+                           everything=everything or out_dir is not None, only=only, progress=progress)
     csv_path = write_csv(export_rows(students=students, runs=runs, overrides=overrides), out / "marks.csv")
     return pages, csv_path
