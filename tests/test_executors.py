@@ -240,10 +240,12 @@ def test_pinned_sandbox_and_placement_provenance() -> None:
 
     slot = Slot(executor="local", gpus=("1",))
     job = Job(name="j", argv=("true",), mounts=(), cwd="/work", env={"A": "b"})
-    for name, seen in (("local", "1"), ("docker", "0")):
-        inner = Recorder(name)
-        PinnedSandbox(inner, slot).run(job)
-        assert inner.jobs[0].gpu and inner.jobs[0].env == {"A": "b", "CUDA_VISIBLE_DEVICES": seen}
+    local = Recorder("local")
+    PinnedSandbox(local, slot).run(job)
+    assert local.jobs[0].gpu and local.jobs[0].env == {"A": "b", "CUDA_VISIBLE_DEVICES": "1"}
+    docker = Recorder("docker")
+    PinnedSandbox(docker, slot).run(job)  # a container is given exactly the slot's device, renumbered from 0
+    assert docker.jobs[0].gpu and docker.jobs[0].devices == ("1",) and docker.jobs[0].env == {"A": "b"}
     cpu = Recorder("local")
     PinnedSandbox(cpu, Slot(executor="local")).run(job)
     assert cpu.jobs == [job]
@@ -265,3 +267,18 @@ def test_lost_reasons_name_what_happened() -> None:
     assert "on its only attempt" in lost_reason(ray, ray.exceptions.WorkerCrashedError(), 0)
     node_lost = lost_reason(ray, ray.exceptions.NodeDiedError("n"), 1)
     assert node_lost == "the node running the job was lost on each of 2 attempts"
+
+
+def test_a_docker_job_asks_the_engine_for_its_own_device() -> None:
+    """The container's device request names the slot's device, and CUDA sees it as device 0."""
+    from graders.backends.base import Job
+    from graders.backends.docker import _container_options
+
+    class Client:  # what the options need of the engine: its CPU count
+        def info(self) -> dict[str, int]:
+            return {"NCPU": 2}
+
+    job = Job(name="j", argv=("true",), mounts=(), cwd="/work", gpu=True, devices=("1",))
+    options = _container_options(Client(), job, "image")  # type: ignore[arg-type]
+    request = options["device_requests"][0]
+    assert request["DeviceIDs"] == ["1"] and options["environment"]["CUDA_VISIBLE_DEVICES"] == "0"

@@ -51,6 +51,7 @@ class Job:
     env: dict[str, str] = field(default_factory=dict)
     limits: Limits = field(default_factory=Limits)
     gpu: bool = False
+    devices: tuple[str, ...] = ()  # the host GPU ids this job is pinned to (empty: any one GPU when gpu is set)
 
 
 class Ending(str, enum.Enum):

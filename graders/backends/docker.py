@@ -147,7 +147,10 @@ def _container_options(client: docker.DockerClient, job: Job, image: str, env_mo
     filesystems = _filesystems(job)
     if env_mount is not None:
         filesystems["mounts"].append(env_mount)
-    if job.gpu:
+    if job.devices:  # exactly these host devices, renumbered from 0 inside the container
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in range(len(job.devices)))
+        options["device_requests"] = [DeviceRequest(device_ids=list(job.devices), capabilities=[["gpu"]])]
+    elif job.gpu:
         env.setdefault("CUDA_VISIBLE_DEVICES", "0")
         options["device_requests"] = [DeviceRequest(count=1, capabilities=[["gpu"]])]
     return {
@@ -433,7 +436,7 @@ def _isolation(job: Job) -> dict[str, str]:
         "readonly_rootfs": "true",
         "cap_drop": "ALL",
         "no_new_privileges": "true",
-        "gpu": "true" if job.gpu else "false",
+        "gpu": ",".join(job.devices) if job.devices else ("true" if job.gpu else "false"),
         "memory_mb": str(job.limits.memory_mb),
         "pids": str(job.limits.pids),
     }

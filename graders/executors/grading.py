@@ -75,8 +75,9 @@ class PinnedSandbox:
         """Run ``job`` on the wrapped backend with the slot's devices (unchanged on a CPU slot)."""
         if not self.slot.gpus:
             return self.inner.run(job)
-        env = self.slot.cuda_env() if self.inner.name == "local" else self.slot.container_env()
-        return self.inner.run(dataclasses.replace(job, gpu=True, env={**job.env, **env}))
+        if self.inner.name == "local":
+            return self.inner.run(dataclasses.replace(job, gpu=True, env={**job.env, **self.slot.cuda_env()}))
+        return self.inner.run(dataclasses.replace(job, gpu=True, devices=tuple(self.slot.gpus)))
 
 
 def node_backend(name: str) -> Sandbox:
