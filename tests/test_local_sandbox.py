@@ -143,6 +143,26 @@ def test_killed_by_signal_is_reported(sandbox: LocalSandbox, work: Path) -> None
     assert "SIGTERM" in result.message
 
 
+def test_an_interrupted_batch_stops_its_running_jobs(sandbox: LocalSandbox, work: Path) -> None:
+    """``stop_all`` (what Ctrl-C in a batch calls) stops a running job at once, with a reason."""
+    from graders.backends.base import stop_all
+
+    started = work / "started"
+    results: list[JobResult] = []
+    code = f"import pathlib, time; pathlib.Path({str(started)!r}).write_text('x'); time.sleep(60)"
+    runner = threading.Thread(target=lambda: results.append(sandbox.run(python_job(code, work))))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), "the job never started"
+    assert stop_all() == 1
+    runner.join(timeout=30)
+    assert not runner.is_alive() and results[0].ending is Ending.error
+    assert "interrupted" in results[0].message
+    assert stop_all() == 0  # nothing left running
+
+
 # -- paths ------------------------------------------------------------------------
 
 

@@ -9,6 +9,9 @@ that is the pipeline's business.
 from __future__ import annotations
 
 import enum
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -116,3 +119,34 @@ class Sandbox(Protocol):
     def run(self, job: Job) -> JobResult:
         """Run one job to its end (or kill it) and report how it ended."""
         ...
+
+
+# Every job running in this process, with how to stop it: a batch interrupted by Ctrl-C stops them all
+# (containers are killed and removed by their backend's own clean-up, local jobs' supervisors sweep their tree).
+_RUNNING: dict[int, Callable[[], None]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+@contextmanager
+def running(stop: Callable[[], None]) -> Iterator[None]:
+    """Register a running job's ``stop`` for :func:`stop_all` while the block runs."""
+    key = id(stop)
+    with _RUNNING_LOCK:
+        _RUNNING[key] = stop
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(key, None)
+
+
+def stop_all() -> int:
+    """Stop every job running in this process (an interrupted batch); how many were asked to stop."""
+    with _RUNNING_LOCK:
+        stops = list(_RUNNING.values())
+    for stop in stops:
+        try:
+            stop()
+        except Exception:  # one job that cannot be stopped must not keep the others running
+            continue
+    return len(stops)

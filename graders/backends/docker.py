@@ -40,7 +40,7 @@ from docker.types import DeviceRequest, LogConfig, Ulimit
 from docker.types import Mount as BindMount
 
 from graders.paths import SANDBOX_CACHE
-from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, writable_bytes
+from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, running, writable_bytes
 
 
 def _harness_version() -> str:
@@ -102,7 +102,8 @@ class DockerSandbox:
                 isolation["environment"] = f"volume {env['Source']} (read-only)" if env is not None else "image"
                 container = client.containers.create(**_container_options(client, job, image_id, env))
                 try:
-                    return _supervise(container, job, image_id, isolation)
+                    with running(lambda: _kill(container)):
+                        return _supervise(container, job, image_id, isolation)
                 finally:
                     _remove(container)
         except (SandboxUnavailable, DockerException, requests.RequestException, OSError) as exc:

@@ -67,7 +67,7 @@ from typing import Any, Literal
 import psutil
 
 from graders.backends import _posix
-from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, writable_bytes
+from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, running, writable_bytes
 
 NOBODY = 65534
 UID_ENV = "LABGRADE_SANDBOX_UID"  # run every job as this one uid instead of one uid per job
@@ -364,7 +364,8 @@ def _supervise(config: dict[str, Any], job: Job, started: float) -> JobResult:
         _pin(proc.pid, cores)  # before the plan is sent: the job is forked only after, and inherits it
         plan = marshal.dumps(config)
         watch.send(len(plan).to_bytes(4, "big") + plan)
-        report = watch.pump(out_r, ctl_r)
+        with running(lambda: watch.stop(Ending.error, "stopped: the batch was interrupted")):
+            report = watch.pump(out_r, ctl_r)
     finally:
         CPUS.release(cores)
         watch.close()

@@ -25,7 +25,7 @@ from graders.executors.base import Slot
 from graders.models import RunRecord, Status
 from graders.state import GradeContext, Task
 from graders.backends import Sandbox, choose
-from graders.backends.base import Job, JobResult, Limits
+from graders.backends.base import Job, JobResult, Limits, stop_all
 
 _BACKENDS: dict[str, Sandbox] = {}
 _BACKENDS_LOCK = threading.Lock()
@@ -92,6 +92,7 @@ def grade_job(job: GradeJob, slot: Slot) -> RunRecord:
     """The work function: grade one job on this node, in its sandbox, on the slot's device(s)."""
     from graders.pipeline import grade_task
 
+    slot.cancel.on_cancel(stop_all)  # an interrupted batch stops the sandboxes it runs, not only new jobs
     backend = PinnedSandbox(node_backend(job.backend), slot)
     ctx = GradeContext(course=job.course, profile=job.profile, seed=job.seed, limits=job.limits,
                        late_policy=job.late_policy, backend=backend, real_data=job.real_data, gpus=bool(slot.gpus),
