@@ -123,12 +123,12 @@ class Sandbox(Protocol):
 
 # Every job running in this process, with how to stop it: a batch interrupted by Ctrl-C stops them all
 # (containers are killed and removed by their backend's own clean-up, local jobs' supervisors sweep their tree).
-_RUNNING: dict[int, Callable[[], None]] = {}
+_RUNNING: dict[int, Callable[[], object]] = {}
 _RUNNING_LOCK = threading.Lock()
 
 
 @contextmanager
-def running(stop: Callable[[], None]) -> Iterator[None]:
+def running(stop: Callable[[], object]) -> Iterator[None]:
     """Register a running job's ``stop`` for :func:`stop_all` while the block runs."""
     key = id(stop)
     with _RUNNING_LOCK:

@@ -52,7 +52,7 @@ class CancelToken:
     def __init__(self) -> None:
         self._event = threading.Event()
         self._lock = threading.Lock()
-        self._hooks: list[Callable[[], None]] = []
+        self._hooks: list[Callable[[], object]] = []
 
     @property
     def cancelled(self) -> bool:
@@ -63,7 +63,7 @@ class CancelToken:
         """Block until cancelled (True) or until ``timeout`` passes (False)."""
         return self._event.wait(timeout)
 
-    def on_cancel(self, hook: Callable[[], None]) -> None:
+    def on_cancel(self, hook: Callable[[], object]) -> None:
         """Run ``hook`` when the job is cancelled (now, if it already is)."""
         with self._lock:
             if not self._event.is_set():
