@@ -185,19 +185,20 @@ def test_argv_cwd_and_env_use_sandbox_paths(sandbox: LocalSandbox, work: Path, t
         src = open(sys.argv[1]).read()
         open("out.txt", "w").write(src)
         print("cwd", os.getcwd())
-        print("env", os.environ["DATA"], os.environ["PYTHONPATH"])
+        print("env", os.environ["DATA"], os.environ["LIBS"], os.environ["PYTHONPATH"])
     """
     job = python_job(
         code, work,
         argv=(sys.executable, "-c", textwrap.dedent(code), "/data/numbers.csv"),
         mounts=(Mount(work, "/work", read_only=False), Mount(data, "/data")),
-        env={"DATA": "/data", "PYTHONPATH": "/data:/work/lib"},
+        env={"DATA": "/data", "LIBS": "/data:/work/lib", "PYTHONPATH": "/work/host-lib"},
     )
     result = sandbox.run(job)
     assert result.exit_code == 0, result.output_tail
     assert (work / "out.txt").read_text() == "1,2,3\n"
     assert f"cwd {work}" in result.output_tail
-    assert f"env {data} {data}:{work}/lib" in result.output_tail
+    # sandbox paths are rewritten to host ones, colon lists too; PYTHONPATH names host folders and is kept
+    assert f"env {data} {data}:{work}/lib /work/host-lib" in result.output_tail
 
 
 def test_host_environment_is_not_passed_on(sandbox: LocalSandbox, work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
