@@ -36,15 +36,15 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from graders.models import LatePolicy  # noqa: E402
+from graders.backends import get_backend  # noqa: E402
+from graders.backends.base import Limits  # noqa: E402
 from graders.intake import Student, module_to_notebook, read_submission  # noqa: E402
+from graders.models import LatePolicy  # noqa: E402
+from graders.paths import RUNTIME_PACKAGE  # noqa: E402
+from graders.rubric import load_rubric  # noqa: E402
 from graders.state import GradeContext, GradeState, Task  # noqa: E402
 from graders.steps.execute import execute  # noqa: E402
 from graders.steps.prepare import cleanup, prepare  # noqa: E402
-from graders.rubric import load_rubric  # noqa: E402
-from graders.backends import get_backend  # noqa: E402
-from graders.paths import RUNTIME_PACKAGE  # noqa: E402
-from graders.backends.base import Limits  # noqa: E402
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 from labgrade_runtime.runner.run import KERNEL_NAME, NativeKernelSpecs  # noqa: E402
@@ -73,8 +73,14 @@ def sandboxed(backend: str, source: Path) -> float:
     """The pipeline's execute step on ``backend`` (prepare is not counted; it is a file copy)."""
     rubric = load_rubric("boston")
     sub = read_submission(source, [rubric], datetime.now())
-    ctx = GradeContext(course="bench", profile="quick", seed=1234, limits=Limits(cell_seconds=120, wall_seconds=300),
-                       late_policy=LatePolicy(), backend=get_backend(backend))
+    ctx = GradeContext(
+        course="bench",
+        profile="quick",
+        seed=1234,
+        limits=Limits(cell_seconds=120, wall_seconds=300),
+        late_policy=LatePolicy(),
+        backend=get_backend(backend),
+    )
     state = GradeState(ctx, Task(Student("1", "bench"), rubric, sub, None))
     prepare(state)
     try:
@@ -121,7 +127,10 @@ def main() -> int:
     out = ROOT / "benchmarks/results/overhead.json"
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     for b in backends:
-        print(f"{b}: median {medians[b]:.2f} s vs bare nbclient {medians['bare']:.2f} s -> overhead {medians[b] - medians['bare']:+.2f} s (goal {GOALS.get(b, '?')} s)")
+        print(
+            f"{b}: median {medians[b]:.2f} s vs bare nbclient {medians['bare']:.2f} s -> "
+            f"overhead {medians[b] - medians['bare']:+.2f} s (goal {GOALS.get(b, '?')} s)"
+        )
     print(f"wrote {out}")
     return 0
 

@@ -24,8 +24,10 @@ from tests.integrity.students import MANUAL, honest
 
 OUT = Path(__file__).with_name("results") / "similarity.json"
 DISGUISES = [
-    (edits.rename, edits.renumber, edits.annotate), (edits.rename, edits.reorder, edits.merge),
-    (edits.reformat, edits.split, edits.renumber), (edits.rename, edits.annotate, edits.reformat, edits.reorder),
+    (edits.rename, edits.renumber, edits.annotate),
+    (edits.rename, edits.reorder, edits.merge),
+    (edits.reformat, edits.split, edits.renumber),
+    (edits.rename, edits.annotate, edits.reformat, edits.reorder),
 ]
 
 
@@ -64,13 +66,22 @@ def main() -> int:
     pairs_in_groups = sum(len(g) * (len(g) - 1) // 2 for g in groups)
     all_pairs = n * (n - 1) // 2
     result = {
-        "submissions": n, "seconds": round(seconds, 2), "cores": os.cpu_count(), "python": platform.python_version(),
-        "candidate_pairs_compared": report.compared_pairs, "all_pairs": all_pairs,
-        "copy_groups": len(groups), "copy_groups_found": found_groups,
-        "copy_pairs": pairs_in_groups, "copy_pairs_listed": len(report.pairs) - len(honest_listed),
-        "honest_pairs_listed": len(honest_listed), "honest_pairs": all_pairs - pairs_in_groups,
-        "exact_pairs": sum(p.exact for p in report.pairs), "clusters": len(report.clusters),
-        "common_fingerprints": report.common_fingerprints, "settings": report.settings.model_dump(),
+        "submissions": n,
+        "seconds": round(seconds, 2),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "candidate_pairs_compared": report.compared_pairs,
+        "all_pairs": all_pairs,
+        "copy_groups": len(groups),
+        "copy_groups_found": found_groups,
+        "copy_pairs": pairs_in_groups,
+        "copy_pairs_listed": len(report.pairs) - len(honest_listed),
+        "honest_pairs_listed": len(honest_listed),
+        "honest_pairs": all_pairs - pairs_in_groups,
+        "exact_pairs": sum(p.exact for p in report.pairs),
+        "clusters": len(report.clusters),
+        "common_fingerprints": report.common_fingerprints,
+        "settings": report.settings.model_dump(),
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

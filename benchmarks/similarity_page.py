@@ -30,10 +30,18 @@ def main() -> int:
         return 1
     base = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     png, pdf = page.with_suffix(".png"), page.with_suffix(".pdf")
-    subprocess.run([*base, f"--screenshot={png}", "--window-size=1280,2000", page.as_uri()], check=True,
-                   capture_output=True, timeout=120)
-    subprocess.run([*base, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [*base, f"--screenshot={png}", "--window-size=1280,2000", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [*base, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     print(f"wrote {page}, {png}, {pdf}")
     return 0
 

@@ -15,8 +15,34 @@ from typing import Any
 from graders.rubric import Question
 
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP = {"what", "is", "the", "a", "an", "of", "in", "are", "do", "does", "you", "by", "mean", "write", "down",
-         "explain", "how", "many", "there", "why", "into", "and", "to", "for", "on", "used"}
+_STOP = {
+    "what",
+    "is",
+    "the",
+    "a",
+    "an",
+    "of",
+    "in",
+    "are",
+    "do",
+    "does",
+    "you",
+    "by",
+    "mean",
+    "write",
+    "down",
+    "explain",
+    "how",
+    "many",
+    "there",
+    "why",
+    "into",
+    "and",
+    "to",
+    "for",
+    "on",
+    "used",
+}
 FULL_COVERAGE = 0.6  # share of the key's concepts that earns full marks
 MIN_WORDS = 8
 

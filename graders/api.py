@@ -1,11 +1,11 @@
 """The keyword-only Python API; the CLI is a thin shell over it.
 
-    grade(course=...)            batch-grade a class into the gradebook and reports
-    check(notebook=...)          self-check one notebook (quick profile, local sandbox)
-    report(course=...)           re-render every report from the gradebook (runs nothing)
-    override(course=..., ...)    record an examiner's change, kept as history
-    export(course=..., out=...)  one CSV row per student x experiment
-    calibrate(experiment=...)    run the reference solution, store its targets
+grade(course=...)            batch-grade a class into the gradebook and reports
+check(notebook=...)          self-check one notebook (quick profile, local sandbox)
+report(course=...)           re-render every report from the gradebook (runs nothing)
+override(course=..., ...)    record an examiner's change, kept as history
+export(course=..., out=...)  one CSV row per student x experiment
+calibrate(experiment=...)    run the reference solution, store its targets
 """
 
 from __future__ import annotations
@@ -17,23 +17,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from graders import batch, intake
-from graders import backends
+from graders import backends, batch, intake
 from graders.backends import Sandbox
 from graders.backends.base import Limits
 from graders.config import CourseConfig, load_course
 from graders.executors import ExecutorError
+from graders.exports import (
+    CheckLine,
+    ExportError,
+    GradeCell,
+    RosterEntry,
+    write_gradescope,
+    write_lms_csv,
+    write_long_csv,
+)
 from graders.intake import Student, Submission, class_list
-from graders.exports import CheckLine, ExportError, GradeCell, RosterEntry, write_gradescope, write_lms_csv, write_long_csv
 from graders.integrity import SimilarityReport
 from graders.marks_import import MarkEntry, MarksError, history_rows, read_marks_csv, revert
 from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
 from graders.pipeline import calibration_run, grade_task
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
 from graders.state import GradeContext, Task
+from graders.steps import integrity
 from graders.steps.report import report as render_class
 from graders.steps.report import report_inputs
-from graders.steps import integrity
 from graders.store import Gradebook, effective_marks
 from graders.writeups import find_writeups, read_writeup, writeup_detector
 
@@ -86,15 +93,33 @@ def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | N
                 continue
             chosen, note = intake.pick(subs, exp)
             found = find_writeups(folder, chosen.path if chosen else None, exp, detect) if folder else []
-            tasks.append(Task(student, load_rubric(exp), chosen, cfg.experiments[exp].due, note,
-                              writeups=tuple(read_writeup(p) for p in found)))
+            tasks.append(
+                Task(
+                    student,
+                    load_rubric(exp),
+                    chosen,
+                    cfg.experiments[exp].due,
+                    note,
+                    writeups=tuple(read_writeup(p) for p in found),
+                )
+            )
     return tasks
 
 
-def grade(*, course: Path | str, experiments: list[str] | None = None, students: list[str] | None = None,
-          backend: str | None = None, profile: str | None = None, workers: int | None = None,
-          executor: str | None = None, address: str | None = None, regrade: bool = False,
-          on_result: Progress | None = None, on_start: Callable[[int, str], None] | None = None) -> GradeSummary:
+def grade(
+    *,
+    course: Path | str,
+    experiments: list[str] | None = None,
+    students: list[str] | None = None,
+    backend: str | None = None,
+    profile: str | None = None,
+    workers: int | None = None,
+    executor: str | None = None,
+    address: str | None = None,
+    regrade: bool = False,
+    on_result: Progress | None = None,
+    on_start: Callable[[int, str], None] | None = None,
+) -> GradeSummary:
     """Grade every (or the chosen) student x experiment; one failure never stops the batch.
 
     Unchanged work is reused, work whose scoring changed is re-scored from the stored artifacts, and the
@@ -115,13 +140,27 @@ def grade(*, course: Path | str, experiments: list[str] | None = None, students:
     if on_start:
         on_start(len(todo.execute) + len(todo.rescore), note)
     try:
-        fresh = batch.run_batch(ctx, todo, executor=cfg.executor, backend=cfg.backend, workers=cfg.workers,
-                                address=cfg.address, gpus=cfg.gpus, on_result=on_result)
+        fresh = batch.run_batch(
+            ctx,
+            todo,
+            executor=cfg.executor,
+            backend=cfg.backend,
+            workers=cfg.workers,
+            address=cfg.address,
+            gpus=cfg.gpus,
+            on_result=on_result,
+        )
     except ExecutorError as exc:
         raise GradingError(str(exc)) from None
     runs = sorted([*fresh, *todo.reuse], key=lambda r: (int(r.roll_no), r.experiment))
-    summary = GradeSummary(runs=runs, backend=sandbox.name, backend_note=note, executed=len(todo.execute),
-                           rescored=len(todo.rescore), reused=len(todo.reuse))
+    summary = GradeSummary(
+        runs=runs,
+        backend=sandbox.name,
+        backend_note=note,
+        executed=len(todo.execute),
+        rescored=len(todo.rescore),
+        reused=len(todo.reuse),
+    )
     if not students:  # similarity is a class-wide comparison: after a whole batch, not after one student
         summary.similarity = integrity.similarity_reports(cfg, experiments or cfg.enabled, tasks)
     summary.reports, summary.csv = render_class(cfg)
@@ -137,16 +176,30 @@ def _gradebook_file(cfg: CourseConfig) -> Path:
 
 
 def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
-    return GradeContext(course=cfg.name, profile=cfg.profile, seed=cfg.seed, limits=cfg.limits.to_limits(),
-                        late_policy=cfg.late_policy, backend=sandbox, real_data=cfg.data, gpus=bool(cfg.gpus),
-                        gradebook=cfg.gradebook, count_suggested_viva=cfg.marks.count_suggested_viva)
+    return GradeContext(
+        course=cfg.name,
+        profile=cfg.profile,
+        seed=cfg.seed,
+        limits=cfg.limits.to_limits(),
+        late_policy=cfg.late_policy,
+        backend=sandbox,
+        real_data=cfg.data,
+        gpus=bool(cfg.gpus),
+        gradebook=cfg.gradebook,
+        count_suggested_viva=cfg.marks.count_suggested_viva,
+    )
 
 
 # ---------------------------------------------------------------- report / export / override
 
 
-def report(*, course: Path | str, everything: bool = False, students: list[str] | None = None,
-           progress: Callable[[int, int], None] | None = None) -> list[Path]:
+def report(
+    *,
+    course: Path | str,
+    everything: bool = False,
+    students: list[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Path]:
     """Re-render the marks sheets, feedback pages and viva sheets whose inputs changed (``everything``: all of
     them; ``students``: only theirs), the register and the CSV; runs nothing."""
     cfg = load_course(course)
@@ -178,8 +231,14 @@ def _cells(cfg: CourseConfig) -> tuple[list[RosterEntry], list[GradeCell]]:
     return roster, cells
 
 
-def export(*, course: Path | str, out: Path | str, format: str = "csv", per_component: bool = False,
-           identifier: str | None = None) -> Path:
+def export(
+    *,
+    course: Path | str,
+    out: Path | str,
+    format: str = "csv",
+    per_component: bool = False,
+    identifier: str | None = None,
+) -> Path:
     """The marks in a form an LMS imports: ``csv`` (one row per student × experiment), ``moodle`` and ``canvas``
     (one row per student, pending and missing blank), ``gradescope`` (a results.json per submission under ``out``)."""
     if format not in EXPORT_FORMATS:
@@ -199,7 +258,8 @@ def export(*, course: Path | str, out: Path | str, format: str = "csv", per_comp
         titles = [(exp, info.title) for exp, info in report_inputs(cfg)[0].items()]
         fmt: Literal["moodle", "canvas"] = "moodle" if format == "moodle" else "canvas"
         ident: Literal["email", "id_number"] | None = (
-            "email" if identifier == "email" else "id_number" if identifier == "id_number" else None)
+            "email" if identifier == "email" else "id_number" if identifier == "id_number" else None
+        )
         return write_lms_csv(fmt, roster, cells, titles, out, per_component=per_component, identifier=ident)
     except ExportError as exc:
         raise GradingError(str(exc)) from None
@@ -228,8 +288,9 @@ def _gradeable(cfg: CourseConfig) -> Callable[[str, str], str | None]:
     return known
 
 
-def override(*, course: Path | str, roll_no: str, experiment: str, component: str, marks: float | None,
-             who: str, why: str) -> Override:
+def override(
+    *, course: Path | str, roll_no: str, experiment: str, component: str, marks: float | None, who: str, why: str
+) -> Override:
     """Record an examiner's marks for one column (viva marks, a correction), with who and why."""
     cfg = load_course(course)
     try:
@@ -244,8 +305,15 @@ def override(*, course: Path | str, roll_no: str, experiment: str, component: st
     problem = _gradeable(cfg)(roll, experiment)
     if problem:
         raise GradingError(problem)
-    entry = Override(roll_no=roll, experiment=experiment, component=comp, marks=marks, who=who.strip(),
-                     why=why.strip(), at=datetime.now())
+    entry = Override(
+        roll_no=roll,
+        experiment=experiment,
+        component=comp,
+        marks=marks,
+        who=who.strip(),
+        why=why.strip(),
+        at=datetime.now(),
+    )
     with Gradebook(_gradebook_file(cfg)) as book:
         book.add_override(cfg.name, entry)
     return entry
@@ -258,8 +326,18 @@ def marks_import(*, course: Path | str, file: Path | str) -> list[Override]:
         rows = read_marks_csv(Path(file), known=_gradeable(cfg), now=datetime.now())
     except MarksError as exc:
         raise GradingError(str(exc)) from None
-    entries = [Override(roll_no=r.roll_no, experiment=r.experiment, component=Component(r.component),
-                        marks=r.marks, who=r.who, why=r.why, at=r.at) for r in rows]
+    entries = [
+        Override(
+            roll_no=r.roll_no,
+            experiment=r.experiment,
+            component=Component(r.component),
+            marks=r.marks,
+            who=r.who,
+            why=r.why,
+            at=r.at,
+        )
+        for r in rows
+    ]
     with Gradebook(_gradebook_file(cfg)) as book:
         book.add_overrides(cfg.name, entries)
     return entries
@@ -269,12 +347,15 @@ def _history(cfg: CourseConfig) -> list[MarkEntry]:
     with Gradebook(_gradebook_file(cfg)) as book:
         grouped = book.all_overrides(cfg.name)
     flat = [o for entries in grouped.values() for o in entries]
-    return [MarkEntry(o.roll_no, o.experiment, o.component.value, o.marks, o.who, o.why, o.at, seq)
-            for seq, o in enumerate(flat, start=1)]
+    return [
+        MarkEntry(o.roll_no, o.experiment, o.component.value, o.marks, o.who, o.why, o.at, seq)
+        for seq, o in enumerate(flat, start=1)
+    ]
 
 
-def marks_history(*, course: Path | str, roll_no: str | None = None,
-                  experiment: str | None = None) -> list[dict[str, str]]:
+def marks_history(
+    *, course: Path | str, roll_no: str | None = None, experiment: str | None = None
+) -> list[dict[str, str]]:
     """The examiners' marks as history rows (oldest first), optionally for one student or experiment."""
     cfg = load_course(course)
     roll = intake.normalise_roll(roll_no) if roll_no else None
@@ -288,8 +369,15 @@ def marks_revert(*, course: Path | str, roll_no: str, experiment: str, column: s
         entry = revert(_history(cfg), roll_no, experiment, column, who, why, datetime.now())
     except MarksError as exc:
         raise GradingError(str(exc)) from None
-    restored = Override(roll_no=entry.roll_no, experiment=entry.experiment, component=Component(entry.component),
-                        marks=entry.marks, who=entry.who, why=entry.why, at=entry.at)
+    restored = Override(
+        roll_no=entry.roll_no,
+        experiment=entry.experiment,
+        component=Component(entry.component),
+        marks=entry.marks,
+        who=entry.who,
+        why=entry.why,
+        at=entry.at,
+    )
     with Gradebook(_gradebook_file(cfg)) as book:
         book.add_override(cfg.name, restored)
     return restored
@@ -307,8 +395,15 @@ def similarity(*, course: Path | str, experiments: list[str] | None = None) -> d
 # ---------------------------------------------------------------- check / calibrate
 
 
-def check(*, notebook: Path | str, experiment: str | None = None, profile: str = "quick", backend: str = "local",
-          limits: Limits | None = None, seed: int = DEFAULT_SEED) -> RunRecord:
+def check(
+    *,
+    notebook: Path | str,
+    experiment: str | None = None,
+    profile: str = "quick",
+    backend: str = "local",
+    limits: Limits | None = None,
+    seed: int = DEFAULT_SEED,
+) -> RunRecord:
     """Self-check one notebook as the grader would (quick profile by default)."""
     path = Path(notebook)
     if path.is_dir():
@@ -328,26 +423,52 @@ def check(*, notebook: Path | str, experiment: str | None = None, profile: str =
         raise GradingError(sub.error)
     exp = experiment or sub.detected
     if not exp:
-        raise GradingError(f"{path.name}: could not tell which experiment this is; pass --experiment ({', '.join(r.id for r in rubrics)})")
+        raise GradingError(
+            f"{path.name}: could not tell which experiment this is; "
+            f"pass --experiment ({', '.join(r.id for r in rubrics)})"
+        )
     rubric = load_rubric(exp)
-    note = f"detected experiment: {exp}" if not experiment else (f"the code looks like {sub.detected}, graded as {exp}" if sub.detected and sub.detected != exp else "")
+    note = (
+        f"detected experiment: {exp}"
+        if not experiment
+        else (f"the code looks like {sub.detected}, graded as {exp}" if sub.detected and sub.detected != exp else "")
+    )
     sandbox, _ = choose_backend(backend)
-    ctx = GradeContext(course="self-check", profile=profile, seed=seed, limits=limits or Limits(cell_seconds=120, wall_seconds=600),
-                       late_policy=LatePolicy(), backend=sandbox)
+    ctx = GradeContext(
+        course="self-check",
+        profile=profile,
+        seed=seed,
+        limits=limits or Limits(cell_seconds=120, wall_seconds=600),
+        late_policy=LatePolicy(),
+        backend=sandbox,
+    )
     return grade_task(ctx, Task(Student("0", "self-check"), rubric, sub, None, note))
 
 
-def calibrate(*, experiment: str, profile: str = "quick", backend: str = "local", seed: int = DEFAULT_SEED) -> dict[str, object]:
-    """Run reference/<id>/solution.ipynb (and each variant's solution) under a profile; store their metrics as the targets."""
+def calibrate(
+    *, experiment: str, profile: str = "quick", backend: str = "local", seed: int = DEFAULT_SEED
+) -> dict[str, object]:
+    """Run reference/<id>/solution.ipynb (and each variant's solution) under a profile; store their metrics as
+    the targets."""
     rubric: Rubric = load_rubric(experiment)
     folder = rubric.folder.parent.parent / "reference" / experiment
     sandbox, _ = choose_backend(backend)
-    ctx = GradeContext(course="calibration", profile=profile, seed=seed, limits=Limits(cell_seconds=3600, wall_seconds=7200),
-                       late_policy=LatePolicy(), backend=sandbox)
+    ctx = GradeContext(
+        course="calibration",
+        profile=profile,
+        seed=seed,
+        limits=Limits(cell_seconds=3600, wall_seconds=7200),
+        late_policy=LatePolicy(),
+        backend=sandbox,
+    )
     run = _calibration_run(ctx, rubric, folder / "solution.ipynb")
-    variants = {name: _calibration_run(ctx, rubric, folder / variant.solution) for name, variant in rubric.variants.items()}
+    variants = {
+        name: _calibration_run(ctx, rubric, folder / variant.solution) for name, variant in rubric.variants.items()
+    }
     if variants:
-        run["variants"] = {name: {key: value[key] for key in REFERENCE_KEYS if key in value} for name, value in variants.items()}
+        run["variants"] = {
+            name: {key: value[key] for key in REFERENCE_KEYS if key in value} for name, value in variants.items()
+        }
     path = targets_path(experiment, profile)
     path.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     return run

@@ -75,18 +75,39 @@ def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:
     rubric, sub = task.rubric, task.submission
     folder = rubric.folder
     execution_files = [folder / "provider.py", folder / "evaluate.py", *rubric.kernel_adapters()]
-    execution = _digest([
-        sub.sha256 if sub is not None else "missing", sub.error if sub is not None else "",
-        rubric.data.model_dump_json(), json.dumps({k: v.model_dump() for k, v in rubric.profiles.items()}),
-        rubric.kind, rubric.input, ctx.profile, str(ctx.seed), repr(ctx.limits), str(ctx.real_data), str(ctx.gpus),
-        __version__, runtime, *_files(execution_files),
-    ])
+    execution = _digest(
+        [
+            sub.sha256 if sub is not None else "missing",
+            sub.error if sub is not None else "",
+            rubric.data.model_dump_json(),
+            json.dumps({k: v.model_dump() for k, v in rubric.profiles.items()}),
+            rubric.kind,
+            rubric.input,
+            ctx.profile,
+            str(ctx.seed),
+            repr(ctx.limits),
+            str(ctx.real_data),
+            str(ctx.gpus),
+            __version__,
+            runtime,
+            *_files(execution_files),
+        ]
+    )
     policy = ctx.late_policy.model_dump_json()
-    scoring = _digest([
-        *_files([folder / "rubric.toml", COMMON_CHECKS, *check_files(rubric), targets_path(rubric.id, ctx.profile)]),
-        str(task.due), policy, str(sub.submitted_at if sub else ""), task.student.name, task.note, ctx.course,
-        *(w.model_dump_json() for w in task.writeups),
-    ])
+    scoring = _digest(
+        [
+            *_files(
+                [folder / "rubric.toml", COMMON_CHECKS, *check_files(rubric), targets_path(rubric.id, ctx.profile)]
+            ),
+            str(task.due),
+            policy,
+            str(sub.submitted_at if sub else ""),
+            task.student.name,
+            task.note,
+            ctx.course,
+            *(w.model_dump_json() for w in task.writeups),
+        ]
+    )
     return {"execution": execution, "scoring": scoring}
 
 
@@ -108,8 +129,12 @@ def plan(ctx: GradeContext, tasks: Sequence[Task], book: Gradebook, *, regrade: 
         inputs = inputs_of(ctx, task, runtime)
         task = Task(task.student, task.rubric, task.submission, task.due, task.note, inputs=inputs)
         last = latest.get((task.student.roll_no, task.rubric.id))
-        if regrade or last is None or last.status is Status.sandbox_error or \
-                last.inputs.get("execution") != inputs["execution"]:
+        if (
+            regrade
+            or last is None
+            or last.status is Status.sandbox_error
+            or last.inputs.get("execution") != inputs["execution"]
+        ):
             out.execute.append(task)
         elif last.inputs.get("scoring") != inputs["scoring"] and last.artifacts is not None:
             out.rescore.append((task, last))
@@ -129,17 +154,33 @@ def rescored(ctx: GradeContext, task: Task, last: RunRecord) -> RunRecord:
     check.check(state)
     score.score(state)
     assert state.run is not None
-    return state.run.model_copy(update={"rescored_from": last.run_id, "provenance": last.provenance,
-                                        "run_id": new_run_id(), "graded_at": datetime.now()})
+    return state.run.model_copy(
+        update={
+            "rescored_from": last.run_id,
+            "provenance": last.provenance,
+            "run_id": new_run_id(),
+            "graded_at": datetime.now(),
+        }
+    )
 
 
-def run_batch(ctx: GradeContext, todo: Plan, *, executor: str, backend: str, workers: int,
-              address: str | None, gpus: int | str | bool, on_result: Progress | None) -> list[RunRecord]:
+def run_batch(
+    ctx: GradeContext,
+    todo: Plan,
+    *,
+    executor: str,
+    backend: str,
+    workers: int,
+    address: str | None,
+    gpus: int | str | bool,
+    on_result: Progress | None,
+) -> list[RunRecord]:
     """Re-score and execute what the plan says, recording every run in the gradebook the moment it arrives."""
     assert ctx.gradebook is not None
     ctx.gradebook.parent.mkdir(parents=True, exist_ok=True)
     runs: list[RunRecord] = []
     with Gradebook(ctx.gradebook) as book:
+
         def arrived(run: RunRecord) -> None:
             book.record_run(run)  # its own transaction: nothing finished is lost if the batch dies next
             runs.append(run)

@@ -18,17 +18,23 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from graders import __version__, api
-from graders.config import ConfigError
-from graders.intake import IntakeError
-from graders.config import load_course
-from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
-from graders.sheet import format_total
-from graders.rubric import RubricError
+from graders.config import ConfigError, load_course
 from graders.executors import ExecutorError
+from graders.intake import IntakeError
+from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
+from graders.rubric import RubricError
+from graders.sheet import format_total
 from graders.store import GradebookError
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (api.GradingError, ConfigError, IntakeError, RubricError, GradebookError, ExecutorError,
-                                                 FileNotFoundError)
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    api.GradingError,
+    ConfigError,
+    IntakeError,
+    RubricError,
+    GradebookError,
+    ExecutorError,
+    FileNotFoundError,
+)
 try:
     from graders.backends.image import ImageBuildError
 
@@ -59,16 +65,30 @@ def cmd_grade(args: argparse.Namespace) -> int:
         def done(run: RunRecord) -> None:
             mark = "green" if run.status is Status.completed else "yellow"
             total = format_total(run.marks.as_dict())
-            progress.console.print(f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} "
-                                   f"[{mark}]{run.status.value:<18}[/] {total:>20}  {run.reason[:70]}")
+            progress.console.print(
+                f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} "
+                f"[{mark}]{run.status.value:<18}[/] {total:>20}  {run.reason[:70]}"
+            )
             progress.advance(bar)
 
-        summary = api.grade(course=args.course, experiments=args.experiment, students=args.student,
-                            backend=args.backend, profile=args.profile, workers=args.workers, executor=args.executor,
-                            address=args.address, regrade=args.regrade, on_result=done, on_start=started)
+        summary = api.grade(
+            course=args.course,
+            experiments=args.experiment,
+            students=args.student,
+            backend=args.backend,
+            profile=args.profile,
+            workers=args.workers,
+            executor=args.executor,
+            address=args.address,
+            regrade=args.regrade,
+            on_result=done,
+            on_start=started,
+        )
     where = summary.csv.parent if summary.csv else "?"
-    out.print(f"{len(summary.runs)} submission(s): {summary.executed} executed, {summary.rescored} re-scored from "
-              f"stored artifacts, {summary.reused} unchanged and reused; reports in {where} (CSV: {summary.csv})")
+    out.print(
+        f"{len(summary.runs)} submission(s): {summary.executed} executed, {summary.rescored} re-scored from "
+        f"stored artifacts, {summary.reused} unchanged and reused; reports in {where} (CSV: {summary.csv})"
+    )
     return 0
 
 
@@ -80,15 +100,23 @@ def _check_table(run: RunRecord) -> Table:
         if c.hidden:
             continue
         sign = "[green]✔[/]" if c.passed and c.awarded >= c.points else ("[yellow]~[/]" if c.passed else "[red]✘[/]")
-        table.add_row(sign, f"{c.title} [dim]({c.component.value})[/]", f"{_fmt(c.awarded)}/{_fmt(c.points)}", c.evidence)
+        table.add_row(
+            sign, f"{c.title} [dim]({c.component.value})[/]", f"{_fmt(c.awarded)}/{_fmt(c.points)}", c.evidence
+        )
     return table
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     out.print(f"checking {args.notebook} (profile {args.profile}, {args.backend} sandbox) ...")
     run = api.check(notebook=args.notebook, experiment=args.experiment, profile=args.profile, backend=args.backend)
-    out.print(f"experiment: [bold]{run.experiment}[/]" + (f" ({run.reason})" if "detected" in run.reason or "looks like" in run.reason else ""))
-    out.print(f"status: [bold]{run.status.value}[/]" + (f" — {run.reason}" if run.reason and run.status is not Status.completed else ""))
+    out.print(
+        f"experiment: [bold]{run.experiment}[/]"
+        + (f" ({run.reason})" if "detected" in run.reason or "looks like" in run.reason else "")
+    )
+    out.print(
+        f"status: [bold]{run.status.value}[/]"
+        + (f" — {run.reason}" if run.reason and run.status is not Status.completed else "")
+    )
     if run.adaptations:
         out.print("[bold]what the grader changed about your run:[/]")
         for a in run.adaptations:
@@ -99,8 +127,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         value = run.marks.get(comp)
         shown = "pending (given by the examiner)" if value is None else f"{_fmt(value)} / {_fmt(COMPONENT_MAX)}"
         out.print(f"  {comp.heading:<18} {shown}")
-    out.print(f"  {'Total':<18} {format_total(run.marks.as_dict())} of {_fmt(TOTAL_MAX)}"
-              "  (Timely Completion assumes you hand in now)")
+    out.print(
+        f"  {'Total':<18} {format_total(run.marks.as_dict())} of {_fmt(TOTAL_MAX)}"
+        "  (Timely Completion assumes you hand in now)"
+    )
     hints = [c.hint for c in run.checks if c.hint and not c.hidden]
     if hints:
         out.print("[bold]hints:[/]")
@@ -113,25 +143,45 @@ def cmd_report(args: argparse.Namespace) -> int:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=out, transient=True) as progress:
         bar = progress.add_task("rendering", total=None)
-        paths = api.report(course=args.course, everything=args.all, students=args.student,
-                           progress=lambda done, total: progress.update(bar, completed=done, total=total))
-    out.print(f"wrote {len(paths)} file(s) under {paths[-1].parent if paths else '?'}"
-              + ("" if args.all else " (pages whose runs, marks and flags did not change were kept; --all redraws them)"))
+        paths = api.report(
+            course=args.course,
+            everything=args.all,
+            students=args.student,
+            progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    out.print(
+        f"wrote {len(paths)} file(s) under {paths[-1].parent if paths else '?'}"
+        + ("" if args.all else " (pages whose runs, marks and flags did not change were kept; --all redraws them)")
+    )
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    path = api.export(course=args.course, out=args.out, format=args.format, per_component=args.per_component,
-                      identifier=args.identifier)
+    path = api.export(
+        course=args.course,
+        out=args.out,
+        format=args.format,
+        per_component=args.per_component,
+        identifier=args.identifier,
+    )
     out.print(f"wrote {path}")
     return 0
 
 
 def cmd_override(args: argparse.Namespace) -> int:
-    entry = api.override(course=args.course, roll_no=args.roll_no, experiment=args.experiment,
-                         component=args.component, marks=args.marks, who=args.who, why=args.why)
-    out.print(f"recorded: roll {entry.roll_no} {entry.experiment} {entry.component.value} = {_fmt_mark(entry.marks)} "
-              f"by {entry.who} ({entry.why})")
+    entry = api.override(
+        course=args.course,
+        roll_no=args.roll_no,
+        experiment=args.experiment,
+        component=args.component,
+        marks=args.marks,
+        who=args.who,
+        why=args.why,
+    )
+    out.print(
+        f"recorded: roll {entry.roll_no} {entry.experiment} {entry.component.value} = {_fmt_mark(entry.marks)} "
+        f"by {entry.who} ({entry.why})"
+    )
     out.print("run `labgrade report` to re-render the marks sheets")
     return 0
 
@@ -161,10 +211,17 @@ def cmd_marks_list(args: argparse.Namespace) -> int:
 
 
 def cmd_marks_revert(args: argparse.Namespace) -> int:
-    entry = api.marks_revert(course=args.course, roll_no=args.roll_no, experiment=args.experiment,
-                             column=args.column, who=args.who, why=args.why)
-    out.print(f"reverted: roll {entry.roll_no} {entry.experiment} {entry.component.value} is "
-              f"{_fmt_mark(entry.marks)} again")
+    entry = api.marks_revert(
+        course=args.course,
+        roll_no=args.roll_no,
+        experiment=args.experiment,
+        column=args.column,
+        who=args.who,
+        why=args.why,
+    )
+    out.print(
+        f"reverted: roll {entry.roll_no} {entry.experiment} {entry.component.value} is {_fmt_mark(entry.marks)} again"
+    )
     return 0
 
 
@@ -179,8 +236,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_similarity(args: argparse.Namespace) -> int:
     reports = api.similarity(course=args.course, experiments=args.experiment)
     for exp, report in reports.items():
-        out.print(f"  {exp:<10} {report.submissions:>3} submission(s): {len(report.pairs)} similar pair(s), "
-                  f"{len(report.clusters)} cluster(s)")
+        out.print(
+            f"  {exp:<10} {report.submissions:>3} submission(s): {len(report.pairs)} similar pair(s), "
+            f"{len(report.clusters)} cluster(s)"
+        )
     cfg_reports = load_course(args.course).reports
     out.print(f"pages: {cfg_reports}/similarity-<experiment>.html (marks are not changed: an examiner decides)")
     return 0
@@ -195,8 +254,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _print_reference(title: str, reference: dict[str, Any]) -> None:
-    out.print(f"{title}: {reference['metrics']}, {reference['total_params']:,} parameters, "
-              f"trained {reference['train_seconds']} s ({reference.get('train_cpu_seconds', '?')} CPU s)")
+    out.print(
+        f"{title}: {reference['metrics']}, {reference['total_params']:,} parameters, "
+        f"trained {reference['train_seconds']} s ({reference.get('train_cpu_seconds', '?')} CPU s)"
+    )
 
 
 def cmd_sandbox_build(args: argparse.Namespace) -> int:
@@ -211,10 +272,16 @@ def cmd_sandbox_build(args: argparse.Namespace) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="labgrade", description="Autograde deep-learning lab notebooks into the manual's marks sheets.")
+    p = argparse.ArgumentParser(
+        prog="labgrade", description="Autograde deep-learning lab notebooks into the manual's marks sheets."
+    )
     p.add_argument("--version", action="version", version=f"labgrade {__version__}")
     sub = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    g = sub.add_parser("grade", help="grade a whole class into the gradebook and reports", description="Grade every student on the roster for every enabled experiment.")
+    g = sub.add_parser(
+        "grade",
+        help="grade a whole class into the gradebook and reports",
+        description="Grade every student on the roster for every enabled experiment.",
+    )
     g.add_argument("--course", required=True, type=Path, help="course.toml")
     g.add_argument("--experiment", action="append", help="only this experiment (repeatable)")
     g.add_argument("--student", action="append", help="only this roll number (repeatable)")
@@ -225,7 +292,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--address", help="the Ray cluster's HOST:PORT (with --executor ray)")
     g.add_argument("--regrade", action="store_true", help="execute every submission again, even unchanged ones")
     g.set_defaults(func=cmd_grade)
-    c = sub.add_parser("check", help="self-check one notebook before handing it in", description="Run one notebook as the grader would and show each check.")
+    c = sub.add_parser(
+        "check",
+        help="self-check one notebook before handing it in",
+        description="Run one notebook as the grader would and show each check.",
+    )
     c.add_argument("notebook", type=Path)
     c.add_argument("--experiment", help="experiment id (default: detected from the code)")
     c.add_argument("--profile", default="quick", choices=["quick", "full"])

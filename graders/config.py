@@ -9,11 +9,11 @@ relative to the file's own folder.
 from __future__ import annotations
 
 import os
-import tomllib
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from graders.backends.base import Limits
@@ -50,7 +50,8 @@ class MarksPolicy(_Model):
     """What counts before an examiner has marked."""
 
     count_suggested_viva: bool = Field(
-        False, description="Count the viva marks suggested by what the notebook's own text answers (else pending).")
+        False, description="Count the viva marks suggested by what the notebook's own text answers (else pending)."
+    )
 
 
 class ExperimentConfig(_Model):
@@ -99,15 +100,24 @@ class CourseConfig(_Model):
     manifest: Path | None = Field(None, description="CSV roll_no,file,submitted_at (the LMS export); else file times.")
     gradebook: Path = Field(Path("gradebook.sqlite"), description="SQLite gradebook file.")
     reports: Path = Field(Path("reports"), description="Folder for marks sheets, feedback and the register.")
-    data: Path | None = Field(None, description="Instructor-provided real datasets (Keras cache layout) to use instead of stand-ins.")
-    profile: Literal["quick", "full"] = Field("quick", description="quick: subsampled data, capped epochs; full: the manual's runs.")
-    backend: Literal["auto", "local", "docker"] = Field("auto", description="Sandbox backend; auto = docker when an engine and image answer, else local.")
+    data: Path | None = Field(
+        None, description="Instructor-provided real datasets (Keras cache layout) to use instead of stand-ins."
+    )
+    profile: Literal["quick", "full"] = Field(
+        "quick", description="quick: subsampled data, capped epochs; full: the manual's runs."
+    )
+    backend: Literal["auto", "local", "docker"] = Field(
+        "auto", description="Sandbox backend; auto = docker when an engine and image answer, else local."
+    )
     workers: int = Field(1, ge=1, le=64, description="Submissions graded at once.")
     seed: int = Field(DEFAULT_SEED, description="Seed for data stand-ins, splits and the kernel.")
     gpus: int | Literal["all"] | bool = Field(
-        False, description="GPUs to grade on: N, \"all\", or false; at most one job per GPU, each pinned to its own.")
-    executor: Literal["local", "ray"] = Field("local", description="Where jobs run: a pool on this host, or a Ray cluster.")
-    address: str | None = Field(None, description="The Ray cluster's HOST:PORT (executor = \"ray\"); none: a local Ray.")
+        False, description='GPUs to grade on: N, "all", or false; at most one job per GPU, each pinned to its own.'
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="Where jobs run: a pool on this host, or a Ray cluster."
+    )
+    address: str | None = Field(None, description='The Ray cluster\'s HOST:PORT (executor = "ray"); none: a local Ray.')
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     late_policy: LatePolicy = Field(default_factory=LatePolicy)
     marks: MarksPolicy = Field(default_factory=MarksPolicy)
@@ -131,8 +141,13 @@ class CourseConfig(_Model):
 
 
 _PATH_KEYS = ("roster", "submissions", "manifest", "gradebook", "reports", "data")
-_ENV = {"profile": "LABGRADE_PROFILE", "backend": "LABGRADE_BACKEND", "workers": "LABGRADE_WORKERS",
-        "executor": "LABGRADE_EXECUTOR", "address": "LABGRADE_ADDRESS"}
+_ENV = {
+    "profile": "LABGRADE_PROFILE",
+    "backend": "LABGRADE_BACKEND",
+    "workers": "LABGRADE_WORKERS",
+    "executor": "LABGRADE_EXECUTOR",
+    "address": "LABGRADE_ADDRESS",
+}
 
 
 def _describe(err: ValidationError, path: Path) -> str:

@@ -113,12 +113,14 @@ def _panels(history: Mapping[str, Sequence[float]]) -> tuple[list[_Panel], list[
             continue
         base = name[4:] if name.startswith("val_") and len(name) > 4 else name
         groups.setdefault(base, {})[name] = values
-    ordered = sorted(groups, key=lambda b: (0 if b == "loss" else 1 if "loss" in b else 2))
+    ordered = sorted(groups, key=lambda b: 0 if b == "loss" else 1 if "loss" in b else 2)
     panels = []
     for base in ordered:
         members = groups[base]
-        series = [_read_series(n, "validation" if n != base else "training", v)
-                  for n, v in sorted(members.items(), key=lambda item: item[0] != base)]
+        series = [
+            _read_series(n, "validation" if n != base else "training", v)
+            for n, v in sorted(members.items(), key=lambda item: item[0] != base)
+        ]
         panels.append(_Panel(_title(base), base, series))
     left_out = [s.name for p in panels[MAX_PANELS:] for s in p.series]
     return panels[:MAX_PANELS], left_out
@@ -246,8 +248,9 @@ def _notes(panel: _Panel) -> list[str]:
             notes.append(f"{s.name}: no finite values ({kinds}), nothing drawn")
         elif s.bad:
             epochs = sorted(e for es in s.bad.values() for e in es)
-            notes.append(f"{s.name}: {kinds} at epoch{'s' if len(epochs) > 1 else ''} "
-                         f"{_epoch_spans(epochs)}, not drawn")
+            notes.append(
+                f"{s.name}: {kinds} at epoch{'s' if len(epochs) > 1 else ''} {_epoch_spans(epochs)}, not drawn"
+            )
     return [line for note in notes for line in _wrap(note)]
 
 
@@ -263,8 +266,9 @@ def _axes(frame: _Frame, ticks: Sequence[float], step: float) -> list[str]:
     for t in ticks:
         y = frame.y(t)
         out.append(f'<line x1="{x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
-        out.append(f'<text x="{x0 - 6:.1f}" y="{y + 3.5:.1f}" text-anchor="end" fill="{MUTED}">'
-                   f'{_tick_label(t, step)}</text>')
+        out.append(
+            f'<text x="{x0 - 6:.1f}" y="{y + 3.5:.1f}" text-anchor="end" fill="{MUTED}">{_tick_label(t, step)}</text>'
+        )
     for e in _epoch_ticks(frame.epochs):
         x = frame.x(e)
         out.append(f'<line x1="{x:.1f}" y1="{y1:.1f}" x2="{x:.1f}" y2="{y1 + 4:.1f}" stroke="{AXIS}"/>')
@@ -286,19 +290,25 @@ def _gaps(frame: _Frame, panel: _Panel) -> list[str]:
     for run in _segments([(e, 0.0) for e in bad]):
         left = max(frame.x0, frame.x(run[0][0]) - half)
         right = min(frame.x0 + frame.width, frame.x(run[-1][0]) + half)
-        out.append(f'<rect x="{left:.1f}" y="{frame.y0:.1f}" width="{right - left:.1f}" height="{frame.height:.1f}" '
-                   f'fill="#efefef"/>')
+        out.append(
+            f'<rect x="{left:.1f}" y="{frame.y0:.1f}" width="{right - left:.1f}" height="{frame.height:.1f}" '
+            f'fill="#efefef"/>'
+        )
         if right - left >= 24:
-            out.append(f'<text x="{(left + right) / 2:.1f}" y="{frame.y0 + 12:.1f}" text-anchor="middle" '
-                       f'font-size="10" fill="{MUTED}">{kinds}</text>')
+            out.append(
+                f'<text x="{(left + right) / 2:.1f}" y="{frame.y0 + 12:.1f}" text-anchor="middle" '
+                f'font-size="10" fill="{MUTED}">{kinds}</text>'
+            )
     return out
 
 
 def _marker(role: str, x: float, y: float, colour: str) -> str:
     if role == "training":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.8" fill="{colour}"/>'
-    return (f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="#ffffff" stroke="{colour}" '
-            f'stroke-width="1.4"/>')
+    return (
+        f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="#ffffff" stroke="{colour}" '
+        f'stroke-width="1.4"/>'
+    )
 
 
 def _segments(points: Sequence[tuple[int, float]]) -> list[list[tuple[int, float]]]:
@@ -344,8 +354,10 @@ def _series_marks(frame: _Frame, s: _Series) -> list[str]:
     for run in _segments(s.points):
         if len(run) > 1:
             coords = _coords(frame, _thin(run, int(frame.width)))
-            out.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.8" '
-                       f'stroke-linejoin="round"{dash_attr}/>')
+            out.append(
+                f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="1.8" '
+                f'stroke-linejoin="round"{dash_attr}/>'
+            )
         if len(run) == 1 or frame.epochs <= MARKERS_UP_TO:
             out.extend(_marker(s.role, frame.x(e), frame.y(v), colour) for e, v in run)
     return out
@@ -377,8 +389,10 @@ def _legend(panel: _Panel, right: float, y: float) -> list[str]:
         out.append(f'<text x="{x:.1f}" y="{y + 3.5:.1f}" fill="{INK}">{label}</text>')
         x -= 30
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        out.append(f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 24:.1f}" y2="{y:.1f}" stroke="{colour}" '
-                   f'stroke-width="1.8"{dash_attr}/>')
+        out.append(
+            f'<line x1="{x:.1f}" y1="{y:.1f}" x2="{x + 24:.1f}" y2="{y:.1f}" stroke="{colour}" '
+            f'stroke-width="1.8"{dash_attr}/>'
+        )
         out.append(_marker(s.role, x + 12, y, colour))
         x -= 14
     return out
@@ -388,8 +402,10 @@ def _panel_svg(panel: _Panel, left: float, top: float, notes: Sequence[str]) -> 
     frame_w = PANEL_W - M_LEFT - M_RIGHT
     frame_h = PANEL_H - M_TOP - M_BOTTOM
     values = panel.values()
-    out = [f'<g transform="translate({left:.0f},{top:.0f})">',
-           f'<text x="{M_LEFT - 40}" y="16" font-size="13" font-weight="600" fill="{INK}">{escape(panel.title)}</text>']
+    out = [
+        f'<g transform="translate({left:.0f},{top:.0f})">',
+        f'<text x="{M_LEFT - 40}" y="16" font-size="13" font-weight="600" fill="{INK}">{escape(panel.title)}</text>',
+    ]
     out.extend(_legend(panel, PANEL_W - 8, 31))
     if values:
         ticks, step = _ticks(*_y_range(panel.base, values))
@@ -400,14 +416,17 @@ def _panel_svg(panel: _Panel, left: float, top: float, notes: Sequence[str]) -> 
             out.extend(_series_marks(frame, s))
         out.extend(_end_labels(frame, panel))
     else:
-        out.append(f'<rect x="{M_LEFT}" y="{M_TOP}" width="{frame_w}" height="{frame_h}" fill="none" '
-                   f'stroke="{GRID}"/>')
-        out.append(f'<text x="{M_LEFT + frame_w / 2:.1f}" y="{M_TOP + frame_h / 2:.1f}" text-anchor="middle" '
-                   f'fill="{MUTED}">nothing finite to draw</text>')
+        out.append(f'<rect x="{M_LEFT}" y="{M_TOP}" width="{frame_w}" height="{frame_h}" fill="none" stroke="{GRID}"/>')
+        out.append(
+            f'<text x="{M_LEFT + frame_w / 2:.1f}" y="{M_TOP + frame_h / 2:.1f}" text-anchor="middle" '
+            f'fill="{MUTED}">nothing finite to draw</text>'
+        )
     for i, note in enumerate(notes):
         indent = 12 if note.startswith(" ") else 0  # SVG collapses leading spaces: indent by position
-        out.append(f'<text x="{M_LEFT - 40 + indent}" y="{PANEL_H + 4 + NOTE_H * i:.0f}" font-size="10.5" '
-                   f'fill="{INK}">{escape(note.strip())}</text>')
+        out.append(
+            f'<text x="{M_LEFT - 40 + indent}" y="{PANEL_H + 4 + NOTE_H * i:.0f}" font-size="10.5" '
+            f'fill="{INK}">{escape(note.strip())}</text>'
+        )
     out.append("</g>")
     return out
 
@@ -427,8 +446,10 @@ def _describe(panel: _Panel) -> str:
             text += f", {fmt_value(v0)} at epoch {e0}"
         else:
             best = "lowest" if pick is min else "highest"
-            text += (f", from {fmt_value(v0)} at epoch {e0} to {fmt_value(v1)} at epoch {e1}, "
-                     f"{best} {fmt_value(vb)} at epoch {eb}")
+            text += (
+                f", from {fmt_value(v0)} at epoch {e0} to {fmt_value(v1)} at epoch {e1}, "
+                f"{best} {fmt_value(vb)} at epoch {eb}"
+            )
         if s.bad:
             text += f"; {sum(len(v) for v in s.bad.values())} epoch(s) not finite"
         parts.append(text + ".")
@@ -459,19 +480,22 @@ def curves_svg(history: Mapping[str, Sequence[float]], *, title: str = "") -> st
         notes[-1] = [*notes[-1], *_wrap(f"also recorded, not drawn: {', '.join(left_out)}")]
     cols = min(COLUMNS, len(panels))
     rows = [list(range(i, min(i + cols, len(panels)))) for i in range(0, len(panels), cols)]
-    row_heights = [PANEL_H + NOTE_H * max(len(notes[i]) for i in row) + (10 if any(notes[i] for i in row) else 0)
-                   for row in rows]
+    row_heights = [
+        PANEL_H + NOTE_H * max(len(notes[i]) for i in row) + (10 if any(notes[i] for i in row) else 0) for row in rows
+    ]
     width, height = PANEL_W * cols, sum(row_heights)
     prefix = _id_prefix(title, panels)
     name = title or "Training curves: " + ", ".join(p.title for p in panels) + " per epoch"
     desc = " ".join(_describe(p) for p in panels)
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="training-curves" viewBox="0 0 {width} {height}" '
-           f'width="{width}" height="{height}" role="img" aria-labelledby="{prefix}-t {prefix}-d" '
-           f'font-family="system-ui, \'Segoe UI\', \'DejaVu Sans\', Arial, sans-serif" font-size="11" '
-           f'style="max-width:100%;height:auto">',
-           f'<title id="{prefix}-t">{escape(name)}</title>',
-           f'<desc id="{prefix}-d">{escape(desc)}</desc>',
-           f'<rect width="{width}" height="{height}" fill="#ffffff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="training-curves" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-labelledby="{prefix}-t {prefix}-d" '
+        f"font-family=\"system-ui, 'Segoe UI', 'DejaVu Sans', Arial, sans-serif\" font-size=\"11\" "
+        f'style="max-width:100%;height:auto">',
+        f'<title id="{prefix}-t">{escape(name)}</title>',
+        f'<desc id="{prefix}-d">{escape(desc)}</desc>',
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
     top = 0
     for row, row_height in zip(rows, row_heights):
         for col, i in enumerate(row):

@@ -38,8 +38,10 @@ UNMARKED_STATUSES = frozenset({"missing", "not_graded", "sandbox_error"})
 # Canvas: the columns before the assignments, in the order its importer requires.
 CANVAS_STUDENT_COLUMNS: tuple[str, ...] = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Canvas treats every other column as an assignment, except these (read-only totals).
-_CANVAS_RESERVED = re.compile(r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
-                              r"Override Score|Override Grade|Override Status|Points Possible")
+_CANVAS_RESERVED = re.compile(
+    r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
+    r"Override Score|Override Grade|Override Status|Points Possible"
+)
 _PATH_PART = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
 
 Identifier = Literal["email", "id_number"]
@@ -117,8 +119,9 @@ class _Index:
     cells: dict[tuple[str, str], GradeCell] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, cells: Iterable[GradeCell], experiments: Iterable[str] | None = None,
-              rolls: Iterable[str] | None = None) -> _Index:
+    def build(
+        cls, cells: Iterable[GradeCell], experiments: Iterable[str] | None = None, rolls: Iterable[str] | None = None
+    ) -> _Index:
         """Index the cells, collecting every problem first so the examiner fixes them in one go."""
         known_exps = set(experiments) if experiments is not None else None
         known_rolls = set(rolls) if rolls is not None else None
@@ -129,8 +132,10 @@ class _Index:
             if key in index.cells:
                 problems.append(f"two grade cells for roll {cell.roll_no} {cell.experiment}")
             if known_exps is not None and cell.experiment not in known_exps:
-                problems.append(f"roll {cell.roll_no}: experiment {cell.experiment!r} is not among the exported "
-                                f"experiments ({', '.join(sorted(known_exps))})")
+                problems.append(
+                    f"roll {cell.roll_no}: experiment {cell.experiment!r} is not among the exported "
+                    f"experiments ({', '.join(sorted(known_exps))})"
+                )
             if known_rolls is not None and cell.roll_no not in known_rolls:
                 problems.append(f"roll {cell.roll_no} ({cell.experiment}) is not on the roster")
             problems.extend(_mark_problems(cell))
@@ -150,10 +155,16 @@ def _mark_problems(cell: GradeCell) -> list[str]:
         value = cell.marks.get(column)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not 0 <= value <= COLUMN_MAX:
-            problems.append(f"roll {cell.roll_no} {cell.experiment}: {column} = {value!r} is not a mark "
-                            f"between 0 and {format_marks(COLUMN_MAX)}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or not 0 <= value <= COLUMN_MAX
+        ):
+            problems.append(
+                f"roll {cell.roll_no} {cell.experiment}: {column} = {value!r} is not a mark "
+                f"between 0 and {format_marks(COLUMN_MAX)}"
+            )
     return problems
 
 
@@ -217,8 +228,9 @@ def _grade_columns(experiments: Sequence[tuple[str, str]], per_component: bool) 
     return [(f"{title} - {HEADINGS[c]}", (exp_id, c), COLUMN_MAX) for exp_id, title in experiments for c in COLUMNS]
 
 
-def _student_row(fmt: str, ident: Identifier, student: RosterEntry, index: _Index,
-                 columns: Sequence[_Column]) -> list[str]:
+def _student_row(
+    fmt: str, ident: Identifier, student: RosterEntry, index: _Index, columns: Sequence[_Column]
+) -> list[str]:
     if fmt == "canvas":
         # Canvas matches on ID (its own user id, unknown here), then SIS User ID, then SIS Login ID, then
         # the name. Only the chosen identifier is written, so a stale other field cannot pick the wrong student.
@@ -326,8 +338,13 @@ def gradescope_result(cell: GradeCell) -> dict[str, object]:
     missing = pending_columns(marks)
     tests: list[dict[str, object]] = []
     for number, column in enumerate(COLUMNS, start=1):
-        test: dict[str, object] = {"name": HEADINGS[column], "number": str(number), "max_score": COLUMN_MAX,
-                                   "visibility": "visible", "tags": ["marks sheet"]}
+        test: dict[str, object] = {
+            "name": HEADINGS[column],
+            "number": str(number),
+            "max_score": COLUMN_MAX,
+            "visibility": "visible",
+            "tags": ["marks sheet"],
+        }
         if marks[column] is None:
             test["name"] = f"{HEADINGS[column]} (pending)"
             test["output"] = f"{HEADINGS[column]} has not been marked yet; it is not counted in the score."
@@ -364,8 +381,10 @@ def _gradescope_summary(cell: GradeCell, marks: Mapping[str, float | None], miss
     lines = [", ".join(f"{HEADINGS[c]} {format_marks(marks[c]) or 'pending'}" for c in COLUMNS) + "."]
     if missing:
         names = " and ".join(HEADINGS[c].lower() for c in missing)
-        lines.append(f"Scored {format_marks(given_sum(marks))} so far; {names} pending, not counted "
-                     f"({format_marks(COLUMN_MAX * len(missing))} marks still to be given).")
+        lines.append(
+            f"Scored {format_marks(given_sum(marks))} so far; {names} pending, not counted "
+            f"({format_marks(COLUMN_MAX * len(missing))} marks still to be given)."
+        )
     else:
         lines.append(f"Total {format_marks(total(marks))} / {format_marks(TOTAL_MAX)}.")
     if cell.status != "completed":

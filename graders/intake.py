@@ -148,7 +148,9 @@ def detect(code: str, rubrics: list[Rubric]) -> tuple[str, dict[str, float]]:
 def read_submission(path: Path, rubrics: list[Rubric], submitted_at: datetime | None = None) -> Submission:
     """Read, hash and classify one file; an unreadable file keeps its reason."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
-    when = submitted_at or (datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None) if path.is_file() else None)
+    when = submitted_at or (
+        datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None) if path.is_file() else None
+    )
     try:
         nb = read_notebook(path)
     except IntakeError as exc:
@@ -185,7 +187,9 @@ def read_archive(path: Path, rubrics: list[Rubric], submitted_at: datetime | Non
     return [_from_bytes(path, name, raw, digest, when, rubrics) for name, raw in texts.items()]
 
 
-def _from_bytes(archive: Path, name: str, raw: bytes, digest: str, when: datetime | None, rubrics: list[Rubric]) -> Submission:
+def _from_bytes(
+    archive: Path, name: str, raw: bytes, digest: str, when: datetime | None, rubrics: list[Rubric]
+) -> Submission:
     member = archive.parent / f"{archive.name}!{name}"  # a member in a sub-folder keeps its path in the name
     try:
         nb = parse_notebook(PurePosixPath(name).name, raw)
@@ -210,7 +214,9 @@ def load_manifest(path: Path | None) -> dict[tuple[str, str], datetime]:
         try:
             times[(row["roll_no"].strip(), row["file"].strip())] = datetime.fromisoformat(row["submitted_at"].strip())
         except (KeyError, ValueError, AttributeError):
-            raise IntakeError(f"{path}: line {line}: expected roll_no,file,submitted_at (ISO date-time), got {row}") from None
+            raise IntakeError(
+                f"{path}: line {line}: expected roll_no,file,submitted_at (ISO date-time), got {row}"
+            ) from None
     return times
 
 
@@ -225,7 +231,9 @@ def student_folder(root: Path, roll_no: str) -> Path | None:
     return None
 
 
-def student_submissions(root: Path, student: Student, rubrics: list[Rubric], manifest: dict[tuple[str, str], datetime]) -> list[Submission]:
+def student_submissions(
+    root: Path, student: Student, rubrics: list[Rubric], manifest: dict[tuple[str, str], datetime]
+) -> list[Submission]:
     """Every submission file in the student's folder, read and classified."""
     folder = student_folder(root, student.roll_no)
     if folder is None:
@@ -254,16 +262,21 @@ def pick(subs: list[Submission], experiment: str) -> tuple[Submission | None, st
     note = ""
     if len(valid) > 1:
         note = f"{len(valid)} files are {experiment} code; graded the latest, {chosen.path.name}"
-    if experiment not in chosen.path.name.lower() and any(other in chosen.path.name.lower() for other in chosen.scores if other != experiment):
-        note = (note + "; " if note else "") + f"{chosen.path.name} is named like another experiment but its code is {experiment}"
+    if experiment not in chosen.path.name.lower() and any(
+        other in chosen.path.name.lower() for other in chosen.scores if other != experiment
+    ):
+        note = (
+            note + "; " if note else ""
+        ) + f"{chosen.path.name} is named like another experiment but its code is {experiment}"
     return chosen, note
 
 
 def class_list(cfg: CourseConfig) -> list[tuple[Student, list[str]]]:
     """Each student on the roster with the experiments they are graded on: every enabled core
     experiment, and only the mini project their roll number is given."""
-    core = sorted((e for e in cfg.enabled if e not in cfg.mini_projects.allot),
-                  key=lambda e: manual_order(load_rubric(e).number))
+    core = sorted(
+        (e for e in cfg.enabled if e not in cfg.mini_projects.allot), key=lambda e: manual_order(load_rubric(e).number)
+    )
     out = []
     for student in load_roster(cfg.roster):
         mine = list(core)

@@ -27,12 +27,21 @@ MAX_REPORTED = 20
 REQUIRED_FIELDS: tuple[str, ...] = ("roll_no", "experiment", "column", "marks", "who", "why")
 # Headings examiners write for the file's own fields, normalised (lower case, '_' for spaces).
 _FIELD_ALIASES = {
-    "roll_no": "roll_no", "roll": "roll_no", "rollno": "roll_no", "roll_number": "roll_no", "roll_no.": "roll_no",
-    "experiment": "experiment", "exp": "experiment",
-    "column": "column", "component": "column",
-    "marks": "marks", "mark": "marks",
-    "who": "who", "examiner": "who",
-    "why": "why", "reason": "why",
+    "roll_no": "roll_no",
+    "roll": "roll_no",
+    "rollno": "roll_no",
+    "roll_number": "roll_no",
+    "roll_no.": "roll_no",
+    "experiment": "experiment",
+    "exp": "experiment",
+    "column": "column",
+    "component": "column",
+    "marks": "marks",
+    "mark": "marks",
+    "who": "who",
+    "examiner": "who",
+    "why": "why",
+    "reason": "why",
 }
 _COLUMN_NAMES = {c: c for c in COLUMNS} | {re.sub(r"\s+", "_", h.lower()): c for c, h in HEADINGS.items()}
 _ROLL = re.compile(r"^[0-9]+$")
@@ -164,16 +173,19 @@ def _header_map(path: Path, line: int, header: Sequence[str]) -> dict[str, int]:
             continue  # Excel's trailing empty columns
         field = _FIELD_ALIASES.get(key)
         if field is None:
-            problems.append(f"{path.name} line {line}: unknown column {raw.strip()!r} "
-                            f"(expected {', '.join(REQUIRED_FIELDS)})")
+            problems.append(
+                f"{path.name} line {line}: unknown column {raw.strip()!r} (expected {', '.join(REQUIRED_FIELDS)})"
+            )
         elif field in where:
             problems.append(f"{path.name} line {line}: column {field!r} appears twice")
         else:
             where[field] = index
     missing = [f for f in REQUIRED_FIELDS if f not in where]
     if missing:
-        problems.append(f"{path.name} line {line}: missing column(s) {', '.join(missing)} "
-                        f"(the header must be {','.join(REQUIRED_FIELDS)})")
+        problems.append(
+            f"{path.name} line {line}: missing column(s) {', '.join(missing)} "
+            f"(the header must be {','.join(REQUIRED_FIELDS)})"
+        )
     if problems:
         raise MarksImportError(path, problems)
     return where
@@ -204,8 +216,9 @@ def read_marks_csv(path: Path | str, *, known: Callable[[str, str], str | None],
     except csv.Error as exc:
         raise MarksImportError(path, [f"{path.name}: not a readable CSV file ({exc})"]) from exc
     if not records:
-        raise MarksImportError(path, [f"{path.name}: the file is empty "
-                                      f"(expected a header {','.join(REQUIRED_FIELDS)})"])
+        raise MarksImportError(
+            path, [f"{path.name}: the file is empty (expected a header {','.join(REQUIRED_FIELDS)})"]
+        )
     where = _header_map(path, *records[0])
     decimal_comma = _dialect(text) is _Semicolon
     problems: list[str] = []
@@ -218,8 +231,10 @@ def read_marks_csv(path: Path | str, *, known: Callable[[str, str], str | None],
             continue
         key = (row.roll_no, row.experiment, row.component)
         if key in seen:
-            problems.append(f"{path.name} line {line}: roll {row.roll_no} {row.experiment} {row.component} "
-                            f"is already given on line {seen[key]}; keep one of the two rows")
+            problems.append(
+                f"{path.name} line {line}: roll {row.roll_no} {row.experiment} {row.component} "
+                f"is already given on line {seen[key]}; keep one of the two rows"
+            )
         seen.setdefault(key, line)
         marks.append(row)
     if not marks and not problems:
@@ -229,8 +244,16 @@ def read_marks_csv(path: Path | str, *, known: Callable[[str, str], str | None],
     return marks
 
 
-def _parse_row(path: Path, line: int, record: Sequence[str], where: dict[str, int], width: int,
-               known: Callable[[str, str], str | None], decimal_comma: bool, now: datetime) -> NewMark | list[str]:
+def _parse_row(
+    path: Path,
+    line: int,
+    record: Sequence[str],
+    where: dict[str, int],
+    width: int,
+    known: Callable[[str, str], str | None],
+    decimal_comma: bool,
+    now: datetime,
+) -> NewMark | list[str]:
     """One data row: the mark, or every problem with it."""
     problems: list[str] = []
 
@@ -242,11 +265,14 @@ def _parse_row(path: Path, line: int, record: Sequence[str], where: dict[str, in
         problems.append(f"{path.name} line {line}, field {name!r}: {message}")
 
     if any(value.strip() for value in record[width:]):
-        problems.append(f"{path.name} line {line}: more fields than the header ({len(record)}); "
-                        f"a comma inside 'why' needs the field in double quotes")
+        problems.append(
+            f"{path.name} line {line}: more fields than the header ({len(record)}); "
+            f"a comma inside 'why' needs the field in double quotes"
+        )
     values: dict[str, str] = {}
     parsers: dict[str, Callable[[str], object]] = {
-        "roll_no": normalise_roll, "column": parse_column,
+        "roll_no": normalise_roll,
+        "column": parse_column,
         "marks": lambda text: parse_marks(text, decimal_comma=decimal_comma),
     }
     parsed: dict[str, object] = {}
@@ -258,8 +284,10 @@ def _parse_row(path: Path, line: int, record: Sequence[str], where: dict[str, in
             except ValueError as exc:
                 problem(name, str(exc))
         elif not values[name]:
-            problem(name, "is empty" + (" (say who gave the marks)" if name == "who" else
-                                        " (say why)" if name == "why" else ""))
+            problem(
+                name,
+                "is empty" + (" (say who gave the marks)" if name == "who" else " (say why)" if name == "why" else ""),
+            )
     if "roll_no" in parsed and values["experiment"]:
         reason = known(str(parsed["roll_no"]), values["experiment"])
         if reason is not None:
@@ -268,8 +296,16 @@ def _parse_row(path: Path, line: int, record: Sequence[str], where: dict[str, in
         return problems
     mark = parsed["marks"]
     assert isinstance(mark, float)
-    return NewMark(roll_no=str(parsed["roll_no"]), experiment=values["experiment"], component=str(parsed["column"]),
-                   marks=mark, who=values["who"], why=values["why"], at=now, line=line)
+    return NewMark(
+        roll_no=str(parsed["roll_no"]),
+        experiment=values["experiment"],
+        component=str(parsed["column"]),
+        marks=mark,
+        who=values["who"],
+        why=values["why"],
+        at=now,
+        line=line,
+    )
 
 
 # -- history -------------------------------------------------------------------------
@@ -291,8 +327,9 @@ def _describe(marks: float | None) -> str:
     return "withdrawn" if marks is None else format_marks(marks)
 
 
-def history_rows(entries: Iterable[MarkEntry], *, roll_no: str | None = None,
-                 experiment: str | None = None) -> list[dict[str, str]]:
+def history_rows(
+    entries: Iterable[MarkEntry], *, roll_no: str | None = None, experiment: str | None = None
+) -> list[dict[str, str]]:
     """Rows for ``labgrade marks list``, oldest first, optionally for one roll and/or experiment.
 
     ``previous`` is the examiner's value the entry replaced ("" for the first
@@ -311,14 +348,25 @@ def history_rows(entries: Iterable[MarkEntry], *, roll_no: str | None = None,
             continue
         if experiment is not None and e.experiment != experiment:
             continue
-        rows.append({"seq": str(e.seq), "at": _moment(e)[0].strftime("%Y-%m-%d %H:%M:%S"), "roll_no": e.roll_no,
-                     "experiment": e.experiment, "column": e.component, "marks": _describe(e.marks),
-                     "previous": previous, "who": e.who, "why": e.why})
+        rows.append(
+            {
+                "seq": str(e.seq),
+                "at": _moment(e)[0].strftime("%Y-%m-%d %H:%M:%S"),
+                "roll_no": e.roll_no,
+                "experiment": e.experiment,
+                "column": e.component,
+                "marks": _describe(e.marks),
+                "previous": previous,
+                "who": e.who,
+                "why": e.why,
+            }
+        )
     return rows
 
 
-def revert(entries: Sequence[MarkEntry], roll_no: str, experiment: str, component: str, who: str, why: str,
-           now: datetime) -> MarkEntry:
+def revert(
+    entries: Sequence[MarkEntry], roll_no: str, experiment: str, component: str, who: str, why: str, now: datetime
+) -> MarkEntry:
     """A new entry that restores the value in force before the latest entry for this column.
 
     The history is not changed: the returned entry is to be appended. Reverting
@@ -329,18 +377,38 @@ def revert(entries: Sequence[MarkEntry], roll_no: str, experiment: str, componen
     column = parse_column(component)
     if not who.strip() or not why.strip():
         raise MarksError("a revert needs --who and --why, like any change of marks")
-    mine = sorted((e for e in entries if normalise_roll(e.roll_no) == roll and e.experiment == experiment
-                   and e.component == column), key=_moment)
+    mine = sorted(
+        (
+            e
+            for e in entries
+            if normalise_roll(e.roll_no) == roll and e.experiment == experiment and e.component == column
+        ),
+        key=_moment,
+    )
     if not mine:
-        raise NothingToRevert(f"nothing to revert: no examiner marks were ever entered for roll {roll} "
-                              f"{experiment} {column}; its marks are the grading run's own")
+        raise NothingToRevert(
+            f"nothing to revert: no examiner marks were ever entered for roll {roll} "
+            f"{experiment} {column}; its marks are the grading run's own"
+        )
     latest = mine[-1]
     if _utc(now) < _utc(latest.at):
-        raise MarksError(f"the clock reads {_utc(now):%Y-%m-%d %H:%M:%S} UTC, before the latest entry #{latest.seq} "
-                         f"({_utc(latest.at):%Y-%m-%d %H:%M:%S} UTC); a revert must come after what it reverts")
+        raise MarksError(
+            f"the clock reads {_utc(now):%Y-%m-%d %H:%M:%S} UTC, before the latest entry #{latest.seq} "
+            f"({_utc(latest.at):%Y-%m-%d %H:%M:%S} UTC); a revert must come after what it reverts"
+        )
     restored = mine[-2].marks if len(mine) > 1 else None
     if restored == latest.marks:
-        raise NothingToRevert(f"nothing to revert: the latest entry (#{latest.seq}, {_describe(latest.marks)}) "
-                              f"did not change roll {roll} {experiment} {column}")
-    return MarkEntry(roll_no=latest.roll_no, experiment=experiment, component=column, marks=restored,
-                     who=who.strip(), why=why.strip(), at=now, seq=max(e.seq for e in entries) + 1)
+        raise NothingToRevert(
+            f"nothing to revert: the latest entry (#{latest.seq}, {_describe(latest.marks)}) "
+            f"did not change roll {roll} {experiment} {column}"
+        )
+    return MarkEntry(
+        roll_no=latest.roll_no,
+        experiment=experiment,
+        component=column,
+        marks=restored,
+        who=who.strip(),
+        why=why.strip(),
+        at=now,
+        seq=max(e.seq for e in entries) + 1,
+    )

@@ -8,13 +8,12 @@ experiment means adding those two folders, not editing the harness.
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from graders.models import COMPONENT_MAX, Component, Targets
@@ -69,7 +68,10 @@ class DataSpec(_Model):
 
     keras_datasets: list[str] = Field(default_factory=list, description="keras.datasets loaders served offline.")
     files: list[str] = Field(default_factory=list, description="Course data files placed beside the notebook.")
-    aliases: dict[str, list[str]] = Field(default_factory=dict, description="Course file -> other names students read it by (paths are resolved by their last component).")
+    aliases: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Course file -> other names students read it by (paths are resolved by their last component).",
+    )
     holdout: str = Field(description="Dataset providing the hidden holdout.")
 
 
@@ -85,7 +87,9 @@ class ProfileSpec(_Model):
 class Structure(_Model):
     """The required shape of the student's network (read by the experiment's checks)."""
 
-    required_layers: list[str] = Field(default_factory=list, description="Layer classes that must appear (any of | separated).")
+    required_layers: list[str] = Field(
+        default_factory=list, description="Layer classes that must appear (any of | separated)."
+    )
     output_units: int | None = None
     output_activation: list[str] = Field(default_factory=list, description="Accepted output activations.")
     losses: list[str] = Field(default_factory=list, description="Accepted losses (substring match).")
@@ -93,11 +97,12 @@ class Structure(_Model):
 
 
 class Variant(_Model):
-    """Another accepted way to do the experiment, with a reference solution of its own (calibrated beside the main one)."""
+    """Another accepted way to do the experiment, with a reference solution of its own (calibrated beside the
+    main one)."""
 
     solution: str = Field(description="The variant's reference notebook, in reference/<id>/.")
     when_metric: str = Field(description="A run whose metrics hold this key is compared with this variant's reference.")
-    label: str = Field(description="How evidence names the variant, e.g. \"the manual's MNIST variant\".")
+    label: str = Field(description='How evidence names the variant, e.g. "the manual\'s MNIST variant".')
 
 
 class Rubric(_Model):
@@ -107,10 +112,17 @@ class Rubric(_Model):
     number: str
     title: str
     short: str = Field("", description="A short name for the register's headings (default: the title).")
-    kind: Literal["classification", "regression", "custom"] = Field(description="How the built-in evaluator scores; custom = rubrics/<id>/evaluate.py.")
-    input: str = Field(description="image | tabular (built-in evaluator), or a name the experiment's evaluate.py understands.")
+    kind: Literal["classification", "regression", "custom"] = Field(
+        description="How the built-in evaluator scores; custom = rubrics/<id>/evaluate.py."
+    )
+    input: str = Field(
+        description="image | tabular (built-in evaluator), or a name the experiment's evaluate.py understands."
+    )
     mini_project: tuple[int, int] | None = Field(
-        None, description="A mini project: the roll numbers given it by default (a course's [mini_projects.allot] overrides).")
+        None,
+        description="A mini project: the roll numbers given it by default "
+        "(a course's [mini_projects.allot] overrides).",
+    )
     detect: dict[str, float] = Field(description="Regex over the code -> weight, to detect the experiment.")
     data: DataSpec
     profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
@@ -120,7 +132,9 @@ class Rubric(_Model):
     points: dict[Component, dict[str, float]]
     questions: list[Question] = Field(min_length=1)
     viva_loss_keys: dict[str, str] = Field(default_factory=dict, description="Loss name -> why it fits the task.")
-    variants: dict[str, Variant] = Field(default_factory=dict, description="Other accepted ways, each with its own reference.")
+    variants: dict[str, Variant] = Field(
+        default_factory=dict, description="Other accepted ways, each with its own reference."
+    )
     folder: Path = Path(".")
 
     @model_validator(mode="after")
@@ -207,10 +221,13 @@ def targets_for(rubric: Rubric, targets: Targets, metrics: dict[str, float]) -> 
             continue
         entry = targets.variants.get(name)
         if not entry:
-            return targets.model_copy(update={"variant": f"{variant.label}, compared with the main reference: not calibrated"})
+            return targets.model_copy(
+                update={"variant": f"{variant.label}, compared with the main reference: not calibrated"}
+            )
         own = Targets.model_validate({k: entry[k] for k in REFERENCE_KEYS if k in entry})
-        return targets.model_copy(update={**{k: getattr(own, k) for k in REFERENCE_KEYS if k in entry},
-                                          "variant": variant.label})
+        return targets.model_copy(
+            update={**{k: getattr(own, k) for k in REFERENCE_KEYS if k in entry}, "variant": variant.label}
+        )
     return targets
 
 

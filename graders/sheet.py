@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from typing import Final
 
-from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
+from graders.models import COMPONENT_MAX, Component
 
 COLUMNS: Final[tuple[str, ...]] = tuple(c.value for c in Component)
 HEADINGS: Final[Mapping[str, str]] = {c.value: c.heading for c in Component}

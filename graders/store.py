@@ -194,12 +194,21 @@ class Gradebook:
             if row is not None:
                 if row[0] == record:
                     return
-                raise GradebookError(f"run {run.run_id!r} is already recorded with different content; runs are immutable")
+                raise GradebookError(
+                    f"run {run.run_id!r} is already recorded with different content; runs are immutable"
+                )
             self._db.execute(
                 "INSERT INTO runs (run_id, seq, course, roll_no, experiment, status, graded_at, record) "
                 "VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM runs), ?, ?, ?, ?, ?, ?)",
-                (run.run_id, run.course, run.roll_no, run.experiment, run.status.value,
-                 _utc_text(run.graded_at), record),
+                (
+                    run.run_id,
+                    run.course,
+                    run.roll_no,
+                    run.experiment,
+                    run.status.value,
+                    _utc_text(run.graded_at),
+                    record,
+                ),
             )
 
     def get_run(self, run_id: str) -> RunRecord | None:
@@ -248,8 +257,10 @@ class Gradebook:
         with self._write():
             self._db.executemany(
                 "INSERT INTO overrides (course, roll_no, experiment, component, at, record) VALUES (?, ?, ?, ?, ?, ?)",
-                [(course, o.roll_no, o.experiment, o.component.value, _utc_text(o.at), o.model_dump_json())
-                 for o in entries],
+                [
+                    (course, o.roll_no, o.experiment, o.component.value, _utc_text(o.at), o.model_dump_json())
+                    for o in entries
+                ],
             )
 
     def overrides(self, course: str, roll_no: str, experiment: str) -> list[Override]:

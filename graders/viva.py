@@ -60,8 +60,14 @@ def _output_key(rubric: Rubric, layer: dict[str, Any]) -> str:
     expected_units = wanted.output_units is not None and units != wanted.output_units
     expected_act = bool(wanted.output_activation) and act not in wanted.output_activation
     if expected_units or expected_act:
-        want = " with ".join(x for x in (f"{wanted.output_units} unit(s)" if wanted.output_units else "",
-                                         " or ".join(wanted.output_activation)) if x)
+        want = " with ".join(
+            x
+            for x in (
+                f"{wanted.output_units} unit(s)" if wanted.output_units else "",
+                " or ".join(wanted.output_activation),
+            )
+            if x
+        )
         key += f" The task expects {want}: ask why this model differs."
     return key
 
@@ -70,31 +76,48 @@ def _candidates(rubric: Rubric, art: Artifacts, text: str) -> list[VivaQuestion]
     arch = art.architecture
     out: list[VivaQuestion] = []
     if art.total_params:
-        out.append(VivaQuestion(
-            question="How many trainable parameters does your model have in total?",
-            answer=f"{art.total_params:,}",
-            auto_answered=_states(text, _num_forms(art.total_params)),
-        ))
+        out.append(
+            VivaQuestion(
+                question="How many trainable parameters does your model have in total?",
+                answer=f"{art.total_params:,}",
+                auto_answered=_states(text, _num_forms(art.total_params)),
+            )
+        )
     first = _first(arch, ("Conv2D", "Dense", "LSTM", "GRU", "SimpleRNN", "Conv1D"))
     if first:
         out.append(_param_question(first, text))
     pool = _first(arch, ("MaxPooling2D", "AveragePooling2D", "MaxPooling1D"))
     if pool:
         shape = _shape(pool)
-        out.append(VivaQuestion(question=f"What is the output shape after your first pooling layer ('{pool['name']}'), and why?",
-                                answer=shape, auto_answered=_states(text, [shape, shape.replace("×", "x"), shape.replace("×", ", ")])))
+        out.append(
+            VivaQuestion(
+                question=f"What is the output shape after your first pooling layer ('{pool['name']}'), and why?",
+                answer=shape,
+                auto_answered=_states(text, [shape, shape.replace("×", "x"), shape.replace("×", ", ")]),
+            )
+        )
     last = arch[-1] if arch else None
     if last:
         act = last.get("activation", "")
-        out.append(VivaQuestion(question=f"Why does your output layer have {last.get('units')} unit(s) with a '{act}' activation?",
-                                answer=_output_key(rubric, last),
-                                auto_answered=bool(act) and re.search(rf"\b{re.escape(act)}\b", text, re.I) is not None and "output" in text.lower()))
+        out.append(
+            VivaQuestion(
+                question=f"Why does your output layer have {last.get('units')} unit(s) with a '{act}' activation?",
+                answer=_output_key(rubric, last),
+                auto_answered=bool(act)
+                and re.search(rf"\b{re.escape(act)}\b", text, re.I) is not None
+                and "output" in text.lower(),
+            )
+        )
     loss = art.compile.get("loss", "")
     if loss:
         key = next((why for name, why in rubric.viva_loss_keys.items() if name in loss.lower()), "")
-        out.append(VivaQuestion(question=f"Why did you train with the loss '{loss}'? What does it measure?",
-                                answer=key or f"{loss}: explain what it measures and why it fits a {rubric.kind} task",
-                                auto_answered=bool(key) and loss.replace("_", " ").lower() in text.replace("_", " ").lower()))
+        out.append(
+            VivaQuestion(
+                question=f"Why did you train with the loss '{loss}'? What does it measure?",
+                answer=key or f"{loss}: explain what it measures and why it fits a {rubric.kind} task",
+                auto_answered=bool(key) and loss.replace("_", " ").lower() in text.replace("_", " ").lower(),
+            )
+        )
     second_dense = [layer for layer in arch if layer.get("class_name") == "Dense"]
     for layer in second_dense[1:2] + arch[1:]:
         if len(out) >= VIVA_QUESTIONS:

@@ -32,7 +32,6 @@ from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
-
 from pypdf import PasswordType, PdfReader
 
 from graders.answers import MIN_WORDS, AnswerScore, score_answer, split_answers
@@ -107,6 +106,7 @@ def _shorten(text: str, limit: int = 60) -> str:
 
 # --- reading -------------------------------------------------------------------------------------------------------
 
+
 def _member_of(path: Path) -> tuple[Path, str] | None:
     """(archive, member) for a path naming a file inside a .zip as ``handin.zip!answers.docx``."""
     parts = path.parts
@@ -166,8 +166,13 @@ def _clean(text: str) -> str:
 def decode_text(raw: bytes) -> str:
     """A text file's characters: UTF-8/16/32 by their byte-order mark, BOM-less UTF-16 by its zero bytes
     (Notepad's "Unicode"), then UTF-8, then Windows-1252 (Notepad's "ANSI" on Indian Windows installs)."""
-    boms = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-            (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+    boms = (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    )
     for bom, encoding in boms:
         if raw.startswith(bom):
             return raw.decode(encoding, errors="replace")
@@ -333,11 +338,13 @@ def _pdf_sections(raw: bytes) -> _Read:
             text = _clean(reader.pages[number].extract_text() or "")
             text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)  # words hyphenated across lines
             chars += len("".join(text.split()))
-            sections += [Section(text=line.strip(), location=f"page {number + 1}")
-                         for line in text.splitlines() if line.strip()]
+            sections += [
+                Section(text=line.strip(), location=f"page {number + 1}") for line in text.splitlines() if line.strip()
+            ]
     if total and chars < MIN_TEXT_LAYER_CHARS:
-        return _Read([], "it has no text layer (a scanned or photographed document?): for the examiner to read",
-                     scanned=True)
+        return _Read(
+            [], "it has no text layer (a scanned or photographed document?): for the examiner to read", scanned=True
+        )
     kept, note = _capped(sections)
     if total > MAX_PDF_PAGES:
         note = f"only the first {MAX_PDF_PAGES} of {total} pages were read" + (f"; {note}" if note else "")
@@ -441,8 +448,9 @@ class _Candidate:
     matched_by: str
 
 
-def _notebook_candidates(markdown: list[str], questions: list[Question], numbers: Sequence[int]) -> list[
-        list[_Candidate]]:
+def _notebook_candidates(
+    markdown: list[str], questions: list[Question], numbers: Sequence[int]
+) -> list[list[_Candidate]]:
     """Per question: the notebook's answer as split_answers finds it today, and in the normalized lines."""
     out: list[list[_Candidate]] = [[] for _ in questions]
     for cells in (markdown, ["\n".join(_normalized(c)) for c in markdown]):
@@ -463,7 +471,7 @@ def _by_number(sections: Sequence[Section], cells: list[str], number: int) -> tu
         marker = _QMARK.match(lines[0]) if lines else None
         if marker is None or int(marker.group(1)) != number:
             continue
-        first = lines[0][marker.end():].strip(" .):-*_#")
+        first = lines[0][marker.end() :].strip(" .):-*_#")
         body = ([] if first.endswith("?") else [first]) + lines[1:]
         start = index if "".join(body).strip() else index + 1  # cite where the answer's text begins
         for later, section in zip(cells[index + 1 :], sections[index + 1 :]):
@@ -500,8 +508,12 @@ def _rank(score: AnswerScore) -> tuple[float, int, bool, int]:
     return score.fraction, len(score.hits), score.found, min(score.words, MIN_WORDS)
 
 
-def answers_from(texts: Sequence[WriteupText], notebook_markdown: list[str], questions: list[Question],
-                 cell_numbers: Sequence[int] = ()) -> list[AnswerSource]:
+def answers_from(
+    texts: Sequence[WriteupText],
+    notebook_markdown: list[str],
+    questions: list[Question],
+    cell_numbers: Sequence[int] = (),
+) -> list[AnswerSource]:
     """For each question, the best-scoring answer in the notebook's markdown or any write-up, and where it is.
 
     ``cell_numbers`` gives each markdown cell's 1-based position among all the notebook's cells, so evidence
@@ -549,20 +561,63 @@ def evidence(source: AnswerSource, question: Question) -> str:
 
 _NAME_LABEL = re.compile(
     r"(?<![a-z])(?:(miniproject|mini[\s_.\-]?project|mp)|assignment|assign|asgn|ass|experiment|expt|exp|practical"
-    r"|pract|prac|lab|a)[\s_.\-]*(?:no[\s_.\-]*)?(\d{1,2})([a-z](?![a-z]))?", re.IGNORECASE)
+    r"|pract|prac|lab|a)[\s_.\-]*(?:no[\s_.\-]*)?(\d{1,2})([a-z](?![a-z]))?",
+    re.IGNORECASE,
+)
 _TEXT_LABEL = re.compile(
     r"\b(?:(mini[\s\-]?project)|assignment|experiment|expt|exp|practical|lab)\s*(?:no\.?|number|#)?\s*[:.\-]?\s*"
-    r"(\d{1,2})([a-z](?![a-z]))?\b", re.IGNORECASE)
-_GENERIC = {"assignment", "assign", "answers", "answer", "ans", "writeup", "write", "up", "journal", "report",
-            "lab", "dl", "deep", "learning", "final", "submission", "doc", "document", "notes", "theory",
-            "questions", "question", "experiment", "exp", "practical", "no", "copy", "new", "mini", "project",
-            "miniproject", "mp", "zip", "handin", "part", "file", "my", "of", "and", "the"}
+    r"(\d{1,2})([a-z](?![a-z]))?\b",
+    re.IGNORECASE,
+)
+_GENERIC = {
+    "assignment",
+    "assign",
+    "answers",
+    "answer",
+    "ans",
+    "writeup",
+    "write",
+    "up",
+    "journal",
+    "report",
+    "lab",
+    "dl",
+    "deep",
+    "learning",
+    "final",
+    "submission",
+    "doc",
+    "document",
+    "notes",
+    "theory",
+    "questions",
+    "question",
+    "experiment",
+    "exp",
+    "practical",
+    "no",
+    "copy",
+    "new",
+    "mini",
+    "project",
+    "miniproject",
+    "mp",
+    "zip",
+    "handin",
+    "part",
+    "file",
+    "my",
+    "of",
+    "and",
+    "the",
+}
 
 
 def _labels(text: str, pattern: re.Pattern[str] = _NAME_LABEL) -> set[str]:
     """Experiment numbers a name or title carries: "Assignment2A_IMDB" -> {"2a"}, "MiniProject1" -> {"mp1"}."""
-    return {("mp" if m.group(1) else "") + str(int(m.group(2))) + (m.group(3) or "").lower()
-            for m in pattern.finditer(text)}
+    return {
+        ("mp" if m.group(1) else "") + str(int(m.group(2))) + (m.group(3) or "").lower() for m in pattern.finditer(text)
+    }
 
 
 def _labels_meet(ours: set[str], theirs: set[str]) -> float:
@@ -590,6 +645,7 @@ def writeup_detector(rubrics: Sequence[Rubric]) -> Callable[[str], str]:
     the experiments' detection signals (the dataset's name), the questions it heads and the assignment
     number in its title decide; experiments sharing their questions (2A and 3B) are told apart by those.
     """
+
     def detect(text: str) -> str:
         lines = _normalized(text)
         marked = any(_QMARK.match(line) for line in lines)
@@ -618,9 +674,13 @@ def _archive_members(archive: Path, suffixes: tuple[str, ...]) -> list[Path]:
         return []
     if any(unsafe_member(m.filename) for m in members):
         return []
-    return [archive.parent / f"{archive.name}!{m.filename}" for m in members
-            if m.filename.lower().endswith(suffixes) and "__MACOSX" not in m.filename
-            and not PurePosixPath(m.filename).name.startswith(("~$", "._"))]
+    return [
+        archive.parent / f"{archive.name}!{m.filename}"
+        for m in members
+        if m.filename.lower().endswith(suffixes)
+        and "__MACOSX" not in m.filename
+        and not PurePosixPath(m.filename).name.startswith(("~$", "._"))
+    ]
 
 
 def _files(folder: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -677,7 +737,8 @@ def find_writeups(folder: Path, notebook: Path | None, experiment: str, detect: 
             belongs = verdict == experiment
         else:
             belongs = _named_for(path, notebook, experiment, notebooks) and (
-                not text.readable or _looks_like_answers(text))
+                not text.readable or _looks_like_answers(text)
+            )
         if belongs:
             chosen.append(path)
     return chosen

@@ -16,8 +16,9 @@ def make_artifacts(**fields: Any) -> Artifacts:
     probe = {k: fields.pop(k) for k in _PROBE if k in fields}
     seconds = {k: fields.pop(k) for k in ("train_seconds", "train_cpu_seconds") if k in fields}
     if seconds:
-        probe.setdefault("fits", []).append(FitRecord(seconds=seconds.get("train_seconds", 0.0),
-                                                      cpu_seconds=seconds.get("train_cpu_seconds", 0.0)))
+        probe.setdefault("fits", []).append(
+            FitRecord(seconds=seconds.get("train_seconds", 0.0), cpu_seconds=seconds.get("train_cpu_seconds", 0.0))
+        )
     if "architecture" in evaluation and "total_params" not in evaluation:
         evaluation["total_params"] = sum(int(layer.get("params") or 0) for layer in evaluation["architecture"])
     if evaluation:
@@ -27,14 +28,26 @@ def make_artifacts(**fields: Any) -> Artifacts:
     return Artifacts(**fields)
 
 
-_ARTIFACT_FIELDS = ("metrics", "architecture", "total_params", "compile", "history", "viva", "adaptations", "cell_error",
-                    "train_seconds", "train_cpu_seconds", "fits")
+_ARTIFACT_FIELDS = (
+    "metrics",
+    "architecture",
+    "total_params",
+    "compile",
+    "history",
+    "viva",
+    "adaptations",
+    "cell_error",
+    "train_seconds",
+    "train_cpu_seconds",
+    "fits",
+)
 
 
 def make_run(**fields: Any) -> RunRecord:
     """A ``RunRecord`` from flat keyword arguments: what the artifacts hold (``metrics=``, ``viva=`` ...) goes there."""
     inner = {k: fields.pop(k) for k in _ARTIFACT_FIELDS if k in fields}
     if inner or "artifacts" not in fields:
-        fields["artifacts"] = make_artifacts(experiment=fields["experiment"], profile="quick", status=fields["status"],
-                                             **inner)
+        fields["artifacts"] = make_artifacts(
+            experiment=fields["experiment"], profile="quick", status=fields["status"], **inner
+        )
     return RunRecord(**fields)

@@ -34,7 +34,9 @@ def load_evaluator(experiment: str) -> ModuleType:
     """rubrics/<experiment>/evaluate.py loaded the way the trusted evaluator loads it (labgrade_runtime importable)."""
     if str(RUNTIME_PACKAGE.parent) not in sys.path:
         sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
-    spec = importlib.util.spec_from_file_location(f"{experiment}_eval_under_test", HOME / "rubrics" / experiment / "evaluate.py")
+    spec = importlib.util.spec_from_file_location(
+        f"{experiment}_eval_under_test", HOME / "rubrics" / experiment / "evaluate.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -67,7 +69,8 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object
 
 @pytest.fixture(scope="session")
 def grading_image() -> str:
-    """The docker grading image, built here when missing; CI sets LABGRADE_REQUIRE_DOCKER=1 so this never skips there."""
+    """The docker grading image, built here when missing; CI sets LABGRADE_REQUIRE_DOCKER=1 so this never skips
+    there."""
     import os
 
     import docker

@@ -1,4 +1,5 @@
-"""The shape of the tree, kept by tests: no import circles, the runtime apart from the harness, the pipeline in one list."""
+"""The shape of the tree, kept by tests: no import circles, the runtime apart from the harness, the pipeline in one
+list."""
 
 from __future__ import annotations
 
@@ -32,7 +33,9 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else [])
+                )
             submodules = {f"{base}.{alias.name}" for alias in node.names} & known
             found.update(submodules)  # `from pkg import mod` depends on mod, not on what pkg's __init__ holds
             if len(submodules) < len(node.names):
@@ -62,7 +65,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
                 continue
             nxt = todo.pop()
             if state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             if not state.get(nxt):
                 state[nxt] = 1
                 path.append(nxt)

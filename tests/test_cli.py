@@ -13,7 +13,9 @@ VERBS = ["grade", "check", "report", "export", "override", "calibrate", "sandbox
 
 
 def labgrade(*args: str, cwd=None, env=None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120
+    )
 
 
 @pytest.mark.parametrize("verb", VERBS)
@@ -31,7 +33,10 @@ def _one_line_error(result: subprocess.CompletedProcess[str], needle: str) -> No
 
 def test_bad_course_file(tmp_path):
     bad = tmp_path / "course.toml"
-    bad.write_text('[course]\nname = "x"\nroster = "r.csv"\nsubmissions = "s"\nprofile = "fastest"\n[experiments.fashion]\ndue = 2026-01-01\n')
+    bad.write_text(
+        '[course]\nname = "x"\nroster = "r.csv"\nsubmissions = "s"\nprofile = "fastest"\n'
+        '[experiments.fashion]\ndue = 2026-01-01\n'
+    )
     _one_line_error(labgrade("grade", "--course", str(bad)), "key 'profile'")
 
 
@@ -62,7 +67,10 @@ def test_bad_uid_range_for_the_local_sandbox(tmp_path):
     nb = tmp_path / "x.py"
     nb.write_text("print(1)\n")
     env = {**os.environ, "LABGRADE_SANDBOX_UIDS": "59000"}
-    _one_line_error(labgrade("check", str(nb), "--experiment", "boston", "--backend", "local", env=env), "LABGRADE_SANDBOX_UIDS must look like 59000-59127")
+    _one_line_error(
+        labgrade("check", str(nb), "--experiment", "boston", "--backend", "local", env=env),
+        "LABGRADE_SANDBOX_UIDS must look like 59000-59127",
+    )
 
 
 def test_bad_paths_are_one_line_errors(tmp_path: Path) -> None:
@@ -75,7 +83,7 @@ def test_bad_paths_are_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "bad.zip").write_text("not a zip", encoding="utf-8")
     (tmp_path / "afile").write_text("", encoding="utf-8")
     base = '[course]\nname = "x"\nroster = "submissions/roster.csv"\nsubmissions = "submissions/sample"\n'
-    (tmp_path / "typo.toml").write_text(base + '[limitz]\ncpus = 1\n[experiments.boston]\ndue = 2026-08-14\n')
+    (tmp_path / "typo.toml").write_text(base + "[limitz]\ncpus = 1\n[experiments.boston]\ndue = 2026-08-14\n")
     (tmp_path / "file.toml").write_text(base + 'reports = "afile"\n[experiments.boston]\ndue = 2026-08-14\n')
     cases = [
         (["report", "--course", str(tmp_path / "submissions")], "is a folder; give the course file"),

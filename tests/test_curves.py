@@ -11,8 +11,11 @@ from graders.curves import curves_svg, fmt_value
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 CLASSIFIER = {
-    "loss": [0.69, 0.52, 0.41, 0.35], "val_loss": [0.70, 0.58, 0.50, 0.48],
-    "accuracy": [0.55, 0.71, 0.80, 0.85], "val_accuracy": [0.52, 0.66, 0.74, 0.77], "lr": [1e-3] * 4,
+    "loss": [0.69, 0.52, 0.41, 0.35],
+    "val_loss": [0.70, 0.58, 0.50, 0.48],
+    "accuracy": [0.55, 0.71, 0.80, 0.85],
+    "val_accuracy": [0.52, 0.66, 0.74, 0.77],
+    "lr": [1e-3] * 4,
 }
 
 
@@ -26,8 +29,7 @@ def texts(root: ET.Element) -> list[str]:
 
 def y_ticks(root: ET.Element) -> list[float]:
     """The y tick labels (right-aligned texts), as numbers."""
-    return [float(t.text or "") for t in root.iter("{http://www.w3.org/2000/svg}text")
-            if t.get("text-anchor") == "end"]
+    return [float(t.text or "") for t in root.iter("{http://www.w3.org/2000/svg}text") if t.get("text-anchor") == "end"]
 
 
 def test_empty_histories_give_none() -> None:
@@ -70,7 +72,7 @@ def test_one_epoch_is_a_point_on_a_sensible_axis_with_its_value() -> None:
     words = texts(root)
     assert {"0.693", "0.701", "0.945", "0.930"} <= set(words)  # the values are written out
     ticks = y_ticks(root)
-    loss_ticks, acc_ticks = ticks[: len(ticks) // 2], ticks[len(ticks) // 2:]
+    loss_ticks, acc_ticks = ticks[: len(ticks) // 2], ticks[len(ticks) // 2 :]
     assert loss_ticks[0] == 0 and 0.7012 < loss_ticks[-1] <= 1.0
     assert acc_ticks[0] == 0 and acc_ticks[-1] == 1.0  # not a 0.945-1.050 axis
     assert not list(root.iter("{http://www.w3.org/2000/svg}polyline"))
@@ -85,8 +87,11 @@ def test_flat_curve_is_not_magnified() -> None:
 
 
 def test_nan_and_inf_are_skipped_and_said() -> None:
-    history = {"loss": [1.0, 0.8, 0.6, math.nan, math.nan], "val_loss": [1.1, math.inf, 0.9, 0.8, 0.7],
-               "accuracy": [math.nan, math.nan]}
+    history = {
+        "loss": [1.0, 0.8, 0.6, math.nan, math.nan],
+        "val_loss": [1.1, math.inf, 0.9, 0.8, 0.7],
+        "accuracy": [math.nan, math.nan],
+    }
     svg = curves_svg(history)
     assert svg is not None
     root = parse(svg)
@@ -120,12 +125,22 @@ def test_long_runs_and_many_measures() -> None:
 
 def test_value_format() -> None:
     assert [fmt_value(v) for v in (0.3, 0.6931, 12.345, 1234.5, 0.00012, 0.0)] == [
-        "0.300", "0.693", "12.3", "1,234", "1.20e-04", "0.00"]
+        "0.300",
+        "0.693",
+        "12.3",
+        "1,234",
+        "1.20e-04",
+        "0.00",
+    ]
 
 
 def test_fast_enough_to_draw_on_every_render() -> None:
-    history = {"loss": [1 / (e + 1) for e in range(50)], "val_loss": [1.1 / (e + 1) for e in range(50)],
-               "accuracy": [1 - 1 / (e + 2) for e in range(50)], "val_accuracy": [1 - 1.2 / (e + 2) for e in range(50)]}
+    history = {
+        "loss": [1 / (e + 1) for e in range(50)],
+        "val_loss": [1.1 / (e + 1) for e in range(50)],
+        "accuracy": [1 - 1 / (e + 2) for e in range(50)],
+        "val_accuracy": [1 - 1.2 / (e + 2) for e in range(50)],
+    }
     curves_svg(history)
     start = time.perf_counter()
     for _ in range(50):

@@ -21,11 +21,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from tests.artifacts_helper import make_run
 from graders.desk import Desk, DeskError, check_bind, create_app, serve
-from graders.desk.sheets import MarkingForm, FormItem, column_state, compose_why
+from graders.desk.sheets import FormItem, MarkingForm, column_state, compose_why
 from graders.models import CheckResult, Component, ComponentMarks, RunRecord, Status, VivaQuestion
 from graders.store import Gradebook
+from tests.artifacts_helper import make_run
 
 COURSE = "Desk test class"
 T0 = datetime(2026, 8, 27, 10, 0)
@@ -56,21 +56,44 @@ def _answer_checks(written: bool) -> list[CheckResult]:
     checks = []
     for i in range(1, 6):
         evidence = f"Q{i}: covers loss, log" if written else f"Q{i} 'Question {i}' not answered in the notebook"
-        checks.append(CheckResult(id="answer", title="Assignment question answered", component=Component.answers,
-                                  points=1.0, awarded=0.8 if written else 0.0, passed=written, evidence=evidence))
+        checks.append(
+            CheckResult(
+                id="answer",
+                title="Assignment question answered",
+                component=Component.answers,
+                points=1.0,
+                awarded=0.8 if written else 0.0,
+                passed=written,
+                evidence=evidence,
+            )
+        )
     return checks
 
 
 def _viva(n: int, auto: int = 0) -> list[VivaQuestion]:
-    return [VivaQuestion(question=f"Your layer 'dense_{i}' (Dense) has how many parameters? Show the calculation.",
-                         answer=f"{(i + 1) * 1000:,} (output shape {64 * i})", auto_answered=i <= auto)
-            for i in range(1, n + 1)]
+    return [
+        VivaQuestion(
+            question=f"Your layer 'dense_{i}' (Dense) has how many parameters? Show the calculation.",
+            answer=f"{(i + 1) * 1000:,} (output shape {64 * i})",
+            auto_answered=i <= auto,
+        )
+        for i in range(1, n + 1)
+    ]
 
 
 def _run(run_id: str, roll_no: str, experiment: str, marks: ComponentMarks, **extra: Any) -> RunRecord:
-    return make_run(run_id=run_id, course=COURSE, roll_no=roll_no, name="x", experiment=experiment,
-                     status=extra.pop("status", Status.completed), marks=marks, graded_at=T0,
-                     submitted_at=T0 - timedelta(days=1), **extra)
+    return make_run(
+        run_id=run_id,
+        course=COURSE,
+        roll_no=roll_no,
+        name="x",
+        experiment=experiment,
+        status=extra.pop("status", Status.completed),
+        marks=marks,
+        graded_at=T0,
+        submitted_at=T0 - timedelta(days=1),
+        **extra,
+    )
 
 
 def build_course(folder: Path) -> Path:
@@ -81,18 +104,41 @@ def build_course(folder: Path) -> Path:
     course = folder / "course.toml"
     course.write_text(COURSE_TOML, encoding="utf-8")
     runs = [
-        _run("r1-fashion", "1", "fashion",
-             ComponentMarks(answers=4, coding_efficiency=3.25, viva=None, timely_completion=5),
-             suggested={"viva": 1.0},
-             viva=_viva(5, auto=1), checks=_answer_checks(True),
-             history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.5], "accuracy": [0.6, 0.8, 0.85]}),
-        _run("r1-boston", "1", "boston", ComponentMarks(answers=3, coding_efficiency=4, viva=None, timely_completion=5),
-             viva=_viva(4), checks=_answer_checks(True)),
-        _run("r2-fashion", "2", "fashion", ComponentMarks(answers=None, coding_efficiency=2, viva=None,
-                                                     timely_completion=4),
-             viva=_viva(3), checks=_answer_checks(False)),
-        _run("r3-boston", "3", "boston", ComponentMarks(timely_completion=5), status=Status.no_model,
-             reason="ran, but no trained Keras model was found", checks=_answer_checks(False)),
+        _run(
+            "r1-fashion",
+            "1",
+            "fashion",
+            ComponentMarks(answers=4, coding_efficiency=3.25, viva=None, timely_completion=5),
+            suggested={"viva": 1.0},
+            viva=_viva(5, auto=1),
+            checks=_answer_checks(True),
+            history={"loss": [0.9, 0.5, 0.4], "val_loss": [1.0, 0.6, 0.5], "accuracy": [0.6, 0.8, 0.85]},
+        ),
+        _run(
+            "r1-boston",
+            "1",
+            "boston",
+            ComponentMarks(answers=3, coding_efficiency=4, viva=None, timely_completion=5),
+            viva=_viva(4),
+            checks=_answer_checks(True),
+        ),
+        _run(
+            "r2-fashion",
+            "2",
+            "fashion",
+            ComponentMarks(answers=None, coding_efficiency=2, viva=None, timely_completion=4),
+            viva=_viva(3),
+            checks=_answer_checks(False),
+        ),
+        _run(
+            "r3-boston",
+            "3",
+            "boston",
+            ComponentMarks(timely_completion=5),
+            status=Status.no_model,
+            reason="ran, but no trained Keras model was found",
+            checks=_answer_checks(False),
+        ),
     ]
     with Gradebook(folder / "out" / "gradebook.sqlite") as book:
         for run in runs:
@@ -139,8 +185,10 @@ def test_a_none_mark_is_pending_too() -> None:
 def test_the_reason_says_when_which_questions_and_the_note() -> None:
     form = MarkingForm(Component.viva, [FormItem(f"q{i}", "k") for i in range(5)])
     why = compose_why(form, [1, 1, 0, 1, 0], date(2026, 12, 3), "unsure about the loss")
-    assert why == ("viva held 2026-12-03, questions 1, 2, 4 answered (per question, of 1 each: 1, 1, 0, 1, 0); "
-                   "unsure about the loss")
+    assert why == (
+        "viva held 2026-12-03, questions 1, 2, 4 answered (per question, of 1 each: 1, 1, 0, 1, 0); "
+        "unsure about the loss"
+    )
     assert form.total([1, 1, 0, 1, 0]) == 3
     three = MarkingForm(Component.viva, [FormItem(f"q{i}", "k") for i in range(3)])
     assert three.total([1, 1, 1]) == 5 and three.total([1, 0.5, 0]) == 2.5
@@ -160,15 +208,25 @@ def test_a_save_rewrites_the_pages_a_full_report_would_write(course: Path) -> No
     assert sheet is not None
     entry, problem = desk.record(sheet, Component.viva, 4.0, "Dr. Rao", "viva held 2026-12-03, questions 1-4 answered")
     assert problem == "" and entry.marks == 4.0
-    names = ["register.html", "index.html", "marks.csv", "1/fashion/marks.html", "1/fashion/feedback.html",
-             "1/fashion/viva.html"]
+    names = [
+        "register.html",
+        "index.html",
+        "marks.csv",
+        "1/fashion/marks.html",
+        "1/fashion/feedback.html",
+        "1/fashion/viva.html",
+    ]
     by_desk = {name: (reports / name).read_bytes() for name in names}
-    assert b"Dr. Rao" in by_desk["1/fashion/marks.html"] and b'<figure class="curves"><svg' in by_desk["1/fashion/feedback.html"]
+    assert (
+        b"Dr. Rao" in by_desk["1/fashion/marks.html"]
+        and b'<figure class="curves"><svg' in by_desk["1/fashion/feedback.html"]
+    )
     assert (reports / "1" / "boston" / "marks.html").stat().st_mtime_ns == untouched  # other pages are left alone
     assert not list(reports.glob(".desk-render-*"))  # no scratch folder left behind
     api.report(course=course)
     assert {name: (reports / name).read_bytes() for name in names if name.endswith((".html", ".csv"))} == {
-        name: page for name, page in by_desk.items() if name.endswith((".html", ".csv"))}
+        name: page for name, page in by_desk.items() if name.endswith((".html", ".csv"))
+    }
 
 
 # -- guards -----------------------------------------------------------------------
@@ -221,8 +279,10 @@ def test_a_post_without_the_csrf_token_is_refused(course: Path) -> None:
 def test_bad_marks_are_refused_with_a_message(course: Path) -> None:
     client = _client(create_app(course, token=None))
     csrf = _csrf(client.get("/students/2/fashion/viva").get_data(as_text=True))
-    bad = client.post("/students/2/fashion/viva", data={"csrf": csrf, "q1": "1.5", "q2": "", "q3": "x",
-                                                        "examiner": "Dr. Rao", "held_on": "2026-12-03"})
+    bad = client.post(
+        "/students/2/fashion/viva",
+        data={"csrf": csrf, "q1": "1.5", "q2": "", "q3": "x", "examiner": "Dr. Rao", "held_on": "2026-12-03"},
+    )
     text = bad.get_data(as_text=True)
     assert bad.status_code == 400
     assert "Give question 1 a mark from 0 to 1 (got &#39;1.5&#39;)" in text and "question 2" in text
@@ -254,8 +314,9 @@ def test_with_a_token_every_request_needs_it(course: Path) -> None:
     login = other.get("/login?next=/students/2")
     wrong = other.post("/login", data={"csrf": _csrf(login.get_data(as_text=True)), "token": "nope-nope", "next": "/"})
     assert wrong.status_code == 401 and "not the desk" in wrong.get_data(as_text=True)
-    signed = other.post("/login", data={"csrf": _csrf(login.get_data(as_text=True)), "token": TOKEN,
-                                        "next": "/students/2"})
+    signed = other.post(
+        "/login", data={"csrf": _csrf(login.get_data(as_text=True)), "token": TOKEN, "next": "/students/2"}
+    )
     assert signed.status_code == 302 and signed.headers["Location"] == "/students/2"
     assert other.get("/").status_code == 200
     assert "no-store" in other.get("/").headers["Cache-Control"]
@@ -263,8 +324,10 @@ def test_with_a_token_every_request_needs_it(course: Path) -> None:
     assert signed_again.status_code == 302 and signed_again.headers["Location"] == "/students/2"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x",
-                                    "/students/1\nSet-Cookie: x"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:x", "/students/1\nSet-Cookie: x"],
+)
 def test_signing_in_never_leads_off_the_desk(target: str) -> None:
     from graders.desk.app import local_path
 
@@ -278,8 +341,7 @@ def test_the_desk_serves_report_pages_but_not_the_gradebook(course: Path) -> Non
     api.report(course=course)
     (course.parent / "out" / "reports" / "gradebook.sqlite").write_bytes(b"SQLite format 3")
     client = _client(create_app(course, token=None))
-    for path, expected in [("/reports/1/fashion/marks.html", 200), 
-                           ("/reports/gradebook.sqlite", 404)]:
+    for path, expected in [("/reports/1/fashion/marks.html", 200), ("/reports/gradebook.sqlite", 404)]:
         with client.get(path) as response:  # a file response holds the file open until closed
             assert response.status_code == expected, path
     assert client.get("/reports/../gradebook.sqlite").status_code == 404
@@ -298,8 +360,14 @@ def browser() -> Iterator[Any]:
 
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1366,900", "--lang=en-GB"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1366,900",
+        "--lang=en-GB",
+    ):
         options.add_argument(arg)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SE_OFFLINE", "true")  # Selenium Manager must not fetch anything
@@ -368,8 +436,9 @@ def wait_for(driver: Any, css: str) -> Any:
 
 
 def _cell(driver: Any, roll_no: str, experiment: str) -> str:
-    row = driver.find_element(_by("XPATH"),
-                              f"//table[contains(@class,'register')]//tr[td[1][normalize-space()='{roll_no}']]")
+    row = driver.find_element(
+        _by("XPATH"), f"//table[contains(@class,'register')]//tr[td[1][normalize-space()='{roll_no}']]"
+    )
     return str(row.find_element(_by("CSS_SELECTOR"), f"td[data-experiment='{experiment}']").text)
 
 
@@ -392,13 +461,16 @@ def test_an_examiner_marks_a_viva_in_the_browser(browser: Any, served: str, cour
     shoot(browser, shots / "viva_form.png")
     browser.find_element(_by("CSS_SELECTOR"), "button.primary").click()
     saved = wait_for(browser, ".flash.ok").text
-    assert saved == ("Viva recorded for Asha Patil (1), 3 · fashion: 3.5 / 5 by Dr. S. Kulkarni; "
-                     "the reports are re-rendered.")
+    assert saved == (
+        "Viva recorded for Asha Patil (1), 3 · fashion: 3.5 / 5 by Dr. S. Kulkarni; the reports are re-rendered."
+    )
     shoot(browser, shots / "after_saving.png")
     [entry] = overrides_of(course, "1", "fashion")
     assert (entry.component, entry.marks, entry.who) == (Component.viva, 3.5, "Dr. S. Kulkarni")
-    assert entry.why == (f"viva held {date.today().isoformat()}, questions 1, 2, 4, 5 answered "
-                         "(per question, of 1 each: 1, 1, 0, 1, 0.5); explained pooling well")
+    assert entry.why == (
+        f"viva held {date.today().isoformat()}, questions 1, 2, 4, 5 answered "
+        "(per question, of 1 each: 1, 1, 0, 1, 0.5); explained pooling well"
+    )
     browser.find_element(_by("LINK_TEXT"), "Register").click()
     wait_for(browser, "table.register")
     cell = _cell(browser, "1", "fashion")
@@ -431,7 +503,8 @@ def test_an_empty_examiner_name_is_refused(browser: Any, served: str, course: Pa
     browser.find_element(_by("CSS_SELECTOR"), "button.primary").click()
     wait_for(browser, ".flash.ok")
     assert [(o.component, o.marks, o.who) for o in overrides_of(course, "2", "fashion")] == [
-        (Component.answers, 2.5, "Prof. A. Mehta")]
+        (Component.answers, 2.5, "Prof. A. Mehta")
+    ]
     browser.get(served + "/")
     cell = _cell(browser, "2", "fashion")
     assert "Answers" not in cell and "Viva pending — examiner" in cell
@@ -459,7 +532,6 @@ def test_the_browser_signs_in_with_the_token(browser: Any, course: Path, shots: 
         desk.close()
 
 
-
 FULL_EXPERIMENTS = ("boston", "fashion", "imdb", "letters", "stock", "face", "agegender", "colorize")
 
 
@@ -468,24 +540,43 @@ def build_full_course(folder: Path) -> Path:
     (folder / "submissions").mkdir(parents=True)
     (folder / "out").mkdir()
     rolls = ["1", "2", "3", "31", "32", "61", "62"]
-    names = ["Asha Patil", "Rohan Deshmukh", "Meera Joshi", "Kabir Shaikh", "Ishita Kulkarni-Deshpande",
-             "Omkar Pawar", "Sneha Iyer"]
-    (folder / "roster.csv").write_text("roll_no,name\n" + "".join(f"{r},{n}\n" for r, n in zip(rolls, names)),
-                                       encoding="utf-8")
+    names = [
+        "Asha Patil",
+        "Rohan Deshmukh",
+        "Meera Joshi",
+        "Kabir Shaikh",
+        "Ishita Kulkarni-Deshpande",
+        "Omkar Pawar",
+        "Sneha Iyer",
+    ]
+    (folder / "roster.csv").write_text(
+        "roll_no,name\n" + "".join(f"{r},{n}\n" for r, n in zip(rolls, names)), encoding="utf-8"
+    )
     dates = "".join(f"\n[experiments.{e}]\nstart = 2026-08-03\ndue = 2026-10-09\n" for e in FULL_EXPERIMENTS)
     course = folder / "course.toml"
-    course.write_text(f'[course]\nname = "{COURSE}"\nroster = "roster.csv"\nsubmissions = "submissions"\n'
-                      f'gradebook = "out/gradebook.sqlite"\nreports = "out/reports"\n{dates}', encoding="utf-8")
-    mini = {"1": "face", "2": "face", "3": "face", "31": "agegender", "32": "agegender", "61": "colorize",
-            "62": "colorize"}
+    course.write_text(
+        f'[course]\nname = "{COURSE}"\nroster = "roster.csv"\nsubmissions = "submissions"\n'
+        f'gradebook = "out/gradebook.sqlite"\nreports = "out/reports"\n{dates}',
+        encoding="utf-8",
+    )
+    mini = {
+        "1": "face",
+        "2": "face",
+        "3": "face",
+        "31": "agegender",
+        "32": "agegender",
+        "61": "colorize",
+        "62": "colorize",
+    }
     with Gradebook(folder / "out" / "gradebook.sqlite") as book:
         for n, roll in enumerate(rolls):
             for k, exp in enumerate((*FULL_EXPERIMENTS[:5], mini[roll])):
                 if (n + k) % 7 == 6:
                     continue  # not graded yet
                 marks = ComponentMarks(answers=(n + k) % 6, coding_efficiency=3.5, viva=None, timely_completion=5)
-                book.record_run(_run(f"{roll}-{exp}", roll, exp, marks, viva=_viva(5),
-                                     checks=_answer_checks((n + k) % 6 != 0)))
+                book.record_run(
+                    _run(f"{roll}-{exp}", roll, exp, marks, viva=_viva(5), checks=_answer_checks((n + k) % 6 != 0))
+                )
     return course
 
 

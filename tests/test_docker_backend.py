@@ -16,8 +16,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from graders.backends.base import Ending, Job, JobResult, Limits, Mount
 from graders.backends import docker as docker_backend
+from graders.backends.base import Ending, Job, JobResult, Limits, Mount
 from graders.backends.docker import (
     DEFAULT_IMAGE,
     ENV_MARKER,
@@ -129,7 +129,9 @@ def test_root_filesystem_is_read_only(sandbox: DockerSandbox) -> None:
     assert result.isolation["readonly_rootfs"] == "true"
 
 
-def test_environment_comes_read_only_from_the_images_own_volume(sandbox: DockerSandbox, engine: docker.DockerClient) -> None:
+def test_environment_comes_read_only_from_the_images_own_volume(
+    sandbox: DockerSandbox, engine: docker.DockerClient
+) -> None:
     image_id = engine.images.get(sandbox.image).id
     result = run_ok(sandbox, "import os, sys; print('env', os.path.ismount('/opt/labgrade'), sys.prefix)")
     assert result.isolation["environment"] == f"volume {env_volume_name(image_id)} (read-only)"
@@ -162,7 +164,9 @@ def _tiny_rootfs(folder: Path) -> Path:
 def small_env_image(engine: docker.DockerClient, tmp_path: Path) -> Iterator[str]:
     """A tiny image whose labelled 'environment' is /env: populating its volume takes a moment."""
     tar = _tiny_rootfs(tmp_path)
-    engine.api.import_image_from_file(str(tar), repository="labgrade/env-test", tag="tiny", changes=["LABEL labgrade.env=/env"])
+    engine.api.import_image_from_file(
+        str(tar), repository="labgrade/env-test", tag="tiny", changes=["LABEL labgrade.env=/env"]
+    )
     image_id = engine.images.get("labgrade/env-test:tiny").id
     yield image_id
     for volume in engine.volumes.list(filters={"name": env_volume_name(image_id)}):
@@ -177,11 +181,18 @@ def test_an_incomplete_environment_volume_is_filled_again(small_env_image: str, 
     engine.volumes.create(name, labels={JOB_LABEL: "env"})  # as if a population had been cut off: no marker
     assert docker_backend._run_helper(engine, small_env_image, ["/bin/sh", "-c", marker], mount) != 0
     assert env_volume(engine, small_env_image) == {**mount, "ReadOnly": True}
-    assert docker_backend._run_helper(engine, small_env_image, ["/bin/sh", "-c", f"{marker} && test -f /env/lib.txt"], mount) == 0
+    assert (
+        docker_backend._run_helper(
+            engine, small_env_image, ["/bin/sh", "-c", f"{marker} && test -f /env/lib.txt"], mount
+        )
+        == 0
+    )
     assert name in docker_backend._env_ready
 
 
-def test_a_rebuild_drops_the_environment_volumes_of_earlier_images(sandbox: DockerSandbox, engine: docker.DockerClient) -> None:
+def test_a_rebuild_drops_the_environment_volumes_of_earlier_images(
+    sandbox: DockerSandbox, engine: docker.DockerClient
+) -> None:
     image_id = engine.images.get(sandbox.image).id
     stale = engine.volumes.create("labgrade-env-0000000000000000", labels={JOB_LABEL: "env"})
     try:

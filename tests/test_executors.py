@@ -153,7 +153,7 @@ def test_gpu_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_gpus("all") == ["0", "3"] and choose_gpus(1) == ["0"] and choose_gpus(None) == []
     with pytest.raises(ExecutorError, match="gpus = 3 but this host has 2"):
         choose_gpus(3)
-    with pytest.raises(ExecutorError, match="a number of devices or \"all\""):
+    with pytest.raises(ExecutorError, match='a number of devices or "all"'):
         choose_gpus("many")
     monkeypatch.delenv("LABGRADE_FAKE_GPUS")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1,2")
@@ -211,8 +211,9 @@ def test_grade_job_is_a_work_function_for_the_pool() -> None:
 
     got: dict[str, RunRecord] = {}
     jobs = missing_jobs(3)
-    LocalExecutor(workers=2).run(jobs, grade_job, on_result=lambda job, run: got.__setitem__(run.roll_no, run),
-                                 on_lost=lost_record)
+    LocalExecutor(workers=2).run(
+        jobs, grade_job, on_result=lambda job, run: got.__setitem__(run.roll_no, run), on_lost=lost_record
+    )
     assert sorted(got) == ["1", "2", "3"]
     assert all(run.status is Status.missing and run.experiment == "boston" for run in got.values())
     lost = lost_record(jobs[0], "the node running the job was lost on each of 3 attempts")
@@ -222,9 +223,9 @@ def test_grade_job_is_a_work_function_for_the_pool() -> None:
 def test_pinned_sandbox_and_placement_provenance() -> None:
     from datetime import datetime
 
+    from graders.backends.base import Ending, Job, JobResult
     from graders.executors.grading import PinnedSandbox, with_placement
     from graders.models import Provenance, RunRecord, Status
-    from graders.backends.base import Ending, Job, JobResult
 
     class Recorder:
         def __init__(self, name: str) -> None:
@@ -249,9 +250,16 @@ def test_pinned_sandbox_and_placement_provenance() -> None:
     cpu = Recorder("local")
     PinnedSandbox(cpu, Slot(executor="local")).run(job)
     assert cpu.jobs == [job]
-    record = RunRecord(run_id="r", course="c", roll_no="1", name="n", experiment="boston", status=Status.completed,
-                       graded_at=datetime.now(), provenance=Provenance(harness_version="0", backend="local",
-                                                                      profile="quick", seed=1, hardware={"cpus": "2"}))
+    record = RunRecord(
+        run_id="r",
+        course="c",
+        roll_no="1",
+        name="n",
+        experiment="boston",
+        status=Status.completed,
+        graded_at=datetime.now(),
+        provenance=Provenance(harness_version="0", backend="local", profile="quick", seed=1, hardware={"cpus": "2"}),
+    )
     hardware = with_placement(record, slot).provenance.hardware  # type: ignore[union-attr]
     assert hardware["cpus"] == "2" and hardware["device"] == "gpu:1" and hardware["executor"] == "local"
     assert set(hardware) >= {"node", "node_id", "gpu_seconds"}

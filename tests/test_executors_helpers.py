@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from graders.executors import Slot
@@ -59,8 +58,15 @@ def toy_work(job: ToyJob, slot: Slot) -> dict[str, object]:
         _wait_for("the rendezvous", lambda: len(list(folder.glob("rv-*"))) >= job.rendezvous)
     if job.hold:
         _wait_for("the release", (folder / "release").exists)
-    return {"id": job.id, "node_id": slot.node_id, "gpus": slot.gpus, "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
-            "start": start, "end": time.monotonic(), "provenance": slot.provenance()}
+    return {
+        "id": job.id,
+        "node_id": slot.node_id,
+        "gpus": slot.gpus,
+        "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
+        "start": start,
+        "end": time.monotonic(),
+        "provenance": slot.provenance(),
+    }
 
 
 def attempts(folder: Path, job_id: int) -> list[str]:
@@ -70,15 +76,23 @@ def attempts(folder: Path, job_id: int) -> list[str]:
 
 def missing_jobs(count: int, backend: str = "local") -> list[GradeJob]:
     """Real grading jobs whose student handed nothing in: graded without running a notebook."""
-    from graders.models import LatePolicy
+    from graders.backends.base import Limits
     from graders.executors.grading import GradeJob
     from graders.intake import Student
-    from graders.state import Task
+    from graders.models import LatePolicy
     from graders.rubric import load_rubric
-    from graders.backends.base import Limits
+    from graders.state import Task
 
     rubric = load_rubric("boston")
-    return [GradeJob(task=Task(Student(str(roll), f"Student {roll}"), rubric, None, None), course="executors",
-                     profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy.model_validate({}),
-                     backend=backend)
-            for roll in range(1, count + 1)]
+    return [
+        GradeJob(
+            task=Task(Student(str(roll), f"Student {roll}"), rubric, None, None),
+            course="executors",
+            profile="quick",
+            seed=1,
+            limits=Limits(),
+            late_policy=LatePolicy.model_validate({}),
+            backend=backend,
+        )
+        for roll in range(1, count + 1)
+    ]

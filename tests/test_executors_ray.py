@@ -39,8 +39,10 @@ class Cluster:
     """The running cluster and the node handles the tests need."""
 
     def __init__(self) -> None:
-        self.cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 1, "object_store_memory": STORE, "_system_config": FAST_HEALTH})
+        self.cluster = cluster_utils.Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 1, "object_store_memory": STORE, "_system_config": FAST_HEALTH},
+        )
         self.cpu_node = self.cluster.add_node(num_cpus=1, object_store_memory=STORE)
         self.gpu_node = self.cluster.add_node(num_cpus=2, num_gpus=2, object_store_memory=STORE)
         self.cluster.wait_for_nodes()
@@ -194,7 +196,8 @@ def test_real_grading_jobs_travel_to_the_nodes_and_pick_their_backend_there(conn
     from tests.test_executors_helpers import missing_jobs
 
     runs: list[Any] = []
-    connected.executor().run(missing_jobs(2), grade_job, on_result=lambda job, run: runs.append(run),
-                           on_lost=lost_record)
+    connected.executor().run(
+        missing_jobs(2), grade_job, on_result=lambda job, run: runs.append(run), on_lost=lost_record
+    )
     assert sorted(run.roll_no for run in runs) == ["1", "2"]
     assert all(run.status is Status.missing for run in runs), [run.reason for run in runs]

@@ -69,8 +69,9 @@ def test_moodle_one_row_per_student_with_blank_for_pending(tmp_path: Path) -> No
 
 
 def test_moodle_by_id_number_and_per_component(tmp_path: Path) -> None:
-    path = write_lms_csv("moodle", ROSTER, cells(), EXPERIMENTS, tmp_path / "m.csv",
-                         per_component=True, identifier="id_number")
+    path = write_lms_csv(
+        "moodle", ROSTER, cells(), EXPERIMENTS, tmp_path / "m.csv", per_component=True, identifier="id_number"
+    )
     rows = read(path)
     assert rows[0][:4] == ["ID number", "Full name", "Roll number", "Exp 1: Boston housing - Answers"]
     assert rows[0][-1] == "Exp 2: Fashion-MNIST - Timely Completion"
@@ -82,14 +83,24 @@ def test_moodle_by_id_number_and_per_component(tmp_path: Path) -> None:
 def test_canvas_layout_with_points_possible(tmp_path: Path) -> None:
     path = write_lms_csv("canvas", ROSTER, cells(), EXPERIMENTS, tmp_path / "canvas.csv")
     rows = read(path)
-    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
-                       "Exp 1: Boston housing", "Exp 2: Fashion-MNIST"]
+    assert rows[0] == [
+        "Student",
+        "ID",
+        "SIS User ID",
+        "SIS Login ID",
+        "Section",
+        "Exp 1: Boston housing",
+        "Exp 2: Fashion-MNIST",
+    ]
     assert rows[1] == ["Points Possible", "", "", "", "", "20", "20"]
     assert rows[2] == ["Zoë Øster", "", "S001", "", "", "16.5", ""]
     assert rows[3] == ["Ravi Kumar", "", "S002", "", "B", "0", ""]
     assert rows[4] == ["Ana Lima", "", "S003", "", "", "", ""]
-    by_email = read(write_lms_csv("canvas", ROSTER, cells(), EXPERIMENTS, tmp_path / "c2.csv", identifier="email",
-                                  per_component=True))
+    by_email = read(
+        write_lms_csv(
+            "canvas", ROSTER, cells(), EXPERIMENTS, tmp_path / "c2.csv", identifier="email", per_component=True
+        )
+    )
     assert by_email[1][5:9] == ["5", "5", "5", "5"]
     assert by_email[2][2:4] == ["", "zoe@uni.example"]
 
@@ -105,9 +116,11 @@ def test_roster_without_the_identifier_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_bad_inputs_are_refused_not_exported(tmp_path: Path) -> None:
-    bad = [GradeCell("1", "boston", "completed", {**FULL, "viva": 7.0}),
-           GradeCell("9", "boston", "completed", FULL),
-           GradeCell("1", "imdb", "completed", FULL)]
+    bad = [
+        GradeCell("1", "boston", "completed", {**FULL, "viva": 7.0}),
+        GradeCell("9", "boston", "completed", FULL),
+        GradeCell("1", "imdb", "completed", FULL),
+    ]
     with pytest.raises(ExportError) as info:
         write_lms_csv("canvas", ROSTER, bad, EXPERIMENTS, tmp_path / "x.csv")
     message = str(info.value)
@@ -119,8 +132,9 @@ def test_bad_inputs_are_refused_not_exported(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="Canvas ignores"):
         write_lms_csv("canvas", ROSTER, [], [("boston", "Final Score")], tmp_path / "x.csv")
     with pytest.raises(ExportError, match="not a mark"):
-        write_long_csv(ROSTER, [GradeCell("1", "boston", "completed", {**FULL, "answers": float("nan")})],
-                       tmp_path / "x.csv")
+        write_long_csv(
+            ROSTER, [GradeCell("1", "boston", "completed", {**FULL, "answers": float("nan")})], tmp_path / "x.csv"
+        )
 
 
 def test_long_csv_has_blank_pending_and_a_pending_column(tmp_path: Path) -> None:
@@ -128,9 +142,18 @@ def test_long_csv_has_blank_pending_and_a_pending_column(tmp_path: Path) -> None
     with path.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert tuple(rows[0]) == LONG_HEADER
-    assert rows[0] == {"roll_no": "1", "name": "Zoë Øster", "experiment": "boston", "answers": "4",
-                       "coding_efficiency": "3.5", "viva": "4", "timely_completion": "5", "total": "16.5",
-                       "status": "completed", "pending": ""}
+    assert rows[0] == {
+        "roll_no": "1",
+        "name": "Zoë Øster",
+        "experiment": "boston",
+        "answers": "4",
+        "coding_efficiency": "3.5",
+        "viva": "4",
+        "timely_completion": "5",
+        "total": "16.5",
+        "status": "completed",
+        "pending": "",
+    }
     assert rows[1]["viva"] == "" and rows[1]["total"] == "" and rows[1]["pending"] == "viva"
     assert rows[2]["total"] == "0" and rows[2]["status"] == "cell_error"
     assert [rows[3][c] for c in ("answers", "viva", "total", "pending")] == ["", "", "", ""]
@@ -139,10 +162,16 @@ def test_long_csv_has_blank_pending_and_a_pending_column(tmp_path: Path) -> None
 
 
 def test_gradescope_results_schema_and_pending(tmp_path: Path) -> None:
-    pending = GradeCell("1", "fashion", "completed", VIVA_PENDING, checks=[
-        ("accuracy above 0.85", 2.0, 2.0, "test accuracy 0.88"),
-        CheckLine("reference comparison", 1.0, 2.0, evidence="examiner-only: key answer is 0.91", hidden=True),
-    ])
+    pending = GradeCell(
+        "1",
+        "fashion",
+        "completed",
+        VIVA_PENDING,
+        checks=[
+            ("accuracy above 0.85", 2.0, 2.0, "test accuracy 0.88"),
+            CheckLine("reference comparison", 1.0, 2.0, evidence="examiner-only: key answer is 0.91", hidden=True),
+        ],
+    )
     result = gradescope_result(pending)
     assert result["score"] == 12.0
     assert result["stdout_visibility"] == "hidden"
@@ -161,7 +190,10 @@ def test_gradescope_results_schema_and_pending(tmp_path: Path) -> None:
     nothing_yet = GradeCell("3", "fashion", "completed", {c: None for c in FULL})
     paths = write_gradescope([*cells(), GradeCell("3", "boston", "not_graded", {}), nothing_yet], tmp_path / "gs")
     assert sorted(p.relative_to(tmp_path / "gs").as_posix() for p in paths) == [
-        "boston/1/results.json", "boston/2/results.json", "fashion/1/results.json"]
+        "boston/1/results.json",
+        "boston/2/results.json",
+        "fashion/1/results.json",
+    ]
     crashed = json.loads((tmp_path / "gs" / "boston" / "2" / "results.json").read_text(encoding="utf-8"))
     assert crashed["score"] == 0.0 and "cell 4 raised KeyError" in crashed["output"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -24,7 +26,9 @@ def test_malformed_notebook_is_a_one_line_reason(tmp_path):
 
 def test_schema_invalid_notebook_is_rejected(tmp_path):
     bad = tmp_path / "lab.ipynb"
-    bad.write_text('{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8")
+    bad.write_text(
+        '{"cells": [{"cell_type": "code"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}', encoding="utf-8"
+    )
     with pytest.raises(IntakeError, match="not a valid notebook"):
         read_notebook(bad)
 
@@ -69,7 +73,9 @@ def test_a_notebook_in_a_sub_folder_of_an_archive_is_read(tmp_path: Path) -> Non
     from graders.intake import read_archive
     from graders.rubric import load_rubric
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("from tensorflow import keras\\nkeras.datasets.fashion_mnist.load_data()")])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("from tensorflow import keras\\nkeras.datasets.fashion_mnist.load_data()")]
+    )
     archive = tmp_path / "handin.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("Assignment3/lab.ipynb", nbformat.writes(nb))

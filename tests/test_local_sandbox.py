@@ -188,7 +188,8 @@ def test_argv_cwd_and_env_use_sandbox_paths(sandbox: LocalSandbox, work: Path, t
         print("env", os.environ["DATA"], os.environ["LIBS"], os.environ["PYTHONPATH"])
     """
     job = python_job(
-        code, work,
+        code,
+        work,
         argv=(sys.executable, "-c", textwrap.dedent(code), "/data/numbers.csv"),
         mounts=(Mount(work, "/work", read_only=False), Mount(data, "/data")),
         env={"DATA": "/data", "LIBS": "/data:/work/lib", "PYTHONPATH": "/work/host-lib"},
@@ -219,8 +220,12 @@ def test_read_only_mount_cannot_be_written(sandbox: LocalSandbox, work: Path, tm
         except OSError as exc:
             print("REFUSED", exc.errno)
     """
-    job = python_job(code, work, argv=(sys.executable, "-c", textwrap.dedent(code), "/ro"),
-                     mounts=(Mount(work, "/work", False), Mount(data, "/ro", read_only=True)))
+    job = python_job(
+        code,
+        work,
+        argv=(sys.executable, "-c", textwrap.dedent(code), "/ro"),
+        mounts=(Mount(work, "/work", False), Mount(data, "/ro", read_only=True)),
+    )
     result = sandbox.run(job)
     if "read_only mounts bound read-only" not in result.isolation["filesystem"]:
         pytest.skip(f"no private mount namespace here: {result.isolation['filesystem']}")

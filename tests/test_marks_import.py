@@ -66,34 +66,46 @@ def test_columns_accept_the_sheet_headings() -> None:
 
 
 def test_reads_a_good_file(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER + "02,boston,Viva,4.5,Dr. Rao,viva held 3 March\n"
-                                    "7,boston,coding_efficiency,3,Dr. Rao,\"uses a loop, not vectorised\"\n")
+    path = write(
+        tmp_path,
+        HEADER + "02,boston,Viva,4.5,Dr. Rao,viva held 3 March\n"
+        '7,boston,coding_efficiency,3,Dr. Rao,"uses a loop, not vectorised"\n',
+    )
     marks = read_marks_csv(path, known=known, now=NOW)
     assert [(m.roll_no, m.experiment, m.component, m.marks, m.line) for m in marks] == [
-        ("2", "boston", "viva", 4.5, 2), ("7", "boston", "coding_efficiency", 3.0, 3)]
+        ("2", "boston", "viva", 4.5, 2),
+        ("7", "boston", "coding_efficiency", 3.0, 3),
+    ]
     assert marks[1].why == "uses a loop, not vectorised" and marks[0].who == "Dr. Rao" and marks[0].at == NOW
 
 
 def test_excel_files_bom_crlf_semicolons_and_ansi(tmp_path: Path) -> None:
     bom = write(tmp_path, "\ufeffRoll No,Experiment,Column,Marks,Who,Why\r\n2,boston,Viva,5,Dr. Rao,ok\r\n,,,,,\r\n")
     assert [m.marks for m in read_marks_csv(bom, known=known, now=NOW)] == [5.0]
-    semi = write(tmp_path, "roll_no;experiment;column;marks;who;why\r\n2;boston;viva;4,5;Dr. Müller;ok\r\n",
-                 name="semi.csv", encoding="cp1252")
+    semi = write(
+        tmp_path,
+        "roll_no;experiment;column;marks;who;why\r\n2;boston;viva;4,5;Dr. Müller;ok\r\n",
+        name="semi.csv",
+        encoding="cp1252",
+    )
     (mark,) = read_marks_csv(semi, known=known, now=NOW)
     assert mark.marks == 4.5 and mark.who == "Dr. Müller"
 
 
 def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path) -> None:
-    path = write(tmp_path, HEADER
-                 + "2,boston,viva,4,Dr. Rao,ok\n"          # line 2: fine
-                 + "abc,boston,viva,4,Dr. Rao,ok\n"        # line 3: roll
-                 + "2,fashion,viva,7,Dr. Rao,ok\n"         # line 4: above 5
-                 + "12,agegender,viva,3,Dr. Rao,ok\n"      # line 5: not allotted
-                 + "7,boston,vive,3,  ,ok\n"               # line 6: column and who
-                 + "2,boston,Viva,3,Dr. Rao,again\n"       # line 7: duplicate of line 2
-                 + "7,boston,answers,nan,Dr. Rao,\n"       # line 8: marks and why
-                 + "7,boston,answers,2.333,Dr. Rao,x\n"    # line 9: too precise
-                 + "7,boston,timely_completion,-1,Dr. Rao,x\n")  # line 10: below 0
+    path = write(
+        tmp_path,
+        HEADER
+        + "2,boston,viva,4,Dr. Rao,ok\n"  # line 2: fine
+        + "abc,boston,viva,4,Dr. Rao,ok\n"  # line 3: roll
+        + "2,fashion,viva,7,Dr. Rao,ok\n"  # line 4: above 5
+        + "12,agegender,viva,3,Dr. Rao,ok\n"  # line 5: not allotted
+        + "7,boston,vive,3,  ,ok\n"  # line 6: column and who
+        + "2,boston,Viva,3,Dr. Rao,again\n"  # line 7: duplicate of line 2
+        + "7,boston,answers,nan,Dr. Rao,\n"  # line 8: marks and why
+        + "7,boston,answers,2.333,Dr. Rao,x\n"  # line 9: too precise
+        + "7,boston,timely_completion,-1,Dr. Rao,x\n",
+    )  # line 10: below 0
     problems = problems_of(path)
     assert problems == [
         "marks.csv line 3, field 'roll_no': 'abc' is not a roll number (write it as digits, e.g. 7 or 07)",
@@ -120,14 +132,17 @@ def test_message_lists_at_most_twenty(tmp_path: Path) -> None:
     assert len(info.value.problems) == 25
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("", "the file is empty"),
-    (HEADER, "no marks rows below the header"),
-    ("roll_no,experiment,marks,who,why,notes\n", "unknown column 'notes'"),
-    ("roll_no,experiment,marks,who,why\n2,boston,4,a,b\n", "missing column(s) column"),
-    (HEADER + "2,boston,viva,4,Dr. Rao,late, see email\n", "a comma inside 'why' needs the field in double quotes"),
-    (HEADER + "2,boston,viva,,Dr. Rao,x\n", "field 'marks': is empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "the file is empty"),
+        (HEADER, "no marks rows below the header"),
+        ("roll_no,experiment,marks,who,why,notes\n", "unknown column 'notes'"),
+        ("roll_no,experiment,marks,who,why\n2,boston,4,a,b\n", "missing column(s) column"),
+        (HEADER + "2,boston,viva,4,Dr. Rao,late, see email\n", "a comma inside 'why' needs the field in double quotes"),
+        (HEADER + "2,boston,viva,,Dr. Rao,x\n", "field 'marks': is empty"),
+    ],
+)
 def test_structural_problems(tmp_path: Path, text: str, expected: str) -> None:
     assert any(expected in p for p in problems_of(write(tmp_path, text)))
 

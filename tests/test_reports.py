@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from tests.artifacts_helper import make_run
 from graders.models import (
     Adaptation,
     CellError,
@@ -32,12 +31,18 @@ from graders.reports import (
     render_reports,
     write_csv,
 )
+from tests.artifacts_helper import make_run
 
 T0 = datetime(2024, 9, 10, 14, 30, tzinfo=timezone.utc)
 EXPERIMENTS = {
     "boston": ExperimentInfo("boston", "1. Boston housing price", date(2024, 8, 1), date(2024, 8, 15), []),
-    "fashion": ExperimentInfo("fashion", "3. Fashion-MNIST classifier", date(2024, 9, 1), date(2024, 9, 15),
-                              ["What is a CNN?", "What does pooling do?"]),
+    "fashion": ExperimentInfo(
+        "fashion",
+        "3. Fashion-MNIST classifier",
+        date(2024, 9, 1),
+        date(2024, 9, 15),
+        ["What is a CNN?", "What does pooling do?"],
+    ),
     "face": ExperimentInfo("face", "6 MP1. Human face recognition", None, None, []),
     "agegender": ExperimentInfo("agegender", "6 MP2. Gender and age detection", None, None, []),
 }
@@ -48,56 +53,136 @@ STUDENTS = [
 ]
 
 
-def run(run_id: str, roll_no: str, experiment: str, marks: ComponentMarks, *, at: datetime = T0,
-        status: Status = Status.completed, **extra: Any) -> RunRecord:
-    return make_run(run_id=run_id, course="be-dl", roll_no=roll_no, name="x", experiment=experiment,
-                     status=status, marks=marks, graded_at=at, submitted_at=at - timedelta(days=1), **extra)
+def run(
+    run_id: str,
+    roll_no: str,
+    experiment: str,
+    marks: ComponentMarks,
+    *,
+    at: datetime = T0,
+    status: Status = Status.completed,
+    **extra: Any,
+) -> RunRecord:
+    return make_run(
+        run_id=run_id,
+        course="be-dl",
+        roll_no=roll_no,
+        name="x",
+        experiment=experiment,
+        status=status,
+        marks=marks,
+        graded_at=at,
+        submitted_at=at - timedelta(days=1),
+        **extra,
+    )
 
 
 def fashion_run_of_student_1() -> RunRecord:
     return run(
-        "r1-fashion-2", "1", "fashion", ComponentMarks(answers=4, coding_efficiency=3.25, viva=0, timely_completion=5),
+        "r1-fashion-2",
+        "1",
+        "fashion",
+        ComponentMarks(answers=4, coding_efficiency=3.25, viva=0, timely_completion=5),
         metrics={"test_accuracy": 0.9031, "test_loss": 0.2711},
         checks=[
-            CheckResult(id="runs", title="Runs end to end", component=Component.coding_efficiency,
-                        points=1, awarded=1, passed=True, evidence="all 14 cells ran"),
-            CheckResult(id="acc", title="Test accuracy meets the target", component=Component.coding_efficiency,
-                        points=2, awarded=0.25, passed=False, evidence="accuracy 0.8412 < target 0.8731 <script>x</script>",
-                        hint="train for the manual's 10 epochs"),
-            CheckResult(id="q1", title="Question 1 answered", component=Component.answers,
-                        points=1, awarded=1, passed=True, evidence="covers: convolution, filters"),
+            CheckResult(
+                id="runs",
+                title="Runs end to end",
+                component=Component.coding_efficiency,
+                points=1,
+                awarded=1,
+                passed=True,
+                evidence="all 14 cells ran",
+            ),
+            CheckResult(
+                id="acc",
+                title="Test accuracy meets the target",
+                component=Component.coding_efficiency,
+                points=2,
+                awarded=0.25,
+                passed=False,
+                evidence="accuracy 0.8412 < target 0.8731 <script>x</script>",
+                hint="train for the manual's 10 epochs",
+            ),
+            CheckResult(
+                id="q1",
+                title="Question 1 answered",
+                component=Component.answers,
+                points=1,
+                awarded=1,
+                passed=True,
+                evidence="covers: convolution, filters",
+            ),
         ],
-        viva=[VivaQuestion(question="How many parameters has dense_1?", answer="295,040", auto_answered=True),
-              VivaQuestion(question="Why softmax on the last layer?", answer="10 exclusive classes")],
+        viva=[
+            VivaQuestion(question="How many parameters has dense_1?", answer="295,040", auto_answered=True),
+            VivaQuestion(question="Why softmax on the last layer?", answer="10 exclusive classes"),
+        ],
         adaptations=[Adaptation(kind="epoch_cap", detail="fit(epochs=10) capped to 2 (quick profile)")],
-        history={"loss": [0.8, 0.5, 0.4], "val_loss": [0.7, 0.55, 0.5], "accuracy": [0.7, 0.8, 0.85],
-                 "val_accuracy": [0.72, 0.79, 0.84]},
+        history={
+            "loss": [0.8, 0.5, 0.4],
+            "val_loss": [0.7, 0.55, 0.5],
+            "accuracy": [0.7, 0.8, 0.85],
+            "val_accuracy": [0.72, 0.79, 0.84],
+        },
         architecture=[
             {"name": "conv2d", "class_name": "Conv2D", "output_shape": [None, 26, 26, 32], "params": 320},
             {"name": "dense_1", "class_name": "Dense", "output_shape": [None, 10], "params": 241226},
         ],
-        provenance=Provenance(harness_version="0.1.0", backend="docker", image="labgrade/tf:2.17", profile="quick",
-                              seed=1234, dataset_source={"fashion_mnist": "synthetic"},
-                              runtime={"tensorflow": "2.17.0"}, durations={"execute": 83.4},
-                              isolation={"network": "none"}),
+        provenance=Provenance(
+            harness_version="0.1.0",
+            backend="docker",
+            image="labgrade/tf:2.17",
+            profile="quick",
+            seed=1234,
+            dataset_source={"fashion_mnist": "synthetic"},
+            runtime={"tensorflow": "2.17.0"},
+            durations={"execute": 83.4},
+            isolation={"network": "none"},
+        ),
     )
 
 
 RUNS = [
-    run("r1-fashion-1", "1", "fashion", ComponentMarks(answers=1, coding_efficiency=1, viva=1, timely_completion=1),
-        at=T0 - timedelta(days=3)),
+    run(
+        "r1-fashion-1",
+        "1",
+        "fashion",
+        ComponentMarks(answers=1, coding_efficiency=1, viva=1, timely_completion=1),
+        at=T0 - timedelta(days=3),
+    ),
     fashion_run_of_student_1(),
-    run("r1-boston", "1", "boston", ComponentMarks(answers=2, coding_efficiency=0, viva=0, timely_completion=5),
-        status=Status.cell_error, reason="a cell raised",
-        cell_error=CellError(cell_index=4, ename="KeyError", evalue="'MEDV'", source_excerpt="y = df['MEDV']")),
+    run(
+        "r1-boston",
+        "1",
+        "boston",
+        ComponentMarks(answers=2, coding_efficiency=0, viva=0, timely_completion=5),
+        status=Status.cell_error,
+        reason="a cell raised",
+        cell_error=CellError(cell_index=4, ename="KeyError", evalue="'MEDV'", source_excerpt="y = df['MEDV']"),
+    ),
     run("r2-fashion", "2", "fashion", ComponentMarks(answers=5, coding_efficiency=5, viva=3, timely_completion=2.5)),
 ]
 OVERRIDES = {
     ("1", "fashion"): [
-        Override(roll_no="1", experiment="fashion", component=Component.viva, marks=3, who="Dr. Rao",
-                 why="first viva", at=datetime(2024, 9, 11, 9, 0, tzinfo=timezone.utc)),
-        Override(roll_no="1", experiment="fashion", component=Component.viva, marks=4.5, who="Dr. Rao",
-                 why="viva retaken", at=datetime(2024, 9, 12, 9, 0, tzinfo=timezone.utc)),
+        Override(
+            roll_no="1",
+            experiment="fashion",
+            component=Component.viva,
+            marks=3,
+            who="Dr. Rao",
+            why="first viva",
+            at=datetime(2024, 9, 11, 9, 0, tzinfo=timezone.utc),
+        ),
+        Override(
+            roll_no="1",
+            experiment="fashion",
+            component=Component.viva,
+            marks=4.5,
+            who="Dr. Rao",
+            why="viva retaken",
+            at=datetime(2024, 9, 12, 9, 0, tzinfo=timezone.utc),
+        ),
     ],
 }
 
@@ -146,21 +231,42 @@ class Rendered:
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> Rendered:
     out = tmp_path_factory.mktemp("reports")
-    written = render_reports(course_name="BE Computer LP-V: Deep Learning", experiments=EXPERIMENTS,
-                             students=STUDENTS, runs=RUNS, overrides=OVERRIDES, out_dir=out)
+    written = render_reports(
+        course_name="BE Computer LP-V: Deep Learning",
+        experiments=EXPERIMENTS,
+        students=STUDENTS,
+        runs=RUNS,
+        overrides=OVERRIDES,
+        out_dir=out,
+    )
     return Rendered(out, written)
 
 
 def test_format_marks() -> None:
     assert [format_marks(v) for v in (4.5, 5, 5.0, 13.25, 4.456, 0, -0.0, 20)] == [
-        "4.5", "5", "5", "13.25", "4.46", "0", "0", "20"]
+        "4.5",
+        "5",
+        "5",
+        "13.25",
+        "4.46",
+        "0",
+        "0",
+        "20",
+    ]
 
 
 def test_marks_sheet_is_the_manuals_table_with_effective_marks(rendered: Rendered) -> None:
     html = rendered.page("1", "fashion", "marks.html")
     sheet = Tables(html).tables[0]
-    assert sheet[0] == ["", "Answers", "Coding Efficiency", "Viva", "Timely Completion", "Total",
-                        "Dated Sign of Subject Teacher"]
+    assert sheet[0] == [
+        "",
+        "Answers",
+        "Coding Efficiency",
+        "Viva",
+        "Timely Completion",
+        "Total",
+        "Dated Sign of Subject Teacher",
+    ]
     assert sheet[1] == ["Maximum marks", "5", "5", "5", "5", "20", ""]
     assert sheet[2] == ["Marks obtained", "4", "3.25", "4.5", "5", "16.75", ""]  # latest run, viva override 4.5
     assert "Asha Patil" in html and "3. Fashion-MNIST classifier" in html and "BE Computer LP-V" in html
@@ -213,7 +319,7 @@ def test_feedback_of_a_cell_error_and_without_history(rendered: Rendered) -> Non
     assert "y = df[&#39;MEDV&#39;]" in html
     assert "No training history recorded." in html
     assert not (rendered.out / "1" / "boston" / "curves.png").exists()
-    assert "Provenance</th><td class=\"muted\">not recorded" in html
+    assert 'Provenance</th><td class="muted">not recorded' in html
 
 
 def test_viva_sheet(rendered: Rendered) -> None:
@@ -227,8 +333,15 @@ def test_viva_sheet(rendered: Rendered) -> None:
 def test_register(rendered: Rendered) -> None:
     html = rendered.page("register.html")
     rows = Tables(html).tables[0]
-    assert rows[0] == ["Roll No", "Name", "1. Boston housing price", "3. Fashion-MNIST classifier",
-                       "6 MP1. Human face recognition", "6 MP2. Gender and age detection", "Total"]
+    assert rows[0] == [
+        "Roll No",
+        "Name",
+        "1. Boston housing price",
+        "3. Fashion-MNIST classifier",
+        "6 MP1. Human face recognition",
+        "6 MP2. Gender and age detection",
+        "Total",
+    ]
     assert rows[1][:3] == ["1", "Asha Patil", "7/20 cell error feedback · viva"]
     assert rows[1][3] == "16.75/20 completed feedback · viva"
     assert rows[1][4:] == ["not graded", "—", "23.75/60"]
@@ -255,9 +368,17 @@ def test_index_links_resolve_and_pages_are_self_contained(rendered: Rendered) ->
 
 def test_export_rows_and_csv(tmp_path: Path) -> None:
     rows = export_rows(students=STUDENTS, runs=RUNS, overrides=OVERRIDES)
-    assert rows[1] == {"roll_no": "1", "name": "Asha Patil", "experiment": "fashion", "answers": 4.0,
-                       "coding_efficiency": 3.25, "viva": 4.5, "timely_completion": 5.0, "total": 16.75,
-                       "status": "completed"}
+    assert rows[1] == {
+        "roll_no": "1",
+        "name": "Asha Patil",
+        "experiment": "fashion",
+        "answers": 4.0,
+        "coding_efficiency": 3.25,
+        "viva": 4.5,
+        "timely_completion": 5.0,
+        "total": 16.75,
+        "status": "completed",
+    }
     path = write_csv(rows, tmp_path / "out" / "marks.csv")
     assert path.read_text(encoding="utf-8") == (
         "roll_no,name,experiment,answers,coding_efficiency,viva,timely_completion,total,status\n"
@@ -275,8 +396,9 @@ def test_export_rows_and_csv(tmp_path: Path) -> None:
 
 def test_roster_errors_are_clear(tmp_path: Path) -> None:
     def render(students: list[StudentInfo]) -> list[Path]:
-        return render_reports(course_name="c", experiments=EXPERIMENTS, students=students, runs=[],
-                              overrides={}, out_dir=tmp_path)
+        return render_reports(
+            course_name="c", experiments=EXPERIMENTS, students=students, runs=[], overrides={}, out_dir=tmp_path
+        )
 
     with pytest.raises(ValueError, match="cannot name a report folder"):
         render([StudentInfo("../../etc", "Eve", ["fashion"])])
@@ -294,7 +416,13 @@ def test_pages_of_an_experiment_no_longer_reported_are_removed(tmp_path: Path) -
     keep = tmp_path / "1" / "notes"
     keep.mkdir()
     (keep / "mine.txt").write_text("not a report page", encoding="utf-8")
-    render_reports(course_name="c", experiments=EXPERIMENTS, students=[StudentInfo("1", "A", ["boston"])],
-                   runs=[], overrides={}, out_dir=tmp_path)
+    render_reports(
+        course_name="c",
+        experiments=EXPERIMENTS,
+        students=[StudentInfo("1", "A", ["boston"])],
+        runs=[],
+        overrides={},
+        out_dir=tmp_path,
+    )
     assert not stale.exists() and (keep / "mine.txt").is_file()
     assert (tmp_path / "1" / "boston" / "marks.html").is_file()

@@ -11,9 +11,9 @@ from pathlib import Path
 import nbformat
 import psutil
 import pytest
-from labgrade_runtime.contract import JobSpec
 
 from graders.paths import RUNTIME_PACKAGE
+from labgrade_runtime.contract import JobSpec
 
 PRINT_ENV = """import os
 open("kernel.pid", "w").write(str(os.getpid()))
@@ -29,10 +29,22 @@ def run_notebook(tmp_path: Path, cells: list[str]) -> tuple[dict, nbformat.Noteb
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), work / "nb.ipynb")
     spec = JobSpec(notebook="nb.ipynb", cell_seconds=60, output_bytes=1_000_000, profile="quick", seed=1)
     (tmp_path / "spec.json").write_text(spec.dump(), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(RUNTIME_PACKAGE.parent), "LABGRADE_WORK": str(work), "LABGRADE_OUT": str(out), "LABGRADE_DATA": str(data)}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(RUNTIME_PACKAGE.parent),
+        "LABGRADE_WORK": str(work),
+        "LABGRADE_OUT": str(out),
+        "LABGRADE_DATA": str(data),
+    }
     env.pop("TF_USE_LEGACY_KERAS", None)
-    proc = subprocess.run([sys.executable, "-m", "labgrade_runtime.runner", str(tmp_path / "spec.json")], env=env,
-                          capture_output=True, text=True, timeout=180, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "labgrade_runtime.runner", str(tmp_path / "spec.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads((out / "run.json").read_text()), nbformat.read(out / "executed.ipynb", as_version=4)
 
@@ -55,7 +67,9 @@ def test_the_kernel_is_gone_when_the_runner_returns(tmp_path: Path) -> None:
     assert not alive, f"kernel {pid} outlived the runner"
 
 
-@pytest.mark.parametrize(("code", "legacy"), [("x = 1", "None"), ("# the manual's code\n# import tf_keras\nx = 1", "1")])
+@pytest.mark.parametrize(
+    ("code", "legacy"), [("x = 1", "None"), ("# the manual's code\n# import tf_keras\nx = 1", "1")]
+)
 def test_the_chosen_keras_reaches_the_kernel(tmp_path: Path, code: str, legacy: str) -> None:
     """The kernel is launched before the notebook is read; the shims apply the Keras choice before any student code."""
     record, nb = run_notebook(tmp_path, [PRINT_ENV, code])
@@ -76,7 +90,9 @@ spec = NativeKernelSpecs().get_kernel_spec(KERNEL_NAME)
 print(json.dumps({"ipython": "IPython" in sys.modules, "spec": spec.to_dict()}))
 """
     env = {**os.environ, "PYTHONPATH": str(RUNTIME_PACKAGE.parent)}
-    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
     found = json.loads(proc.stdout)
     assert found["ipython"] is False
     from jupyter_client.kernelspec import KernelSpecManager

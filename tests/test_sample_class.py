@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -69,7 +69,14 @@ def test_csv_and_reports_written(graded_class):
     graded = {key: row for key, row in rows.items() if key[1] in ("boston", "fashion")}
     assert len(graded) == 13 * 2 and all(row["status"] != "not_graded" for row in graded.values())
     assert rows[("Good", "imdb")]["status"] == "not_graded"  # not asked for in this run
-    for page in ("register.html", "index.html", "1/fashion/marks.html", "1/fashion/feedback.html", "1/fashion/viva.html", "1/fashion/curves.png"):
+    for page in (
+        "register.html",
+        "index.html",
+        "1/fashion/marks.html",
+        "1/fashion/feedback.html",
+        "1/fashion/viva.html",
+        "1/fashion/curves.png",
+    ):
         assert (out / page).is_file(), page
     assert "Dated Sign of Subject Teacher" in (out / "1/boston/marks.html").read_text(encoding="utf-8")
 
@@ -113,12 +120,16 @@ def test_override_is_layered_with_history(graded_class):
     course, _ = graded_class
     from graders import api
 
-    api.override(course=course, roll_no="7", experiment="fashion", component="viva", marks=4, who="examiner A", why="viva held")
-    api.override(course=course, roll_no="7", experiment="fashion", component="viva", marks=3.5, who="examiner B", why="recheck")
+    api.override(
+        course=course, roll_no="7", experiment="fashion", component="viva", marks=4, who="examiner A", why="viva held"
+    )
+    api.override(
+        course=course, roll_no="7", experiment="fashion", component="viva", marks=3.5, who="examiner B", why="recheck"
+    )
     out = api.export(course=course, out=course.parent / "export.csv")
     rows = read_csv(out)
     assert float(rows[("Silent", "fashion")]["viva"]) == 3.5
-    sheet = (course.parent / "out" / "reports" / "7" / "fashion" / "marks.html")
+    sheet = course.parent / "out" / "reports" / "7" / "fashion" / "marks.html"
     api.report(course=course)
     assert "examiner B" in sheet.read_text(encoding="utf-8")
 

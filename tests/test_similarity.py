@@ -93,8 +93,9 @@ def test_manual_code_is_boilerplate() -> None:
 def test_code_most_of_the_class_shares_is_dropped() -> None:
     """A helper most of the class pastes in from the same tutorial is not evidence: its fingerprints are dropped."""
     fc = CLASSES["boston"]()
-    docs = [CodeDoc(d.roll_no, d.name, d.source, (*d.cells, TUTORIAL_PLOT)) if i % 4 else d
-            for i, d in enumerate(fc.docs)]
+    docs = [
+        CodeDoc(d.roll_no, d.name, d.source, (*d.cells, TUTORIAL_PLOT)) if i % 4 else d for i, d in enumerate(fc.docs)
+    ]
     report = compare_class("boston", docs, boilerplate=fc.boilerplate)
     before = compare_class("boston", fc.docs, boilerplate=fc.boilerplate)
     assert report.common_fingerprints > before.common_fingerprints
@@ -118,10 +119,13 @@ def test_normalisation_sees_through_disguises() -> None:
 
 
 def test_code_cells_skip_magics_and_markdown() -> None:
-    nb = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("x = 1"), nbformat.v4.new_code_cell("%matplotlib inline\n!pip install x"),
-        nbformat.v4.new_code_cell("!pip install keras\nimport keras"),
-    ])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("x = 1"),
+            nbformat.v4.new_code_cell("%matplotlib inline\n!pip install x"),
+            nbformat.v4.new_code_cell("!pip install keras\nimport keras"),
+        ]
+    )
     assert code_cells(nb) == ("import keras",)
 
 
@@ -174,10 +178,18 @@ def test_page_in_headless_chromium(tmp_path: Path) -> None:
     assert CHROMIUM is not None
     common = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"]
     png, pdf = tmp_path / "page.png", tmp_path / "page.pdf"
-    subprocess.run([*common, f"--screenshot={png}", "--window-size=1280,2000", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
-    subprocess.run([*common, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [*common, f"--screenshot={png}", "--window-size=1280,2000", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    subprocess.run(
+        [*common, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
     assert pdf.read_bytes()[:5] == b"%PDF-" and pdf.read_bytes().count(b"/Type /Page") > len(report.pairs)
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.artifacts_helper import make_run
 from graders.models import (
     Adaptation,
     CellError,
@@ -22,21 +21,45 @@ from graders.models import (
     VivaQuestion,
 )
 from graders.store import SCHEMA_VERSION, Gradebook, GradebookError, effective_marks, winning_overrides
+from tests.artifacts_helper import make_run
 
 T0 = datetime(2024, 9, 2, 10, 0, tzinfo=timezone.utc)
 
 
-def new_run(run_id: str, roll_no: str = "1", experiment: str = "fashion", *, course: str = "be-dl",
-             at: datetime = T0, status: Status = Status.completed, marks: ComponentMarks | None = None) -> RunRecord:
+def new_run(
+    run_id: str,
+    roll_no: str = "1",
+    experiment: str = "fashion",
+    *,
+    course: str = "be-dl",
+    at: datetime = T0,
+    status: Status = Status.completed,
+    marks: ComponentMarks | None = None,
+) -> RunRecord:
     """A hand-built run; every nested field filled so the JSON round trip is exercised."""
     return make_run(
-        run_id=run_id, course=course, roll_no=roll_no, name=f"Student {roll_no}", experiment=experiment,
-        status=status, reason="" if status is Status.completed else "cell 3 raised",
-        submitted_at=at - timedelta(hours=1), graded_at=at,
+        run_id=run_id,
+        course=course,
+        roll_no=roll_no,
+        name=f"Student {roll_no}",
+        experiment=experiment,
+        status=status,
+        reason="" if status is Status.completed else "cell 3 raised",
+        submitted_at=at - timedelta(hours=1),
+        graded_at=at,
         cell_error=None if status is Status.completed else CellError(cell_index=3, ename="ValueError", evalue="bad"),
         metrics={"test_accuracy": 0.9031},
-        checks=[CheckResult(id="acc", title="Accuracy", component=Component.coding_efficiency,
-                            points=2, awarded=1.5, passed=False, evidence="0.88 < 0.90")],
+        checks=[
+            CheckResult(
+                id="acc",
+                title="Accuracy",
+                component=Component.coding_efficiency,
+                points=2,
+                awarded=1.5,
+                passed=False,
+                evidence="0.88 < 0.90",
+            )
+        ],
         marks=marks or ComponentMarks(answers=4, coding_efficiency=3.5, viva=0, timely_completion=5),
         viva=[VivaQuestion(question="Params of dense_1?", answer="8256")],
         adaptations=[Adaptation(kind="epoch_cap", detail="epochs 10 -> 2")],
@@ -46,10 +69,18 @@ def new_run(run_id: str, roll_no: str = "1", experiment: str = "fashion", *, cou
     )
 
 
-def make_override(component: Component, marks: float, at: datetime, *, roll_no: str = "1",
-                  experiment: str = "fashion", who: str = "Dr. Rao") -> Override:
-    return Override(roll_no=roll_no, experiment=experiment, component=component, marks=marks,
-                    who=who, why="viva in lab", at=at)
+def make_override(
+    component: Component,
+    marks: float,
+    at: datetime,
+    *,
+    roll_no: str = "1",
+    experiment: str = "fashion",
+    who: str = "Dr. Rao",
+) -> Override:
+    return Override(
+        roll_no=roll_no, experiment=experiment, component=component, marks=marks, who=who, why="viva in lab", at=at
+    )
 
 
 @pytest.fixture()
@@ -63,7 +94,8 @@ def test_new_gradebook_has_schema_version_and_wal(db_path: Path) -> None:
     raw = sqlite3.connect(db_path)
     try:
         assert raw.execute("SELECT application, version FROM schema_version").fetchall() == [
-            ("labgrade-gradebook", SCHEMA_VERSION)]
+            ("labgrade-gradebook", SCHEMA_VERSION)
+        ]
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         raw.close()
@@ -127,12 +159,20 @@ def test_latest_runs_picks_the_latest_per_student_and_experiment(db_path: Path) 
         book.record_run(new_run("s2a", roll_no="2", at=T0 + timedelta(hours=1)))
         book.record_run(new_run("s2b", roll_no="2", at=T0 + timedelta(hours=1)))  # same time: later insert wins
         # +05:30 at 15:00 is 09:30 UTC: earlier than T0 although its text sorts later
-        book.record_run(new_run("ist", experiment="boston", at=datetime(2024, 9, 2, 15, 0,
-                                                                         tzinfo=timezone(timedelta(hours=5, minutes=30)))))
+        book.record_run(
+            new_run(
+                "ist",
+                experiment="boston",
+                at=datetime(2024, 9, 2, 15, 0, tzinfo=timezone(timedelta(hours=5, minutes=30))),
+            )
+        )
         book.record_run(new_run("other", course="other-course", at=T0 + timedelta(days=9)))
         latest = book.latest_runs("be-dl")
     assert [(r.roll_no, r.experiment, r.run_id) for r in latest] == [
-        ("1", "boston", "b1"), ("1", "fashion", "late"), ("2", "fashion", "s2b")]
+        ("1", "boston", "b1"),
+        ("1", "fashion", "late"),
+        ("2", "fashion", "s2b"),
+    ]
 
 
 def test_runs_for_is_history_oldest_first(db_path: Path) -> None:
@@ -154,7 +194,10 @@ def test_overrides_history_and_grouping(db_path: Path) -> None:
             book.add_override("be-dl", o)
         book.add_override("other-course", make_override(Component.viva, 0, T0))
         assert book.overrides("be-dl", "1", "fashion") == [first, answers, second]
-        assert book.all_overrides("be-dl") == {("1", "fashion"): [first, answers, second], ("2", "fashion"): [elsewhere]}
+        assert book.all_overrides("be-dl") == {
+            ("1", "fashion"): [first, answers, second],
+            ("2", "fashion"): [elsewhere],
+        }
         with pytest.raises(GradebookError, match="finite"):
             book.add_override("be-dl", make_override(Component.viva, float("nan"), T0))
 

@@ -36,11 +36,31 @@ def test_the_wheel_grades_the_sample_class(tmp_path: Path) -> None:
     shutil.copytree(ROOT / "submissions", course / "submissions")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LABGRADE_HOME")}
     env["LABGRADE_CACHE"] = str(tmp_path / "cache")
-    where = _run([str(venv / "bin" / "python"), "-c", "import graders, labgrade_runtime; from graders import paths; "
-                  "print(graders.__file__); print(paths.RUBRICS_DIR); print(paths.RUNTIME_PACKAGE)"], cwd=course, env=env)
+    where = _run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import graders, labgrade_runtime; from graders import paths; "
+            "print(graders.__file__); print(paths.RUBRICS_DIR); print(paths.RUNTIME_PACKAGE)",
+        ],
+        cwd=course,
+        env=env,
+    )
     assert str(ROOT) not in where and "site-packages" in where, where
-    out = _run([str(venv / "bin" / "labgrade"), "grade", "--course", "submissions/course.toml", "--backend", "local",
-                "--experiment", "boston"], cwd=course, env=env)
+    out = _run(
+        [
+            str(venv / "bin" / "labgrade"),
+            "grade",
+            "--course",
+            "submissions/course.toml",
+            "--backend",
+            "local",
+            "--experiment",
+            "boston",
+        ],
+        cwd=course,
+        env=env,
+    )
     assert "executed" in out
     with open(course / "reports" / "marks.csv", newline="", encoding="utf-8") as fh:
         rows = {r["name"]: r for r in csv.DictReader(fh)}

@@ -15,7 +15,11 @@ from tests.conftest import copy_course, read_csv
 
 pytestmark = pytest.mark.slow
 EXPERIMENTS = ["boston", "imdb", "letters", "fashion", "stock"]
-MINI = {"face": ("Good", "Weak", "Broken"), "agegender": ("Good MP2", "Weak MP2", "Broken MP2"), "colorize": ("Good MP3", "Weak MP3", "Broken MP3")}
+MINI = {
+    "face": ("Good", "Weak", "Broken"),
+    "agegender": ("Good MP2", "Weak MP2", "Broken MP2"),
+    "colorize": ("Good MP3", "Weak MP3", "Broken MP3"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +42,7 @@ def test_each_student_has_five_experiments_and_one_mini_project(whole_class):
     course, rows = whole_class
     cfg = load_course(course)
     by_student: dict[str, list[str]] = {}
-    for (name, exp) in rows:
+    for name, exp in rows:
         by_student.setdefault(name, []).append(exp)
     for name, exps in by_student.items():
         assert sorted(e for e in exps if e in EXPERIMENTS) == sorted(EXPERIMENTS), name

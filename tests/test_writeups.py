@@ -55,27 +55,42 @@ FASHION_JOURNAL = [
     ("Heading 1", "Assignment No. 3"),
     ("", "Title: Use MNIST Fashion Dataset and create a classifier to classify fashion clothing into categories."),
     ("Heading 1", "Theory"),
-    ("", "A convolutional neural network learns filters that slide over the 28x28 images of the Fashion MNIST "
-         "dataset (T-shirt, trouser, pullover, sneaker, ankle boot ...). We trained it for 10 epochs with Adam."),
+    (
+        "",
+        "A convolutional neural network learns filters that slide over the 28x28 images of the Fashion MNIST "
+        "dataset (T-shirt, trouser, pullover, sneaker, ankle boot ...). We trained it for 10 epochs with Adam.",
+    ),
     ("Heading 1", "Assignment Questions"),
-    ("", "Q1) What is Binary Classification? Ans: Binary classification is a supervised learning task in which each "
-         "example is put into one of exactly two classes, for example spam or not spam, positive or negative. The "
-         "network ends in a sigmoid neuron that outputs the probability of the positive class and a threshold of 0.5 "
-         "decides the label."),
+    (
+        "",
+        "Q1) What is Binary Classification? Ans: Binary classification is a supervised learning task in which each "
+        "example is put into one of exactly two classes, for example spam or not spam, positive or negative. The "
+        "network ends in a sigmoid neuron that outputs the probability of the positive class and a threshold of 0.5 "
+        "decides the label.",
+    ),
     ("", "Q.2 What is binary Cross Entropy?"),
-    ("", "Ans: Binary cross entropy is the loss function for two class problems. For a true label y (0 or 1) and the "
-         "predicted probability p it is -[y log p + (1 - y) log(1 - p)], so a confident wrong prediction costs a lot."),
+    (
+        "",
+        "Ans: Binary cross entropy is the loss function for two class problems. For a true label y (0 or 1) and the "
+        "predicted probability p it is -[y log p + (1 - y) log(1 - p)], so a confident wrong prediction costs a lot.",
+    ),
     ("", "Que 3: What is Validation Split?"),
-    ("", "Ans- Validation split is the fraction of the training data (validation_split=0.2 means 20%) that Keras "
-         "keeps aside. It is not used for training; the model is evaluated on it after every epoch to monitor "
-         "overfitting and to tune hyperparameters."),
+    (
+        "",
+        "Ans- Validation split is the fraction of the training data (validation_split=0.2 means 20%) that Keras "
+        "keeps aside. It is not used for training; the model is evaluated on it after every epoch to monitor "
+        "overfitting and to tune hyperparameters.",
+    ),
     ("", "Question No. 4 - What is the Epoch Cycle?"),
     ("", "An epoch is one complete pass of the entire training dataset through the network."),
     ("", "Each epoch is made of batches; after every batch (one step) the weights are updated."),
     ("", "Q5. What is Adam Optimizer?"),
-    ("", "Adam (Adaptive Moment Estimation) is a gradient descent optimizer. It keeps a running average of the "
-         "gradients (first moment, like momentum) and of the squared gradients (second moment, like RMSprop) and uses "
-         "them to adapt the learning rate of each parameter."),
+    (
+        "",
+        "Adam (Adaptive Moment Estimation) is a gradient descent optimizer. It keeps a running average of the "
+        "gradients (first moment, like momentum) and of the squared gradients (second moment, like RMSprop) and uses "
+        "them to adapt the learning rate of each parameter.",
+    ),
     ("Heading 1", "Conclusion"),
     ("", "Thus we built a CNN classifier on Fashion MNIST which reached about 90% accuracy on the test data."),
 ]
@@ -91,27 +106,43 @@ def write_journal(path: Path, paragraphs: list[tuple[str, str]] = FASHION_JOURNA
 
 
 BOSTON_PAGES: list[list[str | tuple[str, str]]] = [
-    ["Assignment 1: Boston Housing Price Prediction",
-     ("What is Linear Regression?",
-      "Linear regression predicts a continuous target (the dependent variable, here the house price MEDV) as a "
-      "linear function of the input features (independent variables). The coefficients or weights of the straight "
-      "line are fitted by least squares, i.e. by minimising the squared error."),
-     ("What is a Deep Neural Network?",
-      "A deep neural network has several hidden layers of neurons between the input layer and the output layer. "
-      "Each neuron multiplies its inputs by weights, adds a bias and applies a non-linear activation such as ReLU; "
-      "the weights are learned with backpropagation.")],
-    ["",
-     ("What is the concept of standardization?",
-      "Standardization rescales every feature to zero mean and unit standard deviation, z = (x - mean) / std, with "
-      "the mean and std taken from the training set only so that nothing leaks from the test data. Features of "
-      "different scale then count equally and training converges faster."),
-     ("Why split data into train and test?",
-      "The model is fitted on the training set and then evaluated on the test set it has never seen, which measures "
-      "how well it generalises to new data and shows overfitting.")],
-    ["",
-     ("Write Down Application of Deep Neural Network?",
-      "Image recognition and face detection, speech recognition in voice assistants, natural language processing "
-      "and translation, medical diagnosis from scans, self-driving cars and house price forecasting.")],
+    [
+        "Assignment 1: Boston Housing Price Prediction",
+        (
+            "What is Linear Regression?",
+            "Linear regression predicts a continuous target (the dependent variable, here the house price MEDV) "
+            "as a linear function of the input features (independent variables). The coefficients or weights of "
+            "the straight line are fitted by least squares, i.e. by minimising the squared error.",
+        ),
+        (
+            "What is a Deep Neural Network?",
+            "A deep neural network has several hidden layers of neurons between the input layer and the output "
+            "layer. Each neuron multiplies its inputs by weights, adds a bias and applies a non-linear activation "
+            "such as ReLU; the weights are learned with backpropagation.",
+        ),
+    ],
+    [
+        "",
+        (
+            "What is the concept of standardization?",
+            "Standardization rescales every feature to zero mean and unit standard deviation, "
+            "z = (x - mean) / std, with the mean and std taken from the training set only so that nothing leaks from the test data. Features of "
+            "different scale then count equally and training converges faster.",
+        ),
+        (
+            "Why split data into train and test?",
+            "The model is fitted on the training set and then evaluated on the test set it has never seen, "
+            "which measures how well it generalises to new data and shows overfitting.",
+        ),
+    ],
+    [
+        "",
+        (
+            "Write Down Application of Deep Neural Network?",
+            "Image recognition and face detection, speech recognition in voice assistants, natural language processing "
+            "and translation, medical diagnosis from scans, self-driving cars and house price forecasting.",
+        ),
+    ],
 ]
 
 
@@ -168,6 +199,7 @@ def by_question(sources: list[AnswerSource]) -> dict[int, AnswerSource]:
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
+
 
 def test_graders_is_imported_from_this_checkout() -> None:
     assert Path(graders.__file__).resolve().parent == Path(writeups.__file__).resolve().parent
@@ -239,10 +271,18 @@ def test_word_table_of_questions_and_answers(tmp_path: Path) -> None:
     for cell, title in zip(table.rows[0].cells, ("Sr. No.", "Question", "Answer")):
         cell.text = title
     for number, question, answer in [
-        ("1", BOSTON[0].text, "Linear regression fits a straight line between the independent input features and "
-                              "the continuous target by least squares."),
-        ("2", BOSTON[1].text, "It is a network with many hidden layers of neurons; each layer has weights and a bias "
-                              "and a relu activation."),
+        (
+            "1",
+            BOSTON[0].text,
+            "Linear regression fits a straight line between the independent input features and "
+            "the continuous target by least squares.",
+        ),
+        (
+            "2",
+            BOSTON[1].text,
+            "It is a network with many hidden layers of neurons; each layer has weights and a bias "
+            "and a relu activation.",
+        ),
     ]:
         row = table.add_row().cells
         row[0].text, row[1].text, row[2].text = number, question, answer
@@ -258,17 +298,22 @@ def test_word_table_of_questions_and_answers(tmp_path: Path) -> None:
 def test_word_numbered_list_numbers_are_read(tmp_path: Path) -> None:
     """Word's automatic numbering is not in the paragraph text; it is read back so 'Q3'-less lists still count."""
     paragraphs = [("Heading 1", "Assignment 1 answers")]
-    for question, answer in zip(BOSTON[:3], ["Linear regression predicts a continuous target from input features "
-                                             "with a straight line whose coefficients come from least squares.",
-                                             "A network with several hidden layers of neurons, with weights, "
-                                             "biases and relu activation.",
-                                             "Rescaling each feature to zero mean and unit standard deviation using "
-                                             "the training set statistics."]):
+    for question, answer in zip(
+        BOSTON[:3],
+        [
+            "Linear regression predicts a continuous target from input features "
+            "with a straight line whose coefficients come from least squares.",
+            "A network with several hidden layers of neurons, with weights, biases and relu activation.",
+            "Rescaling each feature to zero mean and unit standard deviation using the training set statistics.",
+        ],
+    ):
         paragraphs += [("List Number", question.text), ("", answer)]
     text = read_writeup(write_journal(tmp_path / "answers.docx", paragraphs))
     assert [s.text for s in text.sections if s.text.endswith("?")] == [
-        "1. What is Linear Regression?", "2. What is a Deep Neural Network?",
-        "3. What is the concept of standardization?"]
+        "1. What is Linear Regression?",
+        "2. What is a Deep Neural Network?",
+        "3. What is the concept of standardization?",
+    ]
     found = by_question(answers_from([text], [], BOSTON))
     assert [found[n].location for n in (1, 2, 3)] == ["paragraph 3", "paragraph 5", "paragraph 7"]
 
@@ -286,11 +331,14 @@ def test_answers_marked_only_by_number() -> None:
 def test_questions_listed_first_answers_below(tmp_path: Path) -> None:
     questions = "\n".join(f"Q{n}. {q.text}" for n, q in enumerate(BOSTON, start=1))
     path = tmp_path / "answers.txt"
-    path.write_text(f"Assignment 1\nQuestions:\n{questions}\n\nAnswers:\n"
-                    "Ans 1: Linear regression fits a straight line from the input features to a continuous target; "
-                    "its coefficients come from least squares.\n"
-                    "Ans 2: A deep neural network has several hidden layers of neurons with weights, biases and "
-                    "relu activation.\n", encoding="utf-8")
+    path.write_text(
+        f"Assignment 1\nQuestions:\n{questions}\n\nAnswers:\n"
+        "Ans 1: Linear regression fits a straight line from the input features to a continuous target; "
+        "its coefficients come from least squares.\n"
+        "Ans 2: A deep neural network has several hidden layers of neurons with weights, biases and "
+        "relu activation.\n",
+        encoding="utf-8",
+    )
     found = by_question(answers_from([read_writeup(path)], [], BOSTON))
     assert (found[1].location, found[1].matched_by, found[1].score.fraction) == ("line 10", "number", 1.0)
     assert (found[2].location, found[2].matched_by, found[2].score.fraction) == ("line 11", "number", 1.0)
@@ -299,11 +347,14 @@ def test_questions_listed_first_answers_below(tmp_path: Path) -> None:
 
 # --- choosing between the notebook and the write-up ----------------------------------------------------------------
 
+
 def test_better_answer_wins_and_says_where() -> None:
-    markdown = ["# Assignment 3: Fashion MNIST",
-                "### Q1. What is Binary Classification?\nTwo classes.",
-                "### Q2. What is binary Cross Entropy?\nBinary cross entropy is the loss for two classes: the negative "
-                "log of the predicted probability of the true label."]
+    markdown = [
+        "# Assignment 3: Fashion MNIST",
+        "### Q1. What is Binary Classification?\nTwo classes.",
+        "### Q2. What is binary Cross Entropy?\nBinary cross entropy is the loss for two classes: the negative "
+        "log of the predicted probability of the true label.",
+    ]
     text = read_writeup(HERE / "fashion_answers.md")
     shorter = text.model_copy(update={"sections": tuple(s for s in text.sections if int(s.location.split()[1]) < 11)})
     found = by_question(answers_from([shorter], markdown, FASHION, cell_numbers=[1, 4, 7]))
@@ -329,11 +380,14 @@ def test_scores_good_high_offtopic_low(tmp_path: Path) -> None:
 
 # --- pending and unreadable ----------------------------------------------------------------------------------------
 
+
 def test_scan_is_reported_and_answers_pending(tmp_path: Path) -> None:
     scan = read_writeup(write_scan(tmp_path / "Assignment1_scan.pdf"))
     assert scan.scanned and not scan.readable
-    assert scan.note == ("Assignment1_scan.pdf could not be read: it has no text layer (a scanned or photographed "
-                         "document?): for the examiner to read")
+    assert scan.note == (
+        "Assignment1_scan.pdf could not be read: it has no text layer (a scanned or photographed "
+        "document?): for the examiner to read"
+    )
     sources = answers_from([scan], [], BOSTON)
     assert nothing_written(sources)
     assert "no text layer" in evidence(sources[0], BOSTON[0])
@@ -348,14 +402,17 @@ def test_pending_only_when_nothing_written_anywhere(tmp_path: Path) -> None:
     assert not nothing_written(answers_from([read_writeup(HERE / "offtopic_answers.txt")], [], BOSTON))
 
 
-@pytest.mark.parametrize("name, content, reason", [
-    ("answers.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "encrypted (password-protected)"),
-    ("answers.docx", b"PK\x03\x04 this is not really a zip", "damaged"),
-    ("answers.docx", b"", "damaged"),
-    ("answers.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF", "damaged"),
-    ("answers.pdf", b"not a pdf at all", "damaged"),
-    ("answers.doc", b"\xd0\xcf\x11\xe0" + b"\0" * 100, "old Word format (.doc)"),
-])
+@pytest.mark.parametrize(
+    "name, content, reason",
+    [
+        ("answers.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "encrypted (password-protected)"),
+        ("answers.docx", b"PK\x03\x04 this is not really a zip", "damaged"),
+        ("answers.docx", b"", "damaged"),
+        ("answers.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF", "damaged"),
+        ("answers.pdf", b"not a pdf at all", "damaged"),
+        ("answers.doc", b"\xd0\xcf\x11\xe0" + b"\0" * 100, "old Word format (.doc)"),
+    ],
+)
 def test_broken_files_are_a_note_never_an_exception(tmp_path: Path, name: str, content: bytes, reason: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
@@ -369,8 +426,12 @@ def test_encrypted_pdf(tmp_path: Path) -> None:
         pdf = FPDF()
         pdf.add_page()
         pdf.set_font("Helvetica", "", 12)
-        para(pdf, 8, "Q1) What is Binary Classification?\nAns: putting each sample into one of two classes "
-                             "with a sigmoid output giving a probability.")
+        para(
+            pdf,
+            8,
+            "Q1) What is Binary Classification?\nAns: putting each sample into one of two classes "
+            "with a sigmoid output giving a probability.",
+        )
         pdf.set_encryption(owner_password="teacher", user_password=user)
         pdf.output(str(tmp_path / "answers.pdf"))
         text = read_writeup(tmp_path / "answers.pdf")
@@ -410,6 +471,7 @@ def test_large_journal_is_read_quickly(tmp_path: Path) -> None:
 
 # --- finding and attributing ----------------------------------------------------------------------------------------
 
+
 def two_experiments(folder: Path) -> Path:
     """A student folder as handed in: two experiments' notebooks and write-ups, the dataset's README, data, pins."""
     folder.mkdir()
@@ -448,11 +510,19 @@ def test_text_decides_and_the_name_only_when_the_text_cannot(tmp_path: Path, det
     (folder / "Assignment3_answers.txt").write_text(plain, encoding="utf-8")
     write_scan(folder / "Assignment1_scan.pdf")  # unreadable: by name
     assert detect(plain) == ""
-    names = {e: [p.name for p in find_writeups(folder, folder / nb, e, detect)] for e, nb in [
-        ("boston", "Assignment1_Boston.ipynb"), ("imdb", "Assignment2A_IMDB.ipynb"),
-        ("fashion", "Assignment3_FashionMNIST.ipynb")]}
-    assert names == {"boston": ["Assignment1_scan.pdf"], "imdb": [],
-                     "fashion": ["Assignment1_theory.docx", "Assignment3_answers.txt"]}
+    names = {
+        e: [p.name for p in find_writeups(folder, folder / nb, e, detect)]
+        for e, nb in [
+            ("boston", "Assignment1_Boston.ipynb"),
+            ("imdb", "Assignment2A_IMDB.ipynb"),
+            ("fashion", "Assignment3_FashionMNIST.ipynb"),
+        ]
+    }
+    assert names == {
+        "boston": ["Assignment1_scan.pdf"],
+        "imdb": [],
+        "fashion": ["Assignment1_theory.docx", "Assignment3_answers.txt"],
+    }
 
 
 def test_subject_word_of_the_notebook_name(tmp_path: Path, detect: Callable[[str], str]) -> None:
@@ -465,7 +535,8 @@ def test_subject_word_of_the_notebook_name(tmp_path: Path, detect: Callable[[str
     (folder / "cnn_answers.md").write_text(plain.replace("Assignment 3B", "Answers"), encoding="utf-8")
     (folder / "Om_notes.md").write_text(plain.replace("Assignment 3B", "Answers"), encoding="utf-8")
     assert [p.name for p in find_writeups(folder, folder / "Om_fashion_cnn.ipynb", "fashion", detect)] == [
-        "cnn_answers.md"]
+        "cnn_answers.md"
+    ]
     assert find_writeups(folder, folder / "Om_imdb.ipynb", "imdb", detect) == []
 
 
@@ -484,8 +555,9 @@ def test_write_up_inside_the_zip(tmp_path: Path, detect: Callable[[str], str]) -
     text = read_writeup(found[0])
     assert text.name == "handin.zip!Assignment3/fashion_answers.md"
     first = answers_from([text], [], FASHION)[0]
-    assert first.where == ("handin.zip!Assignment3/fashion_answers.md, line 6 "
-                           "(under 'Q1. What is Binary Classification?')")
+    assert first.where == (
+        "handin.zip!Assignment3/fashion_answers.md, line 6 (under 'Q1. What is Binary Classification?')"
+    )
 
 
 def test_nothing_beside_the_notebook(tmp_path: Path, detect: Callable[[str], str]) -> None:
@@ -507,8 +579,9 @@ def test_questions_are_the_rubrics() -> None:
     assert FASHION[0].text == "What is Binary Classification?" and BOSTON[4].text.startswith("Write Down Application")
 
 
-@pytest.mark.parametrize("member", ["../x.md", "a/../b.md", "/etc/x.md", "\\x.md", "C:x.md", "ok/x.md", "x..y.md",
-                                    "a\\..\\b.md"])
+@pytest.mark.parametrize(
+    "member", ["../x.md", "a/../b.md", "/etc/x.md", "\\x.md", "C:x.md", "ok/x.md", "x..y.md", "a\\..\\b.md"]
+)
 def test_archive_safety_rule_is_intakes(member: str) -> None:
     from graders.intake import _unsafe_member
 

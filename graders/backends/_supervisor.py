@@ -86,7 +86,9 @@ def _isolate(config: dict[str, Any]) -> dict[str, str]:
     """Subreaper, namespaces, loopback, private mounts; a note for each."""
     notes: dict[str, str] = {}
     failed = _attempt(_posix.prctl, _posix.PR_SET_CHILD_SUBREAPER, 1)
-    notes["processes"] = "own session; descendants swept by a subreaper" if not failed else f"own session only ({failed})"
+    notes["processes"] = (
+        "own session; descendants swept by a subreaper" if not failed else f"own session only ({failed})"
+    )
     net_error, mnt_error = _new_namespaces(config)
     if net_error:
         notes["network"] = f"none (no network namespace: {net_error}; the job has the host's network)"

@@ -103,7 +103,9 @@ def writable_bytes(mounts: tuple[Mount, ...], stop_at: int) -> int:
 
 def disk_message(used: int, limits: Limits) -> str:
     """The one-line reason for a job killed at the disk limit."""
-    return f"killed: the job wrote {used // (1024 * 1024)} MB to its work folders, over the limit of {limits.disk_mb} MB"
+    return (
+        f"killed: the job wrote {used // (1024 * 1024)} MB to its work folders, over the limit of {limits.disk_mb} MB"
+    )
 
 
 @runtime_checkable

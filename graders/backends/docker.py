@@ -39,8 +39,8 @@ from docker.models.containers import Container
 from docker.types import DeviceRequest, LogConfig, Ulimit
 from docker.types import Mount as BindMount
 
-from graders.paths import SANDBOX_CACHE
 from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, running, writable_bytes
+from graders.paths import SANDBOX_CACHE
 
 
 def _harness_version() -> str:
@@ -141,7 +141,9 @@ class DockerSandbox:
             raise SandboxUnavailable(f"grading image {self.image} not found: {BUILD_HINT}") from None
 
 
-def _container_options(client: docker.DockerClient, job: Job, image: str, env_mount: BindMount | None = None) -> dict[str, Any]:
+def _container_options(
+    client: docker.DockerClient, job: Job, image: str, env_mount: BindMount | None = None
+) -> dict[str, Any]:
     """Everything ``containers.create`` gets: the isolation, in one place."""
     env = dict(job.env)
     options: dict[str, Any] = {}
@@ -184,7 +186,9 @@ def env_volume_name(image_id: str) -> str:
     return f"labgrade-env-{image_id.split(':')[-1][:16]}"
 
 
-def env_volume(client: docker.DockerClient, image_id: str, say: Callable[[str], None] | None = None) -> BindMount | None:
+def env_volume(
+    client: docker.DockerClient, image_id: str, say: Callable[[str], None] | None = None
+) -> BindMount | None:
     """A read-only mount of the image's Python environment from its volume, populating it first if needed.
 
     None when the image names no environment (``labgrade.env`` label) or the
@@ -211,8 +215,13 @@ def env_volume(client: docker.DockerClient, image_id: str, say: Callable[[str], 
                 say(f"environment volume {name}: copying {path} out of the image (once per image)")
             client.volumes.create(name, labels={JOB_LABEL: "env", f"{JOB_LABEL}.image": image_id})
             # An empty named volume is filled with the image's files at that path when first mounted.
-            code = _run_helper(client, image_id, ["/bin/sh", "-c", f"touch {path}/{ENV_MARKER}"],
-                               BindMount(target=path, source=name, type="volume"), user="0:0")
+            code = _run_helper(
+                client,
+                image_id,
+                ["/bin/sh", "-c", f"touch {path}/{ENV_MARKER}"],
+                BindMount(target=path, source=name, type="volume"),
+                user="0:0",
+            )
         except (DockerException, requests.RequestException):
             return None
         if code != 0:
@@ -227,17 +236,32 @@ def _volume_complete(client: docker.DockerClient, image_id: str, name: str, path
         volume = client.volumes.get(name)
     except NotFound:
         return False
-    check = _run_helper(client, image_id, ["/bin/sh", "-c", f"test -f {path}/{ENV_MARKER}"], BindMount(target=path, source=name, type="volume", read_only=True))
+    check = _run_helper(
+        client,
+        image_id,
+        ["/bin/sh", "-c", f"test -f {path}/{ENV_MARKER}"],
+        BindMount(target=path, source=name, type="volume", read_only=True),
+    )
     if check == 0:
         return True
     volume.remove(force=True)
     return False
 
 
-def _run_helper(client: docker.DockerClient, image_id: str, argv: list[str], mount: BindMount, user: str = GRADER_USER) -> int:
+def _run_helper(
+    client: docker.DockerClient, image_id: str, argv: list[str], mount: BindMount, user: str = GRADER_USER
+) -> int:
     """Run a short harness command (never student code) in the image with ``mount``; its exit code."""
-    container = client.containers.create(image_id, argv, user=user, network_mode="none", mounts=[mount], labels={JOB_LABEL: "env"},
-                                         name=_container_name("env"), detach=True)
+    container = client.containers.create(
+        image_id,
+        argv,
+        user=user,
+        network_mode="none",
+        mounts=[mount],
+        labels={JOB_LABEL: "env"},
+        name=_container_name("env"),
+        detach=True,
+    )
     try:
         container.start()
         return int(container.wait(timeout=600).get("StatusCode", 1))

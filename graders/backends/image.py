@@ -38,8 +38,16 @@ from docker.errors import DockerException, ImageNotFound
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from graders.backends.docker import (
+    DEFAULT_IMAGE,
+    ENV_LABEL,
+    GRADER_HOME,
+    GRADER_USER,
+    VENV,
+    drop_stale_env_volumes,
+    env_volume,
+)
 from graders.paths import SANDBOX_CACHE
-from graders.backends.docker import DEFAULT_IMAGE, ENV_LABEL, GRADER_HOME, GRADER_USER, VENV, drop_stale_env_volumes, env_volume
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"

@@ -350,8 +350,12 @@ def _supervise(config: dict[str, Any], job: Job, started: float) -> JobResult:
     config["control_fd"] = ctl_w  # pass_fds keeps the number
     try:
         proc = subprocess.Popen(
-            _SUPERVISOR_ARGV, stdin=subprocess.PIPE, stdout=out_w, stderr=out_w,
-            pass_fds=(ctl_w,), start_new_session=True,  # terminal signals go to the harness only
+            _SUPERVISOR_ARGV,
+            stdin=subprocess.PIPE,
+            stdout=out_w,
+            stderr=out_w,
+            pass_fds=(ctl_w,),
+            start_new_session=True,  # terminal signals go to the harness only
         )
     except OSError as exc:
         os.close(out_r)
@@ -458,7 +462,9 @@ class _Watch:
         while True:
             self._check(time.monotonic())
             wake = min(self.next_poll, self.deadline) if self.ending is None else time.monotonic() + POLL_S
-            ready, _, _ = select.select([out_fd, ctl_fd] if out_open else [ctl_fd], [], [], max(0.0, wake - time.monotonic()))
+            ready, _, _ = select.select(
+                [out_fd, ctl_fd] if out_open else [ctl_fd], [], [], max(0.0, wake - time.monotonic())
+            )
             if out_fd in ready:
                 out_open = self._read(out_fd)
             if ctl_fd in ready:
@@ -515,7 +521,10 @@ class _Watch:
             except psutil.Error:  # exited since the scan
                 pass
         if rss > self.limits.memory_mb * MIB:
-            self.stop(Ending.memory, f"killed: resident memory reached {rss // MIB} MB, over the limit of {self.limits.memory_mb} MB")
+            self.stop(
+                Ending.memory,
+                f"killed: resident memory reached {rss // MIB} MB, over the limit of {self.limits.memory_mb} MB",
+            )
 
     def _force_kill(self) -> None:
         for proc in self.seen:

@@ -19,10 +19,8 @@ from typing import Any
 
 import pytest
 
-from graders.models import Artifacts
-from graders.models import CheckResult
+from graders.models import VIVA_QUESTIONS, Artifacts, CheckResult
 from graders.rubric import Rubric, RubricError
-from graders.models import VIVA_QUESTIONS
 
 COMMON_CHECKS = Path(__file__).with_name("common.py")
 _EMPTY_INI = Path(__file__).with_name("pytest.ini")
@@ -108,19 +106,30 @@ def _results(plugin: CheckPlugin, rubric: Rubric) -> list[CheckResult]:
     missing = sorted(set(table) - set(counts))
     unknown = sorted(set(counts) - set(table))
     if missing or unknown or plugin.errors:
-        problems = plugin.errors + [f"no check implements points '{m}'" for m in missing] + [f"check '{u}' has no points in the rubric" for u in unknown]
+        problems = (
+            plugin.errors
+            + [f"no check implements points '{m}'" for m in missing]
+            + [f"check '{u}' has no points in the rubric" for u in unknown]
+        )
         raise RubricError(f"{rubric.folder / 'rubric.toml'}: " + "; ".join(problems))
     out = []
     for collected in plugin.results.values():
         component, points = table[collected.check_id]
         share = points / counts[collected.check_id]
         fraction = min(1.0, max(0.0, collected.award.fraction)) if collected.passed else 0.0
-        out.append(CheckResult(
-            id=collected.check_id, title=collected.title, component=component, points=round(share, 4),
-            awarded=round(share * fraction, 4), passed=collected.passed,
-            evidence=collected.award.evidence or collected.failure, hint=collected.award.hint if not collected.passed or fraction < 1 else "",
-            hidden=collected.hidden,
-        ))
+        out.append(
+            CheckResult(
+                id=collected.check_id,
+                title=collected.title,
+                component=component,
+                points=round(share, 4),
+                awarded=round(share * fraction, 4),
+                passed=collected.passed,
+                evidence=collected.award.evidence or collected.failure,
+                hint=collected.award.hint if not collected.passed or fraction < 1 else "",
+                hidden=collected.hidden,
+            )
+        )
     return out
 
 
@@ -133,12 +142,26 @@ def run_checks(rubric: Rubric, artifacts: Artifacts) -> list[CheckResult]:
     """Run every check of the rubric over the artifacts; RubricError if they do not fit."""
     plugin = CheckPlugin(rubric, artifacts)
     args = [str(p) for p in check_files(rubric)] + [
-        "-c", str(_EMPTY_INI), "--rootdir", str(COMMON_CHECKS.parent), "-p", "no:cacheprovider",
-        "--import-mode=importlib", "-q", "-o", "python_files=*.py", "-o", "python_functions=check_*", "-W", "ignore",
+        "-c",
+        str(_EMPTY_INI),
+        "--rootdir",
+        str(COMMON_CHECKS.parent),
+        "-p",
+        "no:cacheprovider",
+        "--import-mode=importlib",
+        "-q",
+        "-o",
+        "python_files=*.py",
+        "-o",
+        "python_functions=check_*",
+        "-W",
+        "ignore",
     ]
     sink = io.StringIO()
     with _LOCK, redirect_stdout(sink), redirect_stderr(sink):
         code = pytest.main(args, plugins=[plugin])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-        raise RubricError(f"the checks of {rubric.id} could not run (pytest exit {int(code)}): {sink.getvalue()[-600:]}")
+        raise RubricError(
+            f"the checks of {rubric.id} could not run (pytest exit {int(code)}): {sink.getvalue()[-600:]}"
+        )
     return _results(plugin, rubric)

@@ -1,7 +1,7 @@
 """The examiners' desk: a local web app to mark vivas and answers into the gradebook as overrides.
 
-    create_app(course, token=...)       the Flask app (for tests and WSGI servers)
-    serve(course, host, port, token)    serve it (loopback unless a token is set)
+create_app(course, token=...)       the Flask app (for tests and WSGI servers)
+serve(course, host, port, token)    serve it (loopback unless a token is set)
 """
 
 from __future__ import annotations

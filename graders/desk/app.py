@@ -35,7 +35,14 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
 from graders.desk.sheets import (
-    MARKED_AT_DESK, Desk, DeskError, MarkingForm, Sheet, compose_why, experiment_label, form_for,
+    MARKED_AT_DESK,
+    Desk,
+    DeskError,
+    MarkingForm,
+    Sheet,
+    compose_why,
+    experiment_label,
+    form_for,
 )
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
 from graders.reports import TEMPLATES_DIR, _environment
@@ -110,22 +117,34 @@ def create_app(course: Path, *, token: str | None) -> Flask:
     """The desk over ``course`` (its gradebook must exist); with ``token``, every request needs it."""
     desk = Desk(course)
     app = Flask(__name__, template_folder=str(TEMPLATES_DIR), static_folder=None)
-    app.jinja_options = {**app.jinja_options, "undefined": jinja2.StrictUndefined,
-                         "trim_blocks": True, "lstrip_blocks": True}
+    app.jinja_options = {
+        **app.jinja_options,
+        "undefined": jinja2.StrictUndefined,
+        "trim_blocks": True,
+        "lstrip_blocks": True,
+    }
     app.jinja_env.filters.update({name: _environment().filters[name] for name in _SHARED_FILTERS})
     app.jinja_env.filters["label"] = experiment_label
     app.config.update(
         SECRET_KEY=secrets.token_bytes(32),  # sessions end when the desk stops
-        SESSION_COOKIE_NAME="labgrade_desk", SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_NAME="labgrade_desk",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["labgrade_desk"] = desk
 
     @app.context_processor
     def _common() -> dict[str, Any]:
-        return {"course_name": desk.name, "component_max": COMPONENT_MAX, "total_max": TOTAL_MAX,
-                "csrf_token": csrf_token, "nonce": script_nonce, "signed_in": token is not None,
-                "Component": Component}
+        return {
+            "course_name": desk.name,
+            "component_max": COMPONENT_MAX,
+            "total_max": TOTAL_MAX,
+            "csrf_token": csrf_token,
+            "nonce": script_nonce,
+            "signed_in": token is not None,
+            "Component": Component,
+        }
 
     _guard(app, token)
     _pages(app, desk)
@@ -160,7 +179,8 @@ def _guard(app: Flask, token: str | None) -> None:
         nonce = script_nonce()
         response.headers["Content-Security-Policy"] = (
             f"default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; "
-            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+            "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Cache-Control"] = "no-store"
@@ -263,16 +283,20 @@ def _forms(app: Flask, desk: Desk) -> None:
         total = form.total(marks)
         entry, problem = desk.record(sheet, component, total, who, compose_why(form, marks, held_on, note))
         session["examiner"] = who
-        flash(f"{component.heading} recorded for {sheet.student.name} ({sheet.student.roll_no}), "
-              f"{experiment_label(sheet.experiment)}: {total:g} / {COMPONENT_MAX:g} by {entry.who}"
-              + ("." if problem else "; the reports are re-rendered."), "ok")
+        flash(
+            f"{component.heading} recorded for {sheet.student.name} ({sheet.student.roll_no}), "
+            f"{experiment_label(sheet.experiment)}: {total:g} / {COMPONENT_MAX:g} by {entry.who}"
+            + ("." if problem else "; the reports are re-rendered."),
+            "ok",
+        )
         if problem:
             flash(f"The reports could not be re-rendered ({problem}); run `labgrade report`.", "bad")
         return redirect(url_for("student", roll_no=roll_no))
 
 
-def _form_page(sheet: Sheet, form: MarkingForm, values: dict[str, str], errors: dict[str, str],
-               status: int) -> ResponseReturnValue:
+def _form_page(
+    sheet: Sheet, form: MarkingForm, values: dict[str, str], errors: dict[str, str], status: int
+) -> ResponseReturnValue:
     return render_template("desk_form.html", sheet=sheet, form=form, values=values, errors=errors), status
 
 
@@ -292,8 +316,9 @@ def read_marking(form: MarkingForm, data: MultiDict[str, str]) -> tuple[list[flo
         errors["examiner"] = "Enter the examiner's name: every override records who gave the marks."
     elif len(who) > MAX_NAME_LENGTH:
         errors["examiner"] = f"The examiner's name is longer than {MAX_NAME_LENGTH} characters."
-    fields = [(f"q{i}", f"question {i}", 1.0) for i in range(1, len(form.items) + 1)] or \
-        [("direct", "the mark", COMPONENT_MAX)]
+    fields = [(f"q{i}", f"question {i}", 1.0) for i in range(1, len(form.items) + 1)] or [
+        ("direct", "the mark", COMPONENT_MAX)
+    ]
     marks: list[float] = []
     for name, label, high in fields:
         raw = data.get(name, "").strip()
@@ -331,8 +356,11 @@ def serve(course: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, toke
     except OSError as exc:
         raise DeskError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     shown = f"[{host}]" if ":" in host else host
-    print(f"examiners' desk for {app.extensions['labgrade_desk'].name}: http://{shown}:{server.server_port}/"
-          + (" (sign in with the desk token)" if token else ""), flush=True)
+    print(
+        f"examiners' desk for {app.extensions['labgrade_desk'].name}: http://{shown}:{server.server_port}/"
+        + (" (sign in with the desk token)" if token else ""),
+        flush=True,
+    )
     try:
         server.serve_forever()
     finally:

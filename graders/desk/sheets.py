@@ -94,8 +94,9 @@ class Sheet:
     columns: list[Column] = field(default_factory=list)
 
     @classmethod
-    def build(cls, student: StudentInfo, experiment: ExperimentInfo, run: RunRecord | None,
-              overrides: list[Override]) -> Sheet:
+    def build(
+        cls, student: StudentInfo, experiment: ExperimentInfo, run: RunRecord | None, overrides: list[Override]
+    ) -> Sheet:
         """Work out every column once; a sheet without a run has no columns."""
         winners = winning_overrides(overrides)
         columns = [column_state(run, winners.get(c), c) for c in Component] if run else []
@@ -221,8 +222,10 @@ class MarkingForm:
 
 def viva_form(run: RunRecord) -> MarkingForm:
     """The viva questions drawn from the student's own model, with their answer keys."""
-    items = [FormItem(q.question, q.answer, "the notebook states this" if q.auto_answered else "", q.auto_answered)
-             for q in run.viva]
+    items = [
+        FormItem(q.question, q.answer, "the notebook states this" if q.auto_answered else "", q.auto_answered)
+        for q in run.viva
+    ]
     return MarkingForm(Component.viva, items)
 
 
@@ -232,8 +235,10 @@ def answers_form(run: RunRecord) -> MarkingForm:
     checks: list[CheckResult] = [c for c in run.checks if c.component is Component.answers]
     if len(checks) != len(questions):  # a run that stopped before checking: nothing to show beside the keys
         return MarkingForm(Component.answers, [FormItem(q.text, q.key) for q in questions])
-    return MarkingForm(Component.answers, [FormItem(q.text, q.key, f"checks: {c.evidence}", c.passed)
-                                           for q, c in zip(questions, checks)])
+    return MarkingForm(
+        Component.answers,
+        [FormItem(q.text, q.key, f"checks: {c.evidence}", c.passed) for q, c in zip(questions, checks)],
+    )
 
 
 def form_for(component: Component, run: RunRecord) -> MarkingForm:
@@ -273,8 +278,9 @@ class Desk:
         self.course = Path(course)
         self.config: CourseConfig = load_course(self.course)
         if not self.config.gradebook.is_file():
-            raise DeskError(f"no gradebook at {self.config.gradebook}: "
-                            f"run `labgrade grade --course {self.config.source}` first")
+            raise DeskError(
+                f"no gradebook at {self.config.gradebook}: run `labgrade grade --course {self.config.source}` first"
+            )
         self._writing = threading.Lock()  # one save and re-render at a time
 
     @property
@@ -294,9 +300,20 @@ class Desk:
         rows = []
         for student in students:
             mine = [e for e in experiments if e in student.experiments]  # course order
-            rows.append(RegisterRow(student, [
-                Sheet.build(student, experiments[e], runs.get((student.roll_no, e)),
-                            list(overrides.get((student.roll_no, e), []))) for e in mine]))
+            rows.append(
+                RegisterRow(
+                    student,
+                    [
+                        Sheet.build(
+                            student,
+                            experiments[e],
+                            runs.get((student.roll_no, e)),
+                            list(overrides.get((student.roll_no, e), [])),
+                        )
+                        for e in mine
+                    ],
+                )
+            )
         return register_columns(experiments, list(self.config.mini_projects.allot)), rows
 
     def row(self, roll_no: str) -> RegisterRow | None:
@@ -318,8 +335,15 @@ class Desk:
         """
         roll_no, experiment = sheet.student.roll_no, sheet.experiment.id
         with self._writing:
-            entry = api.override(course=self.course, roll_no=roll_no, experiment=experiment,
-                                 component=component.value, marks=marks, who=who, why=why)
+            entry = api.override(
+                course=self.course,
+                roll_no=roll_no,
+                experiment=experiment,
+                component=component.value,
+                marks=marks,
+                who=who,
+                why=why,
+            )
             try:
                 rerender_entry(self.config, roll_no, experiment)
             except Exception as exc:  # a failed render must not hide that the marks were saved

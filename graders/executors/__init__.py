@@ -19,8 +19,16 @@ from typing import Any
 from graders.executors.base import CancelToken, Executor, ExecutorError, Slot
 from graders.executors.devices import choose_gpus, visible_gpus
 
-__all__ = ["CancelToken", "Executor", "ExecutorError", "Slot", "choose_gpus", "executor_names", "get_executor",
-           "visible_gpus"]
+__all__ = [
+    "CancelToken",
+    "Executor",
+    "ExecutorError",
+    "Slot",
+    "choose_gpus",
+    "executor_names",
+    "get_executor",
+    "visible_gpus",
+]
 
 
 def _local(**settings: Any) -> Executor:

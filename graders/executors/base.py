@@ -150,7 +150,13 @@ class Executor(Protocol):
 
     name: str
 
-    def run(self, jobs: Sequence[J], work: Callable[[J, Slot], R], *, on_result: Callable[[J, R], None],
-            on_lost: Callable[[J, str], R]) -> None:
+    def run(
+        self,
+        jobs: Sequence[J],
+        work: Callable[[J, Slot], R],
+        *,
+        on_result: Callable[[J, R], None],
+        on_lost: Callable[[J, str], R],
+    ) -> None:
         """Run every job once; ``on_result`` is called in this thread for each, in completion order."""
         ...

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from graders.models import LatePolicy
-from graders.executors.base import Slot
-from graders.models import RunRecord, Status
-from graders.state import GradeContext, Task
 from graders.backends import Sandbox, choose
 from graders.backends.base import Job, JobResult, Limits, stop_all
+from graders.executors.base import Slot
+from graders.models import LatePolicy, RunRecord, Status
+from graders.state import GradeContext, Task
 
 _BACKENDS: dict[str, Sandbox] = {}
 _BACKENDS_LOCK = threading.Lock()
@@ -48,9 +47,17 @@ class GradeJob:
     @classmethod
     def of(cls, ctx: GradeContext, task: Task, backend: str) -> GradeJob:
         """The job for ``task`` in the session ``ctx``, its backend to be chosen by ``backend`` on the node."""
-        return cls(task=task, course=ctx.course, profile=ctx.profile, seed=ctx.seed, limits=ctx.limits,
-                   late_policy=ctx.late_policy, backend=backend, real_data=ctx.real_data,
-                   count_suggested_viva=ctx.count_suggested_viva)
+        return cls(
+            task=task,
+            course=ctx.course,
+            profile=ctx.profile,
+            seed=ctx.seed,
+            limits=ctx.limits,
+            late_policy=ctx.late_policy,
+            backend=backend,
+            real_data=ctx.real_data,
+            count_suggested_viva=ctx.count_suggested_viva,
+        )
 
 
 class PinnedSandbox:
@@ -94,9 +101,17 @@ def grade_job(job: GradeJob, slot: Slot) -> RunRecord:
 
     slot.cancel.on_cancel(stop_all)  # an interrupted batch stops the sandboxes it runs, not only new jobs
     backend = PinnedSandbox(node_backend(job.backend), slot)
-    ctx = GradeContext(course=job.course, profile=job.profile, seed=job.seed, limits=job.limits,
-                       late_policy=job.late_policy, backend=backend, real_data=job.real_data, gpus=bool(slot.gpus),
-                       count_suggested_viva=job.count_suggested_viva)
+    ctx = GradeContext(
+        course=job.course,
+        profile=job.profile,
+        seed=job.seed,
+        limits=job.limits,
+        late_policy=job.late_policy,
+        backend=backend,
+        real_data=job.real_data,
+        gpus=bool(slot.gpus),
+        count_suggested_viva=job.count_suggested_viva,
+    )
     try:
         record = grade_task(ctx, job.task)
     except Exception as exc:  # even the failure record failed (e.g. a broken rubric): still one record
@@ -117,5 +132,13 @@ def lost_record(job: GradeJob, reason: str) -> RunRecord:
     from graders.state import new_run_id
 
     task = job.task
-    return RunRecord(run_id=new_run_id(), course=job.course, roll_no=task.student.roll_no, name=task.student.name,
-                     experiment=task.rubric.id, status=Status.sandbox_error, reason=reason, graded_at=datetime.now())
+    return RunRecord(
+        run_id=new_run_id(),
+        course=job.course,
+        roll_no=task.student.roll_no,
+        name=task.student.name,
+        experiment=task.rubric.id,
+        status=Status.sandbox_error,
+        reason=reason,
+        graded_at=datetime.now(),
+    )

@@ -38,8 +38,9 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, gpus: GpuSetting = None,
-                 cancel_grace: float = DEFAULT_CANCEL_GRACE) -> None:
+    def __init__(
+        self, workers: int | None = None, gpus: GpuSetting = None, cancel_grace: float = DEFAULT_CANCEL_GRACE
+    ) -> None:
         if workers is not None and workers < 1:
             raise ExecutorError(f"workers must be at least 1, got {workers}")
         self.devices = choose_gpus(gpus)
@@ -53,14 +54,22 @@ class LocalExecutor:
             return [(device,) for device in self.devices[:count]]
         return [() for _ in range(self.workers or 1)]
 
-    def run(self, jobs: Sequence[J], work: Callable[[J, Slot], R], *, on_result: Callable[[J, R], None],
-            on_lost: Callable[[J, str], R]) -> None:
+    def run(
+        self,
+        jobs: Sequence[J],
+        work: Callable[[J, Slot], R],
+        *,
+        on_result: Callable[[J, R], None],
+        on_lost: Callable[[J, str], R],
+    ) -> None:
         """Run every job; ``on_result`` in this thread as each ends. Ctrl-C cancels the rest and propagates."""
         if not jobs:
             return
         batch = _Batch(jobs, work)
-        threads = [threading.Thread(target=batch.lane, args=(gpus,), name=f"labgrade-lane-{i}", daemon=True)
-                   for i, gpus in enumerate(self.lanes()[: len(jobs)])]
+        threads = [
+            threading.Thread(target=batch.lane, args=(gpus,), name=f"labgrade-lane-{i}", daemon=True)
+            for i, gpus in enumerate(self.lanes()[: len(jobs)])
+        ]
         for thread in threads:
             thread.start()
         delivering = False
@@ -79,8 +88,9 @@ class LocalExecutor:
         _join(threads, None)
 
 
-def _deliver(outcome: tuple[J, R | None, str | None], on_result: Callable[[J, R], None],
-             on_lost: Callable[[J, str], R]) -> None:
+def _deliver(
+    outcome: tuple[J, R | None, str | None], on_result: Callable[[J, R], None], on_lost: Callable[[J, str], R]
+) -> None:
     job, result, lost = outcome
     on_result(job, on_lost(job, lost) if lost is not None else result)  # type: ignore[arg-type]
 

@@ -73,9 +73,17 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, gpus: GpuSetting = None, max_retries: int = DEFAULT_RETRIES,
-                 cpus_per_job: float = 1.0, runtime_env: dict[str, Any] | None = None,
-                 init_options: dict[str, Any] | None = None, poll_seconds: float = 0.5) -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        gpus: GpuSetting = None,
+        max_retries: int = DEFAULT_RETRIES,
+        cpus_per_job: float = 1.0,
+        runtime_env: dict[str, Any] | None = None,
+        init_options: dict[str, Any] | None = None,
+        poll_seconds: float = 0.5,
+    ) -> None:
         if max_retries < 0:
             raise ExecutorError(f"max_retries must not be negative, got {max_retries}")
         self.address = address
@@ -86,8 +94,14 @@ class RayExecutor:
         self.init_options = dict(init_options or {})
         self.poll_seconds = poll_seconds
 
-    def run(self, jobs: Sequence[J], work: Callable[[J, Slot], R], *, on_result: Callable[[J, R], None],
-            on_lost: Callable[[J, str], R]) -> None:
+    def run(
+        self,
+        jobs: Sequence[J],
+        work: Callable[[J, Slot], R],
+        *,
+        on_result: Callable[[J, R], None],
+        on_lost: Callable[[J, str], R],
+    ) -> None:
         """Submit every job, then hand each result to ``on_result`` as Ray reports it done."""
         if not jobs:
             return
@@ -95,8 +109,12 @@ class RayExecutor:
         owned = self._connect(ray)
         try:
             self._check_resources(ray)
-            task = ray.remote(_on_node).options(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job,
-                                                max_retries=self.max_retries, retry_exceptions=False)
+            task = ray.remote(_on_node).options(
+                num_cpus=self.cpus_per_job,
+                num_gpus=self.gpus_per_job,
+                max_retries=self.max_retries,
+                retry_exceptions=False,
+            )
             pending: dict[Any, J] = {task.remote(work, job): job for job in jobs}
             self._drain(ray, pending, on_result, on_lost)
         finally:
@@ -124,11 +142,13 @@ class RayExecutor:
         if self.gpus_per_job and have.get("GPU", 0) < self.gpus_per_job:
             raise ExecutorError(f"the course uses GPUs but the Ray cluster at {where} has none")
         if have.get("CPU", 0) < self.cpus_per_job:
-            raise ExecutorError(f"the Ray cluster at {where} has {have.get('CPU', 0)} CPUs; each job asks for "
-                                f"{self.cpus_per_job}")
+            raise ExecutorError(
+                f"the Ray cluster at {where} has {have.get('CPU', 0)} CPUs; each job asks for {self.cpus_per_job}"
+            )
 
-    def _drain(self, ray: Any, pending: dict[Any, J], on_result: Callable[[J, R], None],
-               on_lost: Callable[[J, str], R]) -> None:
+    def _drain(
+        self, ray: Any, pending: dict[Any, J], on_result: Callable[[J, R], None], on_lost: Callable[[J, str], R]
+    ) -> None:
         """The ``ray.wait`` loop; on Ctrl-C, hand out what is done, cancel the rest, propagate."""
         delivering = False
         try:
@@ -175,8 +195,10 @@ def lost_reason(ray: Any, exc: BaseException, retries: int) -> str:
         cause = cause if isinstance(cause, BaseException) else exc
         return f"the grading work failed on a Ray node: {type(cause).__name__}: {_first_line(cause)}"
     if isinstance(exc, errors.WorkerCrashedError):
-        return (f"the grading process died {attempts}: the job itself ends the process that "
-                f"runs it, so it is graded as a failure instead of retried again")
+        return (
+            f"the grading process died {attempts}: the job itself ends the process that "
+            f"runs it, so it is graded as a failure instead of retried again"
+        )
     if isinstance(exc, errors.OutOfMemoryError):
         return f"the job was killed for using too much memory on its node, {attempts}"
     if isinstance(exc, (errors.NodeDiedError, errors.LocalRayletDiedError)):

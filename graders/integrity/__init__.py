@@ -7,6 +7,7 @@ side-by-side page, a CSV) for an examiner to judge.
 
 from __future__ import annotations
 
+from graders.integrity.page import render_similarity_page
 from graders.integrity.similarity import (
     Cluster,
     CodeDoc,
@@ -20,7 +21,6 @@ from graders.integrity.similarity import (
     module_cells,
     write_pairs_csv,
 )
-from graders.integrity.page import render_similarity_page
 
 __all__ = [
     "Cluster",

@@ -36,8 +36,13 @@ from dataclasses import dataclass
 _SYMBOL_BASE = 0xE000  # Unicode private use area: never an operator character
 _SYMBOL_RANGE = 6400
 _SKIPPED = {
-    tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT,
-    tokenize.ENDMARKER, tokenize.ENCODING,
+    tokenize.COMMENT,
+    tokenize.NL,
+    tokenize.NEWLINE,
+    tokenize.INDENT,
+    tokenize.DEDENT,
+    tokenize.ENDMARKER,
+    tokenize.ENCODING,
 }
 _FSTRING_START: int | None = getattr(tokenize, "FSTRING_START", None)
 _FSTRING_END: int | None = getattr(tokenize, "FSTRING_END", None)
@@ -244,5 +249,11 @@ def normalise(cells: Iterable[str]) -> Normalised:
             first.append(t.first_line)
             last.append(t.last_line)
     return Normalised(
-        "".join(text), tuple(cell_no), tuple(start), tuple(end), tuple(first), tuple(last), tuple(per_cell),
+        "".join(text),
+        tuple(cell_no),
+        tuple(start),
+        tuple(end),
+        tuple(first),
+        tuple(last),
+        tuple(per_cell),
     )

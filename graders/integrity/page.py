@@ -15,6 +15,7 @@ import jinja2
 
 from graders.integrity.similarity import CodeDoc, Pair, SimilarityReport, Span, page_name
 
+
 @dataclass(frozen=True)
 class Segment:
     """A run of a cell's text, matched (highlighted) or not."""
@@ -91,8 +92,11 @@ def page_context(report: SimilarityReport, docs: Sequence[CodeDoc], *, course_na
     cluster_of = {roll: c.number for c in report.clusters for roll in c.members}
     views = [
         PairView(
-            number=n, pair=p, cluster=cluster_of.get(p.a),
-            left=_side(by_roll[p.a], p.a_spans, p.a_in_b), right=_side(by_roll[p.b], p.b_spans, p.b_in_a),
+            number=n,
+            pair=p,
+            cluster=cluster_of.get(p.a),
+            left=_side(by_roll[p.a], p.a_spans, p.a_in_b),
+            right=_side(by_roll[p.b], p.b_spans, p.b_in_a),
         )
         for n, p in enumerate(report.pairs, start=1)
     ]
@@ -110,7 +114,11 @@ def page_context(report: SimilarityReport, docs: Sequence[CodeDoc], *, course_na
 
 
 def render_similarity_page(
-    report: SimilarityReport, docs: Sequence[CodeDoc], out_dir: Path | str, *, course_name: str,
+    report: SimilarityReport,
+    docs: Sequence[CodeDoc],
+    out_dir: Path | str,
+    *,
+    course_name: str,
 ) -> Path:
     """Write ``out_dir/similarity-<experiment>.html``: clusters, the pairs table, each pair side by side."""
     out = Path(out_dir)

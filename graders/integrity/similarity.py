@@ -32,9 +32,9 @@ import csv
 import itertools
 import re
 from collections import Counter
-from hashlib import blake2b
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from hashlib import blake2b
 from pathlib import Path
 
 import nbformat
@@ -102,17 +102,28 @@ class SimilaritySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     threshold: float = Field(
-        default=0.75, gt=0, le=1, description="Report a pair when the mean of both directions' overlap reaches this.",
+        default=0.75,
+        gt=0,
+        le=1,
+        description="Report a pair when the mean of both directions' overlap reaches this.",
     )
     containment: float = Field(
-        default=0.8, gt=0, le=1, description="... or when one direction reaches this (one submission inside the other)",
+        default=0.8,
+        gt=0,
+        le=1,
+        description="... or when one direction reaches this (one submission inside the other)",
     )
     containment_tokens: int = Field(default=200, ge=1, description="... with at least this many shared own tokens.")
     common_share: float = Field(
-        default=0.5, gt=0, le=1, description="Drop fingerprints found in more than this share of the class.",
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Drop fingerprints found in more than this share of the class.",
     )
     common_min_docs: int = Field(
-        default=10, ge=2, description="Only drop common fingerprints in classes of at least this many submissions.",
+        default=10,
+        ge=2,
+        description="Only drop common fingerprints in classes of at least this many submissions.",
     )
     k: int = Field(default=12, ge=3, description="Noise threshold: shared runs shorter than this never count.")
     guarantee: int = Field(default=18, ge=3, description="Shared runs this many tokens long are always detected.")
@@ -206,8 +217,10 @@ def kgram_hashes(text: str, k: int) -> npt.NDArray[np.int64]:
     data = text.encode("utf-32-le")  # fixed width: k symbols are 4k bytes
     width = 4 * k
     return np.array(
-        [int.from_bytes(blake2b(data[i:i + width], digest_size=8).digest(), "little", signed=True)
-         for i in range(0, len(data) - width + 1, 4)],
+        [
+            int.from_bytes(blake2b(data[i : i + width], digest_size=8).digest(), "little", signed=True)
+            for i in range(0, len(data) - width + 1, 4)
+        ],
         dtype=np.int64,
     )
 
@@ -321,11 +334,19 @@ def _compare(a: _Print, b: _Print, settings: SimilaritySettings) -> Pair | None:
     if min(tokens_a, tokens_b) < settings.min_tokens or not (exact or _strong(a_in_b, b_in_a, tokens_a, settings)):
         return None
     return Pair(
-        a=a.doc.roll_no, b=b.doc.roll_no, a_name=a.doc.name, b_name=b.doc.name,
-        a_source=a.doc.source, b_source=b.doc.source,
-        a_in_b=round(min(a_in_b, 1.0), 4), b_in_a=round(min(b_in_a, 1.0), 4),
-        matched_tokens=min(tokens_a, tokens_b), exact=exact, reordered=exact and a.norm.text != b.norm.text,
-        a_spans=_spans(a.norm, slices_a), b_spans=_spans(b.norm, slices_b),
+        a=a.doc.roll_no,
+        b=b.doc.roll_no,
+        a_name=a.doc.name,
+        b_name=b.doc.name,
+        a_source=a.doc.source,
+        b_source=b.doc.source,
+        a_in_b=round(min(a_in_b, 1.0), 4),
+        b_in_a=round(min(b_in_a, 1.0), 4),
+        matched_tokens=min(tokens_a, tokens_b),
+        exact=exact,
+        reordered=exact and a.norm.text != b.norm.text,
+        a_spans=_spans(a.norm, slices_a),
+        b_spans=_spans(b.norm, slices_b),
     )
 
 
@@ -344,13 +365,21 @@ def _clusters(pairs: Sequence[Pair], names: dict[str, str], order: dict[str, int
     groups: dict[str, list[str]] = {}
     for roll in parent:
         groups.setdefault(root(roll), []).append(roll)
-    big = sorted((sorted(g, key=order.__getitem__) for g in groups.values() if len(g) >= 3),
-                 key=lambda g: (-len(g), order[g[0]]))
+    big = sorted(
+        (sorted(g, key=order.__getitem__) for g in groups.values() if len(g) >= 3), key=lambda g: (-len(g), order[g[0]])
+    )
     out = []
     for number, members in enumerate(big, start=1):
         inside = [p for p in pairs if p.a in members and p.b in members]
-        out.append(Cluster(number=number, members=tuple(members), names=tuple(names[m] for m in members),
-                           strongest=max(p.score for p in inside), pairs=len(inside)))
+        out.append(
+            Cluster(
+                number=number,
+                members=tuple(members),
+                names=tuple(names[m] for m in members),
+                strongest=max(p.score for p in inside),
+                pairs=len(inside),
+            )
+        )
     return tuple(out)
 
 
@@ -379,10 +408,15 @@ def compare_class(
     pairs.sort(key=lambda p: (not p.exact, -p.score, rolls.index(p.a), rolls.index(p.b)))
     order = {r: i for i, r in enumerate(rolls)}
     return SimilarityReport(
-        experiment=experiment, settings=settings, submissions=len(docs), compared_pairs=len(candidates),
-        boilerplate_fingerprints=len(bp), common_fingerprints=common,
+        experiment=experiment,
+        settings=settings,
+        submissions=len(docs),
+        compared_pairs=len(candidates),
+        boilerplate_fingerprints=len(bp),
+        common_fingerprints=common,
         too_little_code=tuple(p.doc.roll_no for p in prints if p.coverage < settings.min_tokens),
-        pairs=tuple(pairs), clusters=_clusters(pairs, {d.roll_no: d.name for d in docs}, order),
+        pairs=tuple(pairs),
+        clusters=_clusters(pairs, {d.roll_no: d.name for d in docs}, order),
     )
 
 
@@ -403,8 +437,18 @@ def flagged_rolls(report: SimilarityReport) -> dict[str, str]:
 
 
 CSV_COLUMNS = (
-    "experiment", "kind", "cluster", "a_roll_no", "a_name", "b_roll_no", "b_name",
-    "a_in_b", "b_in_a", "matched_tokens", "a_source", "b_source",
+    "experiment",
+    "kind",
+    "cluster",
+    "a_roll_no",
+    "a_name",
+    "b_roll_no",
+    "b_name",
+    "a_in_b",
+    "b_in_a",
+    "matched_tokens",
+    "a_source",
+    "b_source",
 )
 
 
@@ -417,10 +461,22 @@ def write_pairs_csv(report: SimilarityReport, path: Path | str) -> Path:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for p in report.pairs:
-            writer.writerow([
-                report.experiment, p.kind, cluster_of.get(p.a, ""), p.a, p.a_name, p.b, p.b_name,
-                f"{p.a_in_b:.4f}", f"{p.b_in_a:.4f}", p.matched_tokens, p.a_source, p.b_source,
-            ])
+            writer.writerow(
+                [
+                    report.experiment,
+                    p.kind,
+                    cluster_of.get(p.a, ""),
+                    p.a,
+                    p.a_name,
+                    p.b,
+                    p.b_name,
+                    f"{p.a_in_b:.4f}",
+                    f"{p.b_in_a:.4f}",
+                    p.matched_tokens,
+                    p.a_source,
+                    p.b_source,
+                ]
+            )
     return path
 
 

@@ -56,9 +56,15 @@ def _rescored(state: GradeState, stored: Artifacts) -> Artifacts:
     if stored.scored is not None:
         targets = targets_for(task.rubric, targets, stored.scored.metrics)
     sub = task.submission
-    base = stored.model_copy(update={"targets": targets, "due": task.due, "late_policy": state.ctx.late_policy,
-                                     "writeups": list(task.writeups),
-                                     "submitted_at": sub.submitted_at if sub else stored.submitted_at})
+    base = stored.model_copy(
+        update={
+            "targets": targets,
+            "due": task.due,
+            "late_policy": state.ctx.late_policy,
+            "writeups": list(task.writeups),
+            "submitted_at": sub.submitted_at if sub else stored.submitted_at,
+        }
+    )
     if stored.probe is None and stored.run is None:
         return base
     return base.model_copy(update={"viva": viva_questions(task.rubric, base)})

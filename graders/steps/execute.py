@@ -12,12 +12,12 @@ import sys
 from pathlib import Path
 
 import nbformat
-from labgrade_runtime.contract import ProbeResult, RunResult, read_artifact
 
 from graders.backends import Job, Mount
 from graders.models import Adaptation
 from graders.paths import RUNTIME_PACKAGE
 from graders.state import Execution, GradeContext, GradeState
+from labgrade_runtime.contract import ProbeResult, RunResult, read_artifact
 
 RUNTIME_TARGET = "/opt/labgrade-runtime"
 SCRATCH = "/scratch"
@@ -43,10 +43,19 @@ def job_env(ctx: GradeContext, **roots: str) -> dict[str, str]:
     env = {f"LABGRADE_{k.upper()}": v for k, v in roots.items()}
     pythonpath = str(RUNTIME_PACKAGE.parent) if ctx.backend.name == "local" else RUNTIME_TARGET
     # Every job gets its own scratch folder (HOME, TMPDIR, caches): nothing is shared between students.
-    env.update(PYTHONPATH=pythonpath, MPLBACKEND="Agg", TF_CPP_MIN_LOG_LEVEL="2", PYTHONUNBUFFERED="1",
-               PYTHONDONTWRITEBYTECODE="1", HOME=SCRATCH, TMPDIR=SCRATCH, KERAS_HOME=f"{SCRATCH}/keras",
-               MPLCONFIGDIR=f"{SCRATCH}/matplotlib", JUPYTER_RUNTIME_DIR=f"{SCRATCH}/jupyter",
-               JUPYTER_DATA_DIR=f"{SCRATCH}/jupyter")
+    env.update(
+        PYTHONPATH=pythonpath,
+        MPLBACKEND="Agg",
+        TF_CPP_MIN_LOG_LEVEL="2",
+        PYTHONUNBUFFERED="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        HOME=SCRATCH,
+        TMPDIR=SCRATCH,
+        KERAS_HOME=f"{SCRATCH}/keras",
+        MPLCONFIGDIR=f"{SCRATCH}/matplotlib",
+        JUPYTER_RUNTIME_DIR=f"{SCRATCH}/jupyter",
+        JUPYTER_DATA_DIR=f"{SCRATCH}/jupyter",
+    )
     return env
 
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from graders.config import CourseConfig
+from graders.intake import read_notebook
 from graders.integrity import (
     CodeDoc,
     SimilarityReport,
@@ -24,7 +25,6 @@ from graders.integrity import (
     render_similarity_page,
     write_pairs_csv,
 )
-from graders.intake import read_notebook
 from graders.paths import REFERENCE_DIR
 from graders.state import Task
 
@@ -50,7 +50,9 @@ def _docs(tasks: Iterable[Task], experiment: str) -> list[CodeDoc]:
     return docs
 
 
-def similarity_reports(cfg: CourseConfig, experiments: Sequence[str], tasks: Sequence[Task]) -> dict[str, SimilarityReport]:
+def similarity_reports(
+    cfg: CourseConfig, experiments: Sequence[str], tasks: Sequence[Task]
+) -> dict[str, SimilarityReport]:
     """Compare, then write each experiment's page, CSV and JSON; the reports by experiment."""
     out = {}
     for exp in experiments:

@@ -80,13 +80,19 @@ def _make_class(dest: Path, backend: str, port: int) -> Path:
     other = dest / "01_Good" / "boston_lab.py"
     for script in dest.rglob("*.py"):
         text = script.read_text(encoding="utf-8")
-        text = text.replace("{{PORT}}", str(port)).replace("{{OTHER}}", repr(str(other))).replace("{{HOLDOUT}}", repr(str(holdout)))
+        text = (
+            text.replace("{{PORT}}", str(port))
+            .replace("{{OTHER}}", repr(str(other)))
+            .replace("{{HOLDOUT}}", repr(str(holdout)))
+        )
         script.write_text(text, encoding="utf-8")
     (dest / "15_Archive").mkdir()
     with zipfile.ZipFile(dest / "15_Archive" / "lab.zip", "w") as zf:
         zf.writestr("../../escaped.ipynb", '{"cells": []}')
     course = dest / "course.toml"
-    course.write_text(course.read_text(encoding="utf-8").replace('backend = "local"', f'backend = "{backend}"'), encoding="utf-8")
+    course.write_text(
+        course.read_text(encoding="utf-8").replace('backend = "local"', f'backend = "{backend}"'), encoding="utf-8"
+    )
     return course
 
 
@@ -96,8 +102,11 @@ TEST_UIDS = range(64_100, 64_132)
 
 
 def _leftover_processes() -> list[str]:
-    return [f"{p.pid}: {' '.join(p.info['cmdline'] or [])[:120]}" for p in psutil.process_iter(["uids", "cmdline"])
-            if p.info["uids"] is not None and p.info["uids"].real in TEST_UIDS]
+    return [
+        f"{p.pid}: {' '.join(p.info['cmdline'] or [])[:120]}"
+        for p in psutil.process_iter(["uids", "cmdline"])
+        if p.info["uids"] is not None and p.info["uids"].real in TEST_UIDS
+    ]
 
 
 def _leftover_containers() -> list[str]:
@@ -111,7 +120,9 @@ def _leftover_containers() -> list[str]:
 
 
 @pytest.fixture(scope="module", params=["local", pytest.param("docker", marks=pytest.mark.docker)])
-def hostile_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, RunRecord], RunRecord, Listener]]:
+def hostile_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, RunRecord], RunRecord, Listener]]:
     backend = request.param
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.delenv("LABGRADE_SANDBOX_UID", raising=False)
@@ -153,7 +164,9 @@ def test_network_is_unreachable(hostile_run):
     assert not listener.reached, "a submission reached the host's loopback"
     for who in ("Outside", "Loopback"):
         error = runs[who].cell_error
-        assert error is not None and error.ename in {"OSError", "ConnectionRefusedError", "TimeoutError", "gaierror"}, runs[who].reason
+        assert error is not None and error.ename in {"OSError", "ConnectionRefusedError", "TimeoutError", "gaierror"}, (
+            runs[who].reason
+        )
 
 
 def test_hidden_holdout_is_unreadable(hostile_run):

@@ -48,21 +48,23 @@ def _retoken(cell: str, change: Callable[[tokenize.TokenInfo, str], str]) -> str
 def rename(cells: Cells, rng: random.Random) -> Cells:
     """Every variable and function the copier's source binds gets a new name."""
     mapping = {name: f"{rng.choice(_FRESH)}_{i}" for i, name in enumerate(sorted(_bound(cells)))}
-    change: Callable[[tokenize.TokenInfo, str], str] = (
-        lambda tok, prev: mapping.get(tok.string, tok.string)
-        if tok.type == tokenize.NAME and prev != "." else tok.string
-    )
+
+    def change(tok: tokenize.TokenInfo, prev: str) -> str:
+        return mapping.get(tok.string, tok.string) if tok.type == tokenize.NAME and prev != "." else tok.string
+
     return tuple(_retoken(c, change) for c in cells)
 
 
 def renumber(cells: Cells, rng: random.Random) -> Cells:
     """Other epochs, layer sizes, rates and figure sizes."""
+
     def change(tok: tokenize.TokenInfo, prev: str) -> str:
         if tok.type != tokenize.NUMBER or rng.random() < 0.3:
             return tok.string
         if not tok.string.isdigit():
             return f"{float(tok.string) * rng.choice([0.5, 2.0]):g}"
         return str(int(tok.string) * rng.choice([2, 3]) if int(tok.string) > 1 else tok.string)
+
     return tuple(_retoken(c, change) for c in cells)
 
 
@@ -87,8 +89,12 @@ def reformat(cells: Cells, rng: random.Random) -> Cells:
     """Quotes swapped, spaces around '=' and after ',' changed, blank lines added."""
     out = []
     for cell in cells:
-        cell = _retoken(cell, lambda tok, prev: tok.string.replace("'", '"') if tok.type == tokenize.STRING
-                        and '"' not in tok.string else tok.string)
+        cell = _retoken(
+            cell,
+            lambda tok, prev: (
+                tok.string.replace("'", '"') if tok.type == tokenize.STRING and '"' not in tok.string else tok.string
+            ),
+        )
         cell = re.sub(r"(\w) = (?!=)", r"\1=", cell)
         cell = re.sub(r", (?=\w)", ",", cell)
         out.append(cell.replace("\n", "\n\n", 1))
@@ -104,7 +110,7 @@ def reorder(cells: Cells, rng: random.Random) -> Cells:
 
 def merge(cells: Cells, rng: random.Random) -> Cells:
     """Neighbouring cells joined pairwise into one."""
-    return tuple("\n".join(cells[i:i + 2]) for i in range(0, len(cells), 2))
+    return tuple("\n".join(cells[i : i + 2]) for i in range(0, len(cells), 2))
 
 
 def split(cells: Cells, rng: random.Random) -> Cells:
@@ -112,8 +118,14 @@ def split(cells: Cells, rng: random.Random) -> Cells:
     out: list[str] = []
     for cell in cells:
         lines = cell.split("\n")
-        tops = [i for i in range(1, len(lines)) if lines[i] and not lines[i][0].isspace()
-                and _parses("\n".join(lines[:i])) and _parses("\n".join(lines[i:]))]
+        tops = [
+            i
+            for i in range(1, len(lines))
+            if lines[i]
+            and not lines[i][0].isspace()
+            and _parses("\n".join(lines[:i]))
+            and _parses("\n".join(lines[i:]))
+        ]
         if len(lines) >= 4 and tops:
             cut = tops[len(tops) // 2]
             out += ["\n".join(lines[:cut]), "\n".join(lines[cut:])]

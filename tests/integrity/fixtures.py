@@ -22,10 +22,34 @@ from tests.integrity.edits import Cells, copy
 from tests.integrity.students import MANUAL, STEPS, from_manual, honest, names
 
 STUDENT_NAMES = [
-    "Aarav Shah", "Diya Patel", "Ishaan Rao", "Meera Iyer", "Kabir Singh", "Ananya Das", "Rohan Gupta",
-    "Sara Khan", "Vikram Nair", "Priya Menon", "Arjun Reddy", "Neha Joshi", "Dev Malhotra", "Isha Verma",
-    "Kunal Bose", "Tara Pillai", "Nikhil Jain", "Pooja Kulkarni", "Aditya Kapoor", "Riya Sen", "Manav Desai",
-    "Sneha Bhat", "Yash Thakur", "Kavya Rao", "Omar Sheikh", "Lakshmi Narayan", "Harsh Vora", "Zoya Ali",
+    "Aarav Shah",
+    "Diya Patel",
+    "Ishaan Rao",
+    "Meera Iyer",
+    "Kabir Singh",
+    "Ananya Das",
+    "Rohan Gupta",
+    "Sara Khan",
+    "Vikram Nair",
+    "Priya Menon",
+    "Arjun Reddy",
+    "Neha Joshi",
+    "Dev Malhotra",
+    "Isha Verma",
+    "Kunal Bose",
+    "Tara Pillai",
+    "Nikhil Jain",
+    "Pooja Kulkarni",
+    "Aditya Kapoor",
+    "Riya Sen",
+    "Manav Desai",
+    "Sneha Bhat",
+    "Yash Thakur",
+    "Kavya Rao",
+    "Omar Sheikh",
+    "Lakshmi Narayan",
+    "Harsh Vora",
+    "Zoya Ali",
 ]
 
 
