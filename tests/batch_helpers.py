@@ -136,7 +136,8 @@ class Watched:
 
     def output(self) -> str:
         """What the subprocess printed so far."""
-        self._fh.flush()
+        if not self._fh.closed:
+            self._fh.flush()
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def family(self) -> list[psutil.Process]:
