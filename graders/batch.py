@@ -198,8 +198,3 @@ def run_batch(
         jobs = [GradeJob.of(ctx, t, backend) for t in todo.execute]
         pool.run(jobs, grade_job, on_result=lambda _job, run: arrived(run), on_lost=lost_record)
     return runs
-
-
-def missing_runs(runs: Sequence[RunRecord]) -> int:
-    """How many of ``runs`` found nothing handed in (said on screen, never counted as executed)."""
-    return sum(1 for r in runs if r.status is Status.missing)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape  # student text (names, error messages, evidence) is never markup
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -66,8 +67,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             mark = "green" if run.status is Status.completed else "yellow"
             total = format_total(run.marks.as_dict())
             progress.console.print(
-                f"  {run.roll_no:>3} {run.name:<12} {run.experiment:<10} "
-                f"[{mark}]{run.status.value:<18}[/] {total:>20}  {run.reason[:70]}"
+                f"  {run.roll_no:>3} {escape(run.name):<12} {run.experiment:<10} "
+                f"[{mark}]{run.status.value:<18}[/] {total:>20}  {escape(run.reason[:70])}"
             )
             progress.advance(bar)
 
@@ -101,7 +102,10 @@ def _check_table(run: RunRecord) -> Table:
             continue
         sign = "[green]✔[/]" if c.passed and c.awarded >= c.points else ("[yellow]~[/]" if c.passed else "[red]✘[/]")
         table.add_row(
-            sign, f"{c.title} [dim]({c.component.value})[/]", f"{_fmt(c.awarded)}/{_fmt(c.points)}", c.evidence
+            sign,
+            f"{escape(c.title)} [dim]({c.component.value})[/]",
+            f"{_fmt(c.awarded)}/{_fmt(c.points)}",
+            escape(c.evidence),
         )
     return table
 
@@ -111,16 +115,16 @@ def cmd_check(args: argparse.Namespace) -> int:
     run = api.check(notebook=args.notebook, experiment=args.experiment, profile=args.profile, backend=args.backend)
     out.print(
         f"experiment: [bold]{run.experiment}[/]"
-        + (f" ({run.reason})" if "detected" in run.reason or "looks like" in run.reason else "")
+        + (f" ({escape(run.reason)})" if "detected" in run.reason or "looks like" in run.reason else "")
     )
     out.print(
         f"status: [bold]{run.status.value}[/]"
-        + (f" — {run.reason}" if run.reason and run.status is not Status.completed else "")
+        + (f" — {escape(run.reason)}" if run.reason and run.status is not Status.completed else "")
     )
     if run.adaptations:
         out.print("[bold]what the grader changed about your run:[/]")
         for a in run.adaptations:
-            out.print(f"  • {a.kind}: {a.detail}")
+            out.print(f"  • {a.kind}: {escape(a.detail)}")
     out.print(_check_table(run))
     out.print("[bold]predicted marks[/] (public checks only; viva marks are entered by the examiner):")
     for comp in Component:
@@ -135,7 +139,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if hints:
         out.print("[bold]hints:[/]")
         for h in dict.fromkeys(hints):
-            out.print(f"  - {h}")
+            out.print(f"  - {escape(h)}")
     return 0 if run.status is Status.completed else 1
 
 

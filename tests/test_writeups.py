@@ -126,8 +126,8 @@ BOSTON_PAGES: list[list[str | tuple[str, str]]] = [
         (
             "What is the concept of standardization?",
             "Standardization rescales every feature to zero mean and unit standard deviation, "
-            "z = (x - mean) / std, with the mean and std taken from the training set only so that nothing leaks from the test data. Features of "
-            "different scale then count equally and training converges faster.",
+            "z = (x - mean) / std, with the mean and std taken from the training set only so that nothing leaks "
+            "from the test data. Features of different scale then count equally and training converges faster.",
         ),
         (
             "Why split data into train and test?",
