@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -299,6 +301,42 @@ def _render_entry(common: dict[str, object], entry: _Entry, out_dir: Path) -> li
 
 
 _PAGES = {"marks.html", "feedback.html", "viva.html", "curves.png"}
+PARALLEL_FROM = 400  # entries: below this, starting worker processes costs more than it saves
+_SHARED: tuple[dict[str, object], list[_Entry], Path] | None = None  # what forked workers inherit
+
+
+def _render_slice(bounds: tuple[int, int]) -> list[Path]:
+    assert _SHARED is not None
+    common, entries, out_dir = _SHARED
+    return [p for entry in entries[bounds[0]:bounds[1]] for p in _render_entry(common, entry, out_dir)]
+
+
+def _render_entries(common: dict[str, object], entries: list[_Entry], out_dir: Path,
+                    progress: Callable[[int, int], None] | None) -> list[Path]:
+    """Each entry's pages; a large class is rendered by one forked process per core (the pages are independent)."""
+    global _SHARED
+    workers = min(os.cpu_count() or 1, 8)
+    if len(entries) < PARALLEL_FROM or workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        written = []
+        for done, entry in enumerate(entries, start=1):
+            written.extend(_render_entry(common, entry, out_dir))
+            if progress:
+                progress(done, len(entries))
+        return written
+    step = max(50, len(entries) // (workers * 8))
+    slices = [(i, min(i + step, len(entries))) for i in range(0, len(entries), step)]
+    _SHARED = (common, entries, out_dir)  # inherited by the forked workers: nothing is pickled but the bounds
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            written, done = [], 0
+            for pages in pool.imap(_render_slice, slices):
+                written.extend(pages)
+                done += len(pages) and step
+                if progress:
+                    progress(min(done, len(entries)), len(entries))
+        return written
+    finally:
+        _SHARED = None
 
 
 def _drop_stale(folder: Path, current: set[str]) -> None:
@@ -371,13 +409,13 @@ def render_reports(
     }
     written: list[Path] = []
     todo = [e for s in students if only is None or s.roll_no in only for e in by_roll[s.roll_no]]
-    for done, entry in enumerate(todo, start=1):
+    stale = []
+    for entry in todo:
         key, mark = f"{entry.student.roll_no}/{entry.experiment.id}", _fingerprint(course_name, entry)
         if previous.get(key) != mark or not (out_dir / key / "marks.html").is_file():
-            written.extend(_render_entry(common, entry, out_dir))
+            stale.append(entry)
             fingerprints[key] = mark
-        if progress:
-            progress(done, len(todo))
+    written.extend(_render_entries(common, stale, out_dir, progress))
     for student in students:
         _drop_stale(out_dir / student.roll_no, {e.experiment.id for e in by_roll[student.roll_no]})
     env = _environment()
@@ -404,7 +442,8 @@ def _templates_digest() -> str:
 
 def _fingerprint(course_name: str, entry: _Entry) -> str:
     """What an entry's pages are made from: the run, the overrides, the flag, the course and the templates."""
-    parts = [course_name, entry.run.model_dump_json() if entry.run else "", entry.flag, entry.student.name,
+    # A run is immutable: its id names its content (a re-score is a new run with a new id).
+    parts = [course_name, entry.run.run_id if entry.run else "", entry.flag, entry.student.name,
              repr(entry.experiment), *(o.model_dump_json() for o in entry.overrides), _templates_digest()]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:24]
 
