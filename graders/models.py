@@ -15,6 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from labgrade_runtime.contract import (
     CLEAR_STATUSES,
     SCHEMA_VERSION,
@@ -26,7 +28,6 @@ from labgrade_runtime.contract import (
     RunResult,
     Status,
 )
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CLEAR_STATUSES", "COMPONENT_MAX", "DEFAULT_SEED", "SCHEMA_VERSION", "TOTAL_MAX", "VIVA_QUESTIONS", "Adaptation",

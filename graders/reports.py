@@ -19,9 +19,18 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from graders.models import (COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, ComponentMarks, IntegrityFlag, Override,
-                            RunRecord, Status)
 from graders.curves import curves_svg
+from graders.models import (
+    COMPONENT_MAX,
+    TOTAL_MAX,
+    CheckResult,
+    Component,
+    ComponentMarks,
+    IntegrityFlag,
+    Override,
+    RunRecord,
+    Status,
+)
 from graders.sheet import format_marks
 from graders.sheet import format_total as sheet_total
 from graders.store import effective_marks, winning_overrides
@@ -392,7 +401,7 @@ def export_rows(
 
 
 def csv_status(run: RunRecord | None) -> str:
-    """The CSV's status: the run's, with its integrity flags for the examiner ("completed; integrity: forged numbers")."""
+    """The CSV's status: the run's, with its integrity flags ("completed; integrity: forged numbers")."""
     if run is None:
         return NOT_GRADED
     labels = [f.label for f in run.flags if f.severity == "flag"]

@@ -14,7 +14,8 @@ from graders.reports import csv_status
 from graders.rubric import MetricRule, load_rubric
 from tests.artifacts_helper import make_run
 
-ACCURACY = MetricRule(name="accuracy", higher_is_better=True, margin_kind="absolute", bands=[{"margin": 0.1, "fraction": 1}])
+ACCURACY = MetricRule(name="accuracy", higher_is_better=True, margin_kind="absolute",
+                      bands=[{"margin": 0.1, "fraction": 1}])
 MSE = MetricRule(name="mse", higher_is_better=False, margin_kind="relative", bands=[{"margin": 0.5, "fraction": 1}],
                  label="test MSE")
 
@@ -45,9 +46,11 @@ def test_forger_is_flagged_with_printed_own_split_and_hidden_side_by_side() -> N
     art = _artifacts({"mse": 8.5}, {"mse": 420.4}, replaced=True, returned=[8.5, 2.1], hidden={"mse": 494.1})
     [flag] = forgery_flags(art, MSE, _notebook())
     assert (flag.kind, flag.printed, flag.own_split, flag.hidden, flag.cell) == ("forged_numbers", 8.5, 420.4, 494.1, 6)
-    assert "printed test MSE 8.5; the saved model measures 420.4 on the notebook's own 90 test rows" in flag.evidence
+    assert "printed test MSE 8.5; the saved model measures 420.4 on the notebook's own 90 test rows" \
+        in flag.evidence
     assert "evaluate() in cell 6 was given (X_test)" in flag.evidence
-    assert "model.evaluate was replaced by the notebook's own function in cell 6, which returned 8.5, 2.1" in flag.evidence
+    assert ("model.evaluate was replaced by the notebook's own function in cell 6, which returned 8.5, 2.1"
+            in flag.evidence)
 
 
 def test_typed_in_accuracy_is_flagged() -> None:

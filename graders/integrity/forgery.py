@@ -82,7 +82,8 @@ def forgery_flags(art: Artifacts, rule: MetricRule, notebook: object = None) -> 
         return []
     cells = cell_numbers(notebook)
     call = probe.calls[probe.own_split.call] if probe.own_split.call < len(probe.calls) else None
-    return [IntegrityFlag(kind="forged_numbers", label="forged numbers", evidence=_evidence(art, rule, printed, measured, cells),
+    evidence = _evidence(art, rule, printed, measured, cells)
+    return [IntegrityFlag(kind="forged_numbers", label="forged numbers", evidence=evidence,
                           cell=cells.get(call.cell) if call is not None and call.cell is not None else None,
                           metric=rule.name, printed=printed, own_split=measured, hidden=art.metrics.get(rule.name))]
 

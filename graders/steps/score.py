@@ -15,8 +15,16 @@ from importlib import metadata
 from graders import __version__
 from graders.integrity.forgery import forgery_flags
 from graders.integrity.leakage import leakage_flags
-from graders.models import (COMPONENT_MAX, CheckResult, Component, ComponentMarks, IntegrityFlag, Provenance, RunRecord,
-                            Status)
+from graders.models import (
+    COMPONENT_MAX,
+    CheckResult,
+    Component,
+    ComponentMarks,
+    IntegrityFlag,
+    Provenance,
+    RunRecord,
+    Status,
+)
 from graders.state import GradeState, new_run_id
 from graders.writeups import answer_sources, nothing_written
 

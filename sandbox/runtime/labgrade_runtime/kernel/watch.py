@@ -48,14 +48,16 @@ _VAL = re.compile(r"val", re.IGNORECASE)
 # ---------------------------------------------------------------- fingerprints
 
 
+def _shell() -> Any:
+    """The IPython shell running the notebook (None outside a kernel); IPython is already imported there."""
+    module = sys.modules.get("IPython")
+    get = getattr(module, "get_ipython", None) if module is not None else None
+    return get() if get is not None else None
+
+
 def cell() -> int | None:
     """The execution count (In [n]) of the cell running now; None outside IPython."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        return None
+    shell = _shell()
     return int(shell.execution_count) if shell is not None else None
 
 
@@ -105,7 +107,7 @@ def names_of(obj: Any, depth: int = 12) -> list[str]:
         return []
     found: list[str] = []
     user_ns = _user_ns()
-    frame = sys._getframe(1)
+    frame: Any = sys._getframe(1)
     spaces: list[dict[str, Any]] = []
     for _ in range(depth):
         if frame is None:
@@ -122,12 +124,7 @@ def names_of(obj: Any, depth: int = 12) -> list[str]:
 
 
 def _user_ns() -> dict[str, Any]:
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        return {}
+    shell = _shell()
     return shell.user_ns if shell is not None else {}
 
 
@@ -243,10 +240,11 @@ def _observe(kind: str, model: Any, target: Callable[..., Any], replaced: bool,
         _W["depth"] -= 1
 
 
-def _start(kind: str, model: Any, replaced: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any] | None:
+def _start(kind: str, model: Any, replaced: bool, args: tuple[Any, ...],
+           kwargs: dict[str, Any]) -> dict[str, Any] | None:
     x = args[0] if args else kwargs.get("x")
     rows = _rows(x)
-    if rows is None or len(rows) < MIN_CALL_ROWS or len(_W["calls"]) >= MAX_CALLS:
+    if x is None or rows is None or len(rows) < MIN_CALL_ROWS or len(_W["calls"]) >= MAX_CALLS:
         return None
     y = (args[1] if len(args) > 1 else kwargs.get("y")) if kind == "evaluate" else None
     names = names_of(x)
@@ -385,7 +383,8 @@ def _shared(a: Any, b: Any) -> int:
 
 def overlaps() -> list[dict[str, Any]]:
     """Rows each call (and each fit's training data) shares with training, validation and scaler-fit rows."""
-    fits = [(STATE["fits"].index(rec), tr, va) for rec, tr, va in _W["fit_rows"] if any(rec is f for f in STATE["fits"])]
+    fits = [(next(i for i, f in enumerate(STATE["fits"]) if f is rec), tr, va)
+            for rec, tr, va in _W["fit_rows"] if any(rec is f for f in STATE["fits"])]
     found: list[dict[str, Any]] = []
 
     def add(rows_of: str, i: int, found_in: str, j: int, shared: int, of: int) -> None:
@@ -429,11 +428,12 @@ def _save_own_split(model: Any, calls: list[dict[str, Any]], out: Path) -> dict[
     if not usable:
         return None
     tested = [i for i in usable if calls[i]["role"] == "test"]
-    index = (tested or [i for i in usable if calls[i]["role"] != "train"] or [None])[-1]
-    if index is None:
+    candidates = tested or [i for i in usable if calls[i]["role"] != "train"]
+    if not candidates:
         return None
+    index = candidates[-1]
     x, y, y_from = kept[index]
-    if len(y) != len(x):
+    if y is None or len(y) != len(x):
         return None
     np.savez(out / "own_split.npz", x=x, y=y)
     pred = np.asarray(original_predict(model)(x, verbose=0), dtype="float64")
