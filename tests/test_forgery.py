@@ -48,7 +48,7 @@ def test_forger_is_flagged_with_printed_own_split_and_hidden_side_by_side() -> N
     assert (flag.kind, flag.printed, flag.own_split, flag.hidden, flag.cell) == ("forged_numbers", 8.5, 420.4, 494.1, 6)
     assert "printed test MSE 8.5; the saved model measures 420.4 on the notebook's own 90 test rows" \
         in flag.evidence
-    assert "evaluate() in cell 6 was given (X_test)" in flag.evidence
+    assert "Those rows are exactly what evaluate() in cell 6 was given (X_test)" in flag.evidence
     assert ("model.evaluate was replaced by the notebook's own function in cell 6, which returned 8.5, 2.1"
             in flag.evidence)
 

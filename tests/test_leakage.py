@@ -113,12 +113,12 @@ def _grade(name: str, tmp_path: Path) -> RunRecord:
 
 @pytest.mark.e2e
 @pytest.mark.parametrize(("name", "kind", "evidence"), [
-    ("fit_on_test", "trained_on_test", "102 of the 102 test rows scored by evaluate() in cell 8 (X_test) were in the "
-                                       "training data of fit() in cell 7"),
-    ("concatenate", "trained_on_test", "102 of the 102 test rows scored by evaluate() in cell 8 (X_test) were in the "
+    ("fit_on_test", "trained_on_test", "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
+                                       "training data of fit() in cell 7 (X_test)"),
+    ("concatenate", "trained_on_test", "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
                                        "training data of fit() in cell 7 (X_all)"),
     ("duplicate_split", "trained_on_test", "test rows scored by evaluate() in cell 9 (X_test) were in the training"),
-    ("scaler_on_all", "scaler_on_all_data", "StandardScaler.fit in cell 4 (X) saw 506 rows, including 102 of the 102"),
+    ("scaler_on_all", "scaler_on_all_data", "StandardScaler.fit in cell 4 (X) saw 450 rows, including 90 of the 90"),
     ("validation_on_test", "validation_on_test", "fit() in cell 7 (X_train) used the test set as validation data"),
 ])
 def test_leaking_notebooks_are_flagged(name: str, kind: str, evidence: str, tmp_path: Path) -> None:
