@@ -13,7 +13,8 @@ an unnamed temporary is not evidence of anything.
   or fit() trained on an array named as the test set. Real data sets hold a
   few duplicate rows across a split; a tenth is far beyond that.
 * **scaler fitted on all data** (a note): a scaler's fit rows include most of
-  both the test rows and a fit()'s training rows (their rows before scaling).
+  both the test rows and a fit()'s training rows (their rows before scaling),
+  and the notebook did not name them as its training set.
 * **validation on the test set** (a note): allowed, but said, since the
   epochs chosen on it make the test score optimistic.
 """
@@ -134,6 +135,8 @@ def _validation_on_test(probe: ProbeResult, cells: dict[int, int]) -> list[Integ
 
 def _scaler_on_all(probe: ProbeResult, cells: dict[int, int]) -> list[IntegrityFlag]:
     for k, scaler in enumerate(probe.scalers):
+        if any(_role(n) == "train" for n in scaler.names):
+            continue  # fitted on the training set: test rows in it are duplicated rows, flagged as such if many
         test = [o for o in probe.overlaps if o.rows_of == "call" and o.found_in == "scaler" and o.found_index == k
                 and o.rows_index in _test_calls(probe) and o.of and o.shared / o.of >= COVER_SHARE]
         train = [o for o in probe.overlaps if o.rows_of == "fit" and o.found_in == "scaler" and o.found_index == k
