@@ -101,7 +101,9 @@ def test_a_scaler_fitted_on_the_training_rows_is_not_noted() -> None:
                         overlaps=[_overlap("fit", 0, "scaler", 0, 404, 404)])
     assert leakage_flags(probe) == []
     # rows duplicated before the split: the training set holds test rows, the scaler is not the culprit
-    probe = probe.model_copy(update={"overlaps": [*probe.overlaps, _overlap("call", 0, "scaler", 0, 80, 102)]})
+    probe = ProbeResult.model_validate({**probe.model_dump(),
+                                        "overlaps": [*probe.model_dump()["overlaps"],
+                                                     _overlap("call", 0, "scaler", 0, 80, 102)]})
     assert leakage_flags(probe) == []
 
 
