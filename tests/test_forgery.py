@@ -108,3 +108,20 @@ def test_flags_never_change_marks_and_show_in_the_csv_status() -> None:
 def test_boston_rubric_metric_is_the_one_compared() -> None:
     rule = load_rubric("boston").metric
     assert rule.name == "mse" and not rule.higher_is_better
+
+
+@pytest.mark.e2e
+def test_the_sample_forger_is_flagged_and_keeps_its_marks() -> None:
+    """The sample Forger replaces model.evaluate and prints MSE 8.5; its model measures hundreds on its own rows."""
+    from graders import api
+    from graders.paths import HOME
+
+    run = api.check(notebook=HOME / "submissions/sample/6_Forger/Assignment1_Boston.ipynb", experiment="boston",
+                    backend="local")
+    [flag] = [f for f in run.flags if f.kind == "forged_numbers"]
+    assert flag.printed == 8.5 and flag.own_split is not None and flag.own_split > 100
+    assert "model.evaluate was replaced by the notebook's own function in cell 6" in flag.evidence
+    honest = next(c for c in run.checks if c.id == "honest")
+    assert honest.awarded == 0 and honest.points == 0.5  # the check's own half mark, nothing more
+    column = [c.awarded for c in run.checks if c.component is Component.coding_efficiency]
+    assert run.marks.coding_efficiency == round(sum(column), 2)

@@ -138,3 +138,46 @@ def test_leaking_notebooks_are_flagged(name: str, kind: str, evidence: str, tmp_
 def test_honest_controls_are_not_flagged(name: str, tmp_path: Path) -> None:
     run = _grade(name, tmp_path)
     assert [f for f in run.flags if f.severity == "flag"] == [], [f.evidence for f in run.flags]
+
+
+KERNEL_SCRIPT = r'''
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+from labgrade_runtime.contract import JobSpec
+shell = InteractiveShell.instance()
+spec = JobSpec(notebook="x", cell_seconds=10, output_bytes=10, profile="quick", seed=1, out_dir=sys.argv[1])
+shell.run_cell(f"import labgrade_runtime.kernel.shims as _s\n_s.install({spec.dump()!r})", store_history=False)
+cells = [
+    "import numpy as np, keras\nfrom sklearn.preprocessing import StandardScaler\n"
+    "X = np.random.default_rng(0).normal(size=(300, 5)); y = X.sum(1)\n"
+    "X = StandardScaler().fit_transform(X)\nX_train, X_test, y_train, y_test = X[:200], X[200:], y[:200], y[200:]",
+    "model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(1)]); model.compile('adam', 'mse')\n"
+    "model.fit(np.concatenate([X_train, X_test]), np.concatenate([y_train, y_test]), epochs=1, verbose=0)",
+    "model.evaluate = lambda *a, **k: [0.01]\nprint(model.evaluate(X_test, y_test))\n"
+    "model.evaluate(X_train, y_train); p = model.predict(X_test, verbose=0)",
+    "import labgrade_runtime.kernel.probe as P; P.export(globals())",
+]
+for source in cells:
+    assert shell.run_cell(source, store_history=True).error_in_exec is None, source
+'''
+
+
+@pytest.mark.e2e
+def test_the_kernel_watch_counts_shared_rows_and_sees_a_replaced_evaluate(tmp_path: Path) -> None:
+    """In a real IPython shell with the shims: cells, names, shared rows, the scaler's rows, the own split."""
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-c", KERNEL_SCRIPT, str(tmp_path)], check=True, capture_output=True, timeout=300)
+    probe = ProbeResult.model_validate(json.loads((tmp_path / "probe.json").read_text(encoding="utf-8")))
+    evaluate, on_train, predict = probe.calls
+    assert (evaluate.cell, evaluate.names, evaluate.role, evaluate.replaced, evaluate.returned) == \
+        (3, ["X_test"], "test", True, [0.01])
+    assert on_train.role == "train" and predict.kind == "predict" and not predict.replaced
+    assert probe.patched[0].method == "evaluate" and probe.patched[0].cell == 3
+    assert probe.scalers[0].scaler == "StandardScaler" and probe.scalers[0].rows == 300
+    kinds = {f.kind: f for f in leakage_flags(probe)}
+    assert "100 of the 100 test rows scored by evaluate() in the cell run as In [3] (X_test)" in \
+        kinds["trained_on_test"].evidence
+    assert probe.own_split is not None and probe.own_split.rows == 100 and (tmp_path / "own_split.npz").is_file()
+    assert probe.own_split.y_from.startswith("y_test")  # the last test call is predict(): y paired by name
