@@ -253,6 +253,18 @@ class ProbeResult(_Untrusted):
         return sum(f.cpu_seconds for f in self.fits)
 
 
+class OwnSplitScore(BaseModel):
+    """The trusted evaluator's score of the saved model on the notebook's own split (own_split.npz), fed as is."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rows: int = 0
+    metrics: dict[str, float] = Field(default_factory=dict)
+    reproduced: bool = False  # the evaluator's predictions match the kernel's own on these rows
+    max_difference: float | None = None
+    reason: str = ""
+
+
 class EvalResult(_Untrusted):
     """evaluation.json, written by the trusted evaluator."""
 
@@ -267,20 +279,6 @@ class EvalResult(_Untrusted):
     holdout_size: int = 0
     own_split: OwnSplitScore | None = None
 
-
-class OwnSplitScore(BaseModel):
-    """The trusted evaluator's score of the saved model on the notebook's own split (own_split.npz), fed as is."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    rows: int = 0
-    metrics: dict[str, float] = Field(default_factory=dict)
-    reproduced: bool = False  # the evaluator's predictions match the kernel's own on these rows
-    max_difference: float | None = None
-    reason: str = ""
-
-
-EvalResult.model_rebuild()
 
 M = TypeVar("M", bound=BaseModel)
 

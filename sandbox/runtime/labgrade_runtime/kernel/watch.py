@@ -31,6 +31,7 @@ from typing import Any
 from labgrade_runtime.kernel.state import STATE
 
 OWN_SPLIT_ROWS = 2_000  # rows of the student's own test arrays saved for the trusted evaluator
+HASH_CHUNK = 5_000
 MAX_HASHED_ROWS = 200_000  # rows fingerprinted per array (a lower bound on shared rows beyond it)
 MAX_CALLS = 16  # evaluate()/predict() calls observed (per-image predict loops stop being recorded)
 MIN_CALL_ROWS = 10  # a call on fewer rows is not a test split
@@ -83,12 +84,16 @@ def aligned_hashes(a: Any) -> Any:
     rows = _rows(a)
     if rows is None:
         return None
-    if rows.dtype.kind in "biuf":
-        rows = np.round(rows.astype("float64"), 5).astype("float32") + np.float32(0.0)  # -0.0 is 0.0
-    constant = (rows == rows[:, :1]).all(axis=1)
-    out = np.fromiter((int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little")
-                       for r in rows), dtype="uint64", count=len(rows))
-    out[constant] = 0
+    out = np.zeros(len(rows), dtype="uint64")
+    for start in range(0, len(rows), HASH_CHUNK):  # in chunks: a float64 copy of 60,000 images would be 376 MB
+        chunk = rows[start:start + HASH_CHUNK]
+        if chunk.dtype.kind in "biuf":
+            chunk = np.round(chunk.astype("float64"), 5).astype("float32") + np.float32(0.0)  # -0.0 is 0.0
+        constant = (chunk == chunk[:, :1]).all(axis=1)
+        hashes = np.fromiter((int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little")
+                              for r in chunk), dtype="uint64", count=len(chunk))
+        hashes[constant] = 0
+        out[start:start + len(chunk)] = hashes
     return out
 
 
