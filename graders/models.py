@@ -13,7 +13,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from labgrade_runtime.contract import (
     CLEAR_STATUSES,
@@ -26,11 +28,11 @@ from labgrade_runtime.contract import (
     RunResult,
     Status,
 )
-from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CLEAR_STATUSES", "COMPONENT_MAX", "DEFAULT_SEED", "SCHEMA_VERSION", "TOTAL_MAX", "VIVA_QUESTIONS", "Adaptation",
     "Artifacts", "CellError", "CheckResult", "Component", "ComponentMarks", "EvalResult", "FitRecord", "Frozen",
+    "IntegrityFlag",
     "LatePolicy", "Override", "ProbeResult", "Provenance", "RunRecord", "RunResult", "Status", "Section", "Targets",
     "VivaQuestion", "WriteupText",
 ]
@@ -300,6 +302,27 @@ class Artifacts(BaseModel):
         return self.probe.sklearn_estimators if self.probe else []
 
 
+class IntegrityFlag(Frozen):
+    """Evidence for an examiner that a run's numbers or data handling may not be honest; never a penalty.
+
+    A ``flag`` (forged numbers, training on the test rows) is shown in the
+    register, on the marks sheet and in the CSV status; a ``note`` (a scaler
+    fitted on all the data, validation on the test set) only on the sheet and
+    the feedback. Marks are not changed: an examiner decides, with an
+    override and a reason.
+    """
+
+    kind: str  # forged_numbers | trained_on_test | scaler_on_all_data | validation_on_test
+    label: str  # what the register and the CSV say, e.g. "forged numbers"
+    severity: Literal["flag", "note"] = "flag"
+    evidence: str
+    cell: int | None = None  # the notebook cell (1-based among all cells) the evidence points at
+    metric: str = ""
+    printed: float | None = None
+    own_split: float | None = None  # measured by the trusted evaluator on the notebook's own test rows
+    hidden: float | None = None  # measured on the hidden holdout
+
+
 class RunRecord(Frozen):
     """One immutable grading run of one student's submission for one experiment.
 
@@ -327,6 +350,7 @@ class RunRecord(Frozen):
     inputs: dict[str, str] = Field(default_factory=dict)  # graders.batch: the execution and scoring keys
     rescored_from: str = ""
     graded_at: datetime
+    flags: list[IntegrityFlag] = Field(default_factory=list)  # integrity evidence, for the examiner to judge
 
     @property
     def cell_error(self) -> CellError | None:

@@ -23,8 +23,18 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, ComponentMarks, Override, RunRecord, Status
 from graders.curves import curves_svg
+from graders.models import (
+    COMPONENT_MAX,
+    TOTAL_MAX,
+    CheckResult,
+    Component,
+    ComponentMarks,
+    IntegrityFlag,
+    Override,
+    RunRecord,
+    Status,
+)
 from graders.sheet import format_marks
 from graders.sheet import format_total as sheet_total
 from graders.store import effective_marks, winning_overrides
@@ -145,6 +155,17 @@ class _Entry:
     @property
     def total_params(self) -> int:
         return self.run.total_params if self.run else 0
+
+    @property
+    def integrity(self) -> list[IntegrityFlag]:
+        """The run's integrity flags (forged numbers, training on test rows): the register and the CSV show these."""
+        return [f for f in self.run.flags if f.severity == "flag"] if self.run else []
+
+    @property
+    def integrity_all(self) -> list[IntegrityFlag]:
+        """Flags first, then the lesser notes: what the marks sheet's footnote and the feedback list."""
+        flags = list(self.run.flags) if self.run else []
+        return sorted(flags, key=lambda f: f.severity != "flag")
 
 
 # -- formatting --------------------------------------------------------------
@@ -479,9 +500,17 @@ def export_rows(
             row: dict[str, str | float] = {"roll_no": student.roll_no, "name": student.name, "experiment": exp_id}
             row.update({c.value: _csv_marks(marks.get(c)) for c in Component})
             row["total"] = _csv_marks(marks.total)
-            row["status"] = run.status.value if run else NOT_GRADED
+            row["status"] = csv_status(run)
             rows.append(row)
     return rows
+
+
+def csv_status(run: RunRecord | None) -> str:
+    """The CSV's status: the run's, with its integrity flags ("completed; integrity: forged numbers")."""
+    if run is None:
+        return NOT_GRADED
+    labels = [f.label for f in run.flags if f.severity == "flag"]
+    return f"{run.status.value}; integrity: {', '.join(labels)}" if labels else run.status.value
 
 
 def _csv_marks(value: float | None) -> str | float:

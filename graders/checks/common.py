@@ -112,8 +112,21 @@ def check_honest(art: Artifacts, rubric: Rubric, award: Award) -> None:
         return
     slack = 0.05 if rubric.metric.margin_kind == "absolute" else 0.5 * abs(measured)
     better = printed - measured if rubric.metric.higher_is_better else measured - printed
-    assert better <= slack, f"printed {name} {_fmt(printed)}, but the model measures {_fmt(measured)} on the hidden test set"
+    assert better <= slack, (f"printed {name} {_fmt(printed)}, but the model measures {_fmt(measured)} on the hidden "
+                             f"test set{_own_split_words(art, name, printed)}")
     award.evidence = f"printed {_fmt(printed)}, measured {_fmt(measured)}"
+
+
+def _own_split_words(art: Artifacts, name: str, printed: float) -> str:
+    """What the model measures on the notebook's own test rows, when the trusted evaluator reproduced them."""
+    own = art.evaluation.own_split if art.evaluation is not None else None
+    value = own.metrics.get(name) if own is not None and own.reproduced else None
+    if own is None or value is None:
+        return ""
+    if abs(value - printed) <= 0.01 * max(abs(printed), 1.0):
+        return (f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}, as printed: the gap is in "
+                f"how the hidden set differs or generalisation, not in the numbers")
+    return f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}"
 
 
 @pytest.mark.check("answer", title="Assignment question answered")

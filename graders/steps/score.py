@@ -13,7 +13,18 @@ from datetime import datetime
 from importlib import metadata
 
 from graders import __version__
-from graders.models import COMPONENT_MAX, CheckResult, Component, ComponentMarks, Provenance, RunRecord, Status
+from graders.integrity.forgery import forgery_flags
+from graders.integrity.leakage import leakage_flags
+from graders.models import (
+    COMPONENT_MAX,
+    CheckResult,
+    Component,
+    ComponentMarks,
+    IntegrityFlag,
+    Provenance,
+    RunRecord,
+    Status,
+)
 from graders.state import GradeState, new_run_id
 from graders.writeups import answer_sources, nothing_written
 
@@ -72,7 +83,21 @@ def score(state: GradeState) -> None:
         provenance=provenance(state),
         inputs=dict(task.inputs),
         graded_at=datetime.now(),
+        flags=integrity_flags(state),
     )
+
+
+def integrity_flags(state: GradeState) -> list[IntegrityFlag]:
+    """Forgery and leakage evidence from the run's artifacts, for the examiner: marks are never changed by it.
+
+    Recomputed from the stored artifacts on a re-score, so today's thresholds apply; the handed-in notebook
+    (when there is one) names the cells.
+    """
+    art, sub = state.artifacts, state.task.submission
+    if art is None or not art.status.ran:
+        return []
+    notebook = sub.notebook if sub is not None else None
+    return forgery_flags(art, state.task.rubric.metric, notebook) + leakage_flags(art.probe, notebook)
 
 
 def _version(dist: str) -> str:

@@ -168,6 +168,61 @@ class FitRecord(_Untrusted):
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     has_validation_data: bool = False
+    cell: int | None = None  # the execution count (In [n]) of the cell that called fit()
+    names: list[str] = Field(default_factory=list)  # the notebook's names for x (e.g. "X_train")
+    rows_hashed: int = 0  # distinct training rows fingerprinted (integrity evidence)
+
+
+class CallRecord(_Untrusted):
+    """One evaluate() or predict() call on a Keras model, as the kernel's watch saw it (never the data)."""
+
+    kind: str  # "evaluate" | "predict"
+    cell: int | None = None
+    names: list[str] = Field(default_factory=list)
+    role: str = ""  # "test", "train", "validation" or "" as the notebook's names say
+    rows: int = 0
+    rows_hashed: int = 0
+    replaced: bool = False  # the notebook had replaced the model's own method
+    on_saved_model: bool = False  # the model saved for evaluation, with the weights it had at the call
+    returned: list[float] = Field(default_factory=list)
+
+
+class ScalerRecord(_Untrusted):
+    """One scikit-learn scaler's fit() (StandardScaler, MinMaxScaler...)."""
+
+    scaler: str
+    cell: int | None = None
+    names: list[str] = Field(default_factory=list)
+    rows: int = 0
+
+
+class RowOverlap(_Untrusted):
+    """How many distinct rows of one array were also among the rows of another (row fingerprints)."""
+
+    rows_of: str  # "call" | "fit"
+    rows_index: int
+    found_in: str  # "fit" (training rows), "validation" (validation_data) or "scaler" (a scaler's fit rows)
+    found_index: int
+    shared: int
+    of: int
+
+
+class PatchedMethod(_Untrusted):
+    """A model method the notebook replaced with its own function."""
+
+    method: str
+    cell: int | None = None
+
+
+class OwnSplit(_Untrusted):
+    """The arrays one evaluate()/predict() call fed the saved model, saved (capped) for the trusted evaluator."""
+
+    call: int  # index into ProbeResult.calls
+    file: str = "own_split.npz"
+    rows: int = 0  # rows saved
+    total_rows: int = 0  # rows the call had
+    y_from: str = ""  # "evaluate(y)" or how y was paired ("y_test, by name")
+    predictions: dict[str, Any] = Field(default_factory=dict)  # mean, std, head of the saved model's predictions
 
 
 class ProbeResult(_Untrusted):
@@ -181,6 +236,11 @@ class ProbeResult(_Untrusted):
     fits: list[FitRecord] = Field(default_factory=list)
     history: dict[str, list[float]] = Field(default_factory=dict)
     sklearn_estimators: list[str] = Field(default_factory=list)
+    calls: list[CallRecord] = Field(default_factory=list)
+    scalers: list[ScalerRecord] = Field(default_factory=list)
+    overlaps: list[RowOverlap] = Field(default_factory=list)
+    patched: list[PatchedMethod] = Field(default_factory=list)
+    own_split: OwnSplit | None = None
 
     @property
     def train_seconds(self) -> float:
@@ -191,6 +251,18 @@ class ProbeResult(_Untrusted):
     def train_cpu_seconds(self) -> float:
         """CPU seconds spent in every fit() call (what the efficiency check compares)."""
         return sum(f.cpu_seconds for f in self.fits)
+
+
+class OwnSplitScore(BaseModel):
+    """The trusted evaluator's score of the saved model on the notebook's own split (own_split.npz), fed as is."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rows: int = 0
+    metrics: dict[str, float] = Field(default_factory=dict)
+    reproduced: bool = False  # the evaluator's predictions match the kernel's own on these rows
+    max_difference: float | None = None
+    reason: str = ""
 
 
 class EvalResult(_Untrusted):
@@ -205,6 +277,7 @@ class EvalResult(_Untrusted):
     input_transform: str = ""
     target_transform: str = ""
     holdout_size: int = 0
+    own_split: OwnSplitScore | None = None
 
 
 M = TypeVar("M", bound=BaseModel)

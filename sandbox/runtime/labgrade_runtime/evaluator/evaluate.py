@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from labgrade_runtime.contract import EvalResult, EvalSpec
+from labgrade_runtime.evaluator import own_split
 from labgrade_runtime.evaluator.kit import EvaluationError, affine, classification_metrics, input_transform, reshape_for
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -153,6 +154,7 @@ def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
         "compile": _compile_info(spec["model"]),
         "input_transform": how,
         "holdout_size": int(len(next(iter(holdout.values())))) if holdout else 0,
+        "own_split": own_split.score(model, probe, Path(spec["probe"]).parent),  # the notebook's own test rows
     }
 
 

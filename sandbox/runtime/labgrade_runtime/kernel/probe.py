@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.contract import ProbeResult
+from labgrade_runtime.kernel import watch
 from labgrade_runtime.kernel.state import SPEC, STATE
 
 
@@ -68,6 +69,7 @@ def export(namespace: dict[str, Any]) -> None:
         "history": _merge(STATE["histories"]),
         "sklearn_estimators": _sklearn_estimators(namespace),
     }
+    probe.update(watch.export(model, out))  # integrity evidence: shared rows, replaced methods, the own split
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.
     result = ProbeResult.model_validate_json(json.dumps(probe, default=str))
     (out / "probe.json").write_text(result.dump(), encoding="utf-8")

@@ -34,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from labgrade_runtime.kernel import hooks, kerasdata
+from labgrade_runtime.kernel import hooks, kerasdata, watch
 from labgrade_runtime.kernel.state import SPEC, STATE, note
 
 _FIT_MODULES = {
@@ -51,6 +51,7 @@ _PATCHERS = {
     "sklearn.metrics": "labgrade_runtime.kernel.sklearn_compat:patch_metrics",
     "keras.src.optimizers.base_optimizer": "labgrade_runtime.kernel.keras2:patch_keras3_optimizer",
     "tf_keras.src.optimizers.optimizer": "labgrade_runtime.kernel.keras2:patch_tf_keras_optimizer",
+    "sklearn.preprocessing": "labgrade_runtime.kernel.watch:patch_scalers",
 }
 
 
@@ -129,6 +130,7 @@ def _wrap_fit(fit: Callable[..., Any], runtime: str) -> Callable[..., Any]:
             "validation_split": bound.arguments.get("validation_split"),
             "has_validation_data": bound.arguments.get("validation_data") is not None,
         }
+        watch.on_fit(self, bound.arguments, record)
         start, start_cpu = time.perf_counter(), time.process_time()
         history = fit(*bound.args, **bound.kwargs)
         record["seconds"] = time.perf_counter() - start
@@ -156,6 +158,7 @@ def _patch_model_module(module: ModuleType) -> None:
         return
     model_cls.fit = _wrap_fit(model_cls.fit, runtime)
     keras2.patch_model_class(model_cls)
+    watch.patch_model_class(model_cls)
     _note_runtime(runtime)
 
 

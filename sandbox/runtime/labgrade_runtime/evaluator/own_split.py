@@ -1,0 +1,87 @@
+"""The notebook's own test split, scored by trusted code: the saved model fed exactly what the student fed it.
+
+The kernel's probe saves (capped) the arrays one evaluate()/predict() call
+passed to the saved model as ``own_split.npz`` beside the model. The file is
+untrusted: it is loaded without pickles and validated (names, dtypes, row
+counts, size) before the model sees it. No feeding is inferred here: the
+arrays are used as they are, so a number measured on them is the number the
+student's own evaluate() would have given. The probe also recorded the
+kernel's own predictions on these rows; matching them shows that the model
+file and this feeding reproduce the student's run (``reproduced``), which is
+what an integrity flag needs before it may say the printed numbers were not
+the model's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labgrade_runtime.evaluator.kit import classification_metrics, predict_first
+
+MAX_ROWS = 2_000  # what the probe saves at most (kernel.watch.OWN_SPLIT_ROWS)
+MAX_BYTES = 64_000_000
+REPRODUCED_TOLERANCE = 1e-3  # predictions within this (relative to their spread) are the same model, same inputs
+
+
+def score(model: Any, probe: dict[str, Any], folder: Path) -> dict[str, Any] | None:
+    """The own-split score (rows, metrics, reproduced), or None when the notebook evaluated no split of its own."""
+    info = probe.get("own_split")
+    if not isinstance(info, dict):
+        return None
+    try:
+        x, y = _load(folder / "own_split.npz")
+        pred = predict_first(model, x) if x.dtype.kind != "U" else np.asarray(model.predict(x, verbose=0))
+    except Exception as exc:  # an unreadable or unfit file is a reason, never a failed evaluation
+        return {"reason": f"the notebook's own split could not be scored: {type(exc).__name__}: {str(exc)[:200]}"}
+    reproduced, difference = _reproduced(pred, info.get("predictions") or {})
+    return {"rows": int(len(x)), "metrics": metrics(pred, y), "reproduced": reproduced, "max_difference": difference}
+
+
+def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    if path.stat().st_size > MAX_BYTES:
+        raise ValueError(f"own_split.npz is over {MAX_BYTES:,} bytes")
+    with np.load(path, allow_pickle=False) as data:
+        if sorted(data.files) != ["x", "y"]:
+            raise ValueError(f"own_split.npz holds {sorted(data.files)}, not x and y")
+        x, y = data["x"], data["y"]
+    if x.dtype.kind not in "biufU" or y.dtype.kind not in "biuf" or x.ndim < 1 or y.ndim < 1:
+        raise ValueError(f"own_split.npz has x {x.dtype} {x.shape} and y {y.dtype} {y.shape}")
+    if not 0 < len(x) <= MAX_ROWS or len(y) != len(x):
+        raise ValueError(f"own_split.npz has {len(x)} inputs and {len(y)} labels (at most {MAX_ROWS})")
+    return (x if x.dtype.kind == "U" else x.astype("float32")), y
+
+
+def metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Accuracy for class labels (integers or one-hot), regression errors when predictions and targets align."""
+    pred = np.asarray(pred, dtype="float64")
+    labels = y.reshape(-1) if y.ndim == 2 and y.shape[1] == 1 else y
+    out: dict[str, float] = {}
+    integer = bool(np.all(np.asarray(labels, float) == np.round(np.asarray(labels, float))))
+    one_hot = labels.ndim == 2 and bool(np.all((labels == 0) | (labels == 1)))
+    if (integer and labels.ndim == 1) or one_hot:
+        out.update(classification_metrics(pred, labels))
+    if pred.size == y.size and not one_hot:
+        err = pred.reshape(-1) - np.asarray(y, float).reshape(-1)
+        mse, var = float(np.mean(err**2)), float(np.var(np.asarray(y, float)))
+        out.update(mse=mse, mae=float(np.mean(np.abs(err))), rmse=float(np.sqrt(mse)))
+        if var > 0:
+            out["r2"] = 1.0 - mse / var
+    return out
+
+
+def _reproduced(pred: np.ndarray, kernel: dict[str, Any]) -> tuple[bool, float | None]:
+    """Whether the kernel's own predictions on these rows (mean, spread, first values) are the evaluator's."""
+    head = kernel.get("head")
+    if not isinstance(head, list) or not head or "mean" not in kernel or "std" not in kernel:
+        return False, None
+    flat = np.asarray(pred, dtype="float64").reshape(-1)
+    ours = [float(flat.mean()), float(flat.std())] + [float(v) for v in flat[: len(head)]]
+    theirs = [float(kernel["mean"]), float(kernel["std"])] + [float(v) for v in head]
+    if len(ours) != len(theirs):
+        return False, None
+    difference = float(np.max(np.abs(np.asarray(ours) - np.asarray(theirs))))
+    scale = max(1.0, abs(float(kernel["std"])), abs(float(kernel["mean"])))
+    return difference <= REPRODUCED_TOLERANCE * scale, difference
