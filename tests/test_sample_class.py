@@ -67,7 +67,7 @@ def test_csv_and_reports_written(graded_class):
     assert (out / "marks.csv").read_text(encoding="utf-8").splitlines()[0] == HEADER
     rows = _csv(graded_class)
     graded = {key: row for key, row in rows.items() if key[1] in ("boston", "fashion")}
-    assert len(graded) == 13 * 2 and all(row["status"] != "not_graded" for row in graded.values())
+    assert len(graded) == 16 * 2 and all(row["status"] != "not_graded" for row in graded.values())
     assert rows[("Good", "imdb")]["status"] == "not_graded"  # not asked for in this run
     for page in (
         "register.html",
@@ -84,7 +84,7 @@ def test_csv_and_reports_written(graded_class):
 def test_gradebook_runs_are_immutable_with_provenance(graded_class):
     course, _ = graded_class
     with closing(sqlite3.connect(course.parent / "out" / "gradebook.sqlite")) as db:
-        assert db.execute("select count(*) from runs").fetchone()[0] == 13 * 2
+        assert db.execute("select count(*) from runs").fetchone()[0] == 16 * 2
         with pytest.raises(sqlite3.DatabaseError):
             db.execute("update runs set status = 'completed'")
         db.rollback()
