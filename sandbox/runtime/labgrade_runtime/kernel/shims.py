@@ -51,6 +51,10 @@ _PATCHERS = {
     "sklearn.metrics": "labgrade_runtime.kernel.sklearn_compat:patch_metrics",
     "keras.src.optimizers.base_optimizer": "labgrade_runtime.kernel.keras2:patch_keras3_optimizer",
     "tf_keras.src.optimizers.optimizer": "labgrade_runtime.kernel.keras2:patch_tf_keras_optimizer",
+    "keras.src.trainers.trainer": "labgrade_runtime.kernel.compat:patch_keras3_compile",
+    "keras.src.utils.model_visualization": "labgrade_runtime.kernel.compat:patch_plot_model",
+    "tf_keras.src.utils.vis_utils": "labgrade_runtime.kernel.compat:patch_plot_model",
+    "seaborn": "labgrade_runtime.kernel.compat:patch_seaborn",
 }
 
 

@@ -208,8 +208,9 @@ def provides(module: str) -> bool:
 
 def install() -> None:
     """Put the stand-ins on the import path (tkinter's too when there is no display)."""
-    from labgrade_runtime.kernel import tkstub
+    from labgrade_runtime.kernel import tkstub, uploads
 
+    uploads.snapshot()
     if tkstub.headless() and "tkinter" not in _STUBS:
         register("tkinter", tkstub.build, unless_installed=False)
     if not any(isinstance(f, StubFinder) for f in sys.meta_path):

@@ -57,9 +57,20 @@ def reads_images(code: str) -> bool:
     return image is not None and (table is None or image.start() < table.start())
 
 
+# The images beside the notebook when the kernel started (handed in), not those the notebook writes itself.
+_HANDED_IN: list[str] = []
+
+
+def snapshot() -> None:
+    """Remember which images were handed in beside the notebook (called when the shims are installed)."""
+    cwd = Path(SPEC.get("cwd", "."))
+    if cwd.is_dir():
+        _HANDED_IN[:] = sorted(p.name for p in cwd.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _handed_in_images() -> dict[str, bytes]:
     cwd = Path(SPEC.get("cwd", "."))
-    return {p.name: p.read_bytes() for p in sorted(cwd.iterdir()) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
+    return {name: (cwd / name).read_bytes() for name in _HANDED_IN if (cwd / name).is_file()}
 
 
 def _served_image() -> Any:
