@@ -63,7 +63,8 @@ def error(ename: str, evalue: str) -> dict[str, Any]:
     "1875/1875 - 3s - loss: 0.5 - accuracy: 0.8 - 3s/epoch - 2ms/step\n",
 ])
 def test_keras2_progress_lines_in_saved_output_choose_tf_keras(text: str) -> None:
-    saved = notebook(("import tensorflow as tf", [], 1), ("model.fit(x, y, epochs=3)", [stream("Epoch 1/3\n" + text)], 2))
+    saved = notebook(("import tensorflow as tf", [], 1),
+                     ("model.fit(x, y, epochs=3)", [stream("Epoch 1/3\n" + text)], 2))
     runtime, reasons = keras_choice.choose("model.fit(x, y)", saved)
     assert runtime == "tf_keras"
     assert reasons == ["saved output of cell 2 shows Keras 2 progress lines"]
@@ -140,7 +141,8 @@ def test_an_error_the_student_never_saw_or_ran_nothing_after_stops() -> None:
 
 
 def test_a_history_key_fit_no_longer_records_is_an_earlier_version() -> None:
-    png = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
+    png = {"output_type": "display_data", "metadata": {},
+           "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
     saved = notebook(("history = model.fit(x, y)", [], 1), ("plt.plot(history.history['val_loss'])", [png], 2))
     why = drift.ran_past(saved, 2, "KeyError", "'val_loss'")
     assert why is not None and "earlier version" in why and "'val_loss'" in why

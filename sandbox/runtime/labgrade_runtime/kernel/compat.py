@@ -47,7 +47,8 @@ def layer_lines(model: Any) -> list[str]:
         if shape is None:
             output = getattr(layer, "output", None)
             shape = getattr(output, "shape", None) if output is not None else None
-        lines.append(f"{layer.name}: {type(layer).__name__}" + (f"  {tuple(shape)}" if shape is not None else ""))
+        where = f"  {tuple(shape)}" if shape is not None else ""
+        lines.append(f"{layer.name}: {type(layer).__name__}{where}")
     return lines
 
 
@@ -59,7 +60,8 @@ def _blank_png(path: Path, width: int = 8, height: int = 8) -> None:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
 
 
 def write_placeholder(path: Path, lines: list[str]) -> None:
@@ -92,7 +94,7 @@ def _plot_model_standin(original: Callable[..., Any]) -> Callable[..., Any]:
             try:
                 from IPython import display
 
-                return display.Image(filename=str(path))
+                return display.Image(filename=str(path))  # type: ignore[attr-defined, no-untyped-call]
             except ImportError:
                 return None
         return None
@@ -125,7 +127,8 @@ def patch_keras3_compile(module: ModuleType) -> None:
             value = kwargs.get(key)
             if isinstance(value, str):
                 kwargs[key] = [value]
-                note("keras2_compat", f"compile({key}={value!r}): one metric as a string (Keras 2) passed as [{value!r}]")
+                note("keras2_compat",
+                     f"compile({key}={value!r}): one metric as a string (Keras 2) passed as [{value!r}]")
         return original(self, *args, **kwargs)
 
     compile._labgrade = True  # type: ignore[attr-defined]
@@ -145,7 +148,7 @@ def _positional_compat(name: str, func: Callable[..., Any]) -> Callable[..., Any
     @functools.wraps(func)
     def call(*args: Any, **kwargs: Any) -> Any:
         if len(args) > allowed and len(args) <= len(_OLD_POSITIONAL):
-            named = dict(zip(_OLD_POSITIONAL, args))
+            named = dict(zip(_OLD_POSITIONAL, args, strict=False))
             if not set(named) & set(kwargs):
                 note("seaborn_compat", f"sns.{name}() called with x, y positionally (seaborn < 0.12): passed as "
                                        + ", ".join(f"{k}=" for k in named))

@@ -63,7 +63,7 @@ def _upload(*args: Any, **kwargs: Any) -> dict[str, bytes]:
     if uploads.reads_images(window):
         images = uploads.images_to_hand(window)
         names = ", ".join(images) or "none (as if no file was chosen): no image was handed in or served"
-        note("colab", f"google.colab.files.upload() answered with images, as the code reads the upload as images: {names}")
+        note("colab", f"google.colab.files.upload() answered with images, the code reading the upload as images: {names}")
         return Uploaded(images)
     files = _course_bytes()
     note("colab", f"google.colab.files.upload() answered with the course files: {', '.join(files) or 'none'}")
@@ -82,7 +82,7 @@ def _cv2_imshow(image: Any, *args: Any, **kwargs: Any) -> None:
     arr = np.clip(np.asarray(image), 0, 255).astype("uint8")
     if arr.ndim == 3 and arr.shape[2] in (3, 4):
         arr = arr[..., [2, 1, 0] + ([3] if arr.shape[2] == 4 else [])]
-    display(Image.fromarray(arr.squeeze()))
+    display(Image.fromarray(arr.squeeze()))  # type: ignore[no-untyped-call]
 
 
 def _quiet(what: str) -> Callable[..., None]:

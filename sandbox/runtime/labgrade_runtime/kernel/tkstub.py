@@ -154,7 +154,7 @@ def build() -> dict[str, ModuleType]:
         module.__dict__.update(names if sub in ("ttk", "font", "constants", "scrolledtext") else {})
         module.__dict__.update(dialogs)
         if sub == "scrolledtext":
-            module.ScrolledText = type("ScrolledText", (_Inert,), {})  # type: ignore[attr-defined]
+            module.ScrolledText = type("ScrolledText", (_Inert,), {})
         setattr(top, sub, module)
         modules[f"tkinter.{sub}"] = module
     return modules

@@ -26,7 +26,7 @@ _IMAGE_READERS = re.compile(
     r"\bload_img\(|\bimread\(|Image\.open\(|img_to_array\(|\bimage\.load\(|decode_(image|jpeg|png)\(|"
     r"image_dataset_from_directory\(|\bimdecode\("
 )
-_TABLE_READERS = re.compile(r"\bread_(csv|excel|table|json|fwf)\(|\bloadtxt\(|\bgenfromtxt\(|\bnp\.load\(|\bread_html\(")
+_TABLE_READERS = re.compile(r"\bread_(csv|excel|table|json|fwf|html)\(|\bloadtxt\(|\bgenfromtxt\(|\bnp\.load\(")
 _UPLOAD = re.compile(r"\bupload\(\s*\)")
 
 

@@ -40,7 +40,10 @@ def saved_cells(nb: Any) -> list[SavedCell]:
     for index, cell in enumerate(nb["cells"]):
         if cell.get("cell_type") != "code":
             continue
-        text, stdin, stdout, errors = [], [], [], []
+        text: list[str] = []
+        stdin: list[str] = []
+        stdout: list[str] = []
+        errors: list[tuple[str, str]] = []
         for out in cell.get("outputs", []):
             kind = out.get("output_type")
             if kind == "stream":
