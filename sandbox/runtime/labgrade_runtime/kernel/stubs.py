@@ -63,7 +63,7 @@ def _upload(*args: Any, **kwargs: Any) -> dict[str, bytes]:
     if uploads.reads_images(window):
         images = uploads.images_to_hand(window)
         names = ", ".join(images) or "none (as if no file was chosen): no image was handed in or served"
-        note("colab", f"google.colab.files.upload() answered with images, the code reading the upload as images: {names}")
+        note("colab", f"google.colab.files.upload() answered with images (the code reads them as images): {names}")
         return Uploaded(images)
     files = _course_bytes()
     note("colab", f"google.colab.files.upload() answered with the course files: {', '.join(files) or 'none'}")
