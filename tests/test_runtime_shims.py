@@ -129,8 +129,9 @@ def test_the_same_saved_error_with_later_cells_run_is_run_past() -> None:
                      ("plot", [stream("ok\n")], 3), ("evaluate", [stream("0.8\n")], 4))
     why = drift.ran_past(saved, 2, "AttributeError", "'Sequential' object has no attribute 'sumary'")
     assert why is not None
-    assert why.startswith("Restart & Run All fails at cell 2: your saved output shows the same error")
-    assert "you ran the later cells anyway (cells 3-4)" in why
+    assert why.startswith("Restart & Run All fails at cell 2: your saved output shows the same error, "
+                          "and you ran the later cells anyway")
+    assert "cells 3-4 ran after it" in why
 
 
 def test_an_error_the_student_never_saw_or_ran_nothing_after_stops() -> None:

@@ -33,8 +33,9 @@ def ran_past(saved: list[SavedCell], index: int, ename: str, evalue: str) -> str
     first = (evalue.splitlines() or [""])[0][:160]
     later = ran_later(saved, cell)
     if same_error(cell, ename, evalue) and later:
-        return (f"Restart & Run All fails at cell {index}: your saved output shows the same error ({ename}: {first}), "
-                f"and you ran the later cells anyway (cells {_span(later)}); the grader ran on past it as you did")
+        return (f"Restart & Run All fails at cell {index}: your saved output shows the same error, and you ran the "
+                f"later cells anyway ({ename}: {first}; cells {_span(later)} ran after it); the grader ran on past it "
+                "as you did")
     key = stale_history_key(cell, ename, evalue)
     if key:
         return (f"Restart & Run All fails at cell {index} ({ename}: {first}): its saved output comes from an earlier "
