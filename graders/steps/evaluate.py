@@ -85,7 +85,9 @@ def status_of(execution: Execution, evaluation: EvalResult | None) -> tuple[Stat
         return status, f"cell {err.cell_index} failed: {what}", err
     if run.status == Status.kernel_died.value:
         return Status.kernel_died, run.reason or "the kernel died", None
-    return _completed_status(execution, evaluation)
+    status, reason, _ = _completed_status(execution, evaluation)
+    # the runner's own word on a run that ended early or ran past a cell (both noted as adaptations)
+    return status, "; ".join(r for r in (reason, run.reason) if r), None
 
 
 def _completed_status(execution: Execution, evaluation: EvalResult | None) -> tuple[Status, str, CellError | None]:

@@ -5,8 +5,10 @@
   clear "missing package" status);
 * ``!wget URL`` / ``!curl``: a course file answers a known URL, otherwise
   "needs network"; ``!kaggle``, ``!gdown``, ``!git clone`` need the network;
-* ``input()`` / ``getpass``: a clear "needs input" status instead of
-  ipykernel's StdinNotImplementedError;
+* ``input()``: the reply the student typed, when the notebook's saved output
+  of that cell shows it (:func:`expect_replies`, set by the runner before the
+  cell), otherwise -- and for ``getpass`` -- a clear "needs input" status
+  instead of ipykernel's StdinNotImplementedError;
 * ``%matplotlib qt|tk|notebook|widget``: inline (headless);
 * OpenCV, when installed: ``cv2.imshow``/``waitKey``/windows headless,
   ``cv2.VideoCapture(0)`` "needs a camera", ``cv2.imread`` through the course files.
@@ -118,6 +120,62 @@ def _needs_input(prompt: Any = "", *args: Any, **kwargs: Any) -> str:
     raise LabgradeNeedsInput(str(prompt))
 
 
+# The saved replies of the cell about to run: its index, the text of its stdin streams, its stdout lines.
+_REPLIES: dict[str, Any] = {"cell": -1, "stdin": "", "stdout": []}
+
+
+def expect_replies(cell: int, stdin: str, stdout: list[str]) -> None:
+    """What the saved output of the next cell shows the student typed.
+
+    JupyterLab keeps each reply as a ``stdin`` stream output: the prompt, a
+    space and the value; Colab and the classic Notebook echo prompt and value
+    into ``stdout``. The runner calls this (hidden) before a cell whose saved
+    output has either.
+    """
+    _REPLIES.update(cell=cell, stdin=stdin, stdout=list(stdout))
+
+
+def _from_stdin(prompt: str) -> str | None:
+    text: str = _REPLIES["stdin"]
+    if not text:
+        return None
+    if prompt and text.startswith(prompt):
+        text = text[len(prompt):]
+    else:
+        last = prompt.rsplit("\n", 1)[-1]
+        line = text.split("\n", 1)[0]
+        text = text[len(last):] if last and line.startswith(last) else text
+    value, _, rest = text.lstrip(" ").partition("\n")
+    _REPLIES["stdin"] = rest
+    return value.strip()
+
+
+def _saved_reply(prompt: str) -> str | None:
+    """The value the saved output shows for ``prompt`` (consumed in order), or None."""
+    value = _from_stdin(prompt)
+    if value is not None:
+        return value
+    lines: list[str] = _REPLIES["stdout"]
+    last = prompt.rsplit("\n", 1)[-1]
+    for i, line in enumerate(lines):
+        if last.strip() and line.startswith(last) and line[len(last):].strip():
+            del lines[i]
+            return line[len(last):].strip()
+    return None
+
+
+def replay_input(prompt: Any = "", *args: Any, **kwargs: Any) -> str:
+    """input(): the reply saved in the notebook's output, else "needs input"."""
+    text = str(prompt)
+    value = _saved_reply(text)
+    if value is None:
+        raise LabgradeNeedsInput(text)
+    note("input_replayed", f"input({text!r}) in cell {_REPLIES['cell']} answered with {value!r}, "
+                           "the reply the notebook's saved output shows")
+    print(f"{text}{value}")
+    return value
+
+
 def _matplotlib_magic(original: Callable[[str], Any]) -> Callable[[str], Any]:
     def matplotlib(line: str = "") -> Any:
         gui = line.strip()
@@ -142,7 +200,7 @@ def install(shell: Any) -> None:
         shell.register_magic_function(_matplotlib_magic(magic), "line", "matplotlib")
     kernel = getattr(shell, "kernel", None)
     if kernel is not None:
-        kernel.raw_input = _needs_input
+        kernel.raw_input = replay_input
         kernel.getpass = _needs_input
 
 

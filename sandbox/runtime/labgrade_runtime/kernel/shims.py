@@ -52,6 +52,10 @@ _PATCHERS = {
     "keras.src.optimizers.base_optimizer": "labgrade_runtime.kernel.keras2:patch_keras3_optimizer",
     "tf_keras.src.optimizers.optimizer": "labgrade_runtime.kernel.keras2:patch_tf_keras_optimizer",
     "sklearn.preprocessing": "labgrade_runtime.kernel.watch:patch_scalers",
+    "keras.src.trainers.trainer": "labgrade_runtime.kernel.compat:patch_keras3_compile",
+    "keras.src.utils.model_visualization": "labgrade_runtime.kernel.compat:patch_plot_model",
+    "tf_keras.src.utils.vis_utils": "labgrade_runtime.kernel.compat:patch_plot_model",
+    "seaborn": "labgrade_runtime.kernel.compat:patch_seaborn",
 }
 
 

@@ -1,8 +1,12 @@
 """Stand-ins, inside the sandbox only, for modules that exist only on a student's machine.
 
-* ``google.colab`` (``drive.mount`` a no-op, ``files.upload`` serving the
-  course files, ``patches.cv2_imshow`` headless, ``output.eval_js`` -- the
-  Colab camera snippet -- a clear "needs a camera");
+* ``google.colab`` (``drive.mount`` a no-op, ``files.upload`` handing over
+  what the code then reads -- the course files, or an image for code that
+  reads the upload as images -- ``patches.cv2_imshow`` showing the image
+  inline as Colab did, ``output.eval_js`` -- the Colab camera snippet -- a
+  clear "needs a camera");
+* ``tkinter`` when there is no display (:mod:`labgrade_runtime.kernel.tkstub`):
+  windows that are built but never shown, ``mainloop()`` returning at once;
 * Keras 2's ``keras.wrappers.scikit_learn``;
 * whatever an experiment's kernel adapter registers with :func:`register`
   (e.g. a download library answered from the course files), only when the
@@ -37,10 +41,48 @@ def _mount(mountpoint: str = "/content/drive", *args: Any, **kwargs: Any) -> Non
     print(f"Mounted at {mountpoint} (labgrade: course files are served offline)")
 
 
+class Uploaded(dict[str, bytes]):
+    """What ``files.upload()`` returns: any name the code indexes it by is answered through the course files."""
+
+    def __missing__(self, key: str) -> bytes:
+        from labgrade_runtime.kernel import datafiles
+
+        found = datafiles.resolve(str(key))
+        if found is None:
+            raise KeyError(key)
+        note("colab", f"files.upload()[{key!r}] answered with {datafiles.describe(found)}")
+        data = Path(found).read_bytes()
+        self[key] = data
+        return data
+
+
 def _upload(*args: Any, **kwargs: Any) -> dict[str, bytes]:
+    from labgrade_runtime.kernel import uploads
+
+    window = uploads.code_after_call()
+    if uploads.reads_images(window):
+        images = uploads.images_to_hand(window)
+        names = ", ".join(images) or "none (as if no file was chosen): no image was handed in or served"
+        note("colab", f"google.colab.files.upload() answered with images (the code reads them as images): {names}")
+        return Uploaded(images)
     files = _course_bytes()
     note("colab", f"google.colab.files.upload() answered with the course files: {', '.join(files) or 'none'}")
-    return files
+    return Uploaded(files)
+
+
+def _cv2_imshow(image: Any, *args: Any, **kwargs: Any) -> None:
+    """Colab's cv2_imshow: the BGR(A) array shown inline (kept in the executed notebook), nothing blocks."""
+    note("headless", "google.colab.patches.cv2_imshow() shown inline as in Colab")
+    try:
+        import numpy as np
+        from IPython.display import display
+        from PIL import Image
+    except ImportError:
+        return
+    arr = np.clip(np.asarray(image), 0, 255).astype("uint8")
+    if arr.ndim == 3 and arr.shape[2] in (3, 4):
+        arr = arr[..., [2, 1, 0] + ([3] if arr.shape[2] == 4 else [])]
+    display(Image.fromarray(arr.squeeze()))  # type: ignore[no-untyped-call]
 
 
 def _quiet(what: str) -> Callable[..., None]:
@@ -63,7 +105,7 @@ def build_colab() -> dict[str, ModuleType]:
     parts: dict[str, dict[str, Any]] = {
         "drive": {"mount": _mount, "flush_and_unmount": _quiet("drive.flush_and_unmount()")},
         "files": {"upload": _upload, "download": _quiet("files.download()"), "view": _quiet("files.view()")},
-        "patches": {"cv2_imshow": _quiet("cv2_imshow()")},
+        "patches": {"cv2_imshow": _cv2_imshow},
         "output": {"eval_js": _eval_js, "clear": _quiet("output.clear()"), "enable_custom_widget_manager": _quiet("output widgets")},
         "data_table": {"enable_dataframe_formatter": _quiet("data_table"), "disable_dataframe_formatter": _quiet("data_table")},
         "auth": {"authenticate_user": _auth},
@@ -165,6 +207,11 @@ def provides(module: str) -> bool:
 
 
 def install() -> None:
-    """Put the stand-ins on the import path."""
+    """Put the stand-ins on the import path (tkinter's too when there is no display)."""
+    from labgrade_runtime.kernel import tkstub, uploads
+
+    uploads.snapshot()
+    if tkstub.headless() and "tkinter" not in _STUBS:
+        register("tkinter", tkstub.build, unless_installed=False)
     if not any(isinstance(f, StubFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, StubFinder())

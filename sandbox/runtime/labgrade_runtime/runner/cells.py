@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
+from pathlib import Path
 from typing import Any
 
 import nbformat
@@ -19,8 +21,14 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from labgrade_runtime import errors
 from labgrade_runtime.contract import SCHEMA_VERSION, JobSpec
+from labgrade_runtime.runner import drift, evidence
 
 TIMEOUT_ENAME = "CellTimeoutError"
+# Statuses a notebook may end with after training (a prediction typed in, a webcam demo): see _interactive_end.
+INTERACTIVE = {"needs_input": "asks for keyboard input", "needs_camera": "opens a webcam"}
+TRAINS = re.compile(r"\.fit(_generator)?\(|\.train_on_batch\(")
+_ENV = "import labgrade_runtime.kernel.environment as _lg_env\n_lg_env"
+_FITS = "import labgrade_runtime.kernel.state as _lg_state\nprint(len(_lg_state.STATE['fits']))"
 
 
 class CappedClient(NotebookClient):
@@ -61,29 +69,96 @@ def _cell_error(index: int, cell: Any, exc: CellExecutionError) -> dict[str, Any
     }
 
 
-async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any]) -> None:
+async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any], saved: list[evidence.SavedCell]) -> None:
+    """Every code cell in order; after a failing one, :func:`_after_error` says whether the run goes on."""
+    cells = evidence.by_index(saved)
+    ran_on: list[str] = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         started = time.perf_counter()
+        reply = evidence.replies(cells[index]) if index in cells else None
+        if reply:
+            await _hidden(client, f"{_ENV}.expect_replies({index}, {reply[0]!r}, {reply[1]!r})", 30)
         try:
             await client.async_execute_cell(cell, index)
         except CellExecutionError as exc:
-            timed_out = exc.ename == TIMEOUT_ENAME
-            result["status"] = "timeout" if timed_out else "cell_error"
-            result["cell_error"] = _cell_error(index, cell, exc)
-            clear = None if timed_out else errors.classify(exc.ename, str(exc.evalue or ""))
-            if clear:
-                result["status"], result["reason"] = clear
+            if await _after_error(client, nb, index, exc, result, saved, ran_on):
+                continue
             return
         finally:
             result["cell_seconds"][str(index)] = round(time.perf_counter() - started, 3)
+            if reply:
+                await _hidden(client, f"{_ENV}.expect_replies(-1, '', [])", 30)
         result["cells_run"] += 1
+    if ran_on:
+        result["reason"] = "; ".join(ran_on)
 
 
-async def _hidden(client: CappedClient, source: str, timeout: float) -> str:
-    """Run harness code in the kernel; returns the error text, '' when it worked."""
+async def _after_error(client: CappedClient, nb: Any, index: int, exc: CellExecutionError, result: dict[str, Any],
+                       saved: list[evidence.SavedCell], ran_on: list[str]) -> bool:
+    """Settle a failed cell: True to run on past it (the saved outputs show the author did), else stop.
+
+    * a timeout, or an error with a clear status (needs network, input...), stops the run; input or a
+      camera asked for after the model was trained, with no training after it, stops it as *completed*
+      (:func:`_interactive_end`);
+    * an error the saved output shows too, with later cells the author ran after it, or a cell whose
+      saved output came from an earlier version of the code (a history key fit() no longer records):
+      the run goes on, noted, and the run's reason says so (:mod:`labgrade_runtime.runner.drift`);
+    * any other error stops the run with ``cell_error``.
+    """
+    timed_out = exc.ename == TIMEOUT_ENAME
+    clear = None if timed_out else errors.classify(exc.ename, str(exc.evalue or ""))
+    evalue = str(exc.evalue or "")
+    if clear and clear[0] in INTERACTIVE and await _interactive_end(client, nb, index, clear, result):
+        return False
+    if not timed_out and not clear and len(ran_on) < drift.MAX_RAN_ON:
+        why = drift.ran_past(saved, index, exc.ename, evalue)
+        if why:
+            ran_on.append(why)
+            _adapt(client, "ran_past_error", why)
+            return True
+    result["status"] = "timeout" if timed_out else "cell_error"
+    result["cell_error"] = _cell_error(index, nb.cells[index], exc)
+    if clear:
+        result["status"], result["reason"] = clear
+    elif ran_on:
+        result["reason"] = "; ".join(ran_on)
+    return False
+
+
+async def _interactive_end(client: CappedClient, nb: Any, index: int, clear: tuple[str, str],
+                           result: dict[str, Any]) -> bool:
+    """Input or a camera asked for by a cell after a model was trained, and no cell after it trains:
+    the run ends there as completed, the model trained so far graded, the stop noted and named in the reason."""
+    later = "\n".join(str(c.source) for c in nb.cells[index + 1:] if c.cell_type == "code")
+    if TRAINS.search(later) or (await _ask(client, _FITS)).strip() in ("", "0"):
+        return False
+    status, why = clear
+    detail = why.split(":", 1)[-1].strip()
+    text = (f"stopped at cell {index}: it {INTERACTIVE[status]} after the model was trained ({detail}); "
+            f"the model trained up to there is graded, the cells from {index} on were not run")
+    _adapt(client, "interactive_end", text)
+    result["reason"] = text
+    return True
+async def _ask(client: CappedClient, source: str) -> str:
+    """What harness code run in the kernel prints ('' when it failed)."""
     cell = _code_cell(source)
+    if await _hidden(client, source, 30, cell):
+        return ""
+    return "".join(str(o.get("text", "")) for o in cell.outputs if o.get("output_type") == "stream")
+
+
+def _adapt(client: CappedClient, kind: str, detail: str) -> None:
+    """Record an adaptation the runner itself made, beside the kernel's (same file, same format)."""
+    out = Path(client.resources.get("labgrade_out", "."))
+    with open(out / "adaptations.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"kind": kind, "detail": detail}) + "\n")
+
+
+async def _hidden(client: CappedClient, source: str, timeout: float, cell: Any = None) -> str:
+    """Run harness code in the kernel; returns the error text, '' when it worked."""
+    cell = _code_cell(source) if cell is None else cell
     saved = client.timeout
     client.timeout = int(timeout)
     # nbclient writes a cell's outputs through its index: give the hidden cell a slot of its own.
@@ -103,13 +178,19 @@ def notebook_code(nb: Any) -> str:
     return "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
 
 
-def fresh(path: str) -> Any:
-    """The notebook without the outputs the student saved (stale numbers must not count)."""
+def load(path: str) -> tuple[Any, list[evidence.SavedCell]]:
+    """The notebook without the outputs the student saved (stale numbers must not count), and what they showed."""
     nb = nbformat.read(path, as_version=4)
+    saved = evidence.saved_cells(nb)
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
-    return nb
+    return nb, saved
+
+
+def fresh(path: str) -> Any:
+    """The notebook without the outputs the student saved."""
+    return load(path)[0]
 
 
 async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
@@ -117,7 +198,7 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
 
     The kernel is shut down afterwards, whatever happened.
     """
-    nb = fresh(spec.notebook)
+    nb, saved = load(spec.notebook)
     client = CappedClient(
         nb,
         km=km,
@@ -128,7 +209,7 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
         allow_errors=False,
         record_timing=True,
         shutdown_kernel="immediate",
-        resources={"metadata": {"path": spec.cwd}},
+        resources={"metadata": {"path": spec.cwd}, "labgrade_out": spec.out_dir},
     )
     client.output_cap = int(spec.output_bytes)
     result: dict[str, Any] = {"schema": SCHEMA_VERSION, "status": "completed", "cell_error": None, "cells_run": 0, "cell_seconds": {}}
@@ -138,7 +219,7 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
             setup_error = await _hidden(client, f"import labgrade_runtime.kernel.shims as _lg_shims\n_lg_shims.install({spec.dump()!r})", 120)
             if setup_error:
                 raise RuntimeError(f"the harness shims failed to install: {setup_error}")
-            await _run_cells(client, nb, result)
+            await _run_cells(client, nb, result, saved)
             probe_error = await _hidden(client, "import labgrade_runtime.kernel.probe as _lg_probe\n_lg_probe.export(globals())", spec.probe_seconds)
             result["probe_error"] = probe_error
     except DeadKernelError as exc:

@@ -4,13 +4,20 @@ The Keras 2 runtime (tf-keras) is chosen when the code uses what Keras 3
 removed (``keras.preprocessing.text``, ``ImageDataGenerator``,
 ``predict_classes``, ``fit_generator``, ``keras.layers.core``, optimizer
 ``lr=``/``decay=``...); a run on Keras 3 that fails the way Keras 2 code does
-is re-run once on tf-keras. The kernel side lives in
-:mod:`labgrade_runtime.kernel.keras2`.
+is re-run once on tf-keras. The saved outputs are evidence too: a notebook
+handed in with Keras 2's progress lines (``60000/60000 [====] - 5s
+83us/sample - loss:``, ``- 2s 1ms/step - loss:``, ``Train on N samples``) or
+tf-keras' warnings was run on Keras 2 by its author, and gets tf-keras up
+front; Keras 3 draws its bar with ``━`` and prints no ``[===]``. The kernel
+side lives in :mod:`labgrade_runtime.kernel.keras2`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+
+from labgrade_runtime.runner.evidence import SavedCell
 
 # Regex over the code -> why it needs Keras 2.
 KERAS2_SIGNS: tuple[tuple[str, str], ...] = (
@@ -31,9 +38,38 @@ KERAS2_ERRORS = re.compile(
     r"module '(keras|tensorflow\.keras)[\w.]*' has no attribute|Argument\(s\) not recognized|Unrecognized keyword arguments"
 )
 
-def choose(code: str) -> tuple[str, list[str]]:
-    """('tf_keras' | 'keras3', reasons) for the notebook's code."""
-    reasons = [why for pattern, why in KERAS2_SIGNS if re.search(pattern, code)]
+# Keras 2's progress output: a bar of '=' and '.', then "- 5s 83us/sample" / "- 2s 1ms/step" / "- 3s - loss:".
+KERAS2_PROGRESS = re.compile(
+    r"^\s*\d+/\d+ \[[=>.]+\] - (ETA: )?\d+s|"
+    r"^\s*\d+/\d+ - \d+s - (loss|acc|accuracy|mae|mse)\b|"
+    r"\d+(us|ms|s)/sample\b|^Train on \d+ samples|"
+    r"- \d+s/epoch - \d+(ms|us|s)/step\s*$",
+    re.MULTILINE,
+)
+KERAS2_WARNINGS = re.compile(
+    r"^WARNING:tensorflow:.*([Kk]eras|tf\.keras)|tensorflow/python/keras/|"
+    r"^WARNING:absl:`lr` is deprecated in Keras optimizer|The `lr` argument is deprecated, use `learning_rate`",
+    re.MULTILINE,
+)
+KERAS3_PROGRESS = re.compile(r"^\s*\d+/\d+ ━+")
+
+
+def saved_output_signs(cells: Iterable[SavedCell]) -> list[str]:
+    """Why the saved outputs say the author ran Keras 2 (nothing when any shows Keras 3's progress bar)."""
+    found: list[str] = []
+    for cell in cells:
+        if KERAS3_PROGRESS.search(cell.text):
+            return []
+        if KERAS2_PROGRESS.search(cell.text):
+            found.append(f"saved output of cell {cell.index} shows Keras 2 progress lines")
+        elif KERAS2_WARNINGS.search(cell.text):
+            found.append(f"saved output of cell {cell.index} shows tf-keras (Keras 2) warnings")
+    return found[:1]
+
+
+def choose(code: str, saved: Iterable[SavedCell] = ()) -> tuple[str, list[str]]:
+    """('tf_keras' | 'keras3', reasons) for the notebook's code and the outputs its author saved."""
+    reasons = [why for pattern, why in KERAS2_SIGNS if re.search(pattern, code)] + saved_output_signs(saved)
     return ("tf_keras" if reasons else "keras3"), reasons
 
 

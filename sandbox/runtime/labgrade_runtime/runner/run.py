@@ -8,12 +8,17 @@ the probe last -- also after a failing or timed-out cell, so that whatever
 was trained before the failure is still evaluated. Writes ``run.json`` and
 the executed notebook into the artifact directory.
 
-Before the kernel starts, the code is read (never executed) to pick the Keras
-runtime: Keras 2 code runs on tf-keras (``TF_USE_LEGACY_KERAS=1``). A run on
+Before the kernel starts, the code is read (never executed) and the saved
+outputs looked at, to pick the Keras runtime: Keras 2 code, or a notebook
+whose saved outputs show Keras 2's progress lines, runs on tf-keras
+(``TF_USE_LEGACY_KERAS=1``). A run on
 Keras 3 that fails the way Keras 2 code does is re-run once on tf-keras. A
 failing cell whose error is one the harness has a clear status for (needs
 network, missing data file, missing package, needs input, needs a camera)
-gets that status instead of ``cell_error``.
+gets that status instead of ``cell_error`` -- unless it asks for input or a
+camera after the model was trained, when the run stops there as completed
+(noted); a cell whose saved output shows the author ran past its error is run
+past (:mod:`labgrade_runtime.runner.drift`, noted).
 
 The kernel is launched first, before nbformat and nbclient are imported
 (:mod:`labgrade_runtime.runner.cells`): its own start-up, most of a second, overlaps
@@ -83,8 +88,9 @@ async def execute(spec: JobSpec) -> dict[str, Any]:
     async with kernel(spec) as km:
         from labgrade_runtime.runner import cells  # nbformat + nbclient: imported while the kernel boots
 
-        code = cells.notebook_code(cells.fresh(spec.notebook))
-        runtime, reasons = keras_choice.choose(code)
+        nb, saved = cells.load(spec.notebook)
+        code = cells.notebook_code(nb)
+        runtime, reasons = keras_choice.choose(code, saved)
         spec = spec.model_copy(update={"code": code})
         result = await cells.execute_once(spec.model_copy(update={"keras_runtime": runtime, "keras_reasons": reasons}), km)
     error = result.get("cell_error") or {}
