@@ -31,6 +31,10 @@ def check_runs(art: Artifacts, award: Award) -> None:
     award.hint = "Restart the kernel and run all cells before handing in; fix the first error shown."
     assert art.status.ran, f"did not run to the end: {art.reason}"
     award.evidence = f"ran to the end ({art.status.value})"
+    drift = [a.detail for a in art.adaptations if a.kind == "ran_past_error"]
+    if drift:  # the grader ran on past an error the saved outputs show the student ran past too: half the point
+        award.fraction = 0.5
+        award.evidence = f"ran to the end only past an error: {drift[0]}"
 
 
 @pytest.mark.check("metric", title="Model quality on the hidden test set")

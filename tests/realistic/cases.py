@@ -246,11 +246,12 @@ CASES: list[Case] = [
     fashion("f_colab_webcam", F_LOAD, F_MODEL,
             "from google.colab.output import eval_js\nfrom IPython.display import Javascript, display\n"
             "def take_photo(filename='photo.jpg', quality=0.8):\n    display(Javascript('/* camera */'))\n    data = eval_js('takePhoto({})'.format(quality))\n    return filename\n"
-            "take_photo()", status="needs_camera", reason="camera"),
+            "take_photo()", kinds=("interactive_end",), reason="camera"),  # after training: the model is graded
     fashion("f_colab_upload", "from google.colab import files\nuploaded = files.upload()\nprint(list(uploaded))", F_LOAD, F_MODEL, kinds=("colab",)),
     fashion("f_opencv", F_LOAD, F_MODEL, "import cv2\nimg = (x_test[0] * 255).astype('uint8')\ncv2.imshow('first test image', img)\ncv2.waitKey(0)\ncv2.destroyAllWindows()",
             kinds=("headless",), requires="cv2"),
-    fashion("f_webcam_cv2", F_LOAD, F_MODEL, "import cv2\ncap = cv2.VideoCapture(0)\nok, frame = cap.read()", status="needs_camera", reason="VideoCapture", requires="cv2"),
+    fashion("f_webcam_cv2", F_LOAD, F_MODEL, "import cv2\ncap = cv2.VideoCapture(0)\nok, frame = cap.read()",
+            kinds=("interactive_end",), reason="VideoCapture", requires="cv2"),
     fashion("f_tqdm", "from tqdm import tqdm\nfor _ in tqdm(range(3)):\n    pass\n" + F_LOAD, F_MODEL, requires="tqdm"),
     fashion("f_open_missing_labels", F_LOAD, "labels = open('class_names.txt').read().splitlines()", status="missing_data_file", reason="class_names.txt"),
     fashion("f_pil_missing_image", F_LOAD, F_MODEL, "from PIL import Image\nimg = Image.open('/content/my_shirt.jpg').convert('L').resize((28, 28))",
