@@ -122,9 +122,10 @@ def provider_for(rubric: Rubric) -> Provider:
 def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     """The cache folder's name: changes whenever the data it holds would change."""
     helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py"))
-    variants = [rubric.folder / VARIANTS_FILE, Path(__file__).with_name("variants.py")]
+    variants = [rubric.folder / VARIANTS_FILE]
     variants += sorted(p for p in (rubric.folder / "data" / VARIANTS_DIR).rglob("*") if p.is_file())
-    code = b"".join(p.read_bytes() for p in [Path(__file__), *helpers, provider_path(rubric)])
+    code = b"".join(p.read_bytes() for p in [Path(__file__), Path(__file__).with_name("variants.py"), *helpers,
+                                            provider_path(rubric)])
     code += b"".join(p.relative_to(rubric.folder).as_posix().encode() + p.read_bytes()
                      for p in variants if p.is_file())
     spec = rubric.profiles.get(profile, ProfileSpec()).model_dump_json()
