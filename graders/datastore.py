@@ -202,8 +202,12 @@ def variant_files(data: ServedData, choices: dict[str, Choice], course_files: li
 
     folder = data.served_dir / VARIANTS_DIR
     by_name = {c.name: c for c in course_files}
-    missing = {k: c for k, c in choices.items()
-               if not (folder / served_name(by_name[c.course_file].variant(c.variant), by_name[c.course_file])).exists()}
+
+    def name_of(choice: Choice) -> str:
+        course = by_name[choice.course_file]
+        return served_name(course.variant(choice.variant), course)
+
+    missing = {k: c for k, c in choices.items() if not (folder / name_of(c)).exists()}
     if missing:
         with _BUILD_LOCK:
             tmp = data.served_dir.parent / f"variants.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -217,5 +221,4 @@ def variant_files(data: ServedData, choices: dict[str, Choice], course_files: li
                     os.replace(tmp / name, folder / name)  # the same bytes whoever writes them first
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
-    return {read: f"{VARIANTS_DIR}/{served_name(by_name[c.course_file].variant(c.variant), by_name[c.course_file])}"
-            for read, c in choices.items()}
+    return {read: f"{VARIANTS_DIR}/{name_of(c)}" for read, c in choices.items()}

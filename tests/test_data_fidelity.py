@@ -227,7 +227,8 @@ def test_kaggle_fashion_pixel_csvs_under_plain_names(tmp_path: Path) -> None:
     x = np.random.RandomState(0).randint(0, 256, (30, 28, 28)).astype("uint8")
     np.savez(tmp_path / "fashion_mnist.npz", x_train=x, y_train=np.arange(30) % 10, x_test=x[:5], y_test=np.arange(5))
     saved = dict(shims.SPEC)
-    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")})
+    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path),
+                      keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")})
     try:
         for name, rows in (("train.csv", 30), ("test.csv", 5), ("fashion-mnist_train.csv", 30)):
             made = derived.make(name, {})

@@ -18,12 +18,12 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from labgrade_runtime.contract import JobSpec
 
 from graders.datastore import ServedData, served_data, variant_files
 from graders.rubric import Rubric, load_targets
 from graders.state import GradeState, Workspace
 from graders.variants import load_variants
+from labgrade_runtime.contract import JobSpec
 
 log = logging.getLogger(__name__)
 

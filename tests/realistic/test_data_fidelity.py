@@ -103,7 +103,8 @@ def test_kaggle_pixel_csvs_under_plain_names_have_every_row(tmp_path: Path) -> N
         "x_train = train.drop('label', axis=1).values.reshape(-1, 28, 28, 1) / 255.0\ny_train = train['label'].values",
         "from tensorflow import keras\n"
         "model = keras.Sequential([keras.layers.Input(shape=(28, 28, 1)), keras.layers.Flatten(),\n"
-        "                          keras.layers.Dense(64, activation='relu'), keras.layers.Dense(10, activation='softmax')])\n"
+        "                          keras.layers.Dense(64, activation='relu'),\n"
+        "                          keras.layers.Dense(10, activation='softmax')])\n"
         "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
         "model.fit(x_train, y_train, epochs=2, batch_size=64)")]
     record = api.check(notebook=_write(nb, tmp_path / "fashion_csv.ipynb"), experiment="fashion", backend="local")
