@@ -9,13 +9,18 @@ running the experiment's own provider (``rubrics/<id>/provider.py``):
 * ``holdout.npz`` -- the hidden split the trusted evaluator scores on, in a
   root-only folder that is never mounted into a student's run;
 * ``stats.json`` -- the raw scale of the served training inputs, which the
-  evaluator compares with the student's to feed the holdout the same way.
+  evaluator compares with the student's to feed the holdout the same way;
+* ``rows/`` -- the served canonical rows of each course file that declares
+  variants (``variants.toml``), host side only: the copy of a course file a
+  notebook's evidence matches is written from them into ``served/variants/``
+  on first use (:func:`variant_files`), so no variant can hold a held-out row.
 
 Each provider uses real data where the project ships it or the instructor
 provides it (``course.data``, Keras cache layout), otherwise deterministic
 synthetic stand-ins in the real format (:mod:`graders.datasets`). The cache
 key hashes the store's code, those helpers and the experiment's provider, so
-a changed provider builds its data anew.
+a changed provider builds its data anew; it hashes the experiment's variant
+declarations and files too, since the variants are written from this data.
 """
 
 from __future__ import annotations
@@ -33,14 +38,21 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from graders.paths import CACHE_DIR
 from graders.rubric import ProfileSpec, Rubric, RubricError
+from graders.variants import VARIANTS_FILE
 
-STORE_VERSION = 1
+if TYPE_CHECKING:
+    from graders.evidence import Choice
+    from graders.variants import CourseFile
+
+STORE_VERSION = 2
+VARIANTS_DIR = "variants"  # under served/: the chosen variants, written on first use
+ROWS_DIR = "rows"  # beside served/, never mounted: each course file's served canonical rows
 _BUILD_LOCK = threading.Lock()
 
 
@@ -54,6 +66,11 @@ class ServedData:
     holdout: Path
     raw_stats: dict[str, Any]
     source: dict[str, str]
+
+    @property
+    def rows_dir(self) -> Path:
+        """The served canonical rows of each course file with variants (host side only)."""
+        return self.served_dir.parent / ROWS_DIR
 
 
 # ---------------------------------------------------------------- providers
@@ -105,7 +122,12 @@ def provider_for(rubric: Rubric) -> Provider:
 def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     """The cache folder's name: changes whenever the data it holds would change."""
     helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py"))
-    code = b"".join(p.read_bytes() for p in [Path(__file__), *helpers, provider_path(rubric)])
+    variants = [rubric.folder / VARIANTS_FILE]
+    variants += sorted(p for p in (rubric.folder / "data" / VARIANTS_DIR).rglob("*") if p.is_file())
+    code = b"".join(p.read_bytes() for p in [Path(__file__), Path(__file__).with_name("variants.py"), *helpers,
+                                            provider_path(rubric)])
+    code += b"".join(p.relative_to(rubric.folder).as_posix().encode() + p.read_bytes()
+                     for p in variants if p.is_file())
     spec = rubric.profiles.get(profile, ProfileSpec()).model_dump_json()
     digest = hashlib.sha256(code + f"{spec}{real}".encode()).hexdigest()[:10]
     return f"v{STORE_VERSION}-{rubric.data.holdout}-{profile}-{seed}-{digest}"
@@ -119,6 +141,9 @@ def _build(rubric: Rubric, spec: ProfileSpec, seed: int, real: Path | None, root
     (tmp / "hidden").mkdir(mode=0o700)
     made = provider(spec, seed, real, tmp / "served")
     np.savez(tmp / "hidden" / "holdout.npz", **made["holdout"])
+    (tmp / ROWS_DIR).mkdir(mode=0o700)
+    for name, frame in made.get("canonical_rows", {}).items():
+        frame.to_pickle(tmp / ROWS_DIR / f"{name}.pkl")
     meta = {k: made[k] for k in ("keras", "raw_stats", "source")}
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     for path in (tmp / "served").rglob("*"):
@@ -150,3 +175,50 @@ def served_data(rubric: Rubric, profile: str, seed: int, real: Path | None = Non
         raw_stats=meta["raw_stats"],
         source=meta["source"],
     )
+
+
+# ---------------------------------------------------------------- variants of course files
+
+
+def _served_rows(data: ServedData, course_files: list[CourseFile]) -> dict[str, Any]:
+    import pandas as pd
+
+    out: dict[str, Any] = {}
+    for course in course_files:
+        path = data.rows_dir / f"{course.name}.pkl"
+        if path.is_file():
+            out[course.name] = pd.read_pickle(path)  # written by this store from the provider's rows
+    return out
+
+
+def variant_files(data: ServedData, choices: dict[str, Choice], course_files: list[CourseFile]) -> dict[str, str]:
+    """Read name -> the chosen variant's file under the data root (``variants/<name>``), written once per cache.
+
+    Written from the rows the provider served (its holdout already removed), into a private folder
+    first and renamed into ``served/variants/``, so concurrent jobs never see half a file.
+    """
+    from graders.evidence import serve
+    from graders.variants import served_name
+
+    folder = data.served_dir / VARIANTS_DIR
+    by_name = {c.name: c for c in course_files}
+
+    def name_of(choice: Choice) -> str:
+        course = by_name[choice.course_file]
+        return served_name(course.variant(choice.variant), course)
+
+    missing = {k: c for k, c in choices.items() if not (folder / name_of(c)).exists()}
+    if missing:
+        with _BUILD_LOCK:
+            tmp = data.served_dir.parent / f"variants.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir(mode=0o700)
+            try:
+                written = serve(missing, course_files, _served_rows(data, course_files), tmp)
+                folder.mkdir(mode=0o755, exist_ok=True)
+                folder.chmod(0o755)
+                for name in set(written.values()):
+                    (tmp / name).chmod(0o644)
+                    os.replace(tmp / name, folder / name)  # the same bytes whoever writes them first
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+    return {read: f"{VARIANTS_DIR}/{name_of(c)}" for read, c in choices.items()}

@@ -2,20 +2,30 @@
 
 The calibrated targets are loaded here too, before anything runs: an
 experiment that was never calibrated fails fast with the command to fix it.
+
+Students had different copies of a course file (upper-case names, an index
+column, UCI fixed width...). The notebook is run as its author ran it, so the
+copy its own code and saved outputs match (:mod:`graders.evidence`) is served
+for each read: the job spec maps the read, as the notebook writes it, to that
+variant's file, and says why. A read with no evidence gets the canonical file.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from pathlib import Path
 
 import nbformat
+
+from graders.datastore import ServedData, served_data, variant_files
+from graders.rubric import Rubric, load_targets
+from graders.state import GradeState, Workspace
+from graders.variants import load_variants
 from labgrade_runtime.contract import JobSpec
 
-from graders.datastore import served_data
-from graders.rubric import load_targets
-from graders.state import GradeState, Workspace
+log = logging.getLogger(__name__)
 
 JOBS_ROOT = Path(tempfile.gettempdir()) / "labgrade-jobs"
 NOTEBOOK_NAME = "submission.ipynb"
@@ -43,6 +53,7 @@ def prepare(state: GradeState) -> None:
             shutil.copytree(source, work / name)
         else:
             shutil.copyfile(source, work / name)
+    data_map, reasons = matched_variants(task.rubric, data, task.submission.notebook)
     profile = task.rubric.profiles.get(ctx.profile)
     spec = JobSpec(
         notebook=ws.notebook_name,
@@ -50,15 +61,40 @@ def prepare(state: GradeState) -> None:
         output_bytes=ctx.limits.output_bytes,
         profile=ctx.profile,
         epoch_cap=profile.epoch_cap if profile else 0,
+        fit_samples=profile.fit_samples if profile else 0,
         seed=ctx.seed,
         keras_datasets=data.keras,
         dataset_source=data.source,
         data_files=list(data.files),
         aliases=dict(task.rubric.data.aliases),
         adapters=[p.name for p in task.rubric.kernel_adapters()],
+        data_map=data_map,
+        data_reasons=reasons,
     )
     (ws.dir("job") / "spec.json").write_text(spec.dump(), encoding="utf-8")
     ws.dir("out")
+
+
+def matched_variants(rubric: Rubric, data: ServedData,
+                     nb: nbformat.NotebookNode) -> tuple[dict[str, str], dict[str, str]]:
+    """Read name -> the variant file its evidence matched (under the data root), and the reasons.
+
+    Only reads the notebook says something about are mapped: without evidence the canonical course
+    file is served as before. Matching never fails a submission: if it cannot be done the canonical
+    files are served, as they would be without evidence.
+    """
+    from graders.evidence import choose_for_notebook
+
+    course_files = load_variants(rubric.folder)
+    if not course_files:
+        return {}, {}
+    try:
+        choices = {k: c for k, c in choose_for_notebook(nb, course_files).items() if c.decided_by != "default"}
+        files = variant_files(data, choices, course_files)
+    except Exception:  # noqa: BLE001 - an odd notebook must not stop grading; canonical files are served
+        log.warning("matching course-file variants failed; serving the canonical files", exc_info=True)
+        return {}, {}
+    return files, {k: c.reason for k, c in choices.items()}
 
 
 def cleanup(state: GradeState) -> None:

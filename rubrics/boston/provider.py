@@ -3,6 +3,9 @@
 ``BostonHousing.csv`` (clean, lower-case columns), ``HousingData.csv`` (Kaggle's
 copy: upper-case columns, NA cells) and ``boston_housing.npz`` for
 ``keras.datasets.boston_housing``: the same rows, minus a seeded hidden holdout.
+The served rows are also returned as canonical cell text (``canonical_rows``),
+from which the store writes the copy of the file a notebook's evidence matches
+(``variants.toml``): every variant holds exactly the served rows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import pandas as pd
 from graders.datasets.arrays import feature_stats
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
+from graders.variants import load_variants, read_canonical
 
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
@@ -34,6 +38,7 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     np.savez(served / "boston_housing.npz", x=x[keep], y=y[keep])
     return {
         "keras": {"boston_housing": "boston_housing.npz"},
+        "canonical_rows": {c.name: read_canonical(c).iloc[keep] for c in load_variants(Path(__file__).parent)},
         "holdout": {"x": x[hold], "y": y[hold]},
         "raw_stats": {"x": feature_stats(x[keep], True), "y": feature_stats(y[keep], False)},
         "source": {"boston": f"real Boston housing (StatLib), {len(keep)} rows served, {n_hold} held out"},

@@ -29,6 +29,7 @@ from graders.datasets.arrays import cut_to_profile, feature_stats
 from graders.datasets.keras_images import image_classes
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
+from graders.variants import load_variants, read_canonical
 
 LETTER_FILES = ("letter-recognition.data", "letter-recognition.csv")
 
@@ -43,7 +44,8 @@ def letter_codes(letters: Any) -> np.ndarray:
     return np.array([ord(str(c)) - ord("A") for c in letters], dtype=np.int64)
 
 
-def _letters(seed: int, n_hold: int, n_serve: int | None, served: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], str]:
+def _letters(seed: int, n_hold: int, n_serve: int | None,
+             served: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], str, np.ndarray]:
     frame = read_letters()
     order = np.random.RandomState(seed).permutation(len(frame))
     hold, keep = np.sort(order[:n_hold]), np.sort(order[n_hold:][:n_serve])
@@ -54,7 +56,7 @@ def _letters(seed: int, n_hold: int, n_serve: int | None, served: Path) -> tuple
     x = frame.iloc[:, 1:].to_numpy("int32")
     holdout = {"x_letters": x[hold], "y_letters": letter_codes(frame.iloc[hold, 0])}
     source = f"real UCI Letter Recognition (CC BY 4.0), {len(keep)} of {len(frame) - n_hold} rows served, {n_hold} held out"
-    return holdout, feature_stats(x[keep], True), source
+    return holdout, feature_stats(x[keep], True), source, keep
 
 
 def _mnist(profile: ProfileSpec, seed: int, real: Path | None, n_hold: int) -> tuple[dict[str, np.ndarray], str]:
@@ -67,12 +69,13 @@ def _mnist(profile: ProfileSpec, seed: int, real: Path | None, n_hold: int) -> t
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Letter files + mnist.npz for one profile and seed; a holdout of both kinds."""
     n_hold = profile.holdout_size or 2000
-    hold_letters, letter_stats, letter_source = _letters(seed, n_hold, profile.train_size, served)
+    hold_letters, letter_stats, letter_source, keep = _letters(seed, n_hold, profile.train_size, served)
     digits, digit_source = _mnist(profile, seed, real, n_hold)
     cut_to_profile(digits, profile, seed)
     np.savez(served / "mnist.npz", x_train=digits["x_train"], y_train=digits["y_train"], x_test=digits["x_test"], y_test=digits["y_test"])
     return {
         "keras": {"mnist": "mnist.npz"},
+        "canonical_rows": {c.name: read_canonical(c).iloc[keep] for c in load_variants(Path(__file__).parent)},
         "holdout": {**hold_letters, "x_mnist": digits["x_holdout"], "y_mnist": digits["y_holdout"]},
         "raw_stats": {"letters": {"x": letter_stats}, "mnist": {"x": feature_stats(digits["x_train"], False)}},
         "source": {

@@ -40,6 +40,7 @@ import pandas as pd
 
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
+from graders.variants import CourseFile, load_variants, read_canonical
 
 TRAIN_FILE = "Google_Stock_Price_Train.csv"
 TEST_FILE = "Google_Stock_Price_Test.csv"
@@ -82,6 +83,18 @@ def _hidden_future(hidden_text: str, days: int) -> pd.DataFrame:
     return future.iloc[:days].reset_index(drop=True)
 
 
+def _canonical_rows(course: CourseFile) -> pd.DataFrame:
+    """A course file's served rows as canonical cell text: every row dated up to the last served day.
+
+    The variants of it (``variants.toml``) are written from these, so none can show the hidden future.
+    """
+    rows = read_canonical(course)
+    if not course.date_column or not course.canonical_date_format:
+        return rows
+    days = pd.to_datetime(rows[course.date_column], format=course.canonical_date_format)
+    return rows[days <= pd.Timestamp(LAST_SERVED_DAY)]
+
+
 def _stats(x: np.ndarray) -> dict[str, float]:
     return {"mean": float(x.mean()), "std": float(x.std()), "min": float(x.min()), "max": float(x.max()), "n": int(len(x))}
 
@@ -113,6 +126,7 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     first, last = future["Date"].iloc[0], future["Date"].iloc[-1]
     return {
         "keras": {},
+        "canonical_rows": {c.name: _canonical_rows(c) for c in load_variants(Path(__file__).parent)},
         "holdout": holdout,
         "raw_stats": {"open": _stats(served_open[: len(train)]), "open_all": _stats(served_open), "googl_open": _stats(yahoo_open), "class_ratio": ratio},
         "source": {"stock": (

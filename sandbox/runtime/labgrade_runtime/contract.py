@@ -77,12 +77,16 @@ class JobSpec(_Spec):
     probe_seconds: float = 120.0
     profile: str
     epoch_cap: int = 0
+    fit_samples: int = 0  # quick profile: fit() trains on at most this many samples per epoch (0 = all)
     seed: int
     keras_datasets: dict[str, str] = Field(default_factory=dict)  # loader name -> file under the data root
     dataset_source: dict[str, str] = Field(default_factory=dict)
     data_files: list[str] = Field(default_factory=list)
     aliases: dict[str, list[str]] = Field(default_factory=dict)  # course file -> other names students use
     adapters: list[str] = Field(default_factory=list)  # the experiment's kernel adapters, files under the adapters root
+    # The variant of a course file each read's evidence matched: read name as written -> file under the data root
+    data_map: dict[str, str] = Field(default_factory=dict)
+    data_reasons: dict[str, str] = Field(default_factory=dict)  # read name as written -> why that variant
     # Filled in by the runner inside the sandbox (absolute paths, the code, the Keras choice):
     cwd: str = ""
     out_dir: str = ""
@@ -99,6 +103,7 @@ class JobSpec(_Spec):
             "out_dir": str(out),
             "adapters_dir": str(adapters),
             "keras_datasets": {k: str(data / v) for k, v in self.keras_datasets.items()},
+            "data_map": {k: str(data / v) for k, v in self.data_map.items()},
         })
 
 

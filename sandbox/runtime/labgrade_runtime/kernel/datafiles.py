@@ -11,6 +11,12 @@ from the course file, with an ``file_alias`` adaptation. Well-known derived
 formats (registered with ``derived.register``) are made on demand from the
 served data. A data-looking file that cannot be resolved raises
 ``LabgradeMissingDataFile``.
+
+Before any of that, a read the notebook's own evidence matched to one
+copy of a course file (the job spec's ``data_map``: the read as written, then
+its last component) is answered from that copy, with a ``file_variant``
+adaptation giving the host's reason; it replaces the canonical copy beside the
+notebook too, never a file the notebook wrote itself.
 """
 
 from __future__ import annotations
@@ -116,6 +122,41 @@ def _pick(family: Family, files: dict[str, str]) -> str | None:
     return max(present, key=lambda c: (_column_score(files[c], code), -order[c]))
 
 
+def _variant_key(path: str) -> str | None:
+    """The ``data_map`` key a read means: the read as the notebook writes it, else one with its last component."""
+    table: dict[str, str] = SPEC.get("data_map", {})
+    if path in table:
+        return path
+    base = basename(path)
+    keys = [k for k in table if basename(k) == base]
+    return keys[0] if base and len(keys) == 1 else None
+
+
+def variant(path: str) -> str | None:
+    """The copy of a course file the evidence matched for a read of ``path`` (noted when used), or None."""
+    key = _variant_key(path)
+    if key is None:
+        return None
+    found = str(SPEC["data_map"][key])
+    if not _ORIG.get("exists", os.path.exists)(found):
+        return None
+    reason = SPEC.get("data_reasons", {}).get(key) or f"{key!r} read from the copy of the course file its evidence matched"
+    note("file_variant", reason)
+    return found
+
+
+def _replaceable(path: str) -> bool:
+    """True when ``path`` is missing or is the canonical course file served beside the notebook."""
+    exists = _ORIG.get("exists", os.path.exists)
+    if not exists(path):
+        return True
+    cwd = Path(SPEC.get("cwd", "."))
+    try:
+        return any(os.path.samefile(path, cwd / n) for n in SPEC.get("data_files", []) if exists(cwd / n))
+    except OSError:
+        return False
+
+
 def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
     """The local file a read of a non-existent ``path`` (or a URL's last component) should use, or None.
 
@@ -124,6 +165,10 @@ def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
     base = basename(path)
     if not base:
         return None
+    if build and (found := variant(path)):
+        return found
+    if not build and _variant_key(path):
+        return str(SPEC["data_map"][_variant_key(path)])
     files = course_files()
     key = norm(base)
     canonical = _alias_table(files).get(key)
@@ -174,6 +219,8 @@ def local(value: Any, *, strict: bool = True) -> Any:
         return value
     if re.match(r"(https?|ftp)://", text, re.IGNORECASE):
         return fetch(text)
+    if _variant_key(text) and _replaceable(text) and (chosen := variant(text)):
+        return chosen
     if _ORIG.get("exists", os.path.exists)(text):
         return value
     found = resolve(text)
@@ -207,6 +254,10 @@ def wrap_reader(func: Callable[..., Any], names: tuple[str, ...] = ()) -> Callab
 
 def _open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
     """builtins.open that answers a read of a missing course file from the course files."""
+    if isinstance(file, (str, os.PathLike)) and not any(c in mode for c in "wax+"):
+        path = os.fspath(file)
+        if isinstance(path, str) and _variant_key(path) and _replaceable(path) and (chosen := variant(path)):
+            return _ORIG["open"](chosen, mode, *args, **kwargs)
     try:
         return _ORIG["open"](file, mode, *args, **kwargs)
     except FileNotFoundError:
