@@ -21,7 +21,8 @@ def copy_course(tmp: Path, *, cell_seconds: int | None = None) -> Path:
     dest = tmp / "course"
     shutil.copytree(SAMPLE, dest)
     toml = (dest / "course.toml").read_text(encoding="utf-8")
-    toml = toml.replace('gradebook = "../reports/gradebook.sqlite"', 'gradebook = "out/gradebook.sqlite"')
+    assert 'gradebook = "../grading/gradebook.sqlite"' in toml
+    toml = toml.replace('gradebook = "../grading/gradebook.sqlite"', 'gradebook = "out/gradebook.sqlite"')
     toml = toml.replace('reports = "../reports"', 'reports = "out/reports"')
     if cell_seconds is not None:
         assert "cell_seconds = 60" in toml

@@ -22,10 +22,16 @@ def _csv(graded_class: tuple[Path, object]) -> dict[tuple[str, str], dict[str, s
 
 
 @pytest.mark.parametrize("exp", ["fashion", "boston"])
-def test_good_scores_at_least_16(graded_class, exp):
+def test_good_scores_15_of_15_with_the_viva_pending(graded_class, exp):
+    """Answers, Coding Efficiency and Timely Completion are marked; the viva waits for the examiner, so the total
+    is blank in the CSV (never a silent sum) and the register says what is pending."""
     rows = _csv(graded_class)
-    assert rows[("Good", exp)]["status"] == "completed"
-    assert float(rows[("Good", exp)]["total"]) >= 16
+    good = rows[("Good", exp)]
+    assert good["status"] == "completed" and good["viva"] == "" and good["total"] == ""
+    assert sum(float(good[c]) for c in ("answers", "coding_efficiency", "timely_completion")) >= 14.5
+    course, _ = graded_class
+    register = (course.parent / "out" / "reports" / "register.html").read_text(encoding="utf-8")
+    assert "+ viva pending" in register
 
 
 @pytest.mark.parametrize("exp", ["fashion", "boston"])
@@ -41,7 +47,7 @@ def test_broken_and_hang_name_their_cause(graded_class, exp):
     runs = {(r.name, r.experiment): r for r in summary.runs}
     broken, hang = runs[("Broken", exp)], runs[("Hang", exp)]
     assert broken.status.value == "cell_error"
-    assert broken.cell_error is not None and broken.cell_error.ename in ("KeyError", "ValueError")
+    assert broken.cell_error is not None and broken.cell_error.ename in ("KeyError", "ValueError", "NameError")
     assert f"cell {broken.cell_error.cell_index} failed" in broken.reason
     assert hang.status.value == "timeout" and "longer than" in hang.reason
 
@@ -50,7 +56,7 @@ def test_broken_and_hang_name_their_cause(graded_class, exp):
 def test_late_and_silent(graded_class, exp):
     rows = _csv(graded_class)
     assert float(rows[("Late", exp)]["timely_completion"]) < 5
-    assert float(rows[("Silent", exp)]["answers"]) < float(rows[("Good", exp)]["answers"])
+    assert rows[("Silent", exp)]["answers"] == ""  # nothing written anywhere: pending for the examiner, not 0
 
 
 def test_forger_gets_its_true_accuracy(graded_class):
@@ -59,6 +65,7 @@ def test_forger_gets_its_true_accuracy(graded_class):
     assert forger.metrics["accuracy"] < 0.8
     honest = next(c for c in forger.checks if c.id == "honest")
     assert not honest.passed and "printed accuracy 0.99" in honest.evidence
+    assert any(f.kind == "forged_numbers" for f in forger.flags), forger.flags
 
 
 def test_csv_and_reports_written(graded_class):
@@ -75,9 +82,9 @@ def test_csv_and_reports_written(graded_class):
         "1/fashion/marks.html",
         "1/fashion/feedback.html",
         "1/fashion/viva.html",
-        "1/fashion/curves.png",
     ):
         assert (out / page).is_file(), page
+    assert '<figure class="curves"><svg' in (out / "1/fashion/feedback.html").read_text(encoding="utf-8")
     assert "Dated Sign of Subject Teacher" in (out / "1/boston/marks.html").read_text(encoding="utf-8")
 
 
@@ -137,4 +144,4 @@ def test_override_is_layered_with_history(graded_class):
 def test_a_missing_submission_is_a_graded_status(graded_class):
     rows = _csv(graded_class)
     missing = rows[("Good MP2", "boston")]  # roll 31 handed in only a mini project
-    assert missing["status"] == "missing" and float(missing["total"]) == 0
+    assert missing["status"] == "missing" and missing["total"] == ""  # blank: a 0 would import as a real zero
