@@ -267,7 +267,7 @@ def apply_load_args(data: dict[str, Any], *, num_words: int | None = None, skip_
 
 
 def review_texts(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
-                 holdout: bool = False) -> tuple[list[str], list[str]]:
+                 holdout: bool = False, data: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
     """The Kaggle "IMDB Dataset.csv" form (review, sentiment) of the same reviews.
 
     Decodes ``review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout,
@@ -276,8 +276,11 @@ def review_texts(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
     ``br`` token written as ``<br /><br />``. Sentiments are "positive" or
     "negative". Lower-casing, reading "<br /><br />" as "br" and splitting on
     anything but word characters and apostrophes gives back each review's words.
+    ``data``: that ``review_sequences()`` output when the caller already has it
+    (generating 50 000 reviews twice is slow).
     """
-    data = review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout, seed=seed)
+    if data is None:
+        data = review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout, seed=seed)
     words = np.empty(len(data["word_index"]) + 4, dtype=object)
     for w, r in data["word_index"].items():
         words[r + 3] = w

@@ -137,6 +137,8 @@ def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
     with np.load(spec["holdout"], allow_pickle=False) as data:
         holdout = {k: data[k] for k in data.files}
     hook = _experiment_hook(spec.get("rubric_dir"))
+    # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text.
+    spec = {**spec, "preprocessing": probe.get("preprocessing")}
     try:
         if hook is not None:
             metrics, how = hook.score(model, holdout, fit, spec)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.contract import ProbeResult
+from labgrade_runtime.kernel import preprocess
 from labgrade_runtime.kernel.state import SPEC, STATE
 
 
@@ -67,6 +68,7 @@ def export(namespace: dict[str, Any]) -> None:
         "fits": STATE["fits"],
         "history": _merge(STATE["histories"]),
         "sklearn_estimators": _sklearn_estimators(namespace),
+        "preprocessing": preprocess.capture(namespace, STATE["fits"]),  # the notebook's own text encoding
     }
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.
     result = ProbeResult.model_validate_json(json.dumps(probe, default=str))
