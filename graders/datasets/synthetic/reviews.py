@@ -151,8 +151,32 @@ def _review_latent(rng: np.random.Generator, n: int) -> tuple[Array, Array, Arra
     pick = rng.choice(_LEAN, lean.size, p=voc.lean_p)
     tokens[lean] = np.where(agree, voc.lean_pos[pick], voc.lean_neg[pick])
     tokens[senti] = np.where(positive ^ negated, voc.positive[word], voc.negative[word])
+    _verdicts(rng, tokens, lengths, polarity)
     tokens[senti[negated] - 1] = negator  # last, so nothing overwrites a negation
     return tokens, lengths, y
+
+
+_OPENING, _CLOSING = 0.6, 0.75  # shares of reviews that open / close with a verdict
+
+
+def _verdicts(rng: np.random.Generator, tokens: Array, lengths: Array, polarity: Array) -> None:
+    """Opening and closing verdicts ("A wonderful film ... Highly recommended"), in place.
+
+    Real reviews state their opinion most plainly in their first and last
+    sentences, where a recurrent model reading a padded or truncated review
+    finds it first: 1-3 sentiment words among the first and the last ten
+    tokens of most reviews, agreeing with the review's text.
+    """
+    voc = _vocab()
+    n = len(lengths)
+    starts = np.cumsum(lengths) - lengths
+    for share, closing in ((_OPENING, False), (_CLOSING, True)):
+        count = np.where(rng.uniform(0, 1, n) < share, rng.integers(1, 4, n), 0)
+        rev = np.repeat(np.arange(n), count)
+        offset = rng.integers(1, 10, rev.size)
+        at = starts[rev] + (lengths[rev] - offset if closing else offset)
+        word = rng.choice(len(voc.positive), rev.size, p=voc.sentiment_p)
+        tokens[at] = np.where(polarity[rev] == 1, voc.positive[word], voc.negative[word])
 
 
 def _as_object_array(seqs: list[list[int]]) -> Array:

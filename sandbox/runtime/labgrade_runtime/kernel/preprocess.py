@@ -222,6 +222,8 @@ def _capture(namespace: dict[str, Any], fits: list[dict[str, Any]]) -> dict[str,
         if record["output"] == "sequence" and texts:
             _verify(record, live, arrays, texts)
     record, _ = _choose(matches)
+    for key, empty in (("padding", ""), ("truncating", ""), ("verified", 0)):
+        record.setdefault(key, empty)
     if record["output"] == "sequence" and not record.get("verified"):
         record["padding"] = _padding_from_array(arrays)
         record["evidence"] = f"{record['variable']}: vocabulary and output fit the training inputs {fit_x['shape']}"
