@@ -272,7 +272,9 @@ def _plan(job: Job, tmpdir: str, drop: tuple[int, int] | None) -> dict[str, Any]
     # Unbuffered like the docker image's, so a killed job's last words reach the tail.
     env = {"HOME": tmpdir, "TMPDIR": tmpdir, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
     for key, value in job.env.items():
-        env[key] = ":".join(translate(part, job.mounts) for part in value.split(":"))
+        # A local job runs the harness's own interpreter: its PYTHONPATH names host folders (which may well lie
+        # under a path that is also a mount target, e.g. a checkout in /work), never sandbox ones.
+        env[key] = value if key == "PYTHONPATH" else ":".join(translate(part, job.mounts) for part in value.split(":"))
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)])
     argv = [translate(arg, job.mounts) for arg in job.argv]
     sources = {os.path.realpath(m.source): m.read_only for m in job.mounts}

@@ -119,9 +119,11 @@ def _arrays_like(namespace: dict[str, Any], fit_x: dict[str, Any]) -> list[Any]:
 
     shape, out = tuple(fit_x.get("shape") or ()), []
     for name, value in list(namespace.items()):
-        if name.startswith("_") or tuple(getattr(value, "shape", ()) or ()) != shape:
+        if name.startswith("_") or isinstance(value, type) or not hasattr(value, "shape"):
             continue
         try:
+            if tuple(int(d) for d in value.shape) != shape:
+                continue
             arr = np.asarray(value)
             if abs(float(arr.mean()) - float(fit_x.get("mean", 0.0))) <= 1e-6 * max(1.0, abs(float(arr.mean()))):
                 out.append(arr)
