@@ -224,8 +224,8 @@ def test_every_model_kind_of_the_lab_learns_the_stand_in_in_a_few_epochs() -> No
     y, y_hold = data["y_train"].astype("float32"), data["y_holdout"]
     pad = keras.utils.pad_sequences
     kinds: dict[str, tuple[list[Any], Any, int]] = {
-        "multi-hot Dense": ([keras.Input((10000,)), layers.Dense(16, activation="relu"), layers.Dense(16, activation="relu")],
-                            lambda xs: _bag(xs, 10000), 512),
+        "multi-hot Dense": ([keras.Input((10000,)), layers.Dense(16, activation="relu"),
+                             layers.Dense(16, activation="relu")], lambda xs: _bag(xs, 10000), 512),
         "Embedding + pooling": ([keras.Input((200,)), layers.Embedding(10000, 16), layers.GlobalAveragePooling1D()],
                                 lambda xs: pad(xs, maxlen=200), 64),
         "Embedding + LSTM": ([keras.Input((200,)), layers.Embedding(10000, 32), layers.LSTM(32)],

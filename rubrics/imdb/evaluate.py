@@ -165,7 +165,8 @@ def _score_raw_text(model: Any, holdout: dict[str, np.ndarray]) -> tuple[dict[st
     texts = _texts(holdout)
     parts = [_first(model.predict(tf.constant(texts[i: i + CHUNK]), verbose=0, batch_size=250))
              for i in range(0, len(texts), CHUNK)]
-    return classification_metrics(np.concatenate(parts), holdout["y"]), "the hidden reviews' raw text (the model vectorises it)"
+    how = "the hidden reviews' raw text (the model vectorises it)"
+    return classification_metrics(np.concatenate(parts), holdout["y"]), how
 
 
 def _score_captured(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any],
@@ -205,7 +206,8 @@ def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec:
     size = int(np.prod(shape))
     results = {}
     for name in INDEXINGS:
-        results[name] = classification_metrics(_predict(model, holdout, name, limit, encode, size, shape), holdout["y"])["accuracy"]
+        pred = _predict(model, holdout, name, limit, encode, size, shape)
+        results[name] = classification_metrics(pred, holdout["y"])["accuracy"]
     best = max(results, key=lambda k: results[k])
     others = ", ".join(f"{k} {v:.3f}" for k, v in results.items() if k != best)
     return {"accuracy": results[best]}, f"{how}, {INDEXINGS[best]}; other word indexings scored {others}"

@@ -53,7 +53,8 @@ def _words(text: str, config: dict[str, Any]) -> list[str]:
         return list(text)
     split = str(config.get("split") or " ")
     filters = str(config.get("filters") or "")
-    text = text.translate(str.maketrans({c: split for c in filters}))
+    table: dict[str, str | int | None] = {c: split for c in filters}
+    text = text.translate(str.maketrans(table))
     return [w for w in text.split(split) if w]
 
 
@@ -140,4 +141,5 @@ def describe(pre: dict[str, Any]) -> str:
              f"truncating '{pre.get('truncating') or 'pre'}')") if pre.get("output") == "sequence" else \
         f"{pre.get('output')} vectors of width {pre.get('length')}"
     check = f"; {pre['evidence']}" if pre.get("evidence") else ""
-    return f"hidden texts encoded with the notebook's own {what} {name} ({pre.get('vocabulary_size')} words) as {shape}{check}"
+    words = f"({pre.get('vocabulary_size')} words)"
+    return f"hidden texts encoded with the notebook's own {what} {name} {words} as {shape}{check}"

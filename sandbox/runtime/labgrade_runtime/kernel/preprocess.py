@@ -98,7 +98,7 @@ def _output_kind(record: dict[str, Any], fit_x: dict[str, Any]) -> str | None:
 
 def _texts_of_length(namespace: dict[str, Any], n: int) -> list[tuple[str, Sequence[Any]]]:
     """Sequences of n strings in the namespace (lists, arrays, pandas Series): the training texts, perhaps."""
-    found = []
+    found: list[tuple[str, Sequence[Any]]] = []
     for name, value in list(namespace.items()):
         if name.startswith("_") or isinstance(value, (str, bytes, dict)) or getattr(value, "ndim", 1) != 1:
             continue
