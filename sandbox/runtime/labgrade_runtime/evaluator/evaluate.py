@@ -38,8 +38,8 @@ def _regression(pred: np.ndarray, y: np.ndarray, y_back: Any) -> dict[str, float
 def _target_back(fit_y: dict[str, Any] | None, raw_y: dict[str, Any]) -> tuple[Any, str]:
     if not fit_y:
         return (lambda p: p), "targets as served"
-    a, b = affine(fit_y["mean"], fit_y["std"], raw_y["mean"], raw_y["std"])
-    a, b = float(a), float(b)
+    scale, shift = affine(fit_y["mean"], fit_y["std"], raw_y["mean"], raw_y["std"])
+    a, b = float(scale), float(shift)
     if abs(a - 1.0) <= 0.05 and abs(b) <= 0.05 * max(abs(raw_y["mean"]), 1.0):
         return (lambda p: p), "targets as served"
     return (lambda p: (p - b) / a), "predictions mapped back from the student's scaled targets"
