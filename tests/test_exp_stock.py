@@ -123,6 +123,30 @@ def test_a_lagging_or_offset_model_is_worse_than_naive(tmp_path: Path) -> None:
     assert metrics["rmse_ratio"] > 2.0
 
 
+def test_a_model_forecasting_the_days_change_is_read_as_such(tmp_path: Path) -> None:
+    """Targets that are scaled daily moves: a model forecasting "no move" (and one a move of +$1) against naive."""
+    import keras
+
+    hold = _provide(tmp_path)["holdout"]
+    prices = hold["context"][: int(hold["n_train"][0])]
+    lo, hi = prices.min(), prices.max()
+    record = _fit_record(prices, 1 / (hi - lo), -lo / (hi - lo))
+    scaled = (prices - lo) / (hi - lo)
+    changes = np.lib.stride_tricks.sliding_window_view(scaled, T + 1)[:, -1] - scaled[T - 1:-1]
+    assert len(changes) == record["y"]["shape"][0]
+    record["y"] = {k: float(v) for k, v in (("mean", changes.mean()), ("std", changes.std()),
+                                           ("min", changes.min()), ("max", changes.max()))} | {"shape": [len(changes)]}
+    evaluator = load_evaluator("stock")
+    still = keras.Sequential([keras.Input((T, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(1, kernel_initializer="zeros")])
+    metrics, how = evaluator.score(still, hold, record, {})
+    assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=1e-6) and "the day's change" in how, how
+    still.set_weights([still.get_weights()[0], np.array([1.0 / (hi - lo)], "float32")])  # +$1 a day
+    metrics, _ = evaluator.score(still, hold, record, {})
+    naive = np.concatenate([hold["context"][-1:], hold["y"][:-1]])
+    assert metrics["bias"] == pytest.approx(1.0 + np.mean(naive - hold["y"]), abs=1e-3)
+
+
 def test_multivariate_windows_are_refused_with_a_reason(tmp_path: Path) -> None:
     import keras
 
@@ -133,20 +157,31 @@ def test_multivariate_windows_are_refused_with_a_reason(tmp_path: Path) -> None:
         evaluator.score(model, hold, {}, {})
 
 
-def _checked(ratio: float) -> dict[str, Any]:
+def load_targets_value() -> float:
+    """The calibrated quick-profile reference rmse_ratio."""
+    import json
+
+    return float(json.loads((HOME / "reference" / "stock" / "targets-quick.json").read_text())["metrics"]["rmse_ratio"])
+
+
+def _checked(ratio: float, reference: float = 2.5) -> dict[str, Any]:
     """The stock rubric's checks over artifacts whose forecasts scored ``ratio``."""
     arch = [{"name": "lstm", "class_name": "LSTM", "output_shape": [None, 50], "params": 10400, "activation": "tanh", "units": 50},
             {"name": "dense", "class_name": "Dense", "output_shape": [None, 1], "params": 51, "activation": "linear", "units": 1}]
     art = make_artifacts(experiment="stock", profile="quick", status=Status.completed, submitted_at=datetime(2026, 9, 1),
                     metrics={"rmse_ratio": ratio, "rmse": 9.0 * ratio, "naive_rmse": 9.0}, architecture=arch, total_params=10451,
                     compile={"loss": "mean_squared_error"}, train_seconds=5.0,
-                    targets={"metrics": {"rmse_ratio": 2.5}, "total_params": 30651, "train_seconds": 20.0})
+                    targets={"metrics": {"rmse_ratio": reference}, "total_params": 30651, "train_seconds": 20.0})
     return {r.id: r for r in run_checks(load_rubric("stock"), art)}
 
 
-@pytest.mark.parametrize(("ratio", "naive_points", "metric_points"), [(0.95, 0.5, 2.0), (1.3, 0.25, 2.0), (2.0, 0.0, 2.0), (30.0, 0.0, 0.0)])
+# Against the calibrated reference (about the naive forecast), a forecast 2.3x or 4.9x worse than naive is
+# no longer worth full metric marks: the column separates a model that learned the task from one that did not.
+@pytest.mark.parametrize(("ratio", "naive_points", "metric_points"),
+                         [(0.95, 0.5, 2.0), (1.2, 0.25, 2.0), (1.5, 0.0, 1.5), (2.3, 0.0, 1.0), (4.9, 0.0, 0.0),
+                          (30.0, 0.0, 0.0)])
 def test_beats_naive_and_metric_bands(ratio: float, naive_points: float, metric_points: float) -> None:
-    results = _checked(ratio)
+    results = _checked(ratio, reference=float(load_targets_value()))
     assert results["beats_naive"].awarded == naive_points, results["beats_naive"].evidence
     assert results["metric"].awarded == metric_points, results["metric"].evidence
     assert results["structure"].passed and results["runs"].passed

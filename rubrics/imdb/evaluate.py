@@ -9,13 +9,22 @@ input and the recorded training inputs tell which:
 * word-index sequences padded to the model's input length (``pad_sequences``,
   for Embedding/LSTM models); training inputs with mean >= 1 or an Embedding.
 
-Word indices follow either Keras' ``imdb.load_data`` (rank + 3, start char 1,
-OOV 2) or a Keras Tokenizer fitted on the Kaggle CSV (the provider stored the
-index such a Tokenizer gives each rank), with or without an OOV token.
-Nothing recorded tells these apart, so each is scored and the best one is
-kept (and named): a model fed the wrong indices scores near chance, so the
-choice picks the student's encoding rather than flattering the model.
-Runs in the trusted evaluator process; no student code.
+A notebook that tokenised the Kaggle CSV itself (a fitted ``Tokenizer`` or
+``TextVectorization``) is scored with that very encoder: the probe captured
+it (``spec["preprocessing"]``) and the hidden reviews' raw text
+(``text_bytes``/``text_offsets``) is encoded with it, padded to the length
+and on the sides the model was trained with. A model that takes raw strings
+(a TextVectorization inside it) is fed the text itself. Where the student's
+encoding cannot be reproduced, the run is ``evaluation_failed`` naming the
+harness, never scored on indices the model never saw.
+
+Otherwise the indices follow Keras' ``imdb.load_data`` (rank + 3, start char
+1, OOV 2), or, when no encoder was captured, a Tokenizer fitted on the whole
+CSV (the provider stored the index it gives each rank), with or without an
+OOV token. Each is scored and the best one kept (and named): a model fed the
+wrong indices scores near chance, so the choice picks the student's encoding
+rather than flattering the model. Runs in the trusted evaluator process; no
+student code.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from labgrade_runtime.evaluator import text
 from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics
 
 CHUNK = 500  # reviews encoded and predicted at a time: a 2000 x 88k multi-hot would not fit
@@ -34,11 +44,17 @@ INDEXINGS = {
 }
 
 
-def _per_sample(model: Any) -> tuple[int, ...]:
+def _per_sample(model: Any, fit_x: dict[str, Any] | None = None) -> tuple[int, ...]:
+    """The model's per-review input shape; a length the model leaves open (an Embedding without
+    ``input_length``) is the one it was trained on."""
     shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
     dims = tuple(tuple(shape)[1:])
+    recorded = ((fit_x or {}).get("shape") or [])[1:]
+    if any(d is None for d in dims) and len(recorded) == len(dims):
+        dims = tuple(r if d is None else d for d, r in zip(dims, recorded))
     if any(d is None for d in dims):
-        raise EvaluationError(f"the model's input shape {dims} is not fixed; pad the reviews to a fixed length (or vectorise them)")
+        raise EvaluationError(f"the model's input shape {dims} is not fixed and its training inputs were not recorded; "
+                              "pad the reviews to a fixed length (or vectorise them)")
     return tuple(int(d) for d in dims)
 
 
@@ -101,7 +117,7 @@ def _padded(seqs: list[np.ndarray], size: int, post: bool) -> np.ndarray:
 
 def _encoding(model: Any, fit_x: dict[str, Any] | None) -> tuple[str, int, Callable[[list[np.ndarray], int], np.ndarray]]:
     """(description, index limit, encoder) for the model's input, decided from its shape and the fit record."""
-    size = int(np.prod(_per_sample(model)))
+    size = int(np.prod(_per_sample(model, fit_x)))
     vocab = _embedding_vocab(model)
     sequences = vocab is not None or (fit_x is not None and float(fit_x.get("mean", 0.0)) >= 1.0)
     if not sequences:
@@ -114,8 +130,8 @@ def _encoding(model: Any, fit_x: dict[str, Any] | None) -> tuple[str, int, Calla
             limit, lambda s, n: _padded(s, n, post))
 
 
-def _predict(model: Any, holdout: dict[str, np.ndarray], indexing: str, limit: int, encode: Any, size: int) -> np.ndarray:
-    shape = _per_sample(model)
+def _predict(model: Any, holdout: dict[str, np.ndarray], indexing: str, limit: int, encode: Any, size: int,
+             shape: tuple[int, ...]) -> np.ndarray:
     parts = []
     for start in range(0, len(holdout["y"]), CHUNK):
         seqs = _indices(holdout, slice(start, start + CHUNK), indexing, limit)
@@ -125,16 +141,73 @@ def _predict(model: Any, holdout: dict[str, np.ndarray], indexing: str, limit: i
     return np.concatenate(parts)
 
 
+def _first(pred: Any) -> np.ndarray:
+    return np.asarray(pred[0] if isinstance(pred, (list, tuple)) else pred)
+
+
+def _takes_text(model: Any) -> bool:
+    """True for a model whose input is raw strings (a TextVectorization layer inside it)."""
+    inputs = getattr(model, "inputs", None) or []
+    return bool(inputs) and "string" in str(getattr(inputs[0], "dtype", ""))
+
+
+def _texts(holdout: dict[str, np.ndarray]) -> list[str]:
+    texts = text.holdout_texts(holdout)
+    if texts is None:
+        raise EvaluationError(f"{text.HARNESS}: the hidden holdout carries no review text")
+    return texts
+
+
+def _score_raw_text(model: Any, holdout: dict[str, np.ndarray]) -> tuple[dict[str, float], str]:
+    """A model that vectorises inside itself: fed the hidden reviews' text."""
+    import tensorflow as tf
+
+    texts = _texts(holdout)
+    parts = [_first(model.predict(tf.constant(texts[i: i + CHUNK]), verbose=0, batch_size=250))
+             for i in range(0, len(texts), CHUNK)]
+    how = "the hidden reviews' raw text (the model vectorises it)"
+    return classification_metrics(np.concatenate(parts), holdout["y"]), how
+
+
+def _score_captured(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any],
+                    pre: dict[str, Any]) -> tuple[dict[str, float], str]:
+    """Accuracy with the notebook's own Tokenizer / TextVectorization on the hidden reviews' text."""
+    if pre.get("kind") not in ("tokenizer", "text_vectorization") or pre.get("reason"):
+        raise EvaluationError(f"{text.HARNESS}: {pre.get('reason') or 'it was not recognised'}")
+    texts, shape = _texts(holdout), _per_sample(model, fit.get("x"))
+    if int(np.prod(shape)) != int(pre.get("length") or 0):
+        raise EvaluationError(f"{text.HARNESS}: the captured encoding gives {pre.get('length')} values per review, "
+                              f"the model takes {shape}")
+    # The truncation side is only known when the probe reproduced the training rows; otherwise both are tried.
+    sides = [pre.get("truncating")] if pre.get("truncating") else ["pre", "post"]
+    results = {}
+    for side in sides:
+        parts = [_first(model.predict(text.encode(pre, texts[i: i + CHUNK], side).reshape((-1,) + shape),
+                                      verbose=0, batch_size=250)) for i in range(0, len(texts), CHUNK)]
+        results[side] = classification_metrics(np.concatenate(parts), holdout["y"])["accuracy"]
+    best = max(results, key=lambda k: results[k])
+    how = text.describe({**pre, "truncating": best})
+    if len(results) > 1:
+        how += f" (truncation side not known: '{best}' kept, the other scored {min(results.values()):.3f})"
+    return {"accuracy": results[best]}, how
+
+
 def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
     """Holdout accuracy of a binary sentiment model, inputs encoded as it was trained."""
     out_units = int(tuple(model.outputs[0].shape)[-1]) if getattr(model, "outputs", None) else 1
     if out_units not in (1, 2):
         raise EvaluationError(f"the model has {out_units} outputs; a positive/negative review needs 1 sigmoid unit (or 2 softmax units)")
+    if _takes_text(model):
+        return _score_raw_text(model, holdout)
+    if spec.get("preprocessing"):
+        return _score_captured(model, holdout, fit, spec["preprocessing"])
     how, limit, encode = _encoding(model, fit.get("x"))
-    size = int(np.prod(_per_sample(model)))
+    shape = _per_sample(model, fit.get("x"))
+    size = int(np.prod(shape))
     results = {}
     for name in INDEXINGS:
-        results[name] = classification_metrics(_predict(model, holdout, name, limit, encode, size), holdout["y"])["accuracy"]
+        pred = _predict(model, holdout, name, limit, encode, size, shape)
+        results[name] = classification_metrics(pred, holdout["y"])["accuracy"]
     best = max(results, key=lambda k: results[k])
     others = ", ".join(f"{k} {v:.3f}" for k, v in results.items() if k != best)
     return {"accuracy": results[best]}, f"{how}, {INDEXINGS[best]}; other word indexings scored {others}"

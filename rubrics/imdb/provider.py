@@ -8,8 +8,10 @@
   "positive"/"negative") holding the same reviews as text.
 
 The hidden holdout keeps raw ranks in a zero-padded int matrix plus lengths
-(loadable with ``allow_pickle=False``), and the index a Keras Tokenizer
-fitted on the CSV gives each rank (for students who train on the text);
+(loadable with ``allow_pickle=False``), the same reviews as raw text (UTF-8
+bytes and offsets: the evaluator encodes them with the notebook's own
+Tokenizer or TextVectorization), and the index a Keras Tokenizer fitted on
+the CSV gives each rank (when no encoder was captured);
 ``rubrics/imdb/evaluate.py`` encodes it the way the student's model was trained. Real Keras files in an
 instructor's cache (``<real>/datasets/imdb.npz`` + ``imdb_word_index.json``)
 are used when present; otherwise the deterministic review stand-in of
@@ -64,8 +66,9 @@ def _synthetic(profile: ProfileSpec, seed: int, n_hold: int) -> tuple[dict[str, 
     out: dict[str, Any] = {k: raw_ranks(data[f"x_{k}"]) for k in ("train", "test", "holdout")}
     out.update({f"y_{k}": np.asarray(data[f"y_{k}"], np.int64) for k in ("train", "test", "holdout")})
     out["word_index"] = data["word_index"]
-    texts, sentiments = synthetic.review_texts(n=2 * n_each, n_holdout=n_hold, seed=seed)
+    texts, sentiments = synthetic.review_texts(n=2 * n_each, n_holdout=n_hold, seed=seed, data=data)
     out["csv"] = pd.DataFrame({"review": texts, "sentiment": sentiments})
+    out["holdout_text"] = synthetic.review_texts(n=2 * n_each, n_holdout=n_hold, seed=seed, holdout=True, data=data)[0]
     return out, f"synthetic IMDB stand-in (seed {seed}), Keras' raw format"
 
 
@@ -82,6 +85,8 @@ def _real(real: Path | None, n_hold: int) -> tuple[dict[str, Any], str] | None:
     out["holdout"], out["y_holdout"] = [list(s) for s in parts["x_test"][cut:]], parts["y_test"][cut:].astype(np.int64)
     out["word_index"] = json.loads((folder / "imdb_word_index.json").read_text(encoding="utf-8"))
     out["csv"] = _decode_csv(out)
+    words = {rank: word for word, rank in out["word_index"].items()}
+    out["holdout_text"] = [" ".join(words.get(r, "") for r in s) for s in out["holdout"]]
     return out, "real Keras IMDB files from the instructor's dataset cache"
 
 
@@ -126,6 +131,13 @@ def tokenizer_map(word_index: dict[str, int], texts: Any) -> np.ndarray:
     return out
 
 
+def text_arrays(texts: list[str]) -> dict[str, np.ndarray]:
+    """Texts as UTF-8 bytes and offsets: loadable with ``allow_pickle=False``, far smaller than a unicode array."""
+    encoded = [t.encode("utf-8") for t in texts]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in encoded])]).astype(np.int64)
+    return {"text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8), "text_offsets": offsets}
+
+
 def _length_stats(seqs: list[list[int]]) -> dict[str, float]:
     lengths = np.array([len(s) for s in seqs], dtype=float)
     return {"mean": float(lengths.mean()), "max": float(lengths.max()), "min": float(lengths.min())}
@@ -149,7 +161,9 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     tokenizer = {"tokenizer_index": tokenizer_map(data["word_index"], data["csv"]["review"]), "br_rank": np.array(br_rank, np.int32)}
     return {
         "keras": {"imdb": "imdb.npz", "imdb_word_index": "imdb_word_index.json"},
-        "holdout": {"x": x_hold, "lengths": len_hold, "y": data["y_holdout"], **tokenizer},
+        # The holdout's raw text too: a notebook that tokenised the CSV itself is scored with its own encoder.
+        "holdout": {"x": x_hold, "lengths": len_hold, "y": data["y_holdout"], **tokenizer,
+                    **text_arrays(data["holdout_text"])},
         "raw_stats": {"vocabulary": len(data["word_index"]), "review_length": _length_stats(data["train"]),
                       "n_train": len(data["train"]), "n_test": len(data["test"])},
         "source": {"imdb": f"{source}; {len(data['train'])} train / {len(data['test'])} test served, "

@@ -18,7 +18,9 @@ way the student scaled them, to the next day's (scaled) Open. Here:
 3. Windows over [last T served prices + hidden future] feed the model one
    day at a time with the true previous prices (one step ahead); predictions
    are mapped back to dollars and compared with the naive "tomorrow = today"
-   forecast on the same days: rmse_ratio = rmse / naive_rmse.
+   forecast on the same days: rmse_ratio = rmse / naive_rmse. Targets that
+   are the day's change rather than the price (their recorded spread says
+   which) are added to the previous day's price.
 """
 
 from __future__ import annotations
@@ -134,6 +136,23 @@ def infer_scaling(fit: dict[str, Any], options: list[Series], T: int) -> tuple[S
     return series, x_map, y_map, _describe(series, x_map, y_map, off)
 
 
+def change_target(fit: dict[str, Any], series: Series, T: int) -> Affine | None:
+    """The map of the day's *change* to the recorded targets, when they are changes rather than prices.
+
+    A student may train the network to predict tomorrow's move (scaled
+    price[t] - price[t-1]) and add it to today's price: the recorded targets
+    then centre near zero with the spread of the daily moves, which an affine
+    map of the prices cannot give. Which of the two the targets are is decided
+    by which one their min/max confirm better.
+    """
+    y = fit.get("y")
+    if not y or len(series.fitted) <= T:
+        return None
+    change_map, change_off = _match(y, np.diff(series.fitted)[T - 1:])
+    _, level_off = _match(y, series.fitted[T:])
+    return change_map if change_off < level_off else None
+
+
 def _describe(series: Series, x_map: Affine, y_map: Affine, off: float) -> str:
     def one(m: Affine) -> str:
         return "as served (raw prices)" if (m.a, m.b) == (1.0, 0.0) else f"price*{m.a:.4g}{m.b:+.4g}"
@@ -174,7 +193,12 @@ def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec:
         pred = pred[0]
     # A model with several outputs per sample (e.g. a multi-day forecast): its first is tomorrow.
     first = np.asarray(pred, "float64").reshape(len(windows), -1)[:, 0]
-    prices = y_map.invert(first)
+    change = change_target(fit, series, T)
+    if change is not None:  # the model forecasts tomorrow's move: added to today's price
+        prices = windows[:, -1] + (first - change.b) / change.a
+        how = how.split(", targets")[0] + f"; targets the day's change (change*{change.a:.4g}{change.b:+.4g})"
+    else:
+        prices = y_map.invert(first)
     if not np.all(np.isfinite(prices)):
         raise EvaluationError("the model's forecasts are not finite numbers (NaN or infinity): did training diverge?")
     return forecast_metrics(prices, series), f"{how}; {T}-day windows, one step ahead over {len(prices)} hidden days"

@@ -151,8 +151,32 @@ def _review_latent(rng: np.random.Generator, n: int) -> tuple[Array, Array, Arra
     pick = rng.choice(_LEAN, lean.size, p=voc.lean_p)
     tokens[lean] = np.where(agree, voc.lean_pos[pick], voc.lean_neg[pick])
     tokens[senti] = np.where(positive ^ negated, voc.positive[word], voc.negative[word])
+    _verdicts(rng, tokens, lengths, polarity)
     tokens[senti[negated] - 1] = negator  # last, so nothing overwrites a negation
     return tokens, lengths, y
+
+
+_OPENING, _CLOSING = 0.6, 0.75  # shares of reviews that open / close with a verdict
+
+
+def _verdicts(rng: np.random.Generator, tokens: Array, lengths: Array, polarity: Array) -> None:
+    """Opening and closing verdicts ("A wonderful film ... Highly recommended"), in place.
+
+    Real reviews state their opinion most plainly in their first and last
+    sentences, where a recurrent model reading a padded or truncated review
+    finds it first: 1-3 sentiment words among the first and the last ten
+    tokens of most reviews, agreeing with the review's text.
+    """
+    voc = _vocab()
+    n = len(lengths)
+    starts = np.cumsum(lengths) - lengths
+    for share, closing in ((_OPENING, False), (_CLOSING, True)):
+        count = np.where(rng.uniform(0, 1, n) < share, rng.integers(1, 4, n), 0)
+        rev = np.repeat(np.arange(n), count)
+        offset = rng.integers(1, 10, rev.size)
+        at = starts[rev] + (lengths[rev] - offset if closing else offset)
+        word = rng.choice(len(voc.positive), rev.size, p=voc.sentiment_p)
+        tokens[at] = np.where(polarity[rev] == 1, voc.positive[word], voc.negative[word])
 
 
 def _as_object_array(seqs: list[list[int]]) -> Array:
@@ -267,7 +291,7 @@ def apply_load_args(data: dict[str, Any], *, num_words: int | None = None, skip_
 
 
 def review_texts(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
-                 holdout: bool = False) -> tuple[list[str], list[str]]:
+                 holdout: bool = False, data: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
     """The Kaggle "IMDB Dataset.csv" form (review, sentiment) of the same reviews.
 
     Decodes ``review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout,
@@ -276,8 +300,11 @@ def review_texts(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
     ``br`` token written as ``<br /><br />``. Sentiments are "positive" or
     "negative". Lower-casing, reading "<br /><br />" as "br" and splitting on
     anything but word characters and apostrophes gives back each review's words.
+    ``data``: that ``review_sequences()`` output when the caller already has it
+    (generating 50 000 reviews twice is slow).
     """
-    data = review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout, seed=seed)
+    if data is None:
+        data = review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout, seed=seed)
     words = np.empty(len(data["word_index"]) + 4, dtype=object)
     for w, r in data["word_index"].items():
         words[r + 3] = w

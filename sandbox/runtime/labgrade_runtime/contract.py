@@ -230,6 +230,32 @@ class OwnSplit(_Untrusted):
     predictions: dict[str, Any] = Field(default_factory=dict)  # mean, std, head of the saved model's predictions
 
 
+class TextPreprocessing(BaseModel):
+    """The notebook's own text encoding (a fitted Tokenizer or TextVectorization), captured by the probe.
+
+    The trusted evaluator encodes the hidden texts with it, so that a model
+    trained on the student's own word indices is scored on the same indices.
+    ``kind`` "unmatched" says a text encoder was there but could not be tied to
+    the model's training inputs (``reason``): the evaluator reports that as its
+    own failure, never as the student's.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: str  # "tokenizer" | "text_vectorization" | "unmatched"
+    variable: str = ""  # the notebook's name for it
+    vocabulary: list[str] = Field(default_factory=list)  # tokenizer: word of index i + 1; vectorizer: index i
+    vocabulary_size: int = 0  # before the probe's cap
+    config: dict[str, Any] = Field(default_factory=dict)  # plain option values only
+    output: str = "sequence"  # "sequence", or a bag of words: "binary", "count", "freq", "multi_hot", "tf_idf"
+    length: int = 0  # padded sequence length (or bag width) the model was trained on
+    padding: str = ""  # "pre" | "post" | "" (not known)
+    truncating: str = ""
+    verified: int = 0  # training rows the probe reproduced exactly from the notebook's texts
+    evidence: str = ""
+    reason: str = ""
+
+
 class ProbeResult(_Untrusted):
     """probe.json, written by the probe in the student's kernel."""
 
@@ -246,6 +272,7 @@ class ProbeResult(_Untrusted):
     overlaps: list[RowOverlap] = Field(default_factory=list)
     patched: list[PatchedMethod] = Field(default_factory=list)
     own_split: OwnSplit | None = None
+    preprocessing: TextPreprocessing | None = None
 
     @property
     def train_seconds(self) -> float:

@@ -39,8 +39,8 @@ def _regression(pred: np.ndarray, y: np.ndarray, y_back: Any) -> dict[str, float
 def _target_back(fit_y: dict[str, Any] | None, raw_y: dict[str, Any]) -> tuple[Any, str]:
     if not fit_y:
         return (lambda p: p), "targets as served"
-    a, b = affine(fit_y["mean"], fit_y["std"], raw_y["mean"], raw_y["std"])
-    a, b = float(a), float(b)
+    scale, shift = affine(fit_y["mean"], fit_y["std"], raw_y["mean"], raw_y["std"])
+    a, b = float(scale), float(shift)
     if abs(a - 1.0) <= 0.05 and abs(b) <= 0.05 * max(abs(raw_y["mean"]), 1.0):
         return (lambda p: p), "targets as served"
     return (lambda p: (p - b) / a), "predictions mapped back from the student's scaled targets"
@@ -138,6 +138,8 @@ def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
     with np.load(spec["holdout"], allow_pickle=False) as data:
         holdout = {k: data[k] for k in data.files}
     hook = _experiment_hook(spec.get("rubric_dir"))
+    # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text.
+    spec = {**spec, "preprocessing": probe.get("preprocessing")}
     try:
         if hook is not None:
             metrics, how = hook.score(model, holdout, fit, spec)

@@ -14,6 +14,7 @@ from typing import Any
 
 from labgrade_runtime.contract import ProbeResult
 from labgrade_runtime.kernel import watch
+from labgrade_runtime.kernel import preprocess
 from labgrade_runtime.kernel.state import SPEC, STATE
 
 
@@ -68,6 +69,7 @@ def export(namespace: dict[str, Any]) -> None:
         "fits": STATE["fits"],
         "history": _merge(STATE["histories"]),
         "sklearn_estimators": _sklearn_estimators(namespace),
+        "preprocessing": preprocess.capture(namespace, STATE["fits"]),  # the notebook's own text encoding
     }
     probe.update(watch.export(model, out))  # integrity evidence: shared rows, replaced methods, the own split
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.

@@ -1,0 +1,145 @@
+"""Trusted re-implementations of the text encoders students fit in their notebooks.
+
+The probe captures a fitted Keras ``Tokenizer`` or ``TextVectorization`` as
+data (:class:`labgrade_runtime.contract.TextPreprocessing`); here the hidden
+texts are encoded with it exactly as the student's own training texts were,
+so that a model is scored on the indices it learned. No student object is
+ever unpickled or called: the Tokenizer's rules (lower-case, filters, split,
+``num_words``, ``oov_token``) are re-implemented, and a TextVectorization is
+rebuilt from its vocabulary and plain options. Anything the evaluator cannot
+reproduce raises :class:`EvaluationError` naming the harness as the cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from labgrade_runtime.evaluator.kit import EvaluationError
+
+HARNESS = "the harness could not reproduce the notebook's own text preprocessing"
+_STANDARDIZE = (None, "lower_and_strip_punctuation", "lower", "strip_punctuation")
+_SPLIT = (None, "whitespace", "character")
+
+
+def holdout_texts(holdout: dict[str, np.ndarray]) -> list[str] | None:
+    """The hidden reviews as text (UTF-8 bytes + offsets in the holdout file), or None if it has none."""
+    if "text_bytes" not in holdout or "text_offsets" not in holdout:
+        return None
+    raw, offsets = holdout["text_bytes"].tobytes(), holdout["text_offsets"].astype(np.int64)
+    return [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:])]
+
+
+def pad(seqs: Sequence[Sequence[int]], length: int, padding: str, truncating: str) -> np.ndarray:
+    """``pad_sequences(seqs, maxlen=length, padding=..., truncating=...)`` with zeros."""
+    out = np.zeros((len(seqs), length), dtype="int32")
+    for i, seq in enumerate(seqs):
+        keep = list(seq[-length:]) if truncating == "pre" else list(seq[:length])
+        if keep:
+            if padding == "pre":
+                out[i, length - len(keep):] = keep
+            else:
+                out[i, : len(keep)] = keep
+    return out
+
+
+def _words(text: str, config: dict[str, Any]) -> list[str]:
+    """``text_to_word_sequence`` (or the characters, for ``char_level``), as the Tokenizer splits."""
+    if config.get("lower", True):
+        text = text.lower()
+    if config.get("char_level"):
+        return list(text)
+    split = str(config.get("split") or " ")
+    filters = str(config.get("filters") or "")
+    table: dict[str, str | int | None] = {c: split for c in filters}
+    text = text.translate(str.maketrans(table))
+    return [w for w in text.split(split) if w]
+
+
+def tokenizer_sequences(pre: dict[str, Any], texts: Sequence[str]) -> list[list[int]]:
+    """``Tokenizer.texts_to_sequences``: known words by index, ``num_words`` and ``oov_token`` applied."""
+    config = pre.get("config") or {}
+    index = {w: i + 1 for i, w in enumerate(pre.get("vocabulary") or [])}
+    num_words = int(config.get("num_words") or 0)
+    oov = index.get(str(config["oov_token"])) if config.get("oov_token") is not None else None
+    out = []
+    for text in texts:
+        seq = []
+        for word in _words(text, config):
+            i = index.get(word)
+            if i is not None and (not num_words or i < num_words):
+                seq.append(i)
+            elif oov is not None:
+                seq.append(oov)
+        out.append(seq)
+    return out
+
+
+def _matrix(seqs: list[list[int]], width: int, mode: str) -> np.ndarray:
+    """``Tokenizer.texts_to_matrix`` for the modes that need no document counts."""
+    out = np.zeros((len(seqs), width), dtype="float32")
+    for row, seq in zip(out, seqs):
+        idx = np.asarray([i for i in seq if i < width], dtype=np.int64)
+        if mode == "binary":
+            row[idx] = 1.0
+        else:
+            np.add.at(row, idx, 1.0)
+            if mode == "freq" and len(seq):
+                row /= len(seq)
+    return out
+
+
+def vectorizer(pre: dict[str, Any]) -> Any:
+    """A TextVectorization layer rebuilt from the captured vocabulary and plain options."""
+    config = dict(pre.get("config") or {})
+    if config.get("standardize") not in _STANDARDIZE or config.get("split") not in _SPLIT:
+        raise EvaluationError(f"{HARNESS}: its TextVectorization uses a custom standardize or split function")
+    if config.get("output_mode") == "tf_idf":
+        raise EvaluationError(f"{HARNESS}: TextVectorization(output_mode='tf_idf') weights were not captured")
+    import keras
+
+    options = {k: config.get(k) for k in ("standardize", "split", "ngrams", "output_mode", "output_sequence_length",
+                                          "pad_to_max_tokens")}
+    options = {k: v for k, v in options.items() if v is not None or k in ("standardize", "split")}
+    if config.get("max_tokens"):
+        options["max_tokens"] = int(config["max_tokens"])
+    try:
+        return keras.layers.TextVectorization(vocabulary=list(pre.get("vocabulary") or []), **options)
+    except (TypeError, ValueError) as exc:
+        raise EvaluationError(f"{HARNESS}: the TextVectorization could not be rebuilt ({exc})"[:400]) from exc
+
+
+def _vectorize(layer: Any, texts: Sequence[str]) -> np.ndarray:
+    parts = [np.asarray(layer(list(texts[i: i + 500]))) for i in range(0, len(texts), 500)]
+    width = max(p.shape[1] for p in parts)
+    return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts])
+
+
+def encode(pre: dict[str, Any], texts: Sequence[str], truncating: str | None = None) -> np.ndarray:
+    """The texts as the student's model was trained on them: padded index sequences or a bag of words."""
+    kind, output, length = pre.get("kind"), str(pre.get("output") or "sequence"), int(pre.get("length") or 0)
+    padding = pre.get("padding") or "pre"
+    truncating = truncating or pre.get("truncating") or "pre"
+    if kind == "tokenizer":
+        seqs = tokenizer_sequences(pre, texts)
+        return pad(seqs, length, padding, truncating) if output == "sequence" else _matrix(seqs, length, output)
+    if kind == "text_vectorization":
+        out = _vectorize(vectorizer(pre), texts)
+        if output != "sequence" or (pre.get("config") or {}).get("output_sequence_length") == length:
+            return out  # the layer itself padded and truncated to the training length
+        return pad([[int(v) for v in row if v != 0] for row in out], length, padding, truncating)
+    raise EvaluationError(f"{HARNESS}: {pre.get('reason') or 'it was not captured'}")
+
+
+def describe(pre: dict[str, Any]) -> str:
+    """How the hidden texts were encoded, for the examiner."""
+    what = "Tokenizer" if pre.get("kind") == "tokenizer" else "TextVectorization"
+    name = f"'{pre['variable']}'" if pre.get("variable") else ""
+    shape = (f"sequences of length {pre.get('length')} (padding '{pre.get('padding') or 'pre'}', "
+             f"truncating '{pre.get('truncating') or 'pre'}')") if pre.get("output") == "sequence" else \
+        f"{pre.get('output')} vectors of width {pre.get('length')}"
+    check = f"; {pre['evidence']}" if pre.get("evidence") else ""
+    words = f"({pre.get('vocabulary_size')} words)"
+    return f"hidden texts encoded with the notebook's own {what} {name} {words} as {shape}{check}"
