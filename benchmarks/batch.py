@@ -42,7 +42,15 @@ from graders import api  # noqa: E402
 from graders.config import load_course  # noqa: E402
 from graders.intake import class_list  # noqa: E402
 from graders.models import (  # noqa: E402
-    Adaptation, CheckResult, Component, ComponentMarks, Provenance, RunRecord, Status, VivaQuestion)
+    Adaptation,
+    CheckResult,
+    Component,
+    ComponentMarks,
+    Provenance,
+    RunRecord,
+    Status,
+    VivaQuestion,
+)
 from graders.store import Gradebook  # noqa: E402
 from tests.artifacts_helper import make_run  # noqa: E402
 from tests.batch_helpers import Watched, copy_course, recorded_runs, run_grade, small_class  # noqa: E402
@@ -64,8 +72,13 @@ def parallel(tmp: Path, rolls: tuple[str, ...]) -> tuple[dict[str, float], Path]
     course = small_class(tmp / "w2", rolls, (), workers=2)
     t2, n2 = timed_grade(course)
     assert n1 == n2 == len(rolls)
-    return {"submissions": len(rolls), "t1_seconds": round(t1, 2), "t2_seconds": round(t2, 2),
-            "speedup": round(t1 / t2, 3), "efficiency": round(t1 / (2 * t2), 3)}, course
+    return {
+        "submissions": len(rolls),
+        "t1_seconds": round(t1, 2),
+        "t2_seconds": round(t2, 2),
+        "speedup": round(t1 / t2, 3),
+        "efficiency": round(t1 / (2 * t2), 3),
+    }, course
 
 
 def sample_class(tmp: Path) -> Path:
@@ -89,17 +102,36 @@ def synthetic_run(roll: int, name: str, experiment: str, at: datetime, rank: int
     completed = rank % 7 != 0
     history = {"loss": [1.0 / (e + 1) for e in range(20)], "val_loss": [1.1 / (e + 1) for e in range(20)]}
     history = history if curves else {}
-    checks = [CheckResult(id=f"c{i}", title=f"Check {i}", component=Component.coding_efficiency, points=1,
-                          awarded=1.0 if completed else 0.0, passed=completed, evidence="0.88 vs 0.90")
-              for i in range(6)]
+    checks = [
+        CheckResult(
+            id=f"c{i}",
+            title=f"Check {i}",
+            component=Component.coding_efficiency,
+            points=1,
+            awarded=1.0 if completed else 0.0,
+            passed=completed,
+            evidence="0.88 vs 0.90",
+        )
+        for i in range(6)
+    ]
     return make_run(
-        run_id=f"{experiment}-{roll}", course="", roll_no=str(roll), name=name, experiment=experiment,
-        status=Status.completed if completed else Status.cell_error, reason="" if completed else "cell 3 raised",
-        submitted_at=at - timedelta(hours=rank % 48), graded_at=at, metrics={"score": 0.8 + (rank % 20) / 100},
-        checks=checks, marks=ComponentMarks(answers=4, coding_efficiency=3.5 if completed else 1, viva=0,
-                                            timely_completion=5 - rank % 3),
+        run_id=f"{experiment}-{roll}",
+        course="",
+        roll_no=str(roll),
+        name=name,
+        experiment=experiment,
+        status=Status.completed if completed else Status.cell_error,
+        reason="" if completed else "cell 3 raised",
+        submitted_at=at - timedelta(hours=rank % 48),
+        graded_at=at,
+        metrics={"score": 0.8 + (rank % 20) / 100},
+        checks=checks,
+        marks=ComponentMarks(
+            answers=4, coding_efficiency=3.5 if completed else 1, viva=0, timely_completion=5 - rank % 3
+        ),
         viva=[VivaQuestion(question=f"Question {i}?", answer=f"answer {i}") for i in range(5)],
-        adaptations=[Adaptation(kind="epoch_cap", detail="epochs 10 -> 2")], history=history,
+        adaptations=[Adaptation(kind="epoch_cap", detail="epochs 10 -> 2")],
+        history=history,
         architecture=[{"name": "dense", "class_name": "Dense", "output_shape": [None, 64], "params": 896}],
         provenance=Provenance(harness_version="0.1.0", backend="local", profile="quick", seed=1234),
     )
@@ -135,10 +167,18 @@ def render(tmp: Path, students: int, curves: bool) -> dict[str, float]:
     started = time.perf_counter()
     again = api.report(course=course)  # nothing changed since: only the class pages are written again
     unchanged = time.perf_counter() - started
-    return {"students": students, "experiments": experiments, "runs": rank, "curves": curves,
-            "files_written": len(files), "build_seconds": round(built, 2), "seconds": round(seconds, 2),
-            "seconds_per_run": round(seconds / rank, 4), "unchanged_files_written": len(again),
-            "unchanged_seconds": round(unchanged, 2)}
+    return {
+        "students": students,
+        "experiments": experiments,
+        "runs": rank,
+        "curves": curves,
+        "files_written": len(files),
+        "build_seconds": round(built, 2),
+        "seconds": round(seconds, 2),
+        "seconds_per_run": round(seconds / rank, 4),
+        "unchanged_files_written": len(again),
+        "unchanged_seconds": round(unchanged, 2),
+    }
 
 
 def render_figures(tmp: Path, students: int) -> dict[str, object]:
@@ -158,9 +198,14 @@ def resume(tmp: Path, rolls: tuple[str, ...], t1: float) -> dict[str, float]:
     seconds, executed = timed_grade(course)
     assert executed == len(rolls) - done
     expected = t1 * executed / len(rolls)
-    return {"submissions": len(rolls), "recorded_before_kill": done, "executed_on_resume": executed,
-            "seconds": round(seconds, 2), "uninterrupted_share_seconds": round(expected, 2),
-            "ratio": round(seconds / expected, 3) if expected else 0.0}
+    return {
+        "submissions": len(rolls),
+        "recorded_before_kill": done,
+        "executed_on_resume": executed,
+        "seconds": round(seconds, 2),
+        "uninterrupted_share_seconds": round(expected, 2),
+        "ratio": round(seconds / expected, 3) if expected else 0.0,
+    }
 
 
 def main() -> int:
@@ -192,10 +237,14 @@ def main() -> int:
         else:
             results["regrade"] = {**regrade(course), "first_grade_seconds": round(first, 2)}
         results["resume"] = resume(tmp, rolls, par["t1_seconds"])
-    results["host"] = {"cpus": os.cpu_count(), "python": platform.python_version(), "quick": args.quick,
-                       "load_average_before": [round(x, 1) for x in load_before],
-                       "load_average_after": [round(x, 1) for x in os.getloadavg()],
-                       "measured_at": datetime.now().isoformat(timespec="seconds")}
+    results["host"] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "quick": args.quick,
+        "load_average_before": [round(x, 1) for x in load_before],
+        "load_average_after": [round(x, 1) for x in os.getloadavg()],
+        "measured_at": datetime.now().isoformat(timespec="seconds"),
+    }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     _table(results)
@@ -206,14 +255,23 @@ def _table(results: dict[str, object]) -> None:
     par, reg, ren, res = (results[k] for k in ("parallel", "regrade", "render", "resume"))
     assert isinstance(par, dict) and isinstance(reg, dict) and isinstance(ren, dict) and isinstance(res, dict)
     rows = [
-        ("(a) 2 workers vs 1", f"T1 {par['t1_seconds']} s, T2 {par['t2_seconds']} s",
-         f"speed-up {par['speedup']}, efficiency {par['efficiency']}"),
+        (
+            "(a) 2 workers vs 1",
+            f"T1 {par['t1_seconds']} s, T2 {par['t2_seconds']} s",
+            f"speed-up {par['speedup']}, efficiency {par['efficiency']}",
+        ),
         ("(b) unchanged regrade", f"{reg['runs']} runs: {reg['seconds']} s", f"target <= {reg['target_seconds']} s"),
-        ("(c) render", f"{ren['students']} x {ren['experiments']} ({ren['runs']} runs, curves): {ren['seconds']} s",
-         f"target <= {ren['target_seconds']} s"),
+        (
+            "(c) render",
+            f"{ren['students']} x {ren['experiments']} ({ren['runs']} runs, curves): {ren['seconds']} s",
+            f"target <= {ren['target_seconds']} s",
+        ),
         ("(c) render again, unchanged", f"{ren['unchanged_files_written']} files: {ren['unchanged_seconds']} s", ""),
-        ("(d) resume after SIGKILL", f"{res['executed_on_resume']} left: {res['seconds']} s",
-         f"x{res['ratio']} of the uninterrupted share ({res['uninterrupted_share_seconds']} s)"),
+        (
+            "(d) resume after SIGKILL",
+            f"{res['executed_on_resume']} left: {res['seconds']} s",
+            f"x{res['ratio']} of the uninterrupted share ({res['uninterrupted_share_seconds']} s)",
+        ),
     ]
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     for row in rows:

@@ -27,7 +27,9 @@ NOTEBOOKS = {
 
 def time_check(notebook: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "graders.cli", "check", str(notebook)], check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [sys.executable, "-m", "graders.cli", "check", str(notebook)], check=True, capture_output=True, cwd=ROOT
+    )
     return time.perf_counter() - start
 
 
@@ -42,7 +44,10 @@ def main() -> int:
         results[name] = {"median_s": round(statistics.median(samples), 2), "samples_s": [round(s, 2) for s in samples]}
         print(f"{name}: median {results[name]['median_s']} s over {args.repeat} runs")
     out = ROOT / "benchmarks/results/check_time.json"
-    out.write_text(json.dumps({"cpus": os.cpu_count(), "machine": platform.machine(), "goal_s": 60, "results": results}, indent=2) + "\n")
+    out.write_text(
+        json.dumps({"cpus": os.cpu_count(), "machine": platform.machine(), "goal_s": 60, "results": results}, indent=2)
+        + "\n"
+    )
     print(f"wrote {out}")
     return 0
 

@@ -105,8 +105,10 @@ def load_provider(rubric: Rubric) -> ModuleType:
     """
     path = provider_path(rubric)
     if not path.is_file():
-        raise RubricError(f"experiment {rubric.id!r} has no data provider: {path} is missing "
-                          "(it defines provide(profile, seed, real, served) -> dict)")
+        raise RubricError(
+            f"experiment {rubric.id!r} has no data provider: {path} is missing "
+            "(it defines provide(profile, seed, real, served) -> dict)"
+        )
     return _load_module(path.resolve())
 
 
@@ -124,10 +126,11 @@ def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py"))
     variants = [rubric.folder / VARIANTS_FILE]
     variants += sorted(p for p in (rubric.folder / "data" / VARIANTS_DIR).rglob("*") if p.is_file())
-    code = b"".join(p.read_bytes() for p in [Path(__file__), Path(__file__).with_name("variants.py"), *helpers,
-                                            provider_path(rubric)])
-    code += b"".join(p.relative_to(rubric.folder).as_posix().encode() + p.read_bytes()
-                     for p in variants if p.is_file())
+    code = b"".join(
+        p.read_bytes()
+        for p in [Path(__file__), Path(__file__).with_name("variants.py"), *helpers, provider_path(rubric)]
+    )
+    code += b"".join(p.relative_to(rubric.folder).as_posix().encode() + p.read_bytes() for p in variants if p.is_file())
     spec = rubric.profiles.get(profile, ProfileSpec()).model_dump_json()
     digest = hashlib.sha256(code + f"{spec}{real}".encode()).hexdigest()[:10]
     return f"v{STORE_VERSION}-{rubric.data.holdout}-{profile}-{seed}-{digest}"
@@ -156,7 +159,9 @@ def _build(rubric: Rubric, spec: ProfileSpec, seed: int, real: Path | None, root
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def served_data(rubric: Rubric, profile: str, seed: int, real: Path | None = None, cache: Path = CACHE_DIR) -> ServedData:
+def served_data(
+    rubric: Rubric, profile: str, seed: int, real: Path | None = None, cache: Path = CACHE_DIR
+) -> ServedData:
     """The experiment's served files and hidden holdout, building them on first use."""
     spec = rubric.profiles.get(profile, ProfileSpec())
     root = cache / "data" / _key(rubric, profile, seed, real)

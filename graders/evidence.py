@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
-import math
 import re
 import warnings
 from collections import Counter
@@ -38,12 +37,57 @@ from graders.variants import CourseFile, VariantSpec, student_bytes
 WRAPPERS = ("len", "print", "display")
 READERS = {"read_csv", "read_table", "read_excel", "read_fwf"}
 ARCHIVE_OPENERS = {"ZipFile", "unpack_archive", "extractall"}
-READ_KWARGS = {"header", "names", "index_col", "sep", "delimiter", "delim_whitespace", "skiprows", "thousands",
-               "decimal", "usecols", "na_values", "keep_default_na", "skipinitialspace", "parse_dates", "dayfirst",
-               "nrows", "skipfooter", "engine", "dtype", "date_format"}
-METHODS = {"head", "tail", "info", "describe", "isnull", "isna", "notnull", "notna", "sum", "dropna", "drop",
-           "fillna", "count", "nunique", "copy", "reset_index", "mean", "value_counts", "unique", "set_index",
-           "rename", "to_numpy", "max", "min", "corr", "any", "all"}
+READ_KWARGS = {
+    "header",
+    "names",
+    "index_col",
+    "sep",
+    "delimiter",
+    "delim_whitespace",
+    "skiprows",
+    "thousands",
+    "decimal",
+    "usecols",
+    "na_values",
+    "keep_default_na",
+    "skipinitialspace",
+    "parse_dates",
+    "dayfirst",
+    "nrows",
+    "skipfooter",
+    "engine",
+    "dtype",
+    "date_format",
+}
+METHODS = {
+    "head",
+    "tail",
+    "info",
+    "describe",
+    "isnull",
+    "isna",
+    "notnull",
+    "notna",
+    "sum",
+    "dropna",
+    "drop",
+    "fillna",
+    "count",
+    "nunique",
+    "copy",
+    "reset_index",
+    "mean",
+    "value_counts",
+    "unique",
+    "set_index",
+    "rename",
+    "to_numpy",
+    "max",
+    "min",
+    "corr",
+    "any",
+    "all",
+}
 ATTRIBUTES = {"shape", "columns", "dtypes", "index", "size", "ndim", "values", "T", "iloc", "loc"}
 NA_HANDLERS = re.compile(r"\.(dropna|fillna|interpolate|ffill|bfill)\(|SimpleImputer|KNNImputer|IterativeImputer")
 NA_CHECKS = re.compile(r"\.(isnull|isna|notnull|notna)\(")
@@ -108,8 +152,16 @@ class Evidence:
     @property
     def empty(self) -> bool:
         """True when nothing in the notebook speaks about this file."""
-        return not (self.columns_used or self.observations or self.handles_na or self.handles_thousands
-                    or self.header_none or self.names_given or self.sep or self.index_col is not None)
+        return not (
+            self.columns_used
+            or self.observations
+            or self.handles_na
+            or self.handles_thousands
+            or self.header_none
+            or self.names_given
+            or self.sep
+            or self.index_col is not None
+        )
 
 
 @dataclass
@@ -351,8 +403,9 @@ def _statement(stmt: ast.stmt, cell: int, state: _State, outputs: list[tuple[ast
         found = _reader_in(value)
         if found is not None:
             _add_read(found[0], None, cell, state)
-        if isinstance(value, ast.Call) and any(k.arg == "inplace" and _literal(k.value, state) is True
-                                               for k in value.keywords):
+        if isinstance(value, ast.Call) and any(
+            k.arg == "inplace" and _literal(k.value, state) is True for k in value.keywords
+        ):
             chain = _chain(value, state)
             if chain and chain[0] in state.bound:
                 last = chain[1][-1]
@@ -479,8 +532,11 @@ def _walk_cell(cell: int, source: str, outputs: list[Any], state: _State) -> Non
 
 
 def _code_of(nb: nbformat.NotebookNode) -> list[tuple[int, str, list[Any]]]:
-    return [(i, _text(c.get("source", "")), list(c.get("outputs", [])))
-            for i, c in enumerate(nb.get("cells", []), 1) if c.get("cell_type") == "code"]
+    return [
+        (i, _text(c.get("source", "")), list(c.get("outputs", [])))
+        for i, c in enumerate(nb.get("cells", []), 1)
+        if c.get("cell_type") == "code"
+    ]
 
 
 def _walk(nb: nbformat.NotebookNode) -> _State:
@@ -773,8 +829,11 @@ def _text_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     header_as_data, grouped = [], []
     for col in frame.columns:
         values = frame[col].dropna()
-        if values.empty or pd.api.types.is_numeric_dtype(frame[col]) or not (
-                frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])):
+        if (
+            values.empty
+            or pd.api.types.is_numeric_dtype(frame[col])
+            or not (frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]))
+        ):
             continue
         bad = sum(1 for v in values.head(400) if not _numeric(v))
         if 0 < bad <= 2 and len(values) > 10:
@@ -785,7 +844,7 @@ def _text_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def _case(names: list[str]) -> str | None:
-    """"upper" or "lower" when most of the names with letters are spelled that way."""
+    """ "upper" or "lower" when most of the names with letters are spelled that way."""
     words = [n for n in names if any(c.isalpha() for c in n)]
     upper = sum(1 for n in words if n == n.upper())
     lower = sum(1 for n in words if n == n.lower())
@@ -870,7 +929,7 @@ def _describe_copy(score: _Score, ev: Evidence) -> str:
     cols = [str(c) for c in frame.columns]
     span = f"{cols[0]}..{cols[-1]}" if len(cols) > 2 else ", ".join(cols)
     na = int(frame.isna().to_numpy().sum())
-    return f" ({frame.shape[0]} rows x {frame.shape[1]} columns {span}, {'%d NA cells' % na if na else 'no NA'})"
+    return f" ({frame.shape[0]} rows x {frame.shape[1]} columns {span}, {f'{na} NA cells' if na else 'no NA'})"
 
 
 def _code_summary(ev: Evidence) -> str:
@@ -890,8 +949,10 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
     name = ev.read.name if ev.read else "the file"
     head = f"served {best.spec.id} ({best.spec.label}) of {best.course.name} for {name!r}"
     if decided_by == "default":
-        return (f"{head}: the notebook says nothing about this copy (no saved output of it, no column names, "
-                "no read options): the canonical copy")
+        return (
+            f"{head}: the notebook says nothing about this copy (no saved output of it, no column names, "
+            "no read options): the canonical copy"
+        )
     if decided_by == "outputs":
         seen = best.exact or best.close
         how = "are reproduced exactly by it" if best.exact else "match it best"
@@ -905,8 +966,10 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
         return f"{head}: the notebook opens it as an archive (cell {ev.read.cell}); this is the archive copy declared"
     against = sorted((s for s in scores[1:] if s.notes), key=lambda s: -s.spec.repos)[:4]  # the commonest rivals
     others = [f"{s.spec.id} {'; '.join(s.notes)}" for s in against]
-    text = (f"{head}: no saved output shows this file; from the code ({_code_summary(ev)}) "
-            f"it is the copy that fits{_describe_copy(best, ev)}")
+    text = (
+        f"{head}: no saved output shows this file; from the code ({_code_summary(ev)}) "
+        f"it is the copy that fits{_describe_copy(best, ev)}"
+    )
     if others:
         text += f" (against: {'; '.join(others)})"
     return text + "; ties go to the canonical copy, then to a format of the canonical rows, then to the commonest copy"
@@ -960,8 +1023,9 @@ def choose_for_notebook(nb: nbformat.NotebookNode, course_files: Sequence[Course
     return out
 
 
-def serve(choices: dict[str, Choice], course_files: Sequence[CourseFile], rows: dict[str, pd.DataFrame],
-          folder: Path) -> dict[str, str]:
+def serve(
+    choices: dict[str, Choice], course_files: Sequence[CourseFile], rows: dict[str, pd.DataFrame], folder: Path
+) -> dict[str, str]:
     """Write each chosen variant into ``folder``; the read name -> served file name map for the job spec.
 
     ``rows`` holds each course file's *served* canonical rows (canonical name -> frame of cell text, canonical

@@ -30,11 +30,33 @@ from labgrade_runtime.contract import (
 )
 
 __all__ = [
-    "CLEAR_STATUSES", "COMPONENT_MAX", "DEFAULT_SEED", "SCHEMA_VERSION", "TOTAL_MAX", "VIVA_QUESTIONS", "Adaptation",
-    "Artifacts", "CellError", "CheckResult", "Component", "ComponentMarks", "EvalResult", "FitRecord", "Frozen",
+    "CLEAR_STATUSES",
+    "COMPONENT_MAX",
+    "DEFAULT_SEED",
+    "SCHEMA_VERSION",
+    "TOTAL_MAX",
+    "VIVA_QUESTIONS",
+    "Adaptation",
+    "Artifacts",
+    "CellError",
+    "CheckResult",
+    "Component",
+    "ComponentMarks",
+    "EvalResult",
+    "FitRecord",
+    "Frozen",
     "IntegrityFlag",
-    "LatePolicy", "Override", "ProbeResult", "Provenance", "RunRecord", "RunResult", "Status", "Section", "Targets",
-    "VivaQuestion", "WriteupText",
+    "LatePolicy",
+    "Override",
+    "ProbeResult",
+    "Provenance",
+    "RunRecord",
+    "RunResult",
+    "Status",
+    "Section",
+    "Targets",
+    "VivaQuestion",
+    "WriteupText",
 ]
 
 
@@ -159,7 +181,9 @@ class LatePolicy(Frozen):
 
     grace_hours: float = Field(0.0, ge=0, description="Hours after the due date still counted as on time.")
     marks_lost_per_day: float = Field(1.0, ge=0, description="Marks (of 5) lost per started day late.")
-    min_marks: float = Field(0.0, ge=0, le=COMPONENT_MAX, description="Floor for Timely Completion of a late submission.")
+    min_marks: float = Field(
+        0.0, ge=0, le=COMPONENT_MAX, description="Floor for Timely Completion of a late submission."
+    )
 
 
 class Targets(BaseModel):

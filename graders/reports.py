@@ -41,7 +41,15 @@ from graders.store import effective_marks, winning_overrides
 
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 CSV_HEADER = (
-    "roll_no", "name", "experiment", "answers", "coding_efficiency", "viva", "timely_completion", "total", "status",
+    "roll_no",
+    "name",
+    "experiment",
+    "answers",
+    "coding_efficiency",
+    "viva",
+    "timely_completion",
+    "total",
+    "status",
 )
 NOT_GRADED = "not_graded"
 # Roll numbers and experiment ids become directory names: no separators, no "..".
@@ -139,8 +147,11 @@ class _Entry:
     @property
     def student_check_groups(self) -> list[_CheckGroup]:
         """The checks a student may see: no hidden checks (the viva is the examiner's)."""
-        return [g for g in (_CheckGroup(g.component, [c for c in g.checks if not c.hidden], 0, 0)
-                            for g in self.check_groups) if g.checks]
+        return [
+            g
+            for g in (_CheckGroup(g.component, [c for c in g.checks if not c.hidden], 0, 0) for g in self.check_groups)
+            if g.checks
+        ]
 
     @property
     def check_groups(self) -> list[_CheckGroup]:
@@ -238,8 +249,15 @@ def _environment() -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters.update(
-        marks=format_marks, pending=_format_pending, total=_format_total, when=_format_when, day=_format_day, metric=_format_metric,
-        shape=_format_shape, thousands=_format_thousands, seconds=_format_seconds,
+        marks=format_marks,
+        pending=_format_pending,
+        total=_format_total,
+        when=_format_when,
+        day=_format_day,
+        metric=_format_metric,
+        shape=_format_shape,
+        thousands=_format_thousands,
+        seconds=_format_seconds,
     )
     return env
 
@@ -289,8 +307,9 @@ def _build_entries(
                 raise ValueError(f"student {student.roll_no} is assigned unknown experiment {exp_id!r}; known: {known}")
             _check_path_part("experiment id", exp_id)
             key = (student.roll_no, exp_id)
-            entries.append(_Entry(student, experiments[exp_id], latest.get(key), list(overrides.get(key, [])),
-                                  flags.get(key, "")))
+            entries.append(
+                _Entry(student, experiments[exp_id], latest.get(key), list(overrides.get(key, [])), flags.get(key, ""))
+            )
         by_roll[student.roll_no] = entries
     return by_roll
 
@@ -329,11 +348,12 @@ _SHARED: tuple[dict[str, object], list[_Entry], Path] | None = None  # what fork
 def _render_slice(bounds: tuple[int, int]) -> list[Path]:
     assert _SHARED is not None
     common, entries, out_dir = _SHARED
-    return [p for entry in entries[bounds[0]:bounds[1]] for p in _render_entry(common, entry, out_dir)]
+    return [p for entry in entries[bounds[0] : bounds[1]] for p in _render_entry(common, entry, out_dir)]
 
 
-def _render_entries(common: dict[str, object], entries: list[_Entry], out_dir: Path,
-                    progress: Callable[[int, int], None] | None) -> list[Path]:
+def _render_entries(
+    common: dict[str, object], entries: list[_Entry], out_dir: Path, progress: Callable[[int, int], None] | None
+) -> list[Path]:
     """Each entry's pages; a large class is rendered by one forked process per core (the pages are independent)."""
     global _SHARED
     workers = min(os.cpu_count() or 1, 8)
@@ -383,8 +403,9 @@ class _RegisterRow:
     pending: int  # columns still to be marked by an examiner
 
 
-def _register_rows(experiments: Mapping[str, ExperimentInfo], by_roll: dict[str, list[_Entry]],
-                   students: list[StudentInfo]) -> list[_RegisterRow]:
+def _register_rows(
+    experiments: Mapping[str, ExperimentInfo], by_roll: dict[str, list[_Entry]], students: list[StudentInfo]
+) -> list[_RegisterRow]:
     rows = []
     for student in students:
         entries = {e.experiment.id: e for e in by_roll[student.roll_no]}
@@ -424,7 +445,9 @@ def render_reports(
     previous = {} if everything else _read_state(state_file)
     fingerprints: dict[str, str] = dict(previous)
     common: dict[str, object] = {
-        "course_name": course_name, "component_max": COMPONENT_MAX, "total_max": TOTAL_MAX,
+        "course_name": course_name,
+        "component_max": COMPONENT_MAX,
+        "total_max": TOTAL_MAX,
         "headings": [c.heading for c in Component] + ["Total", "Dated Sign of Subject Teacher"],
         "maxima": [COMPONENT_MAX] * len(Component) + [TOTAL_MAX],
     }
@@ -441,7 +464,8 @@ def render_reports(
         _drop_stale(out_dir / student.roll_no, {e.experiment.id for e in by_roll[student.roll_no]})
     env = _environment()
     register = env.get_template("register.html").render(
-        common, experiments=list(experiments.values()), rows=_register_rows(experiments, by_roll, students))
+        common, experiments=list(experiments.values()), rows=_register_rows(experiments, by_roll, students)
+    )
     written.append(_write_text(out_dir / "register.html", register))
     index_rows = [{"student": s, "entries": by_roll[s.roll_no]} for s in students]
     written.append(_write_text(out_dir / "index.html", env.get_template("index.html").render(common, rows=index_rows)))
@@ -464,8 +488,15 @@ def _templates_digest() -> str:
 def _fingerprint(course_name: str, entry: _Entry) -> str:
     """What an entry's pages are made from: the run, the overrides, the flag, the course and the templates."""
     # A run is immutable: its id names its content (a re-score is a new run with a new id).
-    parts = [course_name, entry.run.run_id if entry.run else "", entry.flag, entry.student.name,
-             repr(entry.experiment), *(o.model_dump_json() for o in entry.overrides), _templates_digest()]
+    parts = [
+        course_name,
+        entry.run.run_id if entry.run else "",
+        entry.flag,
+        entry.student.name,
+        repr(entry.experiment),
+        *(o.model_dump_json() for o in entry.overrides),
+        _templates_digest(),
+    ]
     return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:24]
 
 

@@ -82,8 +82,12 @@ class ProfileSpec(_Model):
     train_size: int | None = Field(None, ge=1, description="Training samples served (subsample); None = all.")
     test_size: int | None = Field(None, ge=1, description="Test samples served; None = all.")
     holdout_size: int | None = Field(None, ge=1, description="Hidden holdout samples kept by the harness.")
-    fit_samples: int = Field(0, ge=0, description="Samples fit() trains on per epoch (a seeded sample of the "
-                             "student's arrays; what is loaded keeps the real sizes); 0 = all.")
+    fit_samples: int = Field(
+        0,
+        ge=0,
+        description="Samples fit() trains on per epoch (a seeded sample of the "
+        "student's arrays; what is loaded keeps the real sizes); 0 = all.",
+    )
 
 
 class Structure(_Model):

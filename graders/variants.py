@@ -27,13 +27,13 @@ import csv
 import datetime as dt
 import io
 import math
-import tomllib
 import zipfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 import pandas as pd
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from graders.paths import DATASETS_DIR
@@ -372,8 +372,11 @@ def file_rows(spec: VariantSpec, course: CourseFile, *, hide: bool = True) -> by
         return raw
     lines = raw.splitlines(keepends=True)
     head, body = lines[: spec.header_lines], lines[spec.header_lines :]
-    kept = [ln for i, ln in enumerate(body, 1)
-            if ln.strip() and not _hidden(course, _line_date(spec, ln.decode("utf-8"), i))]
+    kept = [
+        ln
+        for i, ln in enumerate(body, 1)
+        if ln.strip() and not _hidden(course, _line_date(spec, ln.decode("utf-8"), i))
+    ]
     if kept and body and not body[-1].endswith(b"\n"):  # keep the file's "no final newline" form
         kept[-1] = kept[-1].rstrip(b"\r\n")
     return b"".join(head + kept)

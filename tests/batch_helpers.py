@@ -35,8 +35,15 @@ ROSTER = {"1": "Good", "2": "Weak", "3": "Broken", "4": "Late", "5": "Hang", "6"
 SUMMARY = re.compile(r"(\d+) submission\(s\): (\d+) executed, (\d+) re-scored from stored artifacts, (\d+) unchanged")
 
 
-def small_class(tmp: Path, rolls: Sequence[str] = ("1", "2", "3"), missing: Sequence[str] = ("8",), *,
-                experiments: Sequence[str] = ("boston",), workers: int = 1, cell_seconds: int | None = None) -> Path:
+def small_class(
+    tmp: Path,
+    rolls: Sequence[str] = ("1", "2", "3"),
+    missing: Sequence[str] = ("8",),
+    *,
+    experiments: Sequence[str] = ("boston",),
+    workers: int = 1,
+    cell_seconds: int | None = None,
+) -> Path:
     """A copy of the sample course with only ``experiments`` enabled and ``rolls`` (+ ``missing``) on the roster.
 
     ``missing`` roll numbers have no folder, so each of their experiments is graded "missing" without a kernel.
@@ -48,7 +55,7 @@ def small_class(tmp: Path, rolls: Sequence[str] = ("1", "2", "3"), missing: Sequ
     blocks = re.split(r"(?m)^(?=\[experiments\.)", text)
     out = [blocks[0]]
     for block in blocks[1:]:
-        exp = block[len("[experiments."):block.index("]")]
+        exp = block[len("[experiments.") : block.index("]")]
         if exp not in experiments:
             block = block.replace("]\n", "]\nenabled = false\n", 1)
         out.append(block)
@@ -114,11 +121,19 @@ def parse_summary(output: str) -> Summary:
     return Summary(*(int(g) for g in found.groups()))
 
 
-def run_grade(course: Path, *args: str, env: dict[str, str] | None = None, no_kernel: Path | None = None,
-              timeout: float = 900) -> tuple[Summary, str]:
+def run_grade(
+    course: Path, *args: str, env: dict[str, str] | None = None, no_kernel: Path | None = None, timeout: float = 900
+) -> tuple[Summary, str]:
     """Run ``labgrade grade`` to the end; its summary and output. A non-zero exit is an AssertionError."""
-    proc = subprocess.run(grade_command(course, *args, no_kernel=no_kernel), env=env or env_for_subprocess(), cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        grade_command(course, *args, no_kernel=no_kernel),
+        env=env or env_for_subprocess(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"grade exited {proc.returncode}:\n{output[-3000:]}"
     return parse_summary(output), output
@@ -130,8 +145,14 @@ class Watched:
     def __init__(self, course: Path, log: Path, *args: str, env: dict[str, str] | None = None) -> None:
         self.log = log
         self._fh = log.open("w", encoding="utf-8")
-        self.proc = subprocess.Popen(grade_command(course, *args), env=env or env_for_subprocess(), cwd=ROOT,
-                                     stdout=self._fh, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            grade_command(course, *args),
+            env=env or env_for_subprocess(),
+            cwd=ROOT,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.ps = psutil.Process(self.proc.pid)
 
     def output(self) -> str:

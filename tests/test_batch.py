@@ -22,8 +22,8 @@ import nbformat
 import pytest
 
 from graders import api
-from graders.backends.local import LocalSandbox
 from graders.backends.base import Job, JobResult
+from graders.backends.local import LocalSandbox
 from graders.config import load_course
 from graders.models import RunRecord, Status
 from graders.store import Gradebook
@@ -97,8 +97,9 @@ def _at_render(watched: Watched, book: Path) -> None:
 
 
 @pytest.mark.parametrize("moment", [_at_start, _mid_batch, _at_render], ids=["at-start", "mid-batch", "at-render"])
-def test_a_batch_killed_at_any_moment_resumes_to_the_same_marks(moment: Moment, reference: Baseline,
-                                                                 tmp_path: Path) -> None:
+def test_a_batch_killed_at_any_moment_resumes_to_the_same_marks(
+    moment: Moment, reference: Baseline, tmp_path: Path
+) -> None:
     course = small_class(tmp_path)
     book = _gradebook(course)
     watched = Watched(course, tmp_path / "killed.log")
@@ -184,8 +185,9 @@ def test_a_changed_notebook_executes_that_submission_only(reference: Baseline, t
     counts = runs_per_key(_gradebook(course))
     assert counts == {**{key: 1 for key in KEYS}, ("3", "boston"): 2}
     after = latest(course)
-    assert {k: r.run_id for k, r in after.items() if k != ("3", "boston")} == \
-        {k: r.run_id for k, r in before.items() if k != ("3", "boston")}
+    assert {k: r.run_id for k, r in after.items() if k != ("3", "boston")} == {
+        k: r.run_id for k, r in before.items() if k != ("3", "boston")
+    }
     assert after[("3", "boston")].rescored_from == ""  # executed afresh, not re-scored
 
 
@@ -219,13 +221,15 @@ def test_a_changed_rubric_band_rescores_from_stored_artifacts(reference: Baselin
     assert after[("8", "boston")].status is Status.missing
 
 
-def test_a_changed_due_date_rescores_timely_completion(reference: Baseline, tmp_path: Path,
-                                                        no_kernel: _NoKernel) -> None:
+def test_a_changed_due_date_rescores_timely_completion(
+    reference: Baseline, tmp_path: Path, no_kernel: _NoKernel
+) -> None:
     course = copy_graded(reference.course, tmp_path)
     before = latest(course)
     text = course.read_text(encoding="utf-8")
-    course.write_text(re.sub(r"(\[experiments\.boston\]\nstart = \S+\n)due = \S+", r"\1due = 2026-08-11", text),
-                      encoding="utf-8")
+    course.write_text(
+        re.sub(r"(\[experiments\.boston\]\nstart = \S+\n)due = \S+", r"\1due = 2026-08-11", text), encoding="utf-8"
+    )
     assert load_course(course).experiments["boston"].due.day == 11
     summary = api.grade(course=course)
     assert no_kernel.jobs == []
@@ -246,4 +250,3 @@ def test_regrade_executes_everything_again(reference: Baseline, tmp_path: Path) 
     assert (summary.executed, summary.rescored, summary.reused) == (4, 0, 0)
     assert runs_per_key(_gradebook(course)) == {key: 2 for key in KEYS}
     assert marks_of(latest(course)) == reference.marks  # the same class executed again: the same marks
-

@@ -7,27 +7,56 @@ from datetime import datetime, timedelta
 import pytest
 
 from graders.answers import printed_metrics, score_answer, split_answers
-from graders.models import Artifacts
-from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
-from graders.models import Component, Status
+from graders.models import Artifacts, Component, Status
 from graders.rubric import Rubric, RubricError, load_rubric, load_targets
 from graders.steps.score import component_marks
+from tests.artifacts_helper import make_artifacts
 
 FASHION = load_rubric("fashion")
 DUE = datetime(2026, 8, 28, 23, 59)
 ARCH = [
-    {"name": "conv2d", "class_name": "Conv2D", "output_shape": [None, 26, 26, 32], "params": 320, "activation": "relu", "units": 32},
-    {"name": "flatten", "class_name": "Flatten", "output_shape": [None, 21632], "params": 0, "activation": "", "units": None},
-    {"name": "dense", "class_name": "Dense", "output_shape": [None, 10], "params": 216330, "activation": "softmax", "units": 10},
+    {
+        "name": "conv2d",
+        "class_name": "Conv2D",
+        "output_shape": [None, 26, 26, 32],
+        "params": 320,
+        "activation": "relu",
+        "units": 32,
+    },
+    {
+        "name": "flatten",
+        "class_name": "Flatten",
+        "output_shape": [None, 21632],
+        "params": 0,
+        "activation": "",
+        "units": None,
+    },
+    {
+        "name": "dense",
+        "class_name": "Dense",
+        "output_shape": [None, 10],
+        "params": 216330,
+        "activation": "softmax",
+        "units": 10,
+    },
 ]
 
 
 def artifacts(**changes: object) -> Artifacts:
     base = dict(
-        experiment="fashion", profile="quick", status=Status.completed, metrics={"accuracy": 0.88},
-        architecture=ARCH, total_params=216650, compile={"loss": "sparse_categorical_crossentropy"}, train_seconds=20.0,
-        markdown=[], submitted_at=DUE - timedelta(days=1), due=DUE, late_policy={"grace_hours": 0, "marks_lost_per_day": 1, "min_marks": 0},
+        experiment="fashion",
+        profile="quick",
+        status=Status.completed,
+        metrics={"accuracy": 0.88},
+        architecture=ARCH,
+        total_params=216650,
+        compile={"loss": "sparse_categorical_crossentropy"},
+        train_seconds=20.0,
+        markdown=[],
+        submitted_at=DUE - timedelta(days=1),
+        due=DUE,
+        late_policy={"grace_hours": 0, "marks_lost_per_day": 1, "min_marks": 0},
         targets=load_targets("fashion", "quick"),
     )
     base.update(changes)
@@ -62,18 +91,25 @@ def test_structure_check_explains_what_is_missing():
 
 
 def test_sklearn_only_solution_is_told_why():
-    structure = by_id(run_checks(FASHION, artifacts(architecture=[], sklearn_estimators=["MLPClassifier"])), "structure")[0]
+    structure = by_id(
+        run_checks(FASHION, artifacts(architecture=[], sklearn_estimators=["MLPClassifier"])), "structure"
+    )[0]
     assert "not a deep network" in structure.evidence
 
 
-@pytest.mark.parametrize(("late", "marks"), [(timedelta(hours=-1), 5), (timedelta(hours=3), 4), (timedelta(days=2, hours=1), 2), (timedelta(days=9), 0)])
+@pytest.mark.parametrize(
+    ("late", "marks"),
+    [(timedelta(hours=-1), 5), (timedelta(hours=3), 4), (timedelta(days=2, hours=1), 2), (timedelta(days=9), 0)],
+)
 def test_late_policy(late, marks):
     checks = run_checks(FASHION, artifacts(submitted_at=DUE + late))
     assert component_marks(checks).timely_completion == marks
 
 
 def test_missing_submission_scores_zero_everywhere():
-    checks = run_checks(FASHION, artifacts(status=Status.missing, metrics={}, architecture=[], submitted_at=None, total_params=0))
+    checks = run_checks(
+        FASHION, artifacts(status=Status.missing, metrics={}, architecture=[], submitted_at=None, total_params=0)
+    )
     assert component_marks(checks).total == 0
 
 
@@ -83,9 +119,12 @@ def test_printed_numbers_far_above_the_truth_fail_honesty():
 
 
 def test_answers_are_found_and_scored_by_concept_coverage():
-    text = ("## Assignment Questions\n**1. What is Binary Classification?**\n"
-            "Binary classification assigns each example to one of two classes, positive or negative, using a sigmoid probability.\n"
-            "**5. What is Adam Optimizer?**\nIt is an optimizer.\n")
+    text = (
+        "## Assignment Questions\n**1. What is Binary Classification?**\n"
+        "Binary classification assigns each example to one of two classes, positive or negative, "
+        "using a sigmoid probability.\n"
+        "**5. What is Adam Optimizer?**\nIt is an optimizer.\n"
+    )
     answers = split_answers([text], FASHION.questions)
     assert "two classes" in answers[0] and answers[4].startswith("It is")
     assert score_answer(answers[0], FASHION.questions[0]).fraction == 1.0
@@ -95,7 +134,13 @@ def test_answers_are_found_and_scored_by_concept_coverage():
 
 def test_points_without_a_check_are_a_rubric_error(tmp_path):
     data = FASHION.model_dump()
-    data["points"]["coding_efficiency"] = {"runs": 1.0, "metric": 2.0, "structure": 1.0, "efficiency": 0.5, "speed": 0.5}
+    data["points"]["coding_efficiency"] = {
+        "runs": 1.0,
+        "metric": 2.0,
+        "structure": 1.0,
+        "efficiency": 0.5,
+        "speed": 0.5,
+    }
     broken = Rubric.model_validate(data)
     with pytest.raises(RubricError, match="no check implements points 'speed'"):
         run_checks(broken, artifacts())
@@ -109,7 +154,15 @@ def test_points_must_add_up_to_five():
 
 
 def test_printed_metrics_prefer_test_lines():
-    nb = {"cells": [{"outputs": [{"output_type": "stream", "text": "Epoch 1 accuracy: 0.50\nTest accuracy: 0.91\ntrain acc: 0.97\n"}]}]}
+    nb = {
+        "cells": [
+            {
+                "outputs": [
+                    {"output_type": "stream", "text": "Epoch 1 accuracy: 0.50\nTest accuracy: 0.91\ntrain acc: 0.97\n"}
+                ]
+            }
+        ]
+    }
     import nbformat
 
     assert printed_metrics(nbformat.from_dict(nb))["accuracy"] == 0.91
@@ -124,13 +177,19 @@ def test_every_component_is_covered_by_checks():
 def test_efficiency_compares_cpu_seconds_when_the_reference_has_them():
     targets = load_targets("fashion", "quick").model_copy(update={"train_seconds": 10.0, "train_cpu_seconds": 10.0})
     # a busy host stretches wall-clock time, not CPU time: the mark stays
-    busy = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=12.0)), "efficiency")[0]
+    busy = by_id(
+        run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=12.0)), "efficiency"
+    )[0]
     assert busy.passed and "12.0 CPU s" in busy.evidence
-    wasteful = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=200.0)), "efficiency")[0]
+    wasteful = by_id(
+        run_checks(FASHION, artifacts(targets=targets, train_seconds=300.0, train_cpu_seconds=200.0)), "efficiency"
+    )[0]
     assert not wasteful.passed and "over 40.0 CPU s" in wasteful.evidence
 
 
 def test_efficiency_falls_back_to_wall_seconds_for_older_targets():
     targets = load_targets("fashion", "quick").model_copy(update={"train_cpu_seconds": 0.0, "train_seconds": 10.0})
-    slow = by_id(run_checks(FASHION, artifacts(targets=targets, train_seconds=100.0, train_cpu_seconds=5.0)), "efficiency")[0]
+    slow = by_id(
+        run_checks(FASHION, artifacts(targets=targets, train_seconds=100.0, train_cpu_seconds=5.0)), "efficiency"
+    )[0]
     assert not slow.passed and "trained for 100.0 s" in slow.evidence

@@ -35,7 +35,7 @@ def test_bad_course_file(tmp_path):
     bad = tmp_path / "course.toml"
     bad.write_text(
         '[course]\nname = "x"\nroster = "r.csv"\nsubmissions = "s"\nprofile = "fastest"\n'
-        '[experiments.fashion]\ndue = 2026-01-01\n'
+        "[experiments.fashion]\ndue = 2026-01-01\n"
     )
     _one_line_error(labgrade("grade", "--course", str(bad)), "key 'profile'")
 

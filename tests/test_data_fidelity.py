@@ -111,8 +111,15 @@ def test_each_variant_is_written_once_per_cache(boston: Any) -> None:
 
 
 def test_the_job_spec_roots_the_data_map_under_the_data_root() -> None:
-    spec = JobSpec(notebook="n.ipynb", cell_seconds=1, output_bytes=10_000, profile="quick", seed=1,
-                   data_map={"HousingData.csv": "variants/x.csv"}, data_reasons={"HousingData.csv": "why"})
+    spec = JobSpec(
+        notebook="n.ipynb",
+        cell_seconds=1,
+        output_bytes=10_000,
+        profile="quick",
+        seed=1,
+        data_map={"HousingData.csv": "variants/x.csv"},
+        data_reasons={"HousingData.csv": "why"},
+    )
     rooted = spec.rooted(Path("/w"), Path("/o"), Path("/data"), Path("/a"))
     assert rooted.data_map == {"HousingData.csv": "/data/variants/x.csv"}
     assert JobSpec.model_validate_json(rooted.dump()).data_reasons == {"HousingData.csv": "why"}
@@ -124,8 +131,13 @@ def test_the_job_spec_roots_the_data_map_under_the_data_root() -> None:
 _OPEN = {"imdb": "real-size IMDB needs a memory limit over 10 GB for the manual's multi-hot solution"}
 
 
-@pytest.mark.parametrize("experiment", [pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=_OPEN[e]))
-                                        if e in _OPEN else e for e in available_experiments()])
+@pytest.mark.parametrize(
+    "experiment",
+    [
+        pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=_OPEN[e])) if e in _OPEN else e
+        for e in available_experiments()
+    ],
+)
 def test_no_profile_cuts_a_dataset_with_real_sizes(experiment: str) -> None:
     """What a notebook loads has the real sizes in every profile: no train_size/test_size for Keras or course data."""
     rubric = load_rubric(experiment)
@@ -148,10 +160,17 @@ def kernel(tmp_path: Path) -> Iterator[Path]:
     (data / "BostonHousing__v02.csv").write_text("CRIM,MEDV\n1,2\nNA,3\n", encoding="utf-8")
     saved = dict(shims.SPEC), set(shims.STATE["noted"])
     shims.SPEC.clear()
-    shims.SPEC.update(cwd=str(work), out_dir=str(tmp_path), code="", data_files=["HousingData.csv"], seed=7,
-                      profile="quick", fit_samples=0,
-                      data_map={"/content/drive/MyDrive/HousingData.csv": str(data / "BostonHousing__v02.csv")},
-                      data_reasons={"/content/drive/MyDrive/HousingData.csv": "served v02 because of cell 2"})
+    shims.SPEC.update(
+        cwd=str(work),
+        out_dir=str(tmp_path),
+        code="",
+        data_files=["HousingData.csv"],
+        seed=7,
+        profile="quick",
+        fit_samples=0,
+        data_map={"/content/drive/MyDrive/HousingData.csv": str(data / "BostonHousing__v02.csv")},
+        data_reasons={"/content/drive/MyDrive/HousingData.csv": "served v02 because of cell 2"},
+    )
     datafiles.install(None)
     yield tmp_path
     shims.SPEC.clear()
@@ -181,8 +200,15 @@ def test_a_file_the_notebook_wrote_itself_is_never_replaced(kernel: Path) -> Non
 
 
 def _bound(**kwargs: Any) -> inspect.BoundArguments:
-    def fit(self: Any, x: Any = None, y: Any = None, epochs: int = 1, sample_weight: Any = None,
-            validation_data: Any = None, steps_per_epoch: Any = None) -> None:
+    def fit(
+        self: Any,
+        x: Any = None,
+        y: Any = None,
+        epochs: int = 1,
+        sample_weight: Any = None,
+        validation_data: Any = None,
+        steps_per_epoch: Any = None,
+    ) -> None:
         """A Keras-like fit signature."""
 
     bound = inspect.signature(fit).bind(None, **kwargs)
@@ -234,8 +260,9 @@ def test_kaggle_fashion_pixel_csvs_under_plain_names(tmp_path: Path) -> None:
     x = np.random.RandomState(0).randint(0, 256, (30, 28, 28)).astype("uint8")
     np.savez(tmp_path / "fashion_mnist.npz", x_train=x, y_train=np.arange(30) % 10, x_test=x[:5], y_test=np.arange(5))
     saved = dict(shims.SPEC)
-    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path),
-                      keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")})
+    shims.SPEC.update(
+        cwd=str(tmp_path), out_dir=str(tmp_path), keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")}
+    )
     try:
         for name, rows in (("train.csv", 30), ("test.csv", 5), ("fashion-mnist_train.csv", 30)):
             made = derived.make(name, {})

@@ -174,7 +174,11 @@ def test_quick_profile_serves_fewer_letter_rows_same_holdout(tmp_path: Path) -> 
 def test_letters_serves_mnist_and_holds_out_digits(tmp_path: Path) -> None:
     made = _provide(letters, tmp_path, SMALL_LETTERS)
     with np.load(tmp_path / "served" / "mnist.npz", allow_pickle=False) as f:
-        assert f["x_train"].shape == (500, 28, 28) and f["x_test"].shape == (200, 28, 28) and f["x_train"].dtype == np.uint8
+        assert (
+            f["x_train"].shape == (500, 28, 28)
+            and f["x_test"].shape == (200, 28, 28)
+            and f["x_train"].dtype == np.uint8
+        )
         public = {x.tobytes() for x in f["x_train"]} | {x.tobytes() for x in f["x_test"]}
     hold = made["holdout"]
     assert hold["x_mnist"].shape == (300, 28, 28) and public.isdisjoint(x.tobytes() for x in hold["x_mnist"])
@@ -205,10 +209,19 @@ def test_letters_score_picks_the_holdout_by_output_size(tmp_path: Path) -> None:
     mean, std = x.mean(axis=0), x.std(axis=0)
     xs = (x - mean) / std
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((16,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(26, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((16,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(26, activation="softmax")]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     model.fit(xs, y, epochs=8, batch_size=128, verbose=0)
-    fit = {"x": {"mean": float(xs.mean()), "std": float(xs.std()), "feature_mean": xs.mean(axis=0).tolist(), "feature_std": xs.std(axis=0).tolist()}}
+    fit = {
+        "x": {
+            "mean": float(xs.mean()),
+            "std": float(xs.std()),
+            "feature_mean": xs.mean(axis=0).tolist(),
+            "feature_std": xs.std(axis=0).tolist(),
+        }
+    }
     metrics, how = ev.score(model, made["holdout"], fit, {"raw_stats": made["raw_stats"]})
     assert metrics["accuracy"] > 0.6 and metrics["accuracy_letters"] == metrics["accuracy"]
     assert "UCI letters" in how and "standardisation" in how
@@ -241,13 +254,18 @@ def test_an_uncalibrated_variant_says_which_reference_it_was_compared_with() -> 
 
 
 def test_a_weak_mnist_model_no_longer_earns_full_metric_marks() -> None:
-    from tests.artifacts_helper import make_artifacts
     from graders.checks.plugin import run_checks
+    from tests.artifacts_helper import make_artifacts
 
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
     metrics = {"accuracy": 0.86, "accuracy_mnist": 0.86}  # full marks against the letters reference (0.857)
-    art = make_artifacts(experiment="letters", profile="quick", status="completed", metrics=metrics,
-                    targets=targets_for(rubric, targets, metrics))
+    art = make_artifacts(
+        experiment="letters",
+        profile="quick",
+        status="completed",
+        metrics=metrics,
+        targets=targets_for(rubric, targets, metrics),
+    )
     metric = next(c for c in run_checks(rubric, art) if c.id == "metric")
     assert metric.awarded < metric.points and "MNIST variant" in metric.evidence
 
@@ -279,7 +297,9 @@ def _check(path: Path) -> Any:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("experiment, notebook", [("imdb", "Assignment2A_IMDB.ipynb"), ("letters", "Assignment2B_OCR.ipynb")])
+@pytest.mark.parametrize(
+    "experiment, notebook", [("imdb", "Assignment2A_IMDB.ipynb"), ("letters", "Assignment2B_OCR.ipynb")]
+)
 def test_good_weak_broken_are_ordered(experiment: str, notebook: str) -> None:
     runs = {who: _check(SAMPLE / who / notebook) for who in ("1_Good", "2_Weak", "3_Broken")}
     good, weak, broken = runs["1_Good"], runs["2_Weak"], runs["3_Broken"]

@@ -13,12 +13,11 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from graders.models import Artifacts
-from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
-from graders.models import Status
+from graders.models import Artifacts, Status
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric
+from tests.artifacts_helper import make_artifacts
 from tests.conftest import load_evaluator, load_provider
 
 MINI = ("face", "agegender", "colorize")
@@ -93,13 +92,17 @@ def test_providers_are_deterministic(tmp_path: Path, module: ModuleType) -> None
     one, two = _provide(module, tmp_path / "a"), _provide(module, tmp_path / "b")
     for key in one["holdout"]:
         assert np.array_equal(one["holdout"][key], two["holdout"][key])
-    listing = [sorted(p.relative_to(d).as_posix() for p in (d / "served").rglob("*")) for d in (tmp_path / "a", tmp_path / "b")]
+    listing = [
+        sorted(p.relative_to(d).as_posix() for p in (d / "served").rglob("*")) for d in (tmp_path / "a", tmp_path / "b")
+    ]
     assert listing[0] == listing[1]
     other = _provide(module, tmp_path / "c", seed=8)
     assert not np.array_equal(one["holdout"]["x"], other["holdout"]["x"])
 
 
-@pytest.mark.parametrize("module,pattern", [(faces, "faces/*/*.jpg"), (utkface, "UTKFace/*.jpg"), (colorize, "color_images/*.png")], ids=MINI)
+@pytest.mark.parametrize(
+    "module,pattern", [(faces, "faces/*/*.jpg"), (utkface, "UTKFace/*.jpg"), (colorize, "color_images/*.png")], ids=MINI
+)
 def test_holdout_is_never_served(tmp_path: Path, module: ModuleType, pattern: str) -> None:
     made = _provide(module, tmp_path)
     served = np.stack([_read(p) for p in sorted((tmp_path / "served" / "files").glob(pattern))])
@@ -125,7 +128,9 @@ def test_colorize_score_rewards_true_colour_over_gray() -> None:
 
     ev = load_evaluator("colorize")
     rgb = np.random.RandomState(1).randint(0, 256, (6, 8, 8, 3)).astype("uint8")
-    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 1, activation="tanh"), keras.layers.UpSampling2D(1)])
+    model = keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 1, activation="tanh"), keras.layers.UpSampling2D(1)]
+    )
     metrics, how = ev.score(model, {"x": rgb}, {}, {})
     assert metrics["mse_ab_gray"] > 0 and metrics["psnr"] > 0 and "gray input" in how
     truth = ev.rgb_to_lab(rgb / 255.0)
@@ -140,7 +145,9 @@ def test_agegender_reads_two_heads_and_the_age_scale() -> None:
     ev = load_evaluator("agegender")
     inputs = keras.Input((8, 8, 3))
     flat = keras.layers.Flatten()(inputs)
-    model = keras.Model(inputs, [keras.layers.Dense(1, activation="sigmoid", name="g")(flat), keras.layers.Dense(1, name="a")(flat)])
+    model = keras.Model(
+        inputs, [keras.layers.Dense(1, activation="sigmoid", name="g")(flat), keras.layers.Dense(1, name="a")(flat)]
+    )
     x = np.random.RandomState(2).rand(5, 8, 8, 3).astype("float32")
     gender, age, n = ev.heads(model, model.predict(x, verbose=0))
     assert n == 2 and gender is not None and age is not None and gender.min() >= 0 and gender.max() <= 1
@@ -159,7 +166,9 @@ def test_face_score_on_a_tiny_model() -> None:
 
     ev = load_evaluator("face")
     x = np.random.RandomState(3).randint(0, 256, (10, 48, 48, 3)).astype("uint8")
-    model = keras.Sequential([keras.Input((24, 24, 1)), keras.layers.Flatten(), keras.layers.Dense(20, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((24, 24, 1)), keras.layers.Flatten(), keras.layers.Dense(20, activation="softmax")]
+    )
     metrics, how = ev.score(model, {"x": x, "y": np.arange(10)}, {}, {"raw_stats": {"x": {}}})
     assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["chance"] == pytest.approx(0.1)
     assert "not recorded" in how  # a generator-trained model: standard scalings are tried
@@ -169,8 +178,17 @@ def test_face_score_on_a_tiny_model() -> None:
 
 
 def _artifacts(exp: str, **kw: Any) -> Artifacts:
-    base: dict[str, Any] = {"experiment": exp, "profile": "quick", "status": Status.completed, "submitted_at": datetime(2026, 10, 1),
-                            "targets": {"metrics": {"accuracy": 0.9, "mae": 8.0, "colour_gain": 0.5}, "total_params": 1000, "train_seconds": 10}}
+    base: dict[str, Any] = {
+        "experiment": exp,
+        "profile": "quick",
+        "status": Status.completed,
+        "submitted_at": datetime(2026, 10, 1),
+        "targets": {
+            "metrics": {"accuracy": 0.9, "mae": 8.0, "colour_gain": 0.5},
+            "total_params": 1000,
+            "train_seconds": 10,
+        },
+    }
     return make_artifacts(**{**base, **kw})
 
 
@@ -180,10 +198,35 @@ def _check(results: list[Any], cid: str) -> Any:
 
 def test_agegender_checks_judge_age_and_heads() -> None:
     rubric = load_rubric("agegender")
-    arch = [{"name": "c", "class_name": "Conv2D", "output_shape": [None, 6, 6, 4], "params": 100, "activation": "relu", "units": 4}]
-    good = run_checks(rubric, _artifacts("agegender", metrics={"accuracy": 0.9, "mae": 8.5, "mae_baseline": 16.0, "heads": 2.0}, architecture=arch, total_params=900))
+    arch = [
+        {
+            "name": "c",
+            "class_name": "Conv2D",
+            "output_shape": [None, 6, 6, 4],
+            "params": 100,
+            "activation": "relu",
+            "units": 4,
+        }
+    ]
+    good = run_checks(
+        rubric,
+        _artifacts(
+            "agegender",
+            metrics={"accuracy": 0.9, "mae": 8.5, "mae_baseline": 16.0, "heads": 2.0},
+            architecture=arch,
+            total_params=900,
+        ),
+    )
     assert _check(good, "age").awarded == _check(good, "age").points and _check(good, "heads").passed
-    weak = run_checks(rubric, _artifacts("agegender", metrics={"accuracy": 0.6, "mae": 17.0, "mae_baseline": 16.0, "heads": 1.0}, architecture=arch, total_params=900))
+    weak = run_checks(
+        rubric,
+        _artifacts(
+            "agegender",
+            metrics={"accuracy": 0.6, "mae": 17.0, "mae_baseline": 16.0, "heads": 1.0},
+            architecture=arch,
+            total_params=900,
+        ),
+    )
     assert not _check(weak, "age").passed and "guessing the mean" in _check(weak, "age").evidence
     assert not _check(weak, "heads").passed
 
@@ -191,9 +234,25 @@ def test_agegender_checks_judge_age_and_heads() -> None:
 def test_colorize_image_output_check() -> None:
     rubric = load_rubric("colorize")
     conv = {"name": "out", "class_name": "Conv2D", "params": 10, "activation": "tanh", "units": 2}
-    ok = run_checks(rubric, _artifacts("colorize", metrics={"colour_gain": 0.5}, architecture=[{**conv, "output_shape": [None, 32, 32, 2]}], total_params=10))
+    ok = run_checks(
+        rubric,
+        _artifacts(
+            "colorize",
+            metrics={"colour_gain": 0.5},
+            architecture=[{**conv, "output_shape": [None, 32, 32, 2]}],
+            total_params=10,
+        ),
+    )
     assert _check(ok, "image_output").passed
-    flat = run_checks(rubric, _artifacts("colorize", metrics={"colour_gain": 0.1}, architecture=[{**conv, "output_shape": [None, 2]}], total_params=10))
+    flat = run_checks(
+        rubric,
+        _artifacts(
+            "colorize",
+            metrics={"colour_gain": 0.1},
+            architecture=[{**conv, "output_shape": [None, 2]}],
+            total_params=10,
+        ),
+    )
     assert not _check(flat, "image_output").passed
 
 

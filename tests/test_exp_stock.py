@@ -11,12 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders.models import Artifacts
-from tests.artifacts_helper import make_artifacts
 from graders.checks.plugin import run_checks
 from graders.models import Component, Status
 from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec, load_rubric
+from tests.artifacts_helper import make_artifacts
 from tests.conftest import load_evaluator, load_provider
 
 SAMPLE = HOME / "submissions" / "sample"
@@ -99,7 +98,9 @@ def _fit_record(prices: np.ndarray, scale: float, shift: float) -> dict[str, Any
 @pytest.mark.parametrize("fitted_on", ["train", "train+test", "raw", "googl"])
 def test_scaling_is_inferred_so_the_naive_model_scores_exactly_one(tmp_path: Path, fitted_on: str) -> None:
     hold = _provide(tmp_path)["holdout"]
-    prices = {"train+test": hold["context"], "googl": hold["context_googl"]}.get(fitted_on, hold["context"][: int(hold["n_train"][0])])
+    prices = {"train+test": hold["context"], "googl": hold["context_googl"]}.get(
+        fitted_on, hold["context"][: int(hold["n_train"][0])]
+    )
     lo, hi = prices.min(), prices.max()
     scale, shift = (1.0, 0.0) if fitted_on == "raw" else (1 / (hi - lo), -lo / (hi - lo))
     metrics, how = load_evaluator("stock").score(_persistence((T, 1)), hold, _fit_record(prices, scale, shift), {})
@@ -132,13 +133,16 @@ def test_a_model_forecasting_the_days_change_is_read_as_such(tmp_path: Path) -> 
     lo, hi = prices.min(), prices.max()
     record = _fit_record(prices, 1 / (hi - lo), -lo / (hi - lo))
     scaled = (prices - lo) / (hi - lo)
-    changes = np.lib.stride_tricks.sliding_window_view(scaled, T + 1)[:, -1] - scaled[T - 1:-1]
+    changes = np.lib.stride_tricks.sliding_window_view(scaled, T + 1)[:, -1] - scaled[T - 1 : -1]
     assert len(changes) == record["y"]["shape"][0]
-    record["y"] = {k: float(v) for k, v in (("mean", changes.mean()), ("std", changes.std()),
-                                           ("min", changes.min()), ("max", changes.max()))} | {"shape": [len(changes)]}
+    record["y"] = {
+        k: float(v)
+        for k, v in (("mean", changes.mean()), ("std", changes.std()), ("min", changes.min()), ("max", changes.max()))
+    } | {"shape": [len(changes)]}
     evaluator = load_evaluator("stock")
-    still = keras.Sequential([keras.Input((T, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(1, kernel_initializer="zeros")])
+    still = keras.Sequential(
+        [keras.Input((T, 1)), keras.layers.Flatten(), keras.layers.Dense(1, kernel_initializer="zeros")]
+    )
     metrics, how = evaluator.score(still, hold, record, {})
     assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=1e-6) and "the day's change" in how, how
     still.set_weights([still.get_weights()[0], np.array([1.0 / (hi - lo)], "float32")])  # +$1 a day
@@ -166,20 +170,45 @@ def load_targets_value() -> float:
 
 def _checked(ratio: float, reference: float = 2.5) -> dict[str, Any]:
     """The stock rubric's checks over artifacts whose forecasts scored ``ratio``."""
-    arch = [{"name": "lstm", "class_name": "LSTM", "output_shape": [None, 50], "params": 10400, "activation": "tanh", "units": 50},
-            {"name": "dense", "class_name": "Dense", "output_shape": [None, 1], "params": 51, "activation": "linear", "units": 1}]
-    art = make_artifacts(experiment="stock", profile="quick", status=Status.completed, submitted_at=datetime(2026, 9, 1),
-                    metrics={"rmse_ratio": ratio, "rmse": 9.0 * ratio, "naive_rmse": 9.0}, architecture=arch, total_params=10451,
-                    compile={"loss": "mean_squared_error"}, train_seconds=5.0,
-                    targets={"metrics": {"rmse_ratio": reference}, "total_params": 30651, "train_seconds": 20.0})
+    arch = [
+        {
+            "name": "lstm",
+            "class_name": "LSTM",
+            "output_shape": [None, 50],
+            "params": 10400,
+            "activation": "tanh",
+            "units": 50,
+        },
+        {
+            "name": "dense",
+            "class_name": "Dense",
+            "output_shape": [None, 1],
+            "params": 51,
+            "activation": "linear",
+            "units": 1,
+        },
+    ]
+    art = make_artifacts(
+        experiment="stock",
+        profile="quick",
+        status=Status.completed,
+        submitted_at=datetime(2026, 9, 1),
+        metrics={"rmse_ratio": ratio, "rmse": 9.0 * ratio, "naive_rmse": 9.0},
+        architecture=arch,
+        total_params=10451,
+        compile={"loss": "mean_squared_error"},
+        train_seconds=5.0,
+        targets={"metrics": {"rmse_ratio": reference}, "total_params": 30651, "train_seconds": 20.0},
+    )
     return {r.id: r for r in run_checks(load_rubric("stock"), art)}
 
 
 # Against the calibrated reference (about the naive forecast), a forecast 2.3x or 4.9x worse than naive is
 # no longer worth full metric marks: the column separates a model that learned the task from one that did not.
-@pytest.mark.parametrize(("ratio", "naive_points", "metric_points"),
-                         [(0.95, 0.5, 2.0), (1.2, 0.25, 2.0), (1.5, 0.0, 1.5), (2.3, 0.0, 1.0), (4.9, 0.0, 0.0),
-                          (30.0, 0.0, 0.0)])
+@pytest.mark.parametrize(
+    ("ratio", "naive_points", "metric_points"),
+    [(0.95, 0.5, 2.0), (1.2, 0.25, 2.0), (1.5, 0.0, 1.5), (2.3, 0.0, 1.0), (4.9, 0.0, 0.0), (30.0, 0.0, 0.0)],
+)
 def test_beats_naive_and_metric_bands(ratio: float, naive_points: float, metric_points: float) -> None:
     results = _checked(ratio, reference=float(load_targets_value()))
     assert results["beats_naive"].awarded == naive_points, results["beats_naive"].evidence
@@ -193,7 +222,9 @@ def test_rubric_points_and_questions() -> None:
     coding = rubric.points[Component.coding_efficiency]
     assert sum(coding.values()) == 5.0 and coding["beats_naive"] == 0.5
     assert len(rubric.questions) == 5
-    assert rubric.detection_score('pd.read_csv("Google_Stock_Price_Train.csv")') > rubric.detection_score("fashion_mnist")
+    assert rubric.detection_score('pd.read_csv("Google_Stock_Price_Train.csv")') > rubric.detection_score(
+        "fashion_mnist"
+    )
 
 
 # ---------------------------------------------------------------- end to end
@@ -203,7 +234,9 @@ def test_rubric_points_and_questions() -> None:
 def test_sample_notebooks_are_ordered_good_weak_broken() -> None:
     from graders import api
 
-    runs = {who: api.check(notebook=SAMPLE / who / NOTEBOOK, experiment="stock") for who in ("1_Good", "2_Weak", "3_Broken")}
+    runs = {
+        who: api.check(notebook=SAMPLE / who / NOTEBOOK, experiment="stock") for who in ("1_Good", "2_Weak", "3_Broken")
+    }
     good, weak, broken = (runs[w].marks for w in ("1_Good", "2_Weak", "3_Broken"))
     assert runs["1_Good"].status.ran and good.total >= 16, runs["1_Good"].checks
     assert good.coding_efficiency > weak.coding_efficiency > broken.coding_efficiency

@@ -27,8 +27,13 @@ from labgrade_runtime.kernel import preprocess
 from tests.conftest import load_evaluator, load_provider
 
 imdb_eval, imdb_provider = load_evaluator("imdb"), load_provider("imdb")
-TEXTS = ["A great film. <br /><br />It's GREAT, truly!", "the dull, dull plot", "Dull and I",
-         "never seen anything so wonderful", "an awful waste of time, awful"]
+TEXTS = [
+    "A great film. <br /><br />It's GREAT, truly!",
+    "the dull, dull plot",
+    "Dull and I",
+    "never seen anything so wonderful",
+    "an awful waste of time, awful",
+]
 
 
 def test_the_worktree_is_what_is_tested() -> None:
@@ -38,8 +43,16 @@ def test_the_worktree_is_what_is_tested() -> None:
 # ---------------------------------------------------------------- trusted encoders equal Keras'
 
 
-@pytest.mark.parametrize("options", [{}, {"num_words": 6}, {"num_words": 6, "oov_token": "<OOV>"},
-                                     {"oov_token": "[?]", "lower": False}, {"char_level": True}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"num_words": 6},
+        {"num_words": 6, "oov_token": "<OOV>"},
+        {"oov_token": "[?]", "lower": False},
+        {"char_level": True},
+    ],
+)
 def test_tokenizer_reimplementation_equals_keras(options: dict[str, Any]) -> None:
     keras_text = pytest.importorskip("tf_keras.preprocessing.text")
     tok = keras_text.Tokenizer(**options)
@@ -59,8 +72,15 @@ def test_pad_equals_pad_sequences(padding: str, truncating: str) -> None:
     assert preprocess.pad(seqs, 4, padding, truncating) == want.tolist()
 
 
-@pytest.mark.parametrize("options", [{"output_sequence_length": 7}, {"output_mode": "multi_hot"},
-                                     {"output_mode": "count", "ngrams": 2}, {"standardize": "lower"}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"output_sequence_length": 7},
+        {"output_mode": "multi_hot"},
+        {"output_mode": "count", "ngrams": 2},
+        {"standardize": "lower"},
+    ],
+)
 def test_text_vectorization_is_rebuilt_from_its_capture(options: dict[str, Any]) -> None:
     import keras
 
@@ -86,8 +106,18 @@ def _tokenizer_namespace(padding: str, truncating: str, maxlen: int = 6) -> dict
 
 def _fit_of(x: np.ndarray) -> list[dict[str, Any]]:
     a = np.asarray(x, "float64")
-    return [{"x": {"shape": list(a.shape), "dtype": str(x.dtype), "mean": float(a.mean()), "std": float(a.std()),
-                   "min": float(a.min()), "max": float(a.max())}}]
+    return [
+        {
+            "x": {
+                "shape": list(a.shape),
+                "dtype": str(x.dtype),
+                "mean": float(a.mean()),
+                "std": float(a.std()),
+                "min": float(a.min()),
+                "max": float(a.max()),
+            }
+        }
+    ]
 
 
 @pytest.mark.parametrize(("padding", "truncating"), [("post", "post"), ("pre", "pre"), ("post", "pre")])
@@ -149,8 +179,13 @@ def _trained_on_own_tokenizer(reviews: dict[str, Any]) -> tuple[Any, dict[str, A
     tok = keras_text.Tokenizer(num_words=5000, oov_token="<OOV>")
     tok.fit_on_texts(texts[:2400])
     x = keras.utils.pad_sequences(tok.texts_to_sequences(texts), maxlen=150, padding="post", truncating="post")
-    model = keras.Sequential([keras.layers.Embedding(5000, 16), keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(5000, 16),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy")
     model.fit(x[:2400], y[:2400], epochs=8, batch_size=64, verbose=0)
     own = float(((model.predict(x[2400:], verbose=0).ravel() > 0.5) == y[2400:]).mean())
@@ -173,11 +208,21 @@ def test_a_tokenizer_model_scores_on_the_holdout_what_it_scores_in_the_notebook(
 def test_an_encoding_the_harness_cannot_reproduce_fails_evaluation_naming_the_harness(reviews: dict[str, Any]) -> None:
     import keras
 
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Embedding(50, 2), keras.layers.Flatten(),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input((6,)),
+            keras.layers.Embedding(50, 2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     unmatched = {"kind": "unmatched", "reason": "no fitted text encoder (tok) gives inputs of the shape ..."}
-    custom = {**preprocess._tokenizer("tok", _tokenizer_namespace("pre", "pre")["tokenizer"]),
-              "reason": "it uses a custom analyzer function", "length": 6, "output": "sequence"}
+    custom = {
+        **preprocess._tokenizer("tok", _tokenizer_namespace("pre", "pre")["tokenizer"]),
+        "reason": "it uses a custom analyzer function",
+        "length": 6,
+        "output": "sequence",
+    }
     for pre in (unmatched, custom):
         with pytest.raises(EvaluationError, match="the harness could not reproduce"):
             imdb_eval.score(model, reviews["holdout"], _fit_of(np.ones((5, 6)))[0], {"preprocessing": pre})
@@ -189,8 +234,13 @@ def test_an_encoding_the_harness_cannot_reproduce_fails_evaluation_naming_the_ha
 def test_an_open_length_embedding_is_fed_the_recorded_training_length(reviews: dict[str, Any]) -> None:
     import keras
 
-    model = keras.Sequential([keras.layers.Embedding(10000, 4), keras.layers.GlobalAveragePooling1D(),
-                              keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.layers.Embedding(10000, 4),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.build((None, None))
     fit = _fit_of(np.full((10, 120), 3.0))[0]
     metrics, how = imdb_eval.score(model, reviews["holdout"], fit, {})
@@ -219,22 +269,37 @@ def test_every_model_kind_of_the_lab_learns_the_stand_in_in_a_few_epochs() -> No
     from keras import layers
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    data = synthetic.apply_load_args(synthetic.review_sequences(n_train=4000, n_test=100, n_holdout=600, seed=11),
-                                     num_words=10000)
+    data = synthetic.apply_load_args(
+        synthetic.review_sequences(n_train=4000, n_test=100, n_holdout=600, seed=11), num_words=10000
+    )
     y, y_hold = data["y_train"].astype("float32"), data["y_holdout"]
     pad = keras.utils.pad_sequences
     kinds: dict[str, tuple[list[Any], Any, int]] = {
-        "multi-hot Dense": ([keras.Input((10000,)), layers.Dense(16, activation="relu"),
-                             layers.Dense(16, activation="relu")], lambda xs: _bag(xs, 10000), 512),
-        "Embedding + pooling": ([keras.Input((200,)), layers.Embedding(10000, 16), layers.GlobalAveragePooling1D()],
-                                lambda xs: pad(xs, maxlen=200), 64),
-        "Embedding + LSTM": ([keras.Input((200,)), layers.Embedding(10000, 32), layers.LSTM(32)],
-                             lambda xs: pad(xs, maxlen=200), 64),
-        "Embedding + GRU": ([keras.Input((200,)), layers.Embedding(10000, 32), layers.GRU(32)],
-                            lambda xs: pad(xs, maxlen=200), 64),
-        "Embedding + BiLSTM (post padding)": ([keras.Input((200,)), layers.Embedding(10000, 32),
-                                               layers.Bidirectional(layers.LSTM(32))],
-                                              lambda xs: pad(xs, maxlen=200, padding="post", truncating="post"), 64),
+        "multi-hot Dense": (
+            [keras.Input((10000,)), layers.Dense(16, activation="relu"), layers.Dense(16, activation="relu")],
+            lambda xs: _bag(xs, 10000),
+            512,
+        ),
+        "Embedding + pooling": (
+            [keras.Input((200,)), layers.Embedding(10000, 16), layers.GlobalAveragePooling1D()],
+            lambda xs: pad(xs, maxlen=200),
+            64,
+        ),
+        "Embedding + LSTM": (
+            [keras.Input((200,)), layers.Embedding(10000, 32), layers.LSTM(32)],
+            lambda xs: pad(xs, maxlen=200),
+            64,
+        ),
+        "Embedding + GRU": (
+            [keras.Input((200,)), layers.Embedding(10000, 32), layers.GRU(32)],
+            lambda xs: pad(xs, maxlen=200),
+            64,
+        ),
+        "Embedding + BiLSTM (post padding)": (
+            [keras.Input((200,)), layers.Embedding(10000, 32), layers.Bidirectional(layers.LSTM(32))],
+            lambda xs: pad(xs, maxlen=200, padding="post", truncating="post"),
+            64,
+        ),
     }
     scores = {}
     for name, (body, encode, batch) in kinds.items():

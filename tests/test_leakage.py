@@ -20,8 +20,15 @@ from tests import leakage_notebooks
 
 def _call(names: list[str], rows: int = 102, cell: int = 7, kind: str = "evaluate") -> dict[str, Any]:
     role = "test" if any("test" in n.lower() for n in names) else ("train" if names else "")
-    return {"kind": kind, "cell": cell, "names": names, "role": role, "rows": rows, "rows_hashed": rows,
-            "on_saved_model": True}
+    return {
+        "kind": kind,
+        "cell": cell,
+        "names": names,
+        "role": role,
+        "rows": rows,
+        "rows_hashed": rows,
+        "on_saved_model": True,
+    }
 
 
 def _fit(names: list[str], rows: int = 404, cell: int = 6) -> dict[str, Any]:
@@ -46,17 +53,23 @@ def test_cell_numbers_skip_markdown_and_empty_cells() -> None:
 
 
 def test_training_on_the_test_rows_is_flagged_with_counts_and_cells() -> None:
-    probe = ProbeResult(fits=[_fit(["X_all"])], calls=[_call(["X_test"])],
-                        overlaps=[_overlap("call", 0, "fit", 0, 102, 102)])
+    probe = ProbeResult(
+        fits=[_fit(["X_all"])], calls=[_call(["X_test"])], overlaps=[_overlap("call", 0, "fit", 0, 102, 102)]
+    )
     [flag] = leakage_flags(probe, _notebook())
     assert flag.kind == "trained_on_test" and flag.severity == "flag" and flag.cell == 8
-    assert flag.evidence.startswith("102 of the 102 test rows scored by evaluate() in cell 9 (X_test) were in the "
-                                    "training data of fit() in cell 8 (X_all)")
+    assert flag.evidence.startswith(
+        "102 of the 102 test rows scored by evaluate() in cell 9 (X_test) were in the "
+        "training data of fit() in cell 8 (X_all)"
+    )
 
 
 def test_a_split_after_duplicating_rows_is_flagged() -> None:
-    probe = ProbeResult(fits=[_fit(["X_train"], rows=506)], calls=[_call(["X_test"], rows=202)],
-                        overlaps=[_overlap("call", 0, "fit", 0, 163, 202)])
+    probe = ProbeResult(
+        fits=[_fit(["X_train"], rows=506)],
+        calls=[_call(["X_test"], rows=202)],
+        overlaps=[_overlap("call", 0, "fit", 0, 163, 202)],
+    )
     [flag] = leakage_flags(probe)
     assert "163 of the 202 test rows" in flag.evidence
 
@@ -66,44 +79,59 @@ def test_fit_on_an_array_named_test_is_flagged_without_an_evaluate() -> None:
     assert flag.kind == "trained_on_test" and "fit() in the cell run as In [6] (x_test)" in flag.evidence
 
 
-@pytest.mark.parametrize(("calls", "overlaps", "why"), [
-    ([_call(["X_train"], rows=404)], [_overlap("call", 0, "fit", 0, 404, 404)], "scoring the training set is ordinary"),
-    ([_call([], rows=404)], [_overlap("call", 0, "fit", 0, 404, 404)], "an unnamed array is not evidence"),
-    ([_call(["X_test"])], [_overlap("call", 0, "fit", 0, 3, 102)], "a few natural duplicates across the split"),
-    ([_call(["x_test"], rows=10_000)], [_overlap("call", 0, "fit", 0, 400, 10_000)], "4% is below the 10% share"),
-])
+@pytest.mark.parametrize(
+    ("calls", "overlaps", "why"),
+    [
+        (
+            [_call(["X_train"], rows=404)],
+            [_overlap("call", 0, "fit", 0, 404, 404)],
+            "scoring the training set is ordinary",
+        ),
+        ([_call([], rows=404)], [_overlap("call", 0, "fit", 0, 404, 404)], "an unnamed array is not evidence"),
+        ([_call(["X_test"])], [_overlap("call", 0, "fit", 0, 3, 102)], "a few natural duplicates across the split"),
+        ([_call(["x_test"], rows=10_000)], [_overlap("call", 0, "fit", 0, 400, 10_000)], "4% is below the 10% share"),
+    ],
+)
 def test_honest_runs_are_not_flagged(calls: list[dict[str, Any]], overlaps: list[dict[str, Any]], why: str) -> None:
     probe = ProbeResult(fits=[_fit(["X_train"])], calls=calls, overlaps=overlaps)
     assert [f for f in leakage_flags(probe) if f.severity == "flag"] == [], why
 
 
 def test_validation_on_the_test_set_is_a_note() -> None:
-    probe = ProbeResult(fits=[_fit(["X_train"])], calls=[_call(["X_test"])],
-                        overlaps=[_overlap("call", 0, "validation", 0, 102, 102)])
+    probe = ProbeResult(
+        fits=[_fit(["X_train"])], calls=[_call(["X_test"])], overlaps=[_overlap("call", 0, "validation", 0, 102, 102)]
+    )
     [note] = leakage_flags(probe)
     assert note.severity == "note" and note.label == "validation on the test set" and "allowed" in note.evidence
 
 
 def test_a_scaler_fitted_on_all_the_data_is_a_note() -> None:
-    probe = ProbeResult(fits=[_fit(["X_train"])], calls=[_call(["X_test"])],
-                        scalers=[{"scaler": "StandardScaler", "cell": 3, "names": ["X"], "rows": 506}],
-                        overlaps=[_overlap("call", 0, "scaler", 0, 102, 102),
-                                  _overlap("fit", 0, "scaler", 0, 404, 404)])
+    probe = ProbeResult(
+        fits=[_fit(["X_train"])],
+        calls=[_call(["X_test"])],
+        scalers=[{"scaler": "StandardScaler", "cell": 3, "names": ["X"], "rows": 506}],
+        overlaps=[_overlap("call", 0, "scaler", 0, 102, 102), _overlap("fit", 0, "scaler", 0, 404, 404)],
+    )
     [note] = leakage_flags(probe)
     assert note.severity == "note" and note.kind == "scaler_on_all_data"
-    assert ("StandardScaler.fit in the cell run as In [3] (X) saw 506 rows, including 102 of the 102 test rows"
-            in note.evidence)
+    assert (
+        "StandardScaler.fit in the cell run as In [3] (X) saw 506 rows, including 102 of the 102 test rows"
+        in note.evidence
+    )
 
 
 def test_a_scaler_fitted_on_the_training_rows_is_not_noted() -> None:
-    probe = ProbeResult(fits=[_fit(["X_train"])], calls=[_call(["X_test"])],
-                        scalers=[{"scaler": "StandardScaler", "cell": 3, "names": ["X_train"], "rows": 404}],
-                        overlaps=[_overlap("fit", 0, "scaler", 0, 404, 404)])
+    probe = ProbeResult(
+        fits=[_fit(["X_train"])],
+        calls=[_call(["X_test"])],
+        scalers=[{"scaler": "StandardScaler", "cell": 3, "names": ["X_train"], "rows": 404}],
+        overlaps=[_overlap("fit", 0, "scaler", 0, 404, 404)],
+    )
     assert leakage_flags(probe) == []
     # rows duplicated before the split: the training set holds test rows, the scaler is not the culprit
-    probe = ProbeResult.model_validate({**probe.model_dump(),
-                                        "overlaps": [*probe.model_dump()["overlaps"],
-                                                     _overlap("call", 0, "scaler", 0, 80, 102)]})
+    probe = ProbeResult.model_validate(
+        {**probe.model_dump(), "overlaps": [*probe.model_dump()["overlaps"], _overlap("call", 0, "scaler", 0, 80, 102)]}
+    )
     assert leakage_flags(probe) == []
 
 
@@ -117,15 +145,34 @@ def _grade(name: str, tmp_path: Path) -> RunRecord:
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("name", "kind", "evidence"), [
-    ("fit_on_test", "trained_on_test", "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
-                                       "training data of fit() in cell 7 (X_test)"),
-    ("concatenate", "trained_on_test", "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
-                                       "training data of fit() in cell 7 (X_all)"),
-    ("duplicate_split", "trained_on_test", "test rows scored by evaluate() in cell 9 (X_test) were in the training"),
-    ("scaler_on_all", "scaler_on_all_data", "StandardScaler.fit in cell 4 (X) saw 450 rows, including 90 of the 90"),
-    ("validation_on_test", "validation_on_test", "fit() in cell 7 (X_train) used the test set as validation data"),
-])
+@pytest.mark.parametrize(
+    ("name", "kind", "evidence"),
+    [
+        (
+            "fit_on_test",
+            "trained_on_test",
+            "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
+            "training data of fit() in cell 7 (X_test)",
+        ),
+        (
+            "concatenate",
+            "trained_on_test",
+            "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
+            "training data of fit() in cell 7 (X_all)",
+        ),
+        (
+            "duplicate_split",
+            "trained_on_test",
+            "test rows scored by evaluate() in cell 9 (X_test) were in the training",
+        ),
+        (
+            "scaler_on_all",
+            "scaler_on_all_data",
+            "StandardScaler.fit in cell 4 (X) saw 450 rows, including 90 of the 90",
+        ),
+        ("validation_on_test", "validation_on_test", "fit() in cell 7 (X_train) used the test set as validation data"),
+    ],
+)
 def test_leaking_notebooks_are_flagged(name: str, kind: str, evidence: str, tmp_path: Path) -> None:
     run = _grade(name, tmp_path)
     found = {f.kind: f for f in run.flags}
@@ -140,7 +187,7 @@ def test_honest_controls_are_not_flagged(name: str, tmp_path: Path) -> None:
     assert [f for f in run.flags if f.severity == "flag"] == [], [f.evidence for f in run.flags]
 
 
-KERNEL_SCRIPT = r'''
+KERNEL_SCRIPT = r"""
 import json, sys
 from IPython.core.interactiveshell import InteractiveShell
 from labgrade_runtime.contract import JobSpec
@@ -159,7 +206,7 @@ cells = [
 ]
 for source in cells:
     assert shell.run_cell(source, store_history=True).error_in_exec is None, source
-'''
+"""
 
 
 @pytest.mark.e2e
@@ -171,13 +218,20 @@ def test_the_kernel_watch_counts_shared_rows_and_sees_a_replaced_evaluate(tmp_pa
     subprocess.run([sys.executable, "-c", KERNEL_SCRIPT, str(tmp_path)], check=True, capture_output=True, timeout=300)
     probe = ProbeResult.model_validate(json.loads((tmp_path / "probe.json").read_text(encoding="utf-8")))
     evaluate, on_train, predict = probe.calls
-    assert (evaluate.cell, evaluate.names, evaluate.role, evaluate.replaced, evaluate.returned) == \
-        (3, ["X_test"], "test", True, [0.01])
+    assert (evaluate.cell, evaluate.names, evaluate.role, evaluate.replaced, evaluate.returned) == (
+        3,
+        ["X_test"],
+        "test",
+        True,
+        [0.01],
+    )
     assert on_train.role == "train" and predict.kind == "predict" and not predict.replaced
     assert probe.patched[0].method == "evaluate" and probe.patched[0].cell == 3
     assert probe.scalers[0].scaler == "StandardScaler" and probe.scalers[0].rows == 300
     kinds = {f.kind: f for f in leakage_flags(probe)}
-    assert "100 of the 100 test rows scored by evaluate() in the cell run as In [3] (X_test)" in \
-        kinds["trained_on_test"].evidence
+    assert (
+        "100 of the 100 test rows scored by evaluate() in the cell run as In [3] (X_test)"
+        in kinds["trained_on_test"].evidence
+    )
     assert probe.own_split is not None and probe.own_split.rows == 100 and (tmp_path / "own_split.npz").is_file()
     assert probe.own_split.y_from.startswith("y_test")  # the last test call is predict(): y paired by name

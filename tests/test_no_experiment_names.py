@@ -81,12 +81,14 @@ def test_the_scan_sees_code_and_skips_comments_and_docstrings(tmp_path: Path) ->
     (tmp_path / "graders" / "m.py").write_text(
         '"""About boston."""\n# boston\n\n\ndef f() -> str:\n'
         '    """The boston rows."""\n    return "boston_housing" + "boston"\n',
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     found = hits(tmp_path, ["boston"])
     assert found == ["graders/m.py:7: boston in '\"boston\"'"]
 
 
-@pytest.mark.parametrize("name, named", [("fashion_mnist", False), ("fashion", True), ("datasets.imdb", True),
-                                         ("imdb2", False)])
+@pytest.mark.parametrize(
+    "name, named", [("fashion_mnist", False), ("fashion", True), ("datasets.imdb", True), ("imdb2", False)]
+)
 def test_word_boundaries_are_greps(name: str, named: bool) -> None:
     assert bool(experiment_words(["fashion", "imdb"]).search(name)) is named

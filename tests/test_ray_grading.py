@@ -22,7 +22,7 @@ import pytest
 
 from graders import api
 from graders.models import RunRecord, Status
-from tests.batch_helpers import RUNTIME_ROOT, ROOT, baseline, latest, marks_of, runs_per_key, small_class, survivors
+from tests.batch_helpers import ROOT, RUNTIME_ROOT, baseline, latest, marks_of, runs_per_key, small_class, survivors
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'labgrade[ray]')")
 cluster_utils = pytest.importorskip("ray.cluster_utils")
@@ -75,8 +75,10 @@ def _is_ray_worker(proc: psutil.Process) -> bool:
 def grid() -> Iterator[Grid]:
     with pytest.MonkeyPatch.context() as env:
         env.setenv("PYTHONPATH", PYTHONPATH)  # the raylets and their workers start from this environment
-        cluster = cluster_utils.Cluster(initialize_head=True, head_node_args={
-            "num_cpus": 0, "object_store_memory": STORE, "_system_config": FAST_HEALTH})
+        cluster = cluster_utils.Cluster(
+            initialize_head=True,
+            head_node_args={"num_cpus": 0, "object_store_memory": STORE, "_system_config": FAST_HEALTH},
+        )
         try:
             steady = cluster.add_node(num_cpus=1, num_gpus=2, object_store_memory=STORE)
             doomed = cluster.add_node(num_cpus=1, object_store_memory=STORE)
@@ -100,8 +102,9 @@ def test_workers_grade_with_this_checkout(grid: Grid) -> None:
     assert ray.get(remote.remote()) == str(ROOT / "graders" / "__init__.py")
 
 
-def test_a_node_lost_mid_batch_costs_no_submission_and_no_mark(grid: Grid, tmp_path: Path,
-                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_node_lost_mid_batch_costs_no_submission_and_no_mark(
+    grid: Grid, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     reference = baseline(tmp_path_factory.mktemp("baseline"))  # the same class on the local executor
     course = small_class(tmp_path)
     arrived: list[RunRecord] = []

@@ -56,31 +56,43 @@ def error(ename: str, evalue: str) -> dict[str, Any]:
 # ---------------------------------------------------------------- item 4: Keras generation from saved outputs
 
 
-@pytest.mark.parametrize("text", [
-    KERAS2_LINE,
-    "1875/1875 [==============================] - 2s 1ms/step - loss: 0.50 - accuracy: 0.82\n",
-    "Train on 54000 samples, validate on 6000 samples\n",
-    "1875/1875 - 3s - loss: 0.5 - accuracy: 0.8 - 3s/epoch - 2ms/step\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        KERAS2_LINE,
+        "1875/1875 [==============================] - 2s 1ms/step - loss: 0.50 - accuracy: 0.82\n",
+        "Train on 54000 samples, validate on 6000 samples\n",
+        "1875/1875 - 3s - loss: 0.5 - accuracy: 0.8 - 3s/epoch - 2ms/step\n",
+    ],
+)
 def test_keras2_progress_lines_in_saved_output_choose_tf_keras(text: str) -> None:
-    saved = notebook(("import tensorflow as tf", [], 1),
-                     ("model.fit(x, y, epochs=3)", [stream("Epoch 1/3\n" + text)], 2))
+    saved = notebook(
+        ("import tensorflow as tf", [], 1), ("model.fit(x, y, epochs=3)", [stream("Epoch 1/3\n" + text)], 2)
+    )
     runtime, reasons = keras_choice.choose("model.fit(x, y)", saved)
     assert runtime == "tf_keras"
     assert reasons == ["saved output of cell 2 shows Keras 2 progress lines"]
 
 
 def test_tf_keras_warnings_are_evidence_too() -> None:
-    saved = notebook(("model.compile()", [stream("WARNING:tensorflow:From /x.py:1: The name tf.keras.x is deprecated\n",
-                                                 "stderr")], 1))
+    saved = notebook(
+        (
+            "model.compile()",
+            [stream("WARNING:tensorflow:From /x.py:1: The name tf.keras.x is deprecated\n", "stderr")],
+            1,
+        )
+    )
     assert keras_choice.choose("", saved) == ("tf_keras", ["saved output of cell 1 shows tf-keras (Keras 2) warnings"])
 
 
-@pytest.mark.parametrize("text", [
-    "1875/1875 ━━━━━━━━━━━━━━━━━━━━ 3s 1ms/step - accuracy: 0.78 - loss: 0.63\n",
-    "1875/1875 - 3s - 2ms/step - accuracy: 0.8 - loss: 0.5\n",
-    "Epoch 1/3\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1875/1875 ━━━━━━━━━━━━━━━━━━━━ 3s 1ms/step - accuracy: 0.78 - loss: 0.63\n",
+        "1875/1875 - 3s - 2ms/step - accuracy: 0.8 - loss: 0.5\n",
+        "Epoch 1/3\n",
+    ],
+)
 def test_keras3_or_no_progress_lines_keep_keras3(text: str) -> None:
     assert keras_choice.choose("", notebook(("model.fit(x, y)", [stream(text)], 1))) == ("keras3", [])
 
@@ -102,14 +114,18 @@ def test_replies_from_jupyterlab_stdin_and_colab_stdout() -> None:
     assert evidence.replies(none) is None
 
 
-@pytest.mark.parametrize(("stdin", "stdout", "prompts", "values"), [
-    ("Enter a number:  5\n", [], ["Enter a number: "], ["5"]),
-    ("Radius (two decimals): \n 4.5\n", [], ["Radius (two decimals): \n"], ["4.5"]),
-    (" 5\n 2 3 6\n", [], ["", ""], ["5", "2 3 6"]),
-    ("", ["Index of the image: 7", "predicted: Bag"], ["Index of the image: "], ["7"]),
-])
-def test_input_is_answered_with_the_saved_reply(spec: dict[str, Any], stdin: str, stdout: list[str],
-                                                prompts: list[str], values: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("stdin", "stdout", "prompts", "values"),
+    [
+        ("Enter a number:  5\n", [], ["Enter a number: "], ["5"]),
+        ("Radius (two decimals): \n 4.5\n", [], ["Radius (two decimals): \n"], ["4.5"]),
+        (" 5\n 2 3 6\n", [], ["", ""], ["5", "2 3 6"]),
+        ("", ["Index of the image: 7", "predicted: Bag"], ["Index of the image: "], ["7"]),
+    ],
+)
+def test_input_is_answered_with_the_saved_reply(
+    spec: dict[str, Any], stdin: str, stdout: list[str], prompts: list[str], values: list[str]
+) -> None:
     environment.expect_replies(4, stdin, stdout)
     assert [environment.replay_input(p) for p in prompts] == values
     assert "input_replayed" in (Path(spec["out_dir"]) / "adaptations.jsonl").read_text()
@@ -125,12 +141,17 @@ def test_input_without_a_saved_reply_still_needs_input(spec: dict[str, Any]) -> 
 
 
 def test_the_same_saved_error_with_later_cells_run_is_run_past() -> None:
-    saved = notebook(("fit", [], 1), ("print(model.sumary())", [error("AttributeError", "no attribute 'sumary'")], 2),
-                     ("plot", [stream("ok\n")], 3), ("evaluate", [stream("0.8\n")], 4))
+    saved = notebook(
+        ("fit", [], 1),
+        ("print(model.sumary())", [error("AttributeError", "no attribute 'sumary'")], 2),
+        ("plot", [stream("ok\n")], 3),
+        ("evaluate", [stream("0.8\n")], 4),
+    )
     why = drift.ran_past(saved, 2, "AttributeError", "'Sequential' object has no attribute 'sumary'")
     assert why is not None
-    assert why.startswith("Restart & Run All fails at cell 2: your saved output shows the same error, "
-                          "and you ran the later cells anyway")
+    assert why.startswith(
+        "Restart & Run All fails at cell 2: your saved output shows the same error, and you ran the later cells anyway"
+    )
     assert "cells 3-4 ran after it" in why
 
 
@@ -142,8 +163,11 @@ def test_an_error_the_student_never_saw_or_ran_nothing_after_stops() -> None:
 
 
 def test_a_history_key_fit_no_longer_records_is_an_earlier_version() -> None:
-    png = {"output_type": "display_data", "metadata": {},
-           "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
+    png = {
+        "output_type": "display_data",
+        "metadata": {},
+        "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"},
+    }
     saved = notebook(("history = model.fit(x, y)", [], 1), ("plt.plot(history.history['val_loss'])", [png], 2))
     why = drift.ran_past(saved, 2, "KeyError", "'val_loss'")
     assert why is not None and "earlier version" in why and "'val_loss'" in why

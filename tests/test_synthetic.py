@@ -59,8 +59,11 @@ def reviews() -> dict[str, Any]:
 
 
 def test_keras_default_sizes_are_the_real_ones() -> None:
-    for fn, n_train, n_test in ((syn.fashion_mnist, 60000, 10000), (syn.mnist, 60000, 10000),
-                                (syn.review_sequences, 25000, 25000)):
+    for fn, n_train, n_test in (
+        (syn.fashion_mnist, 60000, 10000),
+        (syn.mnist, 60000, 10000),
+        (syn.review_sequences, 25000, 25000),
+    ):
         params = inspect.signature(fn).parameters
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
         assert (params["n_train"].default, params["n_test"].default, params["seed"].default) == (n_train, n_test, 0)
@@ -137,13 +140,15 @@ def test_same_seed_same_bytes_other_seed_other_data(name: str) -> None:
 
 def test_same_bytes_in_a_fresh_process_with_another_hash_seed() -> None:
     """The trusted evaluator regenerates the holdout in its own process."""
-    code = ("import hashlib, sys\nfrom graders.datasets import synthetic as s\n"
-            "d = s.fashion_mnist(n_train=0, n_test=0, n_holdout=500, seed=3)\n"
-            "i = s.review_sequences(n_train=100, n_test=100, n_holdout=100, seed=3)\n"
-            "h = hashlib.sha256(d['x_holdout'].tobytes() + d['y_holdout'].tobytes())\n"
-            "h.update(repr([list(x) for x in i['x_holdout']]).encode())\n"
-            "h.update(repr(sorted(i['word_index'].items())).encode())\n"
-            "print(h.hexdigest())\n")
+    code = (
+        "import hashlib, sys\nfrom graders.datasets import synthetic as s\n"
+        "d = s.fashion_mnist(n_train=0, n_test=0, n_holdout=500, seed=3)\n"
+        "i = s.review_sequences(n_train=100, n_test=100, n_holdout=100, seed=3)\n"
+        "h = hashlib.sha256(d['x_holdout'].tobytes() + d['y_holdout'].tobytes())\n"
+        "h.update(repr([list(x) for x in i['x_holdout']]).encode())\n"
+        "h.update(repr(sorted(i['word_index'].items())).encode())\n"
+        "print(h.hexdigest())\n"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     d = syn.fashion_mnist(n_train=0, n_test=0, n_holdout=500, seed=3)
@@ -228,8 +233,9 @@ def test_imdb_sentiment_words_follow_the_label(reviews: dict[str, Any]) -> None:
     assert 0.8 < rate("the", 0) / rate("the", 1) < 1.25
 
 
-def _keras_load_data(tmp_path: Any, raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
-                     **kwargs: Any) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def _keras_load_data(
+    tmp_path: Any, raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch, **kwargs: Any
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """keras' own load_data on an npz in the stored IMDB form (word ranks, no start)."""
     import keras.src.datasets.imdb as keras_imdb
 
@@ -256,8 +262,9 @@ KERAS_ARGS = [
 
 
 @pytest.mark.parametrize("kwargs", KERAS_ARGS, ids=[str(k) for k in KERAS_ARGS])
-def test_imdb_apply_args_matches_keras_load_data(kwargs: dict[str, Any], tmp_path: Any,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_imdb_apply_args_matches_keras_load_data(
+    kwargs: dict[str, Any], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw = syn.review_sequences(n_train=300, n_test=200, n_holdout=20, seed=5)
     (kx_train, ky_train), (kx_test, ky_test) = _keras_load_data(tmp_path, raw, monkeypatch, **kwargs)
     # keras shuffles with RandomState(113) first; apply the same order to ours
@@ -329,8 +336,10 @@ def test_utkface_labels_are_in_range_and_visible() -> None:
     assert 0.4 < np.mean((age >= 15) & (age <= 45)) < 0.8  # skewed to young adults like UTKFace
     # long hair: beside the lower face women's pixels differ from the background far more often
     x = x.astype(float)
-    beside = [np.abs(x[:, 18:25, a:b].mean(axis=(1, 2)) - x[:, 18:25, c:d].mean(axis=(1, 2))).sum(axis=1)
-              for a, b, c, d in ((5, 8, 0, 2), (24, 27, 30, 32))]
+    beside = [
+        np.abs(x[:, 18:25, a:b].mean(axis=(1, 2)) - x[:, 18:25, c:d].mean(axis=(1, 2))).sum(axis=1)
+        for a, b, c, d in ((5, 8, 0, 2), (24, 27, 30, 32))
+    ]
     hair = (beside[0] + beside[1]) / 2
     assert hair[gender == 1].mean() > 2 * hair[gender == 0].mean()
 
@@ -368,13 +377,22 @@ def keras_mod() -> Any:
 
 def _manual_cnn(keras: Any) -> Any:
     layers = keras.layers
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25),
-        layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25),
-        layers.Conv2D(128, (3, 3), activation="relu"), layers.Flatten(),
-        layers.Dense(128, activation="relu"), layers.Dropout(0.25), layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+            layers.Conv2D(64, (3, 3), activation="relu"),
+            layers.MaxPooling2D((2, 2)),
+            layers.Dropout(0.25),
+            layers.Conv2D(128, (3, 3), activation="relu"),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.25),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -402,9 +420,16 @@ def test_mnist_mlp_learns(keras_mod: Any, digits: dict[str, np.ndarray]) -> None
     xh = digits["x_holdout"].reshape(-1, 784).astype("float32") / 255
 
     def mlp() -> Any:
-        model = keras.Sequential([keras.Input((784,)), layers.Dense(512, activation="relu"), layers.Dropout(0.2),
-                                  layers.Dense(512, activation="relu"), layers.Dropout(0.2),
-                                  layers.Dense(10, activation="softmax")])
+        model = keras.Sequential(
+            [
+                keras.Input((784,)),
+                layers.Dense(512, activation="relu"),
+                layers.Dropout(0.2),
+                layers.Dense(512, activation="relu"),
+                layers.Dropout(0.2),
+                layers.Dense(10, activation="softmax"),
+            ]
+        )
         model.compile(optimizer=keras.optimizers.RMSprop(), loss="categorical_crossentropy", metrics=["accuracy"])
         return model
 
@@ -430,9 +455,17 @@ def test_imdb_dense_model_learns(keras_mod: Any, reviews: dict[str, Any]) -> Non
         return out
 
     def dnn() -> Any:
-        model = keras.Sequential([keras.Input((10000,)), layers.Dense(50, activation="relu"), layers.Dropout(0.3),
-                                  layers.Dense(50, activation="relu"), layers.Dropout(0.2),
-                                  layers.Dense(50, activation="relu"), layers.Dense(1, activation="sigmoid")])
+        model = keras.Sequential(
+            [
+                keras.Input((10000,)),
+                layers.Dense(50, activation="relu"),
+                layers.Dropout(0.3),
+                layers.Dense(50, activation="relu"),
+                layers.Dropout(0.2),
+                layers.Dense(50, activation="relu"),
+                layers.Dense(1, activation="sigmoid"),
+            ]
+        )
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
         return model
 
@@ -475,8 +508,11 @@ def test_utkface_gender_and_age_are_learnable(keras_mod: Any) -> None:
     gender = keras.layers.Dense(1, activation="sigmoid", name="gender")(features)
     age = keras.layers.Dense(1, name="age")(features)
     model = keras.Model(inputs, [gender, age])
-    model.compile(optimizer="adam", loss={"gender": "binary_crossentropy", "age": "mse"},
-                  loss_weights={"gender": 1.0, "age": 0.005})
+    model.compile(
+        optimizer="adam",
+        loss={"gender": "binary_crossentropy", "age": "mse"},
+        loss_weights={"gender": 1.0, "age": 0.005},
+    )
     targets = {"gender": data["gender_train"].astype("float32"), "age": data["age_train"].astype("float32")}
     model.fit(data["x_train"], targets, epochs=10, batch_size=32, verbose=0)
     p_gender, p_age = model.predict(data["x_holdout"], verbose=0)

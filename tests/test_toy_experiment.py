@@ -27,7 +27,7 @@ from graders.paths import HOME, RUBRICS_DIR
 
 pytestmark = pytest.mark.e2e
 
-RUBRIC = '''
+RUBRIC = """
 id = "toy"
 number = "10"
 title = "A toy regression: three features, one target"
@@ -78,7 +78,7 @@ timely = 5.0
 text = "What does a regression model predict?"
 key = "A continuous number, here the target y from the three features."
 concepts = [["continuous", "number", "real"], ["feature", "input"]]
-'''
+"""
 
 PROVIDER = '''
 """The toy experiment's data: y = x . w + noise; 200 rows served as toy.csv, the rest held back."""
@@ -124,8 +124,16 @@ def install() -> None:
     datafiles.register_family(r"tiny", ("toy.csv",))
 '''
 
-TARGETS = {"experiment": "toy", "profile": "quick", "seed": 1234, "metrics": {"mse": 0.5}, "total_params": 41,
-           "train_seconds": 2.0, "train_cpu_seconds": 2.0, "dataset_source": {"toy": "toy rows"}}
+TARGETS = {
+    "experiment": "toy",
+    "profile": "quick",
+    "seed": 1234,
+    "metrics": {"mse": 0.5},
+    "total_params": 41,
+    "train_seconds": 2.0,
+    "train_cpu_seconds": 2.0,
+    "dataset_source": {"toy": "toy rows"},
+}
 
 CODE = """import pandas as pd
 from tensorflow import keras
@@ -156,11 +164,15 @@ def toy_home() -> Iterator[Path]:
         (toy / "kernel" / "files.py").write_text(ADAPTER, encoding="utf-8")
         (home / "reference" / "toy").mkdir()
         (home / "reference" / "toy" / "targets-quick.json").write_text(json.dumps(TARGETS), encoding="utf-8")
-        notebook = nbformat.v4.new_notebook(cells=[
-            nbformat.v4.new_markdown_cell("# Toy regression\n\nQ: What does a regression model predict?\n\n"
-                                          "A continuous number (the target y) from the input features."),
-            nbformat.v4.new_code_cell(CODE),
-        ])
+        notebook = nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_markdown_cell(
+                    "# Toy regression\n\nQ: What does a regression model predict?\n\n"
+                    "A continuous number (the target y) from the input features."
+                ),
+                nbformat.v4.new_code_cell(CODE),
+            ]
+        )
         nbformat.write(notebook, home / "toy_lab.ipynb")
         for path in home.rglob("*"):
             path.chmod(0o755 if path.is_dir() else 0o644)
@@ -182,8 +194,14 @@ print(json.dumps({"home": str(paths.HOME), "status": run.status.value, "reason":
 def test_a_tenth_experiment_is_graded_from_its_own_folders(toy_home: Path) -> None:
     assert not (RUBRICS_DIR / "toy").exists()  # the harness's own experiments do not include it
     env = {**os.environ, "LABGRADE_HOME": str(toy_home)}
-    proc = subprocess.run([sys.executable, "-c", GRADE, str(toy_home / "toy_lab.ipynb")], env=env,
-                          capture_output=True, text=True, timeout=600, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", GRADE, str(toy_home / "toy_lab.ipynb")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     run = json.loads(proc.stdout.strip().splitlines()[-1])
     assert run["home"] == str(toy_home)

@@ -37,9 +37,11 @@ STUDENT: dict[tuple[str, str], dict[str, Any]] = {
     ("boston", "v02"): {"target": "MEDV", "prep": "df = df.dropna()"},
     ("boston", "v03"): {"target": "MEDV"},
     ("boston", "v04"): {"target": "MEDV"},
-    ("boston", "v05"): {"pre": f"column_names = {BOSTON_COLS!r}",
-                        "kw": ", header=None, sep=r\"\\s+\", names=column_names",
-                        "target": "MEDV"},
+    ("boston", "v05"): {
+        "pre": f"column_names = {BOSTON_COLS!r}",
+        "kw": ', header=None, sep=r"\\s+", names=column_names',
+        "target": "MEDV",
+    },
     ("boston", "v06"): {"target": "MEDV"},
     ("boston", "v07"): {"target": "MEDV"},
     ("boston", "v08"): {"target": "MEDV"},
@@ -59,8 +61,15 @@ STUDENT: dict[tuple[str, str], dict[str, Any]] = {
     ("stock", "v14"): {"kw": ", skiprows=[1, 2]", "target": "Open"},
     ("stock", "v15"): {"target": "open"},
 }
-ALL = [(exp, f.name.split("__")[0], f.name.split("__")[1]) for exp in ("boston", "letters", "stock")
-       for f in sorted((REAL / exp).glob("v*__*"))] if REAL.is_dir() else []
+ALL = (
+    [
+        (exp, f.name.split("__")[0], f.name.split("__")[1])
+        for exp in ("boston", "letters", "stock")
+        for f in sorted((REAL / exp).glob("v*__*"))
+    ]
+    if REAL.is_dir()
+    else []
+)
 
 
 # ---------------------------------------------------------------- a notebook, run for real
@@ -277,8 +286,10 @@ def test_no_evidence_serves_the_canonical_copy() -> None:
 
 
 def test_no_evidence_routes_each_stock_read_to_its_course_files_canonical_copy() -> None:
-    nb = _nb("train = pd.read_csv('/content/Google_Stock_Price_Train.csv')",
-             "test = pd.read_csv('Google_Stock_Price_Test.csv')")
+    nb = _nb(
+        "train = pd.read_csv('/content/Google_Stock_Price_Train.csv')",
+        "test = pd.read_csv('Google_Stock_Price_Test.csv')",
+    )
     choices = ev.choose_for_notebook(nb, courses("stock"))
     assert choices["/content/Google_Stock_Price_Train.csv"].variant == "v01"
     assert choices["Google_Stock_Price_Test.csv"].variant == "v02"
@@ -293,8 +304,9 @@ def test_code_only_upper_case_target_without_na_handling_gets_an_na_free_copy(na
 
 
 def test_code_only_upper_case_target_with_na_handling_gets_the_kaggle_copy_with_na() -> None:
-    nb = _nb("df = pd.read_csv('boston.csv')\ndf.isnull().sum()", "df = df.fillna(df.mean())",
-             "X = df.drop('MEDV', axis=1)")
+    nb = _nb(
+        "df = pd.read_csv('boston.csv')\ndf.isnull().sum()", "df = df.fillna(df.mean())", "X = df.drop('MEDV', axis=1)"
+    )
     choice = ev.choose_for_notebook(nb, courses("boston"))["boston.csv"]
     assert choice.variant == "v02", choice.reason
 
@@ -331,8 +343,9 @@ def test_excel_saved_stock_file_from_code_that_casts_close() -> None:
     nb = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')\nclose = df['Close'].astype(float)")
     choice = ev.choose_for_notebook(nb, courses("stock"))["Google_Stock_Price_Train.csv"]
     assert choice.variant == "v04", choice.reason
-    stripped = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')",
-                   "close = df['Close'].str.replace(',', '').astype(float)")
+    stripped = _nb(
+        "df = pd.read_csv('Google_Stock_Price_Train.csv')", "close = df['Close'].str.replace(',', '').astype(float)"
+    )
     assert ev.choose_for_notebook(stripped, courses("stock"))["Google_Stock_Price_Train.csv"].variant == "v01"
 
 
@@ -351,7 +364,7 @@ def test_every_served_stock_file_hides_the_holdout_period() -> None:
     for course in courses("stock"):
         rows, _ = served_rows(course)
         for spec in course.variants:
-            lines = variant_bytes(spec, course, rows).decode("utf-8").splitlines()[spec.header_lines:]
+            lines = variant_bytes(spec, course, rows).decode("utf-8").splitlines()[spec.header_lines :]
             for i, line in enumerate(filter(str.strip, lines), 1):
                 day = _day(spec, course, line, i) if spec.source == "canonical" else None
                 assert day is None or not (dt.date(2017, 2, 1) <= day <= dt.date(2017, 12, 31))
@@ -360,19 +373,27 @@ def test_every_served_stock_file_hides_the_holdout_period() -> None:
 
 def test_a_file_variant_cannot_be_declared_over_held_out_rows() -> None:
     course = courses("boston")[0]
-    bad = course.model_dump() | {"variants": [v.model_dump() for v in course.variants] + [
-        {"id": "v99", "label": "x", "source": "file", "file": "x.csv", "dates": [{"format": "%Y"}]}]}
+    bad = course.model_dump() | {
+        "variants": [v.model_dump() for v in course.variants]
+        + [{"id": "v99", "label": "x", "source": "file", "file": "x.csv", "dates": [{"format": "%Y"}]}]
+    }
     with pytest.raises(ValueError, match="cannot hide held-out rows"):
         CourseFile.model_validate(bad)
 
 
 def test_serve_writes_each_choice_once_and_maps_read_names(tmp_path: Path) -> None:
     files = courses("stock")
-    nb = _nb("train = pd.read_csv('Google_Stock_Price_Train.csv')", ("train.shape", "(1509, 6)"),
-             "test = pd.read_csv('Google_Stock_Price_Test.csv')", ("test.shape", "(125, 6)"))
+    nb = _nb(
+        "train = pd.read_csv('Google_Stock_Price_Train.csv')",
+        ("train.shape", "(1509, 6)"),
+        "test = pd.read_csv('Google_Stock_Price_Test.csv')",
+        ("test.shape", "(125, 6)"),
+    )
     choices = ev.choose_for_notebook(nb, files)
-    assert {k: c.variant for k, c in choices.items()} == {"Google_Stock_Price_Train.csv": "v05",
-                                                          "Google_Stock_Price_Test.csv": "v06"}
+    assert {k: c.variant for k, c in choices.items()} == {
+        "Google_Stock_Price_Train.csv": "v05",
+        "Google_Stock_Price_Test.csv": "v06",
+    }
     served = ev.serve(choices, files, {c.name: served_rows(c)[0] for c in files}, tmp_path)
     train = pd.read_csv(tmp_path / served["Google_Stock_Price_Train.csv"])
     assert len(train) == 1258 + 20  # the Kaggle years and January 2017; the rest of 2017 is the holdout

@@ -9,11 +9,10 @@ import math
 
 import pytest
 
-from graders.writeups import answer_sources, evidence
-from graders.models import Artifacts
 from graders.checks.plugin import Award
-from graders.models import COMPONENT_MAX, Status
+from graders.models import COMPONENT_MAX, Artifacts, Status
 from graders.rubric import Rubric
+from graders.writeups import answer_sources, evidence
 
 
 def _fmt(value: float) -> str:
@@ -55,7 +54,10 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
             op = "≥" if rule.higher_is_better else "≤"
             sign = "−" if rule.higher_is_better else "+"
             margin = f"{band.margin:g}" if rule.margin_kind == "absolute" else f"{band.margin:.0%}"
-            award.evidence = f"{label} {_fmt(value)}, target {op} {_fmt(threshold)} = reference {_fmt(reference)} {sign} {margin}{variant}"
+            award.evidence = (
+                f"{label} {_fmt(value)}, target {op} {_fmt(threshold)} = reference "
+                f"{_fmt(reference)} {sign} {margin}{variant}"
+            )
             return
     loosest = rule.target(reference, rule.bands[-1])
     op = "≥" if rule.higher_is_better else "≤"
@@ -68,7 +70,11 @@ def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
     spec = rubric.structure
     award.hint = spec.describe
     if not art.architecture:
-        why = f"a scikit-learn {', '.join(art.sklearn_estimators)} is not a deep network" if art.sklearn_estimators else "no Keras model to inspect"
+        why = (
+            f"a scikit-learn {', '.join(art.sklearn_estimators)} is not a deep network"
+            if art.sklearn_estimators
+            else "no Keras model to inspect"
+        )
         raise AssertionError(why)
     classes = {layer["class_name"] for layer in art.architecture}
     for required in spec.required_layers:
@@ -76,13 +82,21 @@ def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
         assert classes & set(options), f"no {' or '.join(options)} layer (layers: {', '.join(sorted(classes))})"
     out = art.architecture[-1]
     if spec.output_units is not None:
-        assert out.get("units") == spec.output_units, f"output layer has {out.get('units')} units, expected {spec.output_units}"
+        assert out.get("units") == spec.output_units, (
+            f"output layer has {out.get('units')} units, expected {spec.output_units}"
+        )
     if spec.output_activation:
-        assert out.get("activation") in spec.output_activation, f"output activation '{out.get('activation')}', expected {' or '.join(spec.output_activation)}"
+        assert out.get("activation") in spec.output_activation, (
+            f"output activation '{out.get('activation')}', expected {' or '.join(spec.output_activation)}"
+        )
     loss = art.compile.get("loss", "").lower()
     if spec.losses:
-        assert any(name in loss for name in spec.losses), f"loss '{loss or 'unknown'}', expected {' or '.join(spec.losses)}"
-    award.evidence = f"{len(art.architecture)} layers, output {out.get('units')} × {out.get('activation')}, loss {loss or 'n/a'}"
+        assert any(name in loss for name in spec.losses), (
+            f"loss '{loss or 'unknown'}', expected {' or '.join(spec.losses)}"
+        )
+    award.evidence = (
+        f"{len(art.architecture)} layers, output {out.get('units')} × {out.get('activation')}, loss {loss or 'n/a'}"
+    )
 
 
 @pytest.mark.check("efficiency", title="Efficiency against the reference")
@@ -92,16 +106,26 @@ def check_efficiency(art: Artifacts, rubric: Rubric, award: Award) -> None:
     ref_params = art.targets.total_params
     assert art.total_params > 0, "no model to measure"
     max_params = rubric.efficiency.get("max_params_ratio", 5.0) * ref_params
-    assert not ref_params or art.total_params <= max_params, f"{art.total_params:,} parameters, over {max_params:,.0f} (reference {ref_params:,})"
+    assert not ref_params or art.total_params <= max_params, (
+        f"{art.total_params:,} parameters, over {max_params:,.0f} (reference {ref_params:,})"
+    )
     # Training cost in CPU seconds: unlike wall-clock time it does not grow when other jobs share the host,
     # so a submission earns the same mark alone or in a busy batch. Targets calibrated before CPU time was
     # recorded fall back to wall-clock seconds. A floor of slack keeps short runs fair.
     unit, spent, ref_seconds = "CPU s", art.train_cpu_seconds, art.targets.train_cpu_seconds
     if not ref_seconds or not spent:
         unit, spent, ref_seconds = "s", art.train_seconds, art.targets.train_seconds
-    max_seconds = max(rubric.efficiency.get("max_seconds_ratio", 4.0) * ref_seconds, ref_seconds + rubric.efficiency.get("seconds_slack", 20.0))
-    assert not ref_seconds or spent <= max_seconds, f"trained for {spent:.1f} {unit}, over {max_seconds:.1f} {unit} (reference {ref_seconds:.1f} {unit})"
-    award.evidence = f"{art.total_params:,} parameters (reference {ref_params:,}), trained {spent:.1f} {unit} (reference {ref_seconds:.1f} {unit})"
+    max_seconds = max(
+        rubric.efficiency.get("max_seconds_ratio", 4.0) * ref_seconds,
+        ref_seconds + rubric.efficiency.get("seconds_slack", 20.0),
+    )
+    assert not ref_seconds or spent <= max_seconds, (
+        f"trained for {spent:.1f} {unit}, over {max_seconds:.1f} {unit} (reference {ref_seconds:.1f} {unit})"
+    )
+    award.evidence = (
+        f"{art.total_params:,} parameters (reference {ref_params:,}), trained {spent:.1f} {unit} "
+        f"(reference {ref_seconds:.1f} {unit})"
+    )
 
 
 @pytest.mark.check("honest", title="Reported numbers match the measured ones")
@@ -116,8 +140,10 @@ def check_honest(art: Artifacts, rubric: Rubric, award: Award) -> None:
         return
     slack = 0.05 if rubric.metric.margin_kind == "absolute" else 0.5 * abs(measured)
     better = printed - measured if rubric.metric.higher_is_better else measured - printed
-    assert better <= slack, (f"printed {name} {_fmt(printed)}, but the model measures {_fmt(measured)} on the hidden "
-                             f"test set{_own_split_words(art, name, printed)}")
+    assert better <= slack, (
+        f"printed {name} {_fmt(printed)}, but the model measures {_fmt(measured)} on the hidden "
+        f"test set{_own_split_words(art, name, printed)}"
+    )
     award.evidence = f"printed {_fmt(printed)}, measured {_fmt(measured)}"
 
 
@@ -128,8 +154,10 @@ def _own_split_words(art: Artifacts, name: str, printed: float) -> str:
     if own is None or value is None:
         return ""
     if abs(value - printed) <= 0.01 * max(abs(printed), 1.0):
-        return (f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}, as printed: the gap is in "
-                f"how the hidden set differs or generalisation, not in the numbers")
+        return (
+            f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}, as printed: the gap is in "
+            f"how the hidden set differs or generalisation, not in the numbers"
+        )
     return f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}"
 
 
@@ -137,8 +165,10 @@ def _own_split_words(art: Artifacts, name: str, printed: float) -> str:
 def check_answer(art: Artifacts, rubric: Rubric, award: Award, question_index: int) -> None:
     """The notebook's markdown or a write-up handed in beside it answers the question and covers the key's ideas."""
     question = rubric.questions[question_index]
-    award.hint = (f"Answer in a markdown cell under the question, or in a write-up beside the notebook "
-                  f"(.docx, .pdf, .md, .txt): {question.text}")
+    award.hint = (
+        f"Answer in a markdown cell under the question, or in a write-up beside the notebook "
+        f"(.docx, .pdf, .md, .txt): {question.text}"
+    )
     source = answer_sources(art, rubric)[question_index]
     assert source.found, evidence(source, question)
     assert source.score.fraction > 0, f"{evidence(source, question)} ({source.score.words} words)"

@@ -16,8 +16,12 @@ def feature_stats(x: Any, per_feature: bool) -> dict[str, Any]:
     student who standardised per feature is matched column by column.
     """
     x = np.asarray(x, dtype="float64")
-    stats: dict[str, Any] = {"mean": float(x.mean()), "std": float(x.std()),
-                             "min": float(x.min()), "max": float(x.max())}
+    stats: dict[str, Any] = {
+        "mean": float(x.mean()),
+        "std": float(x.std()),
+        "min": float(x.min()),
+        "max": float(x.max()),
+    }
     if per_feature and x.ndim == 2:
         stats["feature_mean"] = x.mean(axis=0).tolist()
         stats["feature_std"] = x.std(axis=0).tolist()

@@ -20,8 +20,12 @@ import numpy as np
 from graders.datasets.arrays import cut_to_profile, feature_stats
 from graders.rubric import ProfileSpec
 
-_IDX_PARTS = (("x_train", "train-images-idx3"), ("y_train", "train-labels-idx1"),
-              ("x_test", "t10k-images-idx3"), ("y_test", "t10k-labels-idx1"))
+_IDX_PARTS = (
+    ("x_train", "train-images-idx3"),
+    ("y_train", "train-labels-idx1"),
+    ("x_test", "t10k-images-idx3"),
+    ("y_test", "t10k-labels-idx1"),
+)
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -48,8 +52,9 @@ def hold_test_tail(data: dict[str, np.ndarray], n_hold: int) -> None:
     data["x_test"], data["y_test"] = data["x_test"][:cut], data["y_test"][:cut]
 
 
-def image_classes(name: str, profile: ProfileSpec, seed: int, real: Path | None,
-                  n_hold: int) -> tuple[dict[str, np.ndarray], str]:
+def image_classes(
+    name: str, profile: ProfileSpec, seed: int, real: Path | None, n_hold: int
+) -> tuple[dict[str, np.ndarray], str]:
     """The dataset's splits (train, test, holdout; not yet cut to the profile) and where they came from."""
     from graders.datasets import synthetic
 
@@ -57,8 +62,9 @@ def image_classes(name: str, profile: ProfileSpec, seed: int, real: Path | None,
     if data is not None:
         hold_test_tail(data, n_hold)
         return data, "real"
-    made = getattr(synthetic, name)(n_train=profile.train_size or 60000, n_test=profile.test_size or 10000,
-                                    n_holdout=n_hold, seed=seed)
+    made = getattr(synthetic, name)(
+        n_train=profile.train_size or 60000, n_test=profile.test_size or 10000, n_holdout=n_hold, seed=seed
+    )
     return made, "synthetic"
 
 

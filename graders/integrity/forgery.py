@@ -83,9 +83,18 @@ def forgery_flags(art: Artifacts, rule: MetricRule, notebook: object = None) -> 
     cells = cell_numbers(notebook)
     call = probe.calls[probe.own_split.call] if probe.own_split.call < len(probe.calls) else None
     evidence = _evidence(art, rule, printed, measured, cells)
-    return [IntegrityFlag(kind="forged_numbers", label="forged numbers", evidence=evidence,
-                          cell=cells.get(call.cell) if call is not None and call.cell is not None else None,
-                          metric=rule.name, printed=printed, own_split=measured, hidden=art.metrics.get(rule.name))]
+    return [
+        IntegrityFlag(
+            kind="forged_numbers",
+            label="forged numbers",
+            evidence=evidence,
+            cell=cells.get(call.cell) if call is not None and call.cell is not None else None,
+            metric=rule.name,
+            printed=printed,
+            own_split=measured,
+            hidden=art.metrics.get(rule.name),
+        )
+    ]
 
 
 def _evidence(art: Artifacts, rule: MetricRule, printed: float, measured: float, cells: dict[int, int]) -> str:
@@ -94,16 +103,26 @@ def _evidence(art: Artifacts, rule: MetricRule, printed: float, measured: float,
     assert own is not None
     label = rule.label or rule.name
     call = art.probe.calls[saved.call] if saved.call < len(art.probe.calls) else None
-    what = (f"what {call.kind}() in {where(call.cell, cells) or 'the notebook'} was given"
-            f"{' (' + ', '.join(call.names) + ')' if call.names else ''}") if call is not None else "the notebook's own"
+    what = (
+        (
+            f"what {call.kind}() in {where(call.cell, cells) or 'the notebook'} was given"
+            f"{' (' + ', '.join(call.names) + ')' if call.names else ''}"
+        )
+        if call is not None
+        else "the notebook's own"
+    )
     rows = f"{own.rows:,} of its {saved.total_rows:,}" if saved.total_rows > own.rows else f"{own.rows:,}"
     hidden = art.metrics.get(rule.name)
-    parts = [f"printed {label} {_fmt(printed)}; the saved model measures {_fmt(measured)} on the notebook's own "
-             f"{rows} test rows" + (f" and {_fmt(hidden)} on the hidden test set" if hidden is not None else ""),
-             f"Those rows are exactly {what}; the trusted evaluator reproduced the notebook's own predictions on them"]
+    parts = [
+        f"printed {label} {_fmt(printed)}; the saved model measures {_fmt(measured)} on the notebook's own "
+        f"{rows} test rows" + (f" and {_fmt(hidden)} on the hidden test set" if hidden is not None else ""),
+        f"Those rows are exactly {what}; the trusted evaluator reproduced the notebook's own predictions on them",
+    ]
     for patch in art.probe.patched:
         returned = [c.returned for c in art.probe.calls if c.kind == patch.method and c.replaced and c.returned]
         said = f", which returned {', '.join(_fmt(v) for v in returned[0])}" if returned else ""
-        parts.append(f"model.{patch.method} was replaced by the notebook's own function in "
-                     f"{where(patch.cell, cells) or 'a cell'}{said}")
+        parts.append(
+            f"model.{patch.method} was replaced by the notebook's own function in "
+            f"{where(patch.cell, cells) or 'a cell'}{said}"
+        )
     return ". ".join(parts)

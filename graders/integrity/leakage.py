@@ -99,16 +99,29 @@ def _trained_on_test(probe: ProbeResult, cells: dict[int, int]) -> list[Integrit
         if hit is None or hit.of == 0 or hit.shared < LEAK_MIN_ROWS or hit.shared / hit.of < LEAK_SHARE:
             continue
         call, fit = probe.calls[i], probe.fits[hit.found_index]
-        evidence = (f"{hit.shared:,} of the {hit.of:,} test rows scored by {_call_text(call, cells)} were in the "
-                    f"training data of {_fit_text(fit, cells)}: the model was trained on the rows it was tested on")
-        return [IntegrityFlag(kind="trained_on_test", label="trained on test rows", evidence=evidence,
-                              cell=_number(fit.cell, cells))]
+        evidence = (
+            f"{hit.shared:,} of the {hit.of:,} test rows scored by {_call_text(call, cells)} were in the "
+            f"training data of {_fit_text(fit, cells)}: the model was trained on the rows it was tested on"
+        )
+        return [
+            IntegrityFlag(
+                kind="trained_on_test", label="trained on test rows", evidence=evidence, cell=_number(fit.cell, cells)
+            )
+        ]
     for fit in probe.fits:
         if any(_role(n) == "test" for n in fit.names) and not any(_role(n) == "train" for n in fit.names):
-            evidence = (f"{_fit_text(fit, cells)} trained on the notebook's test set ({fit.rows_hashed:,} rows); "
-                        f"no evaluate()/predict() on a test set was recorded to count the shared rows")
-            return [IntegrityFlag(kind="trained_on_test", label="trained on test rows", evidence=evidence,
-                                  cell=_number(fit.cell, cells))]
+            evidence = (
+                f"{_fit_text(fit, cells)} trained on the notebook's test set ({fit.rows_hashed:,} rows); "
+                f"no evaluate()/predict() on a test set was recorded to count the shared rows"
+            )
+            return [
+                IntegrityFlag(
+                    kind="trained_on_test",
+                    label="trained on test rows",
+                    evidence=evidence,
+                    cell=_number(fit.cell, cells),
+                )
+            ]
     return []
 
 
@@ -125,11 +138,20 @@ def _validation_on_test(probe: ProbeResult, cells: dict[int, int]) -> list[Integ
         if hit is None or hit.of == 0 or hit.shared / hit.of < VALIDATION_SHARE:
             continue
         call, fit = probe.calls[i], probe.fits[hit.found_index]
-        evidence = (f"{_fit_text(fit, cells)} used the test set as validation data ({hit.shared:,} of the "
-                    f"{hit.of:,} rows {_call_text(call, cells)} scored): allowed, but a test score on the set "
-                    f"that chose the epochs is optimistic")
-        return [IntegrityFlag(kind="validation_on_test", label="validation on the test set", severity="note",
-                              evidence=evidence, cell=_number(fit.cell, cells))]
+        evidence = (
+            f"{_fit_text(fit, cells)} used the test set as validation data ({hit.shared:,} of the "
+            f"{hit.of:,} rows {_call_text(call, cells)} scored): allowed, but a test score on the set "
+            f"that chose the epochs is optimistic"
+        )
+        return [
+            IntegrityFlag(
+                kind="validation_on_test",
+                label="validation on the test set",
+                severity="note",
+                evidence=evidence,
+                cell=_number(fit.cell, cells),
+            )
+        ]
     return []
 
 
@@ -137,18 +159,42 @@ def _scaler_on_all(probe: ProbeResult, cells: dict[int, int]) -> list[IntegrityF
     for k, scaler in enumerate(probe.scalers):
         if any(_role(n) == "train" for n in scaler.names):
             continue  # fitted on the training set: test rows in it are duplicated rows, flagged as such if many
-        test = [o for o in probe.overlaps if o.rows_of == "call" and o.found_in == "scaler" and o.found_index == k
-                and o.rows_index in _test_calls(probe) and o.of and o.shared / o.of >= COVER_SHARE]
-        train = [o for o in probe.overlaps if o.rows_of == "fit" and o.found_in == "scaler" and o.found_index == k
-                 and o.of and o.shared / o.of >= COVER_SHARE]
+        test = [
+            o
+            for o in probe.overlaps
+            if o.rows_of == "call"
+            and o.found_in == "scaler"
+            and o.found_index == k
+            and o.rows_index in _test_calls(probe)
+            and o.of
+            and o.shared / o.of >= COVER_SHARE
+        ]
+        train = [
+            o
+            for o in probe.overlaps
+            if o.rows_of == "fit"
+            and o.found_in == "scaler"
+            and o.found_index == k
+            and o.of
+            and o.shared / o.of >= COVER_SHARE
+        ]
         if not test or not train:
             continue
         t, f = max(test, key=lambda o: o.shared), max(train, key=lambda o: o.shared)
         place = where(scaler.cell, cells)
-        evidence = (f"{scaler.scaler}.fit{' in ' + place if place else ''}{_named(scaler.names)} saw {scaler.rows:,} "
-                    f"rows, including {t.shared:,} of the {t.of:,} test rows of "
-                    f"{_call_text(probe.calls[t.rows_index], cells)} and {f.shared:,} of the {f.of:,} training rows "
-                    f"of {_fit_text(probe.fits[f.rows_index], cells)}: fit the scaler on the training rows only")
-        return [IntegrityFlag(kind="scaler_on_all_data", label="scaler fitted on all data", severity="note",
-                              evidence=evidence, cell=_number(scaler.cell, cells))]
+        evidence = (
+            f"{scaler.scaler}.fit{' in ' + place if place else ''}{_named(scaler.names)} saw {scaler.rows:,} "
+            f"rows, including {t.shared:,} of the {t.of:,} test rows of "
+            f"{_call_text(probe.calls[t.rows_index], cells)} and {f.shared:,} of the {f.of:,} training rows "
+            f"of {_fit_text(probe.fits[f.rows_index], cells)}: fit the scaler on the training rows only"
+        )
+        return [
+            IntegrityFlag(
+                kind="scaler_on_all_data",
+                label="scaler fitted on all data",
+                severity="note",
+                evidence=evidence,
+                cell=_number(scaler.cell, cells),
+            )
+        ]
     return []

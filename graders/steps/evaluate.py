@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import shutil
 
-from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalSpec, read_artifact
-
 from graders.backends import Ending, Job, Limits, Mount
 from graders.models import CellError, Status
 from graders.state import Execution, GradeState
 from graders.steps.execute import SCRATCH, job_env, python, runtime_mount
+from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalSpec, read_artifact
 
 EVAL_WALL_SECONDS = 300
 
@@ -46,16 +45,23 @@ def evaluate(state: GradeState) -> None:
             ),
             cwd="/out",
             env=job_env(ctx, artifacts="/artifacts", holdout="/holdout", out="/out", rubric="/rubric"),
-            limits=Limits(wall_seconds=EVAL_WALL_SECONDS, memory_mb=limits.memory_mb, cpus=limits.cpus,
-                          pids=limits.pids, output_bytes=200_000, disk_mb=256),
+            limits=Limits(
+                wall_seconds=EVAL_WALL_SECONDS,
+                memory_mb=limits.memory_mb,
+                cpus=limits.cpus,
+                pids=limits.pids,
+                output_bytes=200_000,
+                disk_mb=256,
+            ),
             gpu=ctx.gpus,
         )
         result = ctx.backend.run(job)
         state.evaluation = read_artifact(ws.dir("eval") / "evaluation.json", EvalResult)
         if state.evaluation is None:
             tail = result.output_tail.strip().splitlines()[-1:] or [result.message or result.ending.value]
-            state.evaluation = EvalResult(ok=False, reason=f"the evaluator did not finish ({result.ending.value}): "
-                                                           f"{tail[0][:200]}")
+            state.evaluation = EvalResult(
+                ok=False, reason=f"the evaluator did not finish ({result.ending.value}): {tail[0][:200]}"
+            )
     state.settle(*status_of(execution, state.evaluation))
 
 
@@ -97,7 +103,11 @@ def _completed_status(execution: Execution, evaluation: EvalResult | None) -> tu
         extra = f" (found scikit-learn {found})" if found else ""
         return Status.no_model, f"the notebook ran, but no trained Keras model was found{extra}", None
     if not probe.model_saved:
-        return Status.evaluation_failed, f"the trained model could not be saved for evaluation: {probe.save_error}", None
+        return (
+            Status.evaluation_failed,
+            f"the trained model could not be saved for evaluation: {probe.save_error}",
+            None,
+        )
     if evaluation is None or not evaluation.ok:
         return Status.evaluation_failed, (evaluation.reason if evaluation else "not evaluated"), None
     return Status.completed, "", None

@@ -75,8 +75,9 @@ def prepare(state: GradeState) -> None:
     ws.dir("out")
 
 
-def matched_variants(rubric: Rubric, data: ServedData,
-                     nb: nbformat.NotebookNode) -> tuple[dict[str, str], dict[str, str]]:
+def matched_variants(
+    rubric: Rubric, data: ServedData, nb: nbformat.NotebookNode
+) -> tuple[dict[str, str], dict[str, str]]:
     """Read name -> the variant file its evidence matched (under the data root), and the reasons.
 
     Only reads the notebook says something about are mapped: without evidence the canonical course

@@ -36,8 +36,9 @@ def component_marks(checks: list[CheckResult], pending: Collection[Component] = 
     totals = {c.value: 0.0 for c in Component}
     for check in checks:
         totals[check.component.value] += check.awarded
-    return ComponentMarks(**{c.value: None if c in pending else round(min(COMPONENT_MAX, totals[c.value]), 2)
-                             for c in Component})
+    return ComponentMarks(
+        **{c.value: None if c in pending else round(min(COMPONENT_MAX, totals[c.value]), 2) for c in Component}
+    )
 
 
 def pending_columns(state: GradeState) -> set[Component]:
@@ -126,8 +127,11 @@ def provenance(state: GradeState) -> Provenance | None:
         seed=ctx.seed,
         dataset_source=dict(ws.data.source),
         runtime=runtime,
-        hardware={"machine": platform.machine(), "cpus": str(ctx.limits.cpus),
-                  "gpu": execution.job.isolation.get("gpu", "none")},
+        hardware={
+            "machine": platform.machine(),
+            "cpus": str(ctx.limits.cpus),
+            "gpu": execution.job.isolation.get("gpu", "none"),
+        },
         durations={k: round(v, 2) for k, v in durations.items()},
         isolation=dict(execution.job.isolation),
     )

@@ -19,8 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from labgrade_runtime.evaluator.kit import EvaluationError
-from labgrade_runtime.evaluator.kit import model_images, scalings
+
+from labgrade_runtime.evaluator.kit import EvaluationError, model_images, scalings
 
 
 def _activation(model: Any, index: int, name: str = "") -> str:
@@ -34,8 +34,15 @@ def _activation(model: Any, index: int, name: str = "") -> str:
 
 def heads(model: Any, pred: Any) -> tuple[np.ndarray | None, np.ndarray | None, int]:
     """(gender probability of class 1, raw age output, number of separate heads)."""
-    named = list(pred.items()) if isinstance(pred, dict) else [("", p) for p in (pred if isinstance(pred, (list, tuple)) else [pred])]
-    outs = [(np.asarray(o, dtype="float64").reshape(len(o), -1), _activation(model, i, name)) for i, (name, o) in enumerate(named)]
+    named = (
+        list(pred.items())
+        if isinstance(pred, dict)
+        else [("", p) for p in (pred if isinstance(pred, (list, tuple)) else [pred])]
+    )
+    outs = [
+        (np.asarray(o, dtype="float64").reshape(len(o), -1), _activation(model, i, name))
+        for i, (name, o) in enumerate(named)
+    ]
     first = outs[0][0]
     if len(outs) == 1 and first.shape[1] == 2 and not np.allclose(first.sum(axis=1), 1.0, atol=1e-3):
         return first[:, 0], first[:, 1], 1  # the manual's Dense(2): [male, age]
@@ -52,8 +59,12 @@ def heads(model: Any, pred: Any) -> tuple[np.ndarray | None, np.ndarray | None, 
 def age_back(pred: np.ndarray, raw_age: dict[str, Any]) -> tuple[np.ndarray, str]:
     """Predictions mapped back to years by the scale whose mean matches the served ages."""
     mean, std, top = float(raw_age["mean"]), max(float(raw_age["std"]), 1e-6), max(float(raw_age["max"]), 1.0)
-    candidates = [("years", pred), ("age/100", pred * 100.0), (f"age/{top:g}", pred * top),
-                  ("standardised age", pred * std + mean)]
+    candidates = [
+        ("years", pred),
+        ("age/100", pred * 100.0),
+        (f"age/{top:g}", pred * top),
+        ("standardised age", pred * std + mean),
+    ]
     name, back = min(candidates, key=lambda c: abs(float(np.mean(c[1])) - mean))
     return back, f"age head read as {name}"
 
@@ -64,19 +75,31 @@ def _gender_accuracy(p: np.ndarray, gender: np.ndarray) -> tuple[float, str]:
     return (female, "gender 1 = female") if female >= male else (male, "gender 1 = male")
 
 
-def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def score(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Gender accuracy, age MAE in years (and the predict-the-mean baseline), number of heads."""
     x = model_images(model, holdout["x"])
     raw = spec["raw_stats"]
     best: tuple[float, dict[str, float], str] | None = None
     for how, transform in scalings(fit.get("x"), raw["x"]):
-        gender_p, age_raw, n_heads = heads(model, model.predict(transform(x).astype("float32"), verbose=0, batch_size=128))
+        gender_p, age_raw, n_heads = heads(
+            model, model.predict(transform(x).astype("float32"), verbose=0, batch_size=128)
+        )
         if gender_p is None or age_raw is None:
-            raise EvaluationError(f"could not find both a gender output (sigmoid/softmax) and an age output (one linear unit) among the model's {n_heads} output(s)")
+            raise EvaluationError(
+                f"could not find both a gender output (sigmoid/softmax) and an age output (one linear unit) "
+                f"among the model's {n_heads} output(s)"
+            )
         acc, convention = _gender_accuracy(gender_p, holdout["gender"])
         years, age_how = age_back(age_raw, raw["age"])
         mae = float(np.mean(np.abs(years - holdout["age"])))
-        metrics = {"accuracy": acc, "mae": mae, "mae_baseline": float(np.mean(np.abs(raw["age"]["mean"] - holdout["age"]))), "heads": float(n_heads)}
+        metrics = {
+            "accuracy": acc,
+            "mae": mae,
+            "mae_baseline": float(np.mean(np.abs(raw["age"]["mean"] - holdout["age"]))),
+            "heads": float(n_heads),
+        }
         if best is None or acc - mae / 100 > best[0]:
             best = (acc - mae / 100, metrics, f"{how}; {convention}; {age_how}")
     assert best is not None

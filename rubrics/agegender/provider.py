@@ -37,8 +37,9 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     from graders.datasets import synthetic
 
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
-    data = synthetic.utkface(n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000,
-                             size=IMAGE_SIZE, seed=seed)
+    data = synthetic.utkface(
+        n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000, size=IMAGE_SIZE, seed=seed
+    )
     x, age, gender, race = (data[f"{k}_train"] for k in ("x", "age", "gender", "race"))
     names = file_names(age, gender, race)
     files = served / "files"
@@ -48,8 +49,14 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     return {
         "keras": {},
         "holdout": {"x": data["x_holdout"], "age": data["age_holdout"], "gender": data["gender_holdout"]},
-        "raw_stats": {"x": image_stats(x), "age": image_stats(age), "gender": image_stats(gender),
-                      "image_size": IMAGE_SIZE},
-        "source": {"utkface": f"synthetic UTKFace-like faces (seed {seed}): {len(age)} photos served as JPEG "
-                              f"named age_gender_race_date.jpg, {len(data['age_holdout'])} held out"},
+        "raw_stats": {
+            "x": image_stats(x),
+            "age": image_stats(age),
+            "gender": image_stats(gender),
+            "image_size": IMAGE_SIZE,
+        },
+        "source": {
+            "utkface": f"synthetic UTKFace-like faces (seed {seed}): {len(age)} photos served as JPEG "
+            f"named age_gender_race_date.jpg, {len(data['age_holdout'])} held out"
+        },
     }

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from graders.models import Artifacts
 from graders.checks.plugin import Award
+from graders.models import Artifacts
 
 
 @pytest.mark.check("image_output", title="Outputs a colour image")
 def check_image_output(art: Artifacts, award: Award) -> None:
     """The last layer's output is an image (height, width, channels) with 2 (a*b*) or 3 (RGB) channels."""
-    award.hint = "End the decoder with Conv2D(2, (3, 3), activation='tanh', padding='same') (a*b*) or 3 channels for RGB, at the input's size."
+    award.hint = (
+        "End the decoder with Conv2D(2, (3, 3), activation='tanh', padding='same') (a*b*) or 3 "
+        "channels for RGB, at the input's size."
+    )
     assert art.architecture, f"no Keras model to inspect: {art.reason or 'no trained model'}"
     shape = art.architecture[-1].get("output_shape") or []
     assert len(shape) == 4, f"the output has shape {tuple(shape[1:])}, not an image (height, width, channels)"

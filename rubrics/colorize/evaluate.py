@@ -23,8 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from labgrade_runtime.evaluator.kit import EvaluationError
 
+from labgrade_runtime.evaluator.kit import EvaluationError
 
 _M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
 _WHITE = np.array([0.950456, 1.0, 1.088754])
@@ -36,7 +36,9 @@ def rgb_to_lab(rgb: np.ndarray) -> np.ndarray:
     lin = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
     xyz = lin @ _M.T / _WHITE
     f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16.0 / 116.0)
-    return np.stack([116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1)
+    return np.stack(
+        [116.0 * f[..., 1] - 16.0, 500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1
+    )
 
 
 def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
@@ -53,14 +55,25 @@ def gray_inputs(rgb: np.ndarray) -> dict[str, np.ndarray]:
     """Every gray input students use, from 0..255 RGB (N, H, W, 3) -> (N, H, W, 1)."""
     luma = (rgb @ np.array([0.299, 0.587, 0.114]))[..., None]
     lum = rgb_to_lab(rgb / 255.0)[..., :1]
-    return {"gray/255": luma / 255.0, "gray 0..255": luma, "gray in [-1, 1]": luma / 127.5 - 1.0,
-            "L/100": lum / 100.0, "L 0..100": lum, "L/50 - 1": lum / 50.0 - 1.0}
+    return {
+        "gray/255": luma / 255.0,
+        "gray 0..255": luma,
+        "gray in [-1, 1]": luma / 127.5 - 1.0,
+        "L/100": lum / 100.0,
+        "L 0..100": lum,
+        "L/50 - 1": lum / 50.0 - 1.0,
+    }
 
 
 def _closest(stats: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
     """The candidate whose mean and spread are closest to recorded statistics."""
     scale = max(float(stats["std"]), 1e-6)
-    return min(arrays, key=lambda k: abs(float(arrays[k].mean()) - stats["mean"]) / scale + abs(float(arrays[k].std()) - stats["std"]) / scale)
+    return min(
+        arrays,
+        key=lambda k: (
+            abs(float(arrays[k].mean()) - stats["mean"]) / scale + abs(float(arrays[k].std()) - stats["std"]) / scale
+        ),
+    )
 
 
 # How students store a*b* as targets: (name, encode true ab, decode a model output back to ab).
@@ -73,7 +86,9 @@ AB_READINGS = (
 )
 
 
-def ab_readings(out: np.ndarray, fit_y: dict[str, Any] | None, ab_true: np.ndarray, activation: str) -> dict[str, np.ndarray]:
+def ab_readings(
+    out: np.ndarray, fit_y: dict[str, Any] | None, ab_true: np.ndarray, activation: str
+) -> dict[str, np.ndarray]:
     """Ways to read a 2- or 3-channel output as a*b* (only the recorded/implied one when known)."""
     if out.shape[-1] == 3:
         rgb_scale = 255.0 if float((fit_y or {}).get("max", out.max())) > 2.0 else 1.0
@@ -97,8 +112,13 @@ def _metrics(ab_pred: np.ndarray, lab_true: np.ndarray) -> dict[str, float]:
         err = float(np.mean((lab_to_rgb(np.concatenate([lab_true[..., :1], ab], axis=-1)) - truth) ** 2))
         return 10.0 * np.log10(1.0 / max(err, 1e-10))
 
-    return {"colour_gain": 1.0 - mse / base if base > 0 else 0.0, "mse_ab": mse, "mse_ab_gray": base,
-            "psnr": psnr(ab_pred), "psnr_gray": psnr(np.zeros_like(ab_pred))}
+    return {
+        "colour_gain": 1.0 - mse / base if base > 0 else 0.0,
+        "mse_ab": mse,
+        "mse_ab_gray": base,
+        "psnr": psnr(ab_pred),
+        "psnr_gray": psnr(np.zeros_like(ab_pred)),
+    }
 
 
 def _model_rgb(model: Any, x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -122,7 +142,9 @@ def _output(model: Any, gray: np.ndarray, channels: int, size: tuple[int, int]) 
     out = model.predict(feed.astype("float32"), verbose=0, batch_size=128)
     out = np.asarray(out[0] if isinstance(out, (list, tuple)) else out, dtype="float64")
     if out.ndim != 4 or out.shape[-1] not in (2, 3):
-        raise EvaluationError(f"the model outputs shape {out.shape[1:]}; expected an image of a*b* (H, W, 2) or RGB (H, W, 3)")
+        raise EvaluationError(
+            f"the model outputs shape {out.shape[1:]}; expected an image of a*b* (H, W, 2) or RGB (H, W, 3)"
+        )
     if out.shape[1:3] != size:
         out = tf.image.resize(out, size).numpy().astype("float64")
     return out
@@ -137,7 +159,9 @@ def _output_activation(model: Any) -> str:
     return ""
 
 
-def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def score(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Colour restored on the hidden scenes: colour_gain (primary), mse_ab, psnr and their gray baselines."""
     rgb, channels = _model_rgb(model, holdout["x"])
     lab = rgb_to_lab(rgb / 255.0)

@@ -28,8 +28,9 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     from graders.datasets import synthetic
 
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
-    data = synthetic.outdoor_scenes(n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000,
-                                    size=IMAGE_SIZE, seed=seed)
+    data = synthetic.outdoor_scenes(
+        n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000, size=IMAGE_SIZE, seed=seed
+    )
     x = data["x_train"]
     files = served / "files"
     save_images(x, [files / "color_images" / f"{i:05d}.png" for i in range(len(x))])
@@ -39,6 +40,8 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
         "keras": {},
         "holdout": {"x": data["x_holdout"]},
         "raw_stats": {"x": image_stats(x), "gray": image_stats(gray), "image_size": IMAGE_SIZE},
-        "source": {"colorize": f"synthetic outdoor scenes (seed {seed}): {len(x)} colour PNGs served, "
-                               f"{len(data['x_holdout'])} held out"},
+        "source": {
+            "colorize": f"synthetic outdoor scenes (seed {seed}): {len(x)} colour PNGs served, "
+            f"{len(data['x_holdout'])} held out"
+        },
     }

@@ -13,10 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from labgrade_runtime.evaluator.kit import model_images, predict_first, scalings
 
 
-def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def score(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Identity accuracy on the hidden photos (classes numbered as the served ``label`` column)."""
     from labgrade_runtime.evaluator.kit import classification_metrics
 

@@ -40,8 +40,14 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     from graders.datasets import synthetic
 
     public, hidden = _counts(profile)
-    data = synthetic.faces(n_identities=N_IDENTITIES, per_identity=public, holdout_per_identity=hidden,
-                           test_fraction=0.0, size=IMAGE_SIZE, seed=seed)
+    data = synthetic.faces(
+        n_identities=N_IDENTITIES,
+        per_identity=public,
+        holdout_per_identity=hidden,
+        test_fraction=0.0,
+        size=IMAGE_SIZE,
+        seed=seed,
+    )
     x, y = data["x_train"], data["y_train"]
     files = served / "files"
     rel = [f"faces/celeb_{label:02d}/{i:04d}.jpg" for i, label in enumerate(y)]
@@ -52,6 +58,8 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
         "keras": {},
         "holdout": {"x": data["x_holdout"], "y": data["y_holdout"]},
         "raw_stats": {"x": image_stats(x), "y": image_stats(y), "image_size": IMAGE_SIZE},
-        "source": {"faces": f"synthetic CelebA-like faces (seed {seed}): {N_IDENTITIES} identities, "
-                            f"{len(y)} photos served as JPEG, {len(data['y_holdout'])} held out"},
+        "source": {
+            "faces": f"synthetic CelebA-like faces (seed {seed}): {N_IDENTITIES} identities, "
+            f"{len(y)} photos served as JPEG, {len(data['y_holdout'])} held out"
+        },
     }

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
 from labgrade_runtime.evaluator import text
 from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics
 
@@ -53,8 +54,10 @@ def _per_sample(model: Any, fit_x: dict[str, Any] | None = None) -> tuple[int, .
     if any(d is None for d in dims) and len(recorded) == len(dims):
         dims = tuple(r if d is None else d for d, r in zip(dims, recorded))
     if any(d is None for d in dims):
-        raise EvaluationError(f"the model's input shape {dims} is not fixed and its training inputs were not recorded; "
-                              "pad the reviews to a fixed length (or vectorise them)")
+        raise EvaluationError(
+            f"the model's input shape {dims} is not fixed and its training inputs were not recorded; "
+            "pad the reviews to a fixed length (or vectorise them)"
+        )
     return tuple(int(d) for d in dims)
 
 
@@ -111,11 +114,13 @@ def _padded(seqs: list[np.ndarray], size: int, post: bool) -> np.ndarray:
         if post:
             out[i, : len(keep)] = keep
         else:
-            out[i, size - len(keep):] = keep
+            out[i, size - len(keep) :] = keep
     return out
 
 
-def _encoding(model: Any, fit_x: dict[str, Any] | None) -> tuple[str, int, Callable[[list[np.ndarray], int], np.ndarray]]:
+def _encoding(
+    model: Any, fit_x: dict[str, Any] | None
+) -> tuple[str, int, Callable[[list[np.ndarray], int], np.ndarray]]:
     """(description, index limit, encoder) for the model's input, decided from its shape and the fit record."""
     size = int(np.prod(_per_sample(model, fit_x)))
     vocab = _embedding_vocab(model)
@@ -125,13 +130,25 @@ def _encoding(model: Any, fit_x: dict[str, Any] | None) -> tuple[str, int, Calla
         return f"{'word counts' if counts else 'multi-hot'} of dimension {size}", size, lambda s, n: _bag(s, n, counts)
     limit = vocab or (int(fit_x["max"]) + 1 if fit_x else 10000)
     means = (fit_x or {}).get("feature_mean") or []
-    post = len(means) == size and size >= 4 and float(np.mean(means[: size // 4])) > float(np.mean(means[-(size // 4):]))
-    return (f"word-index sequences padded ('{'post' if post else 'pre'}') to length {size}, vocabulary {limit}",
-            limit, lambda s, n: _padded(s, n, post))
+    post = (
+        len(means) == size and size >= 4 and float(np.mean(means[: size // 4])) > float(np.mean(means[-(size // 4) :]))
+    )
+    return (
+        f"word-index sequences padded ('{'post' if post else 'pre'}') to length {size}, vocabulary {limit}",
+        limit,
+        lambda s, n: _padded(s, n, post),
+    )
 
 
-def _predict(model: Any, holdout: dict[str, np.ndarray], indexing: str, limit: int, encode: Any, size: int,
-             shape: tuple[int, ...]) -> np.ndarray:
+def _predict(
+    model: Any,
+    holdout: dict[str, np.ndarray],
+    indexing: str,
+    limit: int,
+    encode: Any,
+    size: int,
+    shape: tuple[int, ...],
+) -> np.ndarray:
     parts = []
     for start in range(0, len(holdout["y"]), CHUNK):
         seqs = _indices(holdout, slice(start, start + CHUNK), indexing, limit)
@@ -163,27 +180,38 @@ def _score_raw_text(model: Any, holdout: dict[str, np.ndarray]) -> tuple[dict[st
     import tensorflow as tf
 
     texts = _texts(holdout)
-    parts = [_first(model.predict(tf.constant(texts[i: i + CHUNK]), verbose=0, batch_size=250))
-             for i in range(0, len(texts), CHUNK)]
+    parts = [
+        _first(model.predict(tf.constant(texts[i : i + CHUNK]), verbose=0, batch_size=250))
+        for i in range(0, len(texts), CHUNK)
+    ]
     how = "the hidden reviews' raw text (the model vectorises it)"
     return classification_metrics(np.concatenate(parts), holdout["y"]), how
 
 
-def _score_captured(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any],
-                    pre: dict[str, Any]) -> tuple[dict[str, float], str]:
+def _score_captured(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], pre: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Accuracy with the notebook's own Tokenizer / TextVectorization on the hidden reviews' text."""
     if pre.get("kind") not in ("tokenizer", "text_vectorization") or pre.get("reason"):
         raise EvaluationError(f"{text.HARNESS}: {pre.get('reason') or 'it was not recognised'}")
     texts, shape = _texts(holdout), _per_sample(model, fit.get("x"))
     if int(np.prod(shape)) != int(pre.get("length") or 0):
-        raise EvaluationError(f"{text.HARNESS}: the captured encoding gives {pre.get('length')} values per review, "
-                              f"the model takes {shape}")
+        raise EvaluationError(
+            f"{text.HARNESS}: the captured encoding gives {pre.get('length')} values per review, "
+            f"the model takes {shape}"
+        )
     # The truncation side is only known when the probe reproduced the training rows; otherwise both are tried.
     sides = [pre.get("truncating")] if pre.get("truncating") else ["pre", "post"]
     results = {}
     for side in sides:
-        parts = [_first(model.predict(text.encode(pre, texts[i: i + CHUNK], side).reshape((-1,) + shape),
-                                      verbose=0, batch_size=250)) for i in range(0, len(texts), CHUNK)]
+        parts = [
+            _first(
+                model.predict(
+                    text.encode(pre, texts[i : i + CHUNK], side).reshape((-1,) + shape), verbose=0, batch_size=250
+                )
+            )
+            for i in range(0, len(texts), CHUNK)
+        ]
         results[side] = classification_metrics(np.concatenate(parts), holdout["y"])["accuracy"]
     best = max(results, key=lambda k: results[k])
     how = text.describe({**pre, "truncating": best})
@@ -192,11 +220,15 @@ def _score_captured(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, A
     return {"accuracy": results[best]}, how
 
 
-def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def score(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Holdout accuracy of a binary sentiment model, inputs encoded as it was trained."""
     out_units = int(tuple(model.outputs[0].shape)[-1]) if getattr(model, "outputs", None) else 1
     if out_units not in (1, 2):
-        raise EvaluationError(f"the model has {out_units} outputs; a positive/negative review needs 1 sigmoid unit (or 2 softmax units)")
+        raise EvaluationError(
+            f"the model has {out_units} outputs; a positive/negative review needs 1 sigmoid unit (or 2 softmax units)"
+        )
     if _takes_text(model):
         return _score_raw_text(model, holdout)
     if spec.get("preprocessing"):

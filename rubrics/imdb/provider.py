@@ -149,23 +149,44 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     made = _real(real, n_hold) or _synthetic(profile, seed, n_hold)
     data, source = made
     _subsample(data, profile, seed)
-    np.savez(served / "imdb.npz", x_train=_object_array(data["train"]), y_train=data["y_train"],
-             x_test=_object_array(data["test"]), y_test=data["y_test"])
+    np.savez(
+        served / "imdb.npz",
+        x_train=_object_array(data["train"]),
+        y_train=data["y_train"],
+        x_test=_object_array(data["test"]),
+        y_test=data["y_test"],
+    )
     (served / "imdb_word_index.json").write_text(json.dumps(data["word_index"]), encoding="utf-8")
     files = served / "files"
     files.mkdir(parents=True, exist_ok=True)
     data["csv"].to_csv(files / CSV_NAME, index=False)
     x_hold, len_hold = pad_ranks(data["holdout"])
     # "<br /><br />" in the CSV text is two "br" tokens for a Tokenizer: the evaluator repeats that rank.
-    br_rank = int(data["word_index"].get("br", 0)) if data["csv"]["review"].str.contains("<br />", regex=False).any() else 0
-    tokenizer = {"tokenizer_index": tokenizer_map(data["word_index"], data["csv"]["review"]), "br_rank": np.array(br_rank, np.int32)}
+    br_rank = (
+        int(data["word_index"].get("br", 0)) if data["csv"]["review"].str.contains("<br />", regex=False).any() else 0
+    )
+    tokenizer = {
+        "tokenizer_index": tokenizer_map(data["word_index"], data["csv"]["review"]),
+        "br_rank": np.array(br_rank, np.int32),
+    }
     return {
         "keras": {"imdb": "imdb.npz", "imdb_word_index": "imdb_word_index.json"},
         # The holdout's raw text too: a notebook that tokenised the CSV itself is scored with its own encoder.
-        "holdout": {"x": x_hold, "lengths": len_hold, "y": data["y_holdout"], **tokenizer,
-                    **text_arrays(data["holdout_text"])},
-        "raw_stats": {"vocabulary": len(data["word_index"]), "review_length": _length_stats(data["train"]),
-                      "n_train": len(data["train"]), "n_test": len(data["test"])},
-        "source": {"imdb": f"{source}; {len(data['train'])} train / {len(data['test'])} test served, "
-                           f"{len(data['csv'])} reviews in {CSV_NAME}, {n_hold} held out"},
+        "holdout": {
+            "x": x_hold,
+            "lengths": len_hold,
+            "y": data["y_holdout"],
+            **tokenizer,
+            **text_arrays(data["holdout_text"]),
+        },
+        "raw_stats": {
+            "vocabulary": len(data["word_index"]),
+            "review_length": _length_stats(data["train"]),
+            "n_train": len(data["train"]),
+            "n_test": len(data["test"]),
+        },
+        "source": {
+            "imdb": f"{source}; {len(data['train'])} train / {len(data['test'])} test served, "
+            f"{len(data['csv'])} reviews in {CSV_NAME}, {n_hold} held out"
+        },
     }

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from graders.models import Artifacts
 from graders.checks.plugin import Award
+from graders.models import Artifacts
 
 CLASSES = {26: "letters A-Z (UCI letter recognition)", 10: "digits 0-9 (the manual's MNIST code)"}
 
@@ -22,6 +22,8 @@ def check_output(art: Artifacts, award: Award) -> None:
     assert art.architecture, "no Keras model to inspect"
     out = art.architecture[-1]
     units, activation = out.get("units"), out.get("activation")
-    assert units in CLASSES, f"output layer has {units} units; the letters need 26 (or 10 for the manual's MNIST digits)"
+    assert units in CLASSES, (
+        f"output layer has {units} units; the letters need 26 (or 10 for the manual's MNIST digits)"
+    )
     assert activation == "softmax", f"output activation '{activation}'; one probability per class needs softmax"
     award.evidence = f"output {units} × softmax: {CLASSES[units]}"

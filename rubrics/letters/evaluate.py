@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics, input_transform, reshape_for
 
 VARIANTS = {26: ("letters", True, "UCI letters"), 10: ("mnist", False, "MNIST digits")}
@@ -23,7 +24,9 @@ def _output_units(model: Any) -> int:
     return int(tuple(shape)[-1])
 
 
-def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def score(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Accuracy on the held-out letters (26-way output) or digits (10-way output)."""
     units = _output_units(model)
     if units not in VARIANTS:

@@ -44,8 +44,9 @@ def letter_codes(letters: Any) -> np.ndarray:
     return np.array([ord(str(c)) - ord("A") for c in letters], dtype=np.int64)
 
 
-def _letters(seed: int, n_hold: int, n_serve: int | None,
-             served: Path) -> tuple[dict[str, np.ndarray], dict[str, Any], str, np.ndarray]:
+def _letters(
+    seed: int, n_hold: int, n_serve: int | None, served: Path
+) -> tuple[dict[str, np.ndarray], dict[str, Any], str, np.ndarray]:
     frame = read_letters()
     order = np.random.RandomState(seed).permutation(len(frame))
     hold, keep = np.sort(order[:n_hold]), np.sort(order[n_hold:][:n_serve])
@@ -55,7 +56,9 @@ def _letters(seed: int, n_hold: int, n_serve: int | None,
         frame.iloc[keep].to_csv(files / name, header=False, index=False)
     x = frame.iloc[:, 1:].to_numpy("int32")
     holdout = {"x_letters": x[hold], "y_letters": letter_codes(frame.iloc[hold, 0])}
-    source = f"real UCI Letter Recognition (CC BY 4.0), {len(keep)} of {len(frame) - n_hold} rows served, {n_hold} held out"
+    source = (
+        f"real UCI Letter Recognition (CC BY 4.0), {len(keep)} of {len(frame) - n_hold} rows served, {n_hold} held out"
+    )
     return holdout, feature_stats(x[keep], True), source, keep
 
 
@@ -72,7 +75,13 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
     hold_letters, letter_stats, letter_source, keep = _letters(seed, n_hold, profile.train_size, served)
     digits, digit_source = _mnist(profile, seed, real, n_hold)
     cut_to_profile(digits, profile, seed)
-    np.savez(served / "mnist.npz", x_train=digits["x_train"], y_train=digits["y_train"], x_test=digits["x_test"], y_test=digits["y_test"])
+    np.savez(
+        served / "mnist.npz",
+        x_train=digits["x_train"],
+        y_train=digits["y_train"],
+        x_test=digits["x_test"],
+        y_test=digits["y_test"],
+    )
     return {
         "keras": {"mnist": "mnist.npz"},
         "canonical_rows": {c.name: read_canonical(c).iloc[keep] for c in load_variants(Path(__file__).parent)},

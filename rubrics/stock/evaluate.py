@@ -82,10 +82,14 @@ def window_layout(model: Any, fit: dict[str, Any]) -> tuple[int, tuple[int, ...]
 def candidates(holdout: dict[str, np.ndarray]) -> list[Series]:
     """What a student may have trained on, each with its matching future."""
     context, future, n_train = holdout["context"], holdout["y"], int(holdout["n_train"][0])
-    out = [Series("the Kaggle train Open prices", context[:n_train], context, future),
-           Series("the Kaggle train + test Open prices", context, context, future)]
+    out = [
+        Series("the Kaggle train Open prices", context[:n_train], context, future),
+        Series("the Kaggle train + test Open prices", context, context, future),
+    ]
     if "context_googl" in holdout:
-        out.append(Series("GOOGL.csv's Open prices", holdout["context_googl"], holdout["context_googl"], holdout["y_googl"]))
+        out.append(
+            Series("GOOGL.csv's Open prices", holdout["context_googl"], holdout["context_googl"], holdout["y_googl"])
+        )
     return out
 
 
@@ -114,7 +118,12 @@ def infer_scaling(fit: dict[str, Any], options: list[Series], T: int) -> tuple[S
         series = options[0]
         lo, hi = float(series.fitted.min()), float(series.fitted.max())
         classic = Affine(1 / (hi - lo), -lo / (hi - lo))
-        return series, classic, classic, "training data not recorded: assumed MinMaxScaler on the Kaggle train Open prices"
+        return (
+            series,
+            classic,
+            classic,
+            "training data not recorded: assumed MinMaxScaler on the Kaggle train Open prices",
+        )
     best: tuple[float, Series, Affine, Affine] | None = None
     for series in options:
         if len(series.fitted) <= T:
@@ -148,7 +157,7 @@ def change_target(fit: dict[str, Any], series: Series, T: int) -> Affine | None:
     y = fit.get("y")
     if not y or len(series.fitted) <= T:
         return None
-    change_map, change_off = _match(y, np.diff(series.fitted)[T - 1:])
+    change_map, change_off = _match(y, np.diff(series.fitted)[T - 1 :])
     _, level_off = _match(y, series.fitted[T:])
     return change_map if change_off < level_off else None
 
@@ -179,7 +188,9 @@ def forecast_metrics(pred: np.ndarray, series: Series) -> dict[str, float]:
     }
 
 
-def score(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def score(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """One-step-ahead forecasts of the hidden future, against the naive forecast."""
     T, per_sample = window_layout(model, fit)
     series, x_map, y_map, how = infer_scaling(fit, candidates(holdout), T)

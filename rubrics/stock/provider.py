@@ -69,7 +69,9 @@ def _class_ratio(kaggle_test: pd.DataFrame, yahoo: pd.DataFrame) -> float:
     dates = pd.to_datetime(kaggle_test["Date"], format="%m/%d/%Y")
     both = pd.DataFrame({"Date": dates, "goog": kaggle_test["Open"].astype(float)}).merge(yahoo, on="Date")
     if len(both) < 10:
-        raise ValueError(f"{YAHOO_FILE} overlaps the Kaggle test file on {len(both)} days only; cannot match the scales")
+        raise ValueError(
+            f"{YAHOO_FILE} overlaps the Kaggle test file on {len(both)} days only; cannot match the scales"
+        )
     return float(np.median(both["goog"] / both["Open"]))
 
 
@@ -79,7 +81,9 @@ def _hidden_future(hidden_text: str, days: int) -> pd.DataFrame:
 
     future = pd.read_csv(StringIO(hidden_text), parse_dates=["Date"])[["Date", "Open"]].dropna()
     if len(future) < days:
-        raise ValueError(f"{YAHOO_FILE} has only {len(future)} days after {LAST_SERVED_DAY}, {days} asked for the holdout")
+        raise ValueError(
+            f"{YAHOO_FILE} has only {len(future)} days after {LAST_SERVED_DAY}, {days} asked for the holdout"
+        )
     return future.iloc[:days].reset_index(drop=True)
 
 
@@ -96,7 +100,13 @@ def _canonical_rows(course: CourseFile) -> pd.DataFrame:
 
 
 def _stats(x: np.ndarray) -> dict[str, float]:
-    return {"mean": float(x.mean()), "std": float(x.std()), "min": float(x.min()), "max": float(x.max()), "n": int(len(x))}
+    return {
+        "mean": float(x.mean()),
+        "std": float(x.std()),
+        "min": float(x.min()),
+        "max": float(x.max()),
+        "n": int(len(x)),
+    }
 
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
@@ -128,9 +138,18 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
         "keras": {},
         "canonical_rows": {c.name: _canonical_rows(c) for c in load_variants(Path(__file__).parent)},
         "holdout": holdout,
-        "raw_stats": {"open": _stats(served_open[: len(train)]), "open_all": _stats(served_open), "googl_open": _stats(yahoo_open), "class_ratio": ratio},
-        "source": {"stock": (
-            f"real Google prices: Kaggle course files (train {len(train)} rows, test {len(test)}) and {YAHOO_FILE} up to {LAST_SERVED_DAY} served; "
-            f"hidden future {first:%Y-%m-%d}..{last:%Y-%m-%d} ({len(future)} days) = GOOGL Open x {ratio:.4f} (class C scale)"
-        )},
+        "raw_stats": {
+            "open": _stats(served_open[: len(train)]),
+            "open_all": _stats(served_open),
+            "googl_open": _stats(yahoo_open),
+            "class_ratio": ratio,
+        },
+        "source": {
+            "stock": (
+                f"real Google prices: Kaggle course files (train {len(train)} rows, test {len(test)}) and "
+                f"{YAHOO_FILE} up to {LAST_SERVED_DAY} served; "
+                f"hidden future {first:%Y-%m-%d}..{last:%Y-%m-%d} ({len(future)} days) = GOOGL Open x "
+                f"{ratio:.4f} (class C scale)"
+            )
+        },
     }

@@ -50,16 +50,24 @@ def test_a_kaggle_copy_notebook_is_served_the_kaggle_copy(tmp_path: Path) -> Non
     drive.mkdir(parents=True)
     shutil.copyfile(DATASETS_DIR / "boston" / "HousingData.csv", drive / "HousingData.csv")
     read = "/content/drive/MyDrive/HousingData.csv"
-    cells = [f"import pandas as pd\nimport numpy as np\ndf = pd.read_csv({str(drive / 'HousingData.csv')!r})",
-             "df.head()", "df.shape", "df.isnull().sum()"]
+    cells = [
+        f"import pandas as pd\nimport numpy as np\ndf = pd.read_csv({str(drive / 'HousingData.csv')!r})",
+        "df.head()",
+        "df.shape",
+        "df.isnull().sum()",
+    ]
     nb = run_cells(cells, tmp_path)
     nb.cells[0].source = f"import pandas as pd\nimport numpy as np\ndf = pd.read_csv({read!r})"  # as on Colab
-    nb.cells += [nbformat.v4.new_code_cell(src) for src in (
-        "df = df.dropna()\nprint(df.shape)\nX = df.drop('MEDV', axis=1).values\ny = df['MEDV'].values",
-        "from sklearn.model_selection import train_test_split\nfrom sklearn.preprocessing import StandardScaler\n"
-        "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)\n"
-        "sc = StandardScaler()\nX_train = sc.fit_transform(X_train)\nX_test = sc.transform(X_test)",
-        KERAS_MLP)]
+    nb.cells += [
+        nbformat.v4.new_code_cell(src)
+        for src in (
+            "df = df.dropna()\nprint(df.shape)\nX = df.drop('MEDV', axis=1).values\ny = df['MEDV'].values",
+            "from sklearn.model_selection import train_test_split\nfrom sklearn.preprocessing import StandardScaler\n"
+            "X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)\n"
+            "sc = StandardScaler()\nX_train = sc.fit_transform(X_train)\nX_test = sc.transform(X_test)",
+            KERAS_MLP,
+        )
+    ]
     record = api.check(notebook=_write(nb, tmp_path / "boston_kaggle.ipynb"), experiment="boston", backend="local")
     assert record.status.value == "completed", record.reason
     notes = _adaptations(record)
@@ -88,25 +96,32 @@ def test_real_sizes_hard_coded_run_in_the_quick_profile(tmp_path: Path) -> None:
     record = api.check(notebook=_write(nb, tmp_path / "fashion.ipynb"), experiment="fashion", backend="local")
     assert record.status.value == "completed", record.reason
     notes = _adaptations(record)
-    assert any("same shapes as the real dataset; fit() trained on 8,000 of the 50,000 samples" in d
-               for d in notes["fit_samples"]), notes
+    assert any(
+        "same shapes as the real dataset; fit() trained on 8,000 of the 50,000 samples" in d
+        for d in notes["fit_samples"]
+    ), notes
     assert "epoch_cap" in notes and "empty_training_set" not in notes
     assert record.metrics["accuracy"] > 0.5
 
 
 def test_kaggle_pixel_csvs_under_plain_names_have_every_row(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
-        "import pandas as pd\nimport numpy as np\ntrain = pd.read_csv('/kaggle/input/fashionmnist/train.csv')\n"
-        "test = pd.read_csv('/kaggle/input/fashionmnist/test.csv')\nprint(train.shape, test.shape)\n"
-        "assert train.shape == (60000, 785) and test.shape == (10000, 785)",
-        "x_train = train.drop('label', axis=1).values.reshape(-1, 28, 28, 1) / 255.0\ny_train = train['label'].values",
-        "from tensorflow import keras\n"
-        "model = keras.Sequential([keras.layers.Input(shape=(28, 28, 1)), keras.layers.Flatten(),\n"
-        "                          keras.layers.Dense(64, activation='relu'),\n"
-        "                          keras.layers.Dense(10, activation='softmax')])\n"
-        "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
-        "model.fit(x_train, y_train, epochs=2, batch_size=64)")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(src)
+        for src in (
+            "import pandas as pd\nimport numpy as np\ntrain = pd.read_csv('/kaggle/input/fashionmnist/train.csv')\n"
+            "test = pd.read_csv('/kaggle/input/fashionmnist/test.csv')\nprint(train.shape, test.shape)\n"
+            "assert train.shape == (60000, 785) and test.shape == (10000, 785)",
+            "x_train = train.drop('label', axis=1).values.reshape(-1, 28, 28, 1) / 255.0\n"
+            "y_train = train['label'].values",
+            "from tensorflow import keras\n"
+            "model = keras.Sequential([keras.layers.Input(shape=(28, 28, 1)), keras.layers.Flatten(),\n"
+            "                          keras.layers.Dense(64, activation='relu'),\n"
+            "                          keras.layers.Dense(10, activation='softmax')])\n"
+            "model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])\n"
+            "model.fit(x_train, y_train, epochs=2, batch_size=64)",
+        )
+    ]
     record = api.check(notebook=_write(nb, tmp_path / "fashion_csv.ipynb"), experiment="fashion", backend="local")
     assert record.status.value == "completed", record.reason
     assert "file_derived" in _adaptations(record)

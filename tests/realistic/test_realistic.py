@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from cases import CASES, Case  # noqa: E402
+
 from graders import api  # noqa: E402
 from graders.models import RunRecord, Status  # noqa: E402
 from graders.rubric import targets_path  # noqa: E402
@@ -40,12 +41,16 @@ def gradable(case: Case) -> bool:
     return case.experiment is None or targets_path(case.experiment, "quick").is_file()
 
 
-def grade_all(cases: list[Case], workers: int = 2, show: Callable[[str, RunRecord | Exception], None] | None = None) -> dict[str, RunRecord | Exception]:
+def grade_all(
+    cases: list[Case], workers: int = 2, show: Callable[[str, RunRecord | Exception], None] | None = None
+) -> dict[str, RunRecord | Exception]:
     """Grade the cases' notebooks as ``labgrade check`` does, ``workers`` at a time."""
 
     def one(case: Case) -> RunRecord | Exception:
         try:
-            result: RunRecord | Exception = api.check(notebook=NOTEBOOKS / f"{case.name}{case.suffix}", experiment=case.experiment)
+            result: RunRecord | Exception = api.check(
+                notebook=NOTEBOOKS / f"{case.name}{case.suffix}", experiment=case.experiment
+            )
         except Exception as exc:  # reported by the case's test, not a crash of the session
             result = exc
         if show:
@@ -60,7 +65,9 @@ def _show(name: str, result: RunRecord | Exception) -> None:
     if isinstance(result, Exception):
         print(f"{name}: raised {result!r}", flush=True)
         return
-    lines = [f"{name}: {result.status.value} {result.reason[:200]}"] + [f"    {a.kind}: {a.detail[:160]}" for a in result.adaptations]
+    lines = [f"{name}: {result.status.value} {result.reason[:200]}"] + [
+        f"    {a.kind}: {a.detail[:160]}" for a in result.adaptations
+    ]
     print("\n".join(lines), flush=True)
 
 
@@ -94,7 +101,9 @@ def test_outcome(case: Case, realistic_runs: dict[str, RunRecord | Exception]) -
     acted = {a.kind for a in run.adaptations}
     assert set(kinds) <= acted, f"missing adaptations {sorted(set(kinds) - acted)}; got: {shown}"
     for detail in case.details if kinds == case.kinds else ():
-        assert any(detail.lower() in a.detail.lower() for a in run.adaptations), f"no adaptation mentions {detail!r}; got: {shown}"
+        assert any(detail.lower() in a.detail.lower() for a in run.adaptations), (
+            f"no adaptation mentions {detail!r}; got: {shown}"
+        )
 
 
 def test_mislabelled_file_is_graded_as_its_code(realistic_runs: dict[str, RunRecord | Exception]) -> None:
@@ -106,17 +115,19 @@ def test_mislabelled_file_is_graded_as_its_code(realistic_runs: dict[str, RunRec
 def test_unparseable_notebook_is_a_clear_status() -> None:
     """A notebook cut off mid-upload is an invalid submission with the parser's reason, not a crash."""
     from graders import intake
-    from graders.models import LatePolicy
-    from graders.pipeline import grade_task
-    from graders.state import GradeContext, Task
-    from graders.rubric import load_rubric
     from graders.backends import get_backend
     from graders.backends.base import Limits
+    from graders.models import LatePolicy
+    from graders.pipeline import grade_task
+    from graders.rubric import load_rubric
+    from graders.state import GradeContext, Task
 
     rubric = load_rubric("boston")
     sub = intake.read_submission(NOTEBOOKS / "b_broken_json.ipynb", [rubric], datetime.now())
     assert sub.notebook is None and sub.error
-    ctx = GradeContext(course="t", profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy(), backend=get_backend("local"))
+    ctx = GradeContext(
+        course="t", profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy(), backend=get_backend("local")
+    )
     run = grade_task(ctx, Task(intake.Student("1", "Broken JSON"), rubric, sub, None))
     assert run.status is Status.invalid_submission
     assert "b_broken_json.ipynb" in run.reason

@@ -64,16 +64,29 @@ def course(tmp_path: Path) -> Iterator[Path]:
     (tmp_path / "BostonHousing.csv").write_text(BOSTON_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "HousingData.csv").write_text(KAGGLE_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "letter-recognition.data").write_text("T,2,8,3,5,1,8,13,0,6,6,10,8,0,8,0,8\n", encoding="utf-8")
-    (tmp_path / "Google_Stock_Price_Train.csv").write_text('Date,Open,High,Low,Close,Volume\n1/3/2012,325.25,332.83,324.97,663.59,"7,380,500"\n'
-                                                           '1/4/2012,331.27,333.87,329.08,666.45,"5,749,400"\n', encoding="utf-8")
-    np.savez(tmp_path / "fashion_mnist.npz", x_train=np.arange(2 * 784, dtype="uint8").reshape(2, 28, 28), y_train=np.array([3, 7]),
-             x_test=np.zeros((1, 28, 28), "uint8"), y_test=np.array([1]))
+    (tmp_path / "Google_Stock_Price_Train.csv").write_text(
+        'Date,Open,High,Low,Close,Volume\n1/3/2012,325.25,332.83,324.97,663.59,"7,380,500"\n'
+        '1/4/2012,331.27,333.87,329.08,666.45,"5,749,400"\n',
+        encoding="utf-8",
+    )
+    np.savez(
+        tmp_path / "fashion_mnist.npz",
+        x_train=np.arange(2 * 784, dtype="uint8").reshape(2, 28, 28),
+        y_train=np.array([3, 7]),
+        x_test=np.zeros((1, 28, 28), "uint8"),
+        y_test=np.array([1]),
+    )
     saved = dict(shims.SPEC), set(shims.STATE["noted"])
     adapters()
     shims.SPEC.clear()
-    shims.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), code="", aliases=declared_aliases(),
-                      data_files=["BostonHousing.csv", "HousingData.csv", "letter-recognition.data", "Google_Stock_Price_Train.csv"],
-                      keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")})
+    shims.SPEC.update(
+        cwd=str(tmp_path),
+        out_dir=str(tmp_path),
+        code="",
+        aliases=declared_aliases(),
+        data_files=["BostonHousing.csv", "HousingData.csv", "letter-recognition.data", "Google_Stock_Price_Train.csv"],
+        keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")},
+    )
     yield tmp_path
     shims.SPEC.clear()
     shims.SPEC.update(saved[0])
@@ -86,15 +99,18 @@ def noted(folder: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
-@pytest.mark.parametrize("path, course_file", [
-    ("/content/drive/MyDrive/DL/HousingData.csv", "HousingData.csv"),
-    ("C:\\Users\\me\\Desktop\\housingdata (1).csv", "HousingData.csv"),
-    ("/kaggle/input/boston/BostonHousing.csv", "BostonHousing.csv"),
-    ("OCR/letter-recognition.data", "letter-recognition.data"),
-    ("/home/amit/Downloads/letter_recognition.csv", "letter-recognition.data"),
-    ("trainset.csv", "Google_Stock_Price_Train.csv"),
-    ("/content/GOOG_train.csv", "Google_Stock_Price_Train.csv"),
-])
+@pytest.mark.parametrize(
+    "path, course_file",
+    [
+        ("/content/drive/MyDrive/DL/HousingData.csv", "HousingData.csv"),
+        ("C:\\Users\\me\\Desktop\\housingdata (1).csv", "HousingData.csv"),
+        ("/kaggle/input/boston/BostonHousing.csv", "BostonHousing.csv"),
+        ("OCR/letter-recognition.data", "letter-recognition.data"),
+        ("/home/amit/Downloads/letter_recognition.csv", "letter-recognition.data"),
+        ("trainset.csv", "Google_Stock_Price_Train.csv"),
+        ("/content/GOOG_train.csv", "Google_Stock_Price_Train.csv"),
+    ],
+)
 def test_paths_resolve_to_course_files(course: Path, path: str, course_file: str) -> None:
     assert datafiles.resolve(path) == str(course / course_file)
 
@@ -113,7 +129,10 @@ def test_unknown_data_file_is_a_clear_missing_file(course: Path) -> None:
         datafiles.local("marks_2024.csv")
     assert isinstance(info.value, FileNotFoundError)  # students' try/except FileNotFoundError still works
     assert datafiles.local("notes_without_suffix") == "notes_without_suffix"  # not data-like: left to the caller
-    assert errors.classify(type(info.value).__name__, str(info.value)) == ("missing_data_file", str(info.value)[len("[labgrade] "):])
+    assert errors.classify(type(info.value).__name__, str(info.value)) == (
+        "missing_data_file",
+        str(info.value)[len("[labgrade] ") :],
+    )
 
 
 def test_alias_read_is_noted(course: Path) -> None:
@@ -128,8 +147,12 @@ def test_derived_formats(course: Path) -> None:
     assert datafiles.resolve("boston") is None  # a bare name is not StatLib's file; its URL is
     statlib = Path(datafiles.resolve("boston", url=True) or "").read_text().splitlines()
     assert len(statlib) == 22 + 2 * 6 and len(statlib[22].split()) == 11 and len(statlib[23].split()) == 3
-    pixels = Path(datafiles.resolve("/kaggle/input/fashionmnist/fashion-mnist_train.csv") or "").read_text().splitlines()
-    assert pixels[0].startswith("label,pixel1,pixel2") and pixels[1].split(",")[:3] == ["3", "0", "1"] and len(pixels) == 3
+    pixels = (
+        Path(datafiles.resolve("/kaggle/input/fashionmnist/fashion-mnist_train.csv") or "").read_text().splitlines()
+    )
+    assert (
+        pixels[0].startswith("label,pixel1,pixel2") and pixels[1].split(",")[:3] == ["3", "0", "1"] and len(pixels) == 3
+    )
 
 
 def test_url_of_a_course_file_is_served_else_needs_network(course: Path) -> None:
@@ -141,14 +164,21 @@ def test_url_of_a_course_file_is_served_else_needs_network(course: Path) -> None
         network.fetch("https://example.org/x.csv")
 
 
-@pytest.mark.parametrize("code, runtime", [
-    ("from keras.preprocessing.text import Tokenizer", "tf_keras"),
-    ("model.predict_classes(x)", "tf_keras"),
-    ("opt = Adam(lr=0.01)", "tf_keras"),
-    ("from keras.layers.core import Dense", "tf_keras"),
-    ("gen = ImageDataGenerator(rescale=1/255)", "tf_keras"),
-    ("import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])\nmodel.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01))", "keras3"),
-])
+@pytest.mark.parametrize(
+    "code, runtime",
+    [
+        ("from keras.preprocessing.text import Tokenizer", "tf_keras"),
+        ("model.predict_classes(x)", "tf_keras"),
+        ("opt = Adam(lr=0.01)", "tf_keras"),
+        ("from keras.layers.core import Dense", "tf_keras"),
+        ("gen = ImageDataGenerator(rescale=1/255)", "tf_keras"),
+        (
+            "import keras\nmodel = keras.Sequential([keras.layers.Dense(1)])\n"
+            "model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01))",
+            "keras3",
+        ),
+    ],
+)
 def test_keras_runtime_is_chosen_from_the_code(code: str, runtime: str) -> None:
     chosen, reasons = keras_choice.choose(code)
     assert chosen == runtime
@@ -169,21 +199,34 @@ def test_alias_targets() -> None:
     assert on_keras3.target("keras.layers.core") == "keras.layers" and on_keras3.target("keras.models") is None
 
 
-@pytest.mark.parametrize("ename, evalue, status", [
-    ("URLError", "<urlopen error [labgrade] needs network: a connection to example.org (...)>", "needs_network"),
-    ("Exception", "URL fetch failure on https://x: None -- [labgrade] needs network: a connection to x", "needs_network"),
-    ("StdinNotImplementedError", "raw_input was called, but this frontend does not support input requests.", "needs_input"),
-    ("LabgradeNeedsCamera", "[labgrade] needs a camera: cv2.VideoCapture(0)", "needs_camera"),
-    ("ModuleNotFoundError", "No module named 'seaborn_not_installed_xyz'", "missing_package"),
-])
+@pytest.mark.parametrize(
+    "ename, evalue, status",
+    [
+        ("URLError", "<urlopen error [labgrade] needs network: a connection to example.org (...)>", "needs_network"),
+        (
+            "Exception",
+            "URL fetch failure on https://x: None -- [labgrade] needs network: a connection to x",
+            "needs_network",
+        ),
+        (
+            "StdinNotImplementedError",
+            "raw_input was called, but this frontend does not support input requests.",
+            "needs_input",
+        ),
+        ("LabgradeNeedsCamera", "[labgrade] needs a camera: cv2.VideoCapture(0)", "needs_camera"),
+        ("ModuleNotFoundError", "No module named 'seaborn_not_installed_xyz'", "missing_package"),
+    ],
+)
 def test_errors_are_classified(ename: str, evalue: str, status: str) -> None:
     found = errors.classify(ename, evalue)
     assert found is not None and found[0] == status
 
 
 def test_reason_is_cut_out_of_a_library_wrapper() -> None:
-    wrapped = ("HTTPSConnectionPool(host='api.example.org', port=443): Max retries exceeded (Caused by NameResolutionError("
-               f"\"{errors.LabgradeNeedsNetwork('a connection to api.example.org')}\"))")
+    wrapped = (
+        "HTTPSConnectionPool(host='api.example.org', port=443): Max retries exceeded (Caused by NameResolutionError("
+        f'"{errors.LabgradeNeedsNetwork("a connection to api.example.org")}"))'
+    )
     status, reason = errors.classify("ConnectionError", wrapped) or ("", "")
     assert status == "needs_network"
     assert reason == f"needs network: a connection to api.example.org {errors.OFFLINE}"
@@ -195,7 +238,9 @@ def test_missing_submodule_of_an_installed_package_is_a_code_error() -> None:
 
 
 def test_pip_install_is_offline(course: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    environment.pip("install -q --upgrade numpy==1.0 'scikit-learn>=1' definitely-not-installed-pkg-xyz -i https://pypi.example")
+    environment.pip(
+        "install -q --upgrade numpy==1.0 'scikit-learn>=1' definitely-not-installed-pkg-xyz -i https://pypi.example"
+    )
     details = [a["detail"] for a in noted(course)]
     assert any("numpy==1.0: already installed" in d for d in details)
     assert any("scikit-learn>=1" in d and "already installed" in d for d in details)
@@ -215,7 +260,9 @@ def test_yfinance_stand_in_reads_the_kaggle_file(course: Path) -> None:
 
 def test_load_boston_bunch_and_squared(course: Path) -> None:
     bunch = adapters()["boston/sklearn_data"].load_boston()
-    assert bunch.data.shape == (6, 13) and bunch.target.shape == (6,) and list(bunch.feature_names[:2]) == ["CRIM", "ZN"]
+    assert (
+        bunch.data.shape == (6, 13) and bunch.target.shape == (6,) and list(bunch.feature_names[:2]) == ["CRIM", "ZN"]
+    )
     import sklearn.metrics as metrics
 
     rmse = sklearn_compat._with_squared(metrics.mean_squared_error)([0.0, 0.0], [3.0, 4.0], squared=False)
@@ -237,7 +284,9 @@ def test_opencv_is_headless_and_a_webcam_is_a_clear_status(course: Path) -> None
         opened.append(args)
         return "capture"
 
-    fake = types.SimpleNamespace(imshow=None, waitKey=None, destroyAllWindows=None, VideoCapture=capture, imread=lambda path, *a: path)
+    fake = types.SimpleNamespace(
+        imshow=None, waitKey=None, destroyAllWindows=None, VideoCapture=capture, imread=lambda path, *a: path
+    )
     environment.patch_cv2(fake)
     assert fake.imshow("window", object()) is None and fake.waitKey(0) == -1
     with pytest.raises(errors.LabgradeNeedsCamera, match=r"VideoCapture\(0\)"):
@@ -275,11 +324,18 @@ def test_rubric_declared_aliases_resolve(course: Path) -> None:
 # ---------------------------------------------------------------- registration APIs (what adapters build on)
 
 
-@pytest.mark.parametrize("module, dataset", [
-    ("keras.src.datasets.mnist", "mnist"), ("keras.datasets.reuters", "reuters"), ("tf_keras.datasets.cifar10", "cifar10"),
-    ("keras._tf_keras.keras.datasets.imdb", "imdb"), ("sklearn.datasets.mnist", None), ("keras.datasets", None),
-    ("tensorflow_datasets.core", None),
-])
+@pytest.mark.parametrize(
+    "module, dataset",
+    [
+        ("keras.src.datasets.mnist", "mnist"),
+        ("keras.datasets.reuters", "reuters"),
+        ("tf_keras.datasets.cifar10", "cifar10"),
+        ("keras._tf_keras.keras.datasets.imdb", "imdb"),
+        ("sklearn.datasets.mnist", None),
+        ("keras.datasets", None),
+        ("tensorflow_datasets.core", None),
+    ],
+)
 def test_keras_dataset_modules_are_recognised_by_name(module: str, dataset: str | None) -> None:
     from labgrade_runtime.kernel import kerasdata
 
@@ -298,13 +354,21 @@ def test_a_registered_dataset_is_served_and_an_unregistered_one_needs_network(co
     fake.load_data, fake.get_vocabulary = (lambda: "downloaded"), (lambda: "downloaded")  # type: ignore[attr-defined]
     sys.modules[fake.__name__] = fake
     try:
-        kerasdata.register_dataset("toy_rows", lambda: np.load(kerasdata.data_file("toy_rows"))["x"].tolist(),
-                                   extra={"get_vocabulary": lambda: ["a", "b"]})
-        assert fake.load_data() == [0, 1, 2] and fake.get_vocabulary() == ["a", "b"]  # already imported: patched at once
+        kerasdata.register_dataset(
+            "toy_rows",
+            lambda: np.load(kerasdata.data_file("toy_rows"))["x"].tolist(),
+            extra={"get_vocabulary": lambda: ["a", "b"]},
+        )
+        assert fake.load_data() == [0, 1, 2] and fake.get_vocabulary() == [
+            "a",
+            "b",
+        ]  # already imported: patched at once
     finally:
         del sys.modules[fake.__name__]
-    assert any("keras.datasets.toy_rows.load_data() served offline" in a["detail"] and "toy rows" in a["detail"]
-               for a in noted(course))
+    assert any(
+        "keras.datasets.toy_rows.load_data() served offline" in a["detail"] and "toy rows" in a["detail"]
+        for a in noted(course)
+    )
     other = types.ModuleType("keras.src.datasets.not_registered")
     other.load_data = lambda: "downloaded"  # type: ignore[attr-defined]
     kerasdata.patch_module(other)

@@ -22,32 +22,44 @@ for a one-line summary of each generator.
 
 from __future__ import annotations
 
-from graders.datasets.synthetic._common import SPLITS, FASHION_CLASSES
-from graders.datasets.synthetic.garments import fashion_mnist
+from graders.datasets.synthetic._common import FASHION_CLASSES, SPLITS
 from graders.datasets.synthetic.digits import mnist
-from graders.datasets.synthetic.reviews import apply_load_args, review_sequences, review_texts
+from graders.datasets.synthetic.garments import fashion_mnist
 from graders.datasets.synthetic.people import faces, utkface
+from graders.datasets.synthetic.reviews import apply_load_args, review_sequences, review_texts
 from graders.datasets.synthetic.scenes import outdoor_scenes, to_gray
 
-__all__ = ['SPLITS', 'FASHION_CLASSES', 'fashion_mnist', 'mnist', 'review_sequences', 'apply_load_args', 'review_texts',
-           'faces', 'utkface', 'outdoor_scenes', 'to_gray', 'describe']
+__all__ = [
+    "SPLITS",
+    "FASHION_CLASSES",
+    "fashion_mnist",
+    "mnist",
+    "review_sequences",
+    "apply_load_args",
+    "review_texts",
+    "faces",
+    "utkface",
+    "outdoor_scenes",
+    "to_gray",
+    "describe",
+]
 
 
 def describe() -> dict[str, str]:
     """One line per generator (shape, dtype, signal), for the docs and ``labgrade`` help."""
     return {
         "fashion_mnist": "x uint8 (N,28,28) 0..255, y uint8 0..9 balanced; ten garment silhouettes "
-                         "with shift/scale/texture/noise, T-shirt/pullover/coat/shirt overlap",
+        "with shift/scale/texture/noise, T-shirt/pullover/coat/shirt overlap",
         "mnist": "x uint8 (N,28,28) 0..255, y uint8 0..9 balanced; anti-aliased stroke digits "
-                 "with writing variants, slant, warp and thickness",
+        "with writing variants, slant, warp and thickness",
         "review_sequences": "x object (N,) lists of int (1 = start, rank r -> r+3), y int64 0/1 balanced, "
-                            "word_index {word: rank}; Zipf filler + sentiment words, negation, 5% label noise",
+        "word_index {word: rank}; Zipf filler + sentiment words, negation, 5% label noise",
         "review_texts": "(texts, sentiments) lists of str, 'positive'/'negative'; the review_sequences "
-                        "reviews decoded as Kaggle 'IMDB Dataset.csv' rows",
+        "reviews decoded as Kaggle 'IMDB Dataset.csv' rows",
         "faces": "x uint8 (N,S,S,3), y int64 identity 0..K-1; cartoon faces with identity "
-                 "geometry/colours, varying pose, expression, light, background",
+        "geometry/colours, varying pose, expression, light, background",
         "utkface": "x uint8 (N,S,S,3), age int64 1..90, gender int64 0/1, race int64 0..4; "
-                   "gender in hair/jaw/lips/beard, age in proportions/grey/wrinkles",
+        "gender in hair/jaw/lips/beard, age in proportions/grey/wrinkles",
         "outdoor_scenes": "x uint8 (N,S,S,3) outdoor scenes; blue sky gradient, green/sand/water "
-                          "ground, trees, random-hue blobs; to_gray() gives the uint8 (N,S,S) inputs",
+        "ground, trees, random-hue blobs; to_gray() gives the uint8 (N,S,S) inputs",
     }

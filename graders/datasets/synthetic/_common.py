@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +16,17 @@ _CHUNK = 1000  # images are drawn in chunks of this many; keeps prefix stability
 _DATASET_IDS = {"garments": 1, "mnist": 2, "reviews": 3, "faces": 4, "utkface": 5, "scenes": 6}
 
 FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 )
-
 
 
 # --------------------------------------------------------------------------- helpers
@@ -53,7 +59,10 @@ def _col(a: Array) -> Array:
 
 
 def _chunked(
-    seed: int, dataset: str, split: str, n: int,
+    seed: int,
+    dataset: str,
+    split: str,
+    n: int,
     draw: Callable[[np.random.Generator, int], Params],
     render: Callable[[Params], dict[str, Array]],
 ) -> dict[str, Array]:
@@ -71,7 +80,9 @@ def _chunked(
 
 
 def _splits(
-    seed: int, dataset: str, sizes: dict[str, int],
+    seed: int,
+    dataset: str,
+    sizes: dict[str, int],
     draw: Callable[[np.random.Generator, int], Params],
     render: Callable[[Params], dict[str, Array]],
 ) -> dict[str, Array]:
@@ -120,8 +131,7 @@ def _ellipse(u: Array, v: Array, cx: Any, cy: Any, rx: Any, ry: Any, edge: float
     return _soft((1.0 - r) * np.minimum(rx, ry), edge)
 
 
-def _segment(u: Array, v: Array, ax: Any, ay: Any, bx: Any, by: Any, half: Any,
-             edge: float = 0.07) -> Array:
+def _segment(u: Array, v: Array, ax: Any, ay: Any, bx: Any, by: Any, half: Any, edge: float = 0.07) -> Array:
     """A thick line segment (capsule) from (ax, ay) to (bx, by)."""
     ex, ey = bx - ax, by - ay
     t = np.clip(((u - ax) * ex + (v - ay) * ey) / (ex * ex + ey * ey + 1e-6), 0.0, 1.0)

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from graders.datasets.synthetic._common import Array, Params, _affine, _balanced_labels, _band, _col, _ellipse, _rect, _segment, _splits, _to_uint8, _uniform
+from graders.datasets.synthetic._common import (
+    Array,
+    Params,
+    _affine,
+    _balanced_labels,
+    _band,
+    _col,
+    _ellipse,
+    _rect,
+    _segment,
+    _splits,
+    _to_uint8,
+    _uniform,
+)
 
 
 def _lerp(q: Array, lo: float, hi: float) -> Array:
     return lo + (hi - lo) * q
 
 
-def _garment_top(u: Array, v: Array, q: Array, *, w: Array, y1: Array, sleeve: Array,
-                 angle: Array, half: Array, neck: Array) -> Array:
+def _garment_top(
+    u: Array, v: Array, q: Array, *, w: Array, y1: Array, sleeve: Array, angle: Array, half: Array, neck: Array
+) -> Array:
     """Torso with two sleeves and a neck cut: shared by T-shirt, pullover, coat, shirt."""
     y0 = _lerp(q[:, 7:8, None], -0.84, -0.72)
     torso = _rect(u, v, -w, w, y0, y1)
@@ -29,12 +41,17 @@ def _garment_top(u: Array, v: Array, q: Array, *, w: Array, y1: Array, sleeve: A
 
 
 def _f_tshirt(u: Array, v: Array, q: Array) -> Array:
-    return _garment_top(u, v, q, w=_lerp(q[:, 0:1, None], 0.4, 0.58),
-                        y1=_lerp(q[:, 1:2, None], 0.72, 0.92),
-                        sleeve=_lerp(q[:, 2:3, None], 0.2, 0.5),
-                        angle=np.radians(_lerp(q[:, 3:4, None], 20, 55)),
-                        half=_lerp(q[:, 4:5, None], 0.12, 0.18),
-                        neck=_lerp(q[:, 5:6, None], 0.13, 0.22))
+    return _garment_top(
+        u,
+        v,
+        q,
+        w=_lerp(q[:, 0:1, None], 0.4, 0.58),
+        y1=_lerp(q[:, 1:2, None], 0.72, 0.92),
+        sleeve=_lerp(q[:, 2:3, None], 0.2, 0.5),
+        angle=np.radians(_lerp(q[:, 3:4, None], 20, 55)),
+        half=_lerp(q[:, 4:5, None], 0.12, 0.18),
+        neck=_lerp(q[:, 5:6, None], 0.13, 0.22),
+    )
 
 
 def _f_trouser(u: Array, v: Array, q: Array) -> Array:
@@ -48,12 +65,17 @@ def _f_trouser(u: Array, v: Array, q: Array) -> Array:
 
 
 def _f_pullover(u: Array, v: Array, q: Array) -> Array:
-    body = _garment_top(u, v, q, w=_lerp(q[:, 0:1, None], 0.42, 0.6),
-                        y1=_lerp(q[:, 1:2, None], 0.72, 0.9),
-                        sleeve=_lerp(q[:, 2:3, None], 0.78, 1.05),
-                        angle=np.radians(_lerp(q[:, 3:4, None], 55, 80)),
-                        half=_lerp(q[:, 4:5, None], 0.13, 0.19),
-                        neck=_lerp(q[:, 5:6, None], 0.13, 0.2))
+    body = _garment_top(
+        u,
+        v,
+        q,
+        w=_lerp(q[:, 0:1, None], 0.42, 0.6),
+        y1=_lerp(q[:, 1:2, None], 0.72, 0.9),
+        sleeve=_lerp(q[:, 2:3, None], 0.78, 1.05),
+        angle=np.radians(_lerp(q[:, 3:4, None], 55, 80)),
+        half=_lerp(q[:, 4:5, None], 0.13, 0.19),
+        neck=_lerp(q[:, 5:6, None], 0.13, 0.2),
+    )
     y1 = _lerp(q[:, 1:2, None], 0.72, 0.9)
     rib = 1.0 - _lerp(q[:, 6:7, None], 0.15, 0.4) * _band(v, y1 - 0.14, y1 + 0.1, 0.05)
     return body * rib
@@ -67,17 +89,23 @@ def _f_dress(u: Array, v: Array, q: Array) -> Array:
     body = _band(u, -half, half, 0.07) * _band(v, top, bottom, 0.07)
     sleeves = (q[:, 5:6, None] > 0.6) * np.maximum(
         _segment(u, v, -wt, top + 0.1, -wt - 0.25, top + 0.3, 0.1),
-        _segment(u, v, wt, top + 0.1, wt + 0.25, top + 0.3, 0.1))
+        _segment(u, v, wt, top + 0.1, wt + 0.25, top + 0.3, 0.1),
+    )
     return np.maximum(body, sleeves) * (1.0 - _ellipse(u, v, 0.0, top, wt * 0.6, 0.1))
 
 
 def _f_coat(u: Array, v: Array, q: Array) -> Array:
-    body = _garment_top(u, v, q, w=_lerp(q[:, 0:1, None], 0.45, 0.62),
-                        y1=_lerp(q[:, 1:2, None], 0.82, 0.97),
-                        sleeve=_lerp(q[:, 2:3, None], 0.8, 1.08),
-                        angle=np.radians(_lerp(q[:, 3:4, None], 58, 82)),
-                        half=_lerp(q[:, 4:5, None], 0.14, 0.2),
-                        neck=_lerp(q[:, 5:6, None], 0.1, 0.18))
+    body = _garment_top(
+        u,
+        v,
+        q,
+        w=_lerp(q[:, 0:1, None], 0.45, 0.62),
+        y1=_lerp(q[:, 1:2, None], 0.82, 0.97),
+        sleeve=_lerp(q[:, 2:3, None], 0.8, 1.08),
+        angle=np.radians(_lerp(q[:, 3:4, None], 58, 82)),
+        half=_lerp(q[:, 4:5, None], 0.14, 0.2),
+        neck=_lerp(q[:, 5:6, None], 0.1, 0.18),
+    )
     opening = _lerp(q[:, 6:7, None], 0.3, 0.85) * _band(u, -0.06, 0.06, 0.05)
     return body * (1.0 - opening)
 
@@ -89,8 +117,10 @@ def _f_sandal(u: Array, v: Array, q: Array) -> Array:
     top = _lerp(q[:, 2:3, None], -0.4, 0.05)
     thick = _lerp(q[:, 3:4, None], 0.03, 0.065)
     shift = _lerp(q[:, 4:5, None], -0.15, 0.15)
-    straps = [_segment(u, v, x + shift, sole_y, x + 0.3 + shift, top + 0.15 * i, thick)
-              for i, x in enumerate((-0.7, -0.35, 0.0))]
+    straps = [
+        _segment(u, v, x + shift, sole_y, x + 0.3 + shift, top + 0.15 * i, thick)
+        for i, x in enumerate((-0.7, -0.35, 0.0))
+    ]
     ankle = _segment(u, v, 0.25, top - 0.05, 0.75, top + 0.05, thick)
     out = sole
     for part in (*straps, ankle):
@@ -100,16 +130,21 @@ def _f_sandal(u: Array, v: Array, q: Array) -> Array:
 
 def _f_shirt(u: Array, v: Array, q: Array) -> Array:
     short = q[:, 6:7, None] < 0.3
-    body = _garment_top(u, v, q, w=_lerp(q[:, 0:1, None], 0.4, 0.58),
-                        y1=_lerp(q[:, 1:2, None], 0.75, 0.94),
-                        sleeve=np.where(short, _lerp(q[:, 2:3, None], 0.3, 0.5),
-                                        _lerp(q[:, 2:3, None], 0.75, 1.02)),
-                        angle=np.radians(np.where(short, 45.0, _lerp(q[:, 3:4, None], 55, 80))),
-                        half=_lerp(q[:, 4:5, None], 0.12, 0.17),
-                        neck=_lerp(q[:, 5:6, None], 0.08, 0.14))
+    body = _garment_top(
+        u,
+        v,
+        q,
+        w=_lerp(q[:, 0:1, None], 0.4, 0.58),
+        y1=_lerp(q[:, 1:2, None], 0.75, 0.94),
+        sleeve=np.where(short, _lerp(q[:, 2:3, None], 0.3, 0.5), _lerp(q[:, 2:3, None], 0.75, 1.02)),
+        angle=np.radians(np.where(short, 45.0, _lerp(q[:, 3:4, None], 55, 80))),
+        half=_lerp(q[:, 4:5, None], 0.12, 0.17),
+        neck=_lerp(q[:, 5:6, None], 0.08, 0.14),
+    )
     y0 = _lerp(q[:, 7:8, None], -0.84, -0.72)
-    collar = np.maximum(_segment(u, v, -0.03, y0 + 0.02, -0.17, y0 + 0.16, 0.05),
-                        _segment(u, v, 0.03, y0 + 0.02, 0.17, y0 + 0.16, 0.05))
+    collar = np.maximum(
+        _segment(u, v, -0.03, y0 + 0.02, -0.17, y0 + 0.16, 0.05), _segment(u, v, 0.03, y0 + 0.02, 0.17, y0 + 0.16, 0.05)
+    )
     placket = _lerp(q[:, 7:8, None], 0.25, 0.5) * _band(u, -0.04, 0.04, 0.04) * (np.sin(v * 40.0) > 0.3)
     return np.maximum(body * (1.0 - placket), _lerp(q[:, 5:6, None], 0.75, 1.2) * collar)
 
@@ -149,21 +184,32 @@ def _f_boot(u: Array, v: Array, q: Array) -> Array:
 
 
 _FASHION_SHAPES: tuple[Callable[[Array, Array, Array], Array], ...] = (
-    _f_tshirt, _f_trouser, _f_pullover, _f_dress, _f_coat,
-    _f_sandal, _f_shirt, _f_sneaker, _f_bag, _f_boot,
+    _f_tshirt,
+    _f_trouser,
+    _f_pullover,
+    _f_dress,
+    _f_coat,
+    _f_sandal,
+    _f_shirt,
+    _f_sneaker,
+    _f_bag,
+    _f_boot,
 )
 
 
 def _garment_draw(rng: np.random.Generator, n: int) -> Params:
     return {
         "y": _balanced_labels(rng, n, 10).astype(np.uint8),
-        "dx": _uniform(rng, -0.3, 0.3, n), "dy": _uniform(rng, -0.2, 0.2, n),
-        "sx": _uniform(rng, 0.78, 1.08, n), "sy": _uniform(rng, 0.82, 1.06, n),
+        "dx": _uniform(rng, -0.3, 0.3, n),
+        "dy": _uniform(rng, -0.2, 0.2, n),
+        "sx": _uniform(rng, 0.78, 1.08, n),
+        "sy": _uniform(rng, 0.82, 1.06, n),
         "rot": rng.normal(0.0, 0.08, n).astype(np.float32),
         "shape": rng.uniform(0.0, 1.0, (n, 8)).astype(np.float32),
         "bright": _uniform(rng, 0.2, 1.0, n),
         "stripes": np.where(rng.uniform(0, 1, n) < 0.35, rng.uniform(0.1, 0.4, n), 0.0),
-        "freq": _uniform(rng, 8.0, 22.0, n), "horiz": rng.uniform(0, 1, n) < 0.6,
+        "freq": _uniform(rng, 8.0, 22.0, n),
+        "horiz": rng.uniform(0, 1, n) < 0.6,
         "lowamp": _uniform(rng, 0.0, 0.3, n),
         "phase": rng.uniform(0.0, 2 * np.pi, (n, 3)).astype(np.float32),
         "noise": _uniform(rng, 0.02, 0.1, n),
@@ -187,8 +233,9 @@ def _garment_render(p: Params) -> dict[str, Array]:
     return {"x": _to_uint8(img), "y": p["y"]}
 
 
-def fashion_mnist(*, n_train: int = 60000, n_test: int = 10000, n_holdout: int = 2000,
-                  seed: int = 0) -> dict[str, Array]:
+def fashion_mnist(
+    *, n_train: int = 60000, n_test: int = 10000, n_holdout: int = 2000, seed: int = 0
+) -> dict[str, Array]:
     """Fashion-MNIST stand-in: uint8 (N, 28, 28) garments in 0..255, uint8 labels 0..9.
 
     Ten garment silhouettes (class order as Keras: T-shirt/top, Trouser, Pullover,

@@ -2,51 +2,106 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
-from graders.datasets.synthetic._common import Array, Params, SPLITS, _DATASET_IDS, _affine, _band, _check_sizes, _col, _ellipse, _rect, _rng, _segment, _to_uint8, _uniform
+from graders.datasets.synthetic._common import (
+    _DATASET_IDS,
+    SPLITS,
+    Array,
+    Params,
+    _affine,
+    _band,
+    _check_sizes,
+    _col,
+    _ellipse,
+    _rect,
+    _rng,
+    _segment,
+    _to_uint8,
+    _uniform,
+)
 
-
-_SKIN = np.array([  # rough skin tones per UTKFace race: White, Black, Asian, Indian, Others
-    [0.93, 0.78, 0.66], [0.45, 0.30, 0.20], [0.92, 0.80, 0.62], [0.72, 0.53, 0.38], [0.80, 0.62, 0.48]],
-    np.float32)
-_HAIR = np.array([[0.1, 0.07, 0.05], [0.35, 0.22, 0.1], [0.75, 0.6, 0.3], [0.55, 0.2, 0.08],
-                  [0.05, 0.05, 0.05]], np.float32)
-_FACE_KEYS = ("face_rx", "face_ry", "jaw", "eye_dx", "eye_y", "eye_r", "brow", "nose", "mouth_y",
-              "mouth_w", "lip", "hairline", "hair_len", "beard", "glasses", "wrinkles", "grey")
+_SKIN = np.array(
+    [  # rough skin tones per UTKFace race: White, Black, Asian, Indian, Others
+        [0.93, 0.78, 0.66],
+        [0.45, 0.30, 0.20],
+        [0.92, 0.80, 0.62],
+        [0.72, 0.53, 0.38],
+        [0.80, 0.62, 0.48],
+    ],
+    np.float32,
+)
+_HAIR = np.array(
+    [[0.1, 0.07, 0.05], [0.35, 0.22, 0.1], [0.75, 0.6, 0.3], [0.55, 0.2, 0.08], [0.05, 0.05, 0.05]], np.float32
+)
+_FACE_KEYS = (
+    "face_rx",
+    "face_ry",
+    "jaw",
+    "eye_dx",
+    "eye_y",
+    "eye_r",
+    "brow",
+    "nose",
+    "mouth_y",
+    "mouth_w",
+    "lip",
+    "hairline",
+    "hair_len",
+    "beard",
+    "glasses",
+    "wrinkles",
+    "grey",
+)
 
 
 def _face_attrs(rng: np.random.Generator, n: int, race: Array) -> Params:
     """Identity-level appearance: geometry, colours, hair; race picks the skin palette."""
     skin = _SKIN[race] * rng.uniform(0.9, 1.08, (n, 1)) + rng.normal(0, 0.03, (n, 3))
     hair = np.where((race == 0)[:, None], _HAIR[rng.integers(0, 5, n)], _HAIR[rng.choice([0, 1, 4], n)])
-    p = {"skin": skin.astype(np.float32), "hair": (hair * rng.uniform(0.8, 1.2, (n, 1))).astype(np.float32),
-         "iris": rng.uniform(0.05, 0.5, (n, 3)).astype(np.float32),
-         "face_rx": _uniform(rng, 0.4, 0.55, n), "face_ry": _uniform(rng, 0.55, 0.7, n),
-         "jaw": _uniform(rng, 0.0, 0.5, n), "eye_dx": _uniform(rng, 0.15, 0.25, n),
-         "eye_y": _uniform(rng, -0.18, -0.02, n), "eye_r": _uniform(rng, 0.06, 0.1, n),
-         "brow": _uniform(rng, 0.015, 0.045, n), "nose": _uniform(rng, 0.08, 0.24, n),
-         "mouth_y": _uniform(rng, 0.26, 0.42, n), "mouth_w": _uniform(rng, 0.1, 0.22, n),
-         "lip": _uniform(rng, 0.0, 0.6, n), "hairline": _uniform(rng, -0.55, -0.3, n),
-         "hair_len": _uniform(rng, 0.0, 1.0, n), "beard": np.zeros(n, np.float32),
-         "glasses": (rng.uniform(0, 1, n) < 0.2).astype(np.float32),
-         "wrinkles": np.zeros(n, np.float32), "grey": np.zeros(n, np.float32),
-         "head": np.ones(n, np.float32)}
+    p = {
+        "skin": skin.astype(np.float32),
+        "hair": (hair * rng.uniform(0.8, 1.2, (n, 1))).astype(np.float32),
+        "iris": rng.uniform(0.05, 0.5, (n, 3)).astype(np.float32),
+        "face_rx": _uniform(rng, 0.4, 0.55, n),
+        "face_ry": _uniform(rng, 0.55, 0.7, n),
+        "jaw": _uniform(rng, 0.0, 0.5, n),
+        "eye_dx": _uniform(rng, 0.15, 0.25, n),
+        "eye_y": _uniform(rng, -0.18, -0.02, n),
+        "eye_r": _uniform(rng, 0.06, 0.1, n),
+        "brow": _uniform(rng, 0.015, 0.045, n),
+        "nose": _uniform(rng, 0.08, 0.24, n),
+        "mouth_y": _uniform(rng, 0.26, 0.42, n),
+        "mouth_w": _uniform(rng, 0.1, 0.22, n),
+        "lip": _uniform(rng, 0.0, 0.6, n),
+        "hairline": _uniform(rng, -0.55, -0.3, n),
+        "hair_len": _uniform(rng, 0.0, 1.0, n),
+        "beard": np.zeros(n, np.float32),
+        "glasses": (rng.uniform(0, 1, n) < 0.2).astype(np.float32),
+        "wrinkles": np.zeros(n, np.float32),
+        "grey": np.zeros(n, np.float32),
+        "head": np.ones(n, np.float32),
+    }
     return p
 
 
 def _face_pose(rng: np.random.Generator, n: int) -> Params:
     """Per-photo nuisance: pose, expression, light, background, noise."""
-    return {"dx": _uniform(rng, -0.1, 0.1, n), "dy": _uniform(rng, -0.08, 0.08, n),
-            "sx": _uniform(rng, 0.88, 1.08, n), "sy": _uniform(rng, 0.88, 1.08, n),
-            "rot": rng.normal(0, 0.08, n).astype(np.float32),
-            "smile": rng.normal(0.2, 0.35, n).astype(np.float32), "open": _uniform(rng, 0.45, 0.9, n),
-            "light": _uniform(rng, 0.0, 0.35, n), "light_dir": _uniform(rng, 0, 2 * np.pi, n),
-            "bg": rng.uniform(0.1, 0.9, (n, 3)).astype(np.float32), "noise": _uniform(rng, 0.01, 0.05, n)}
+    return {
+        "dx": _uniform(rng, -0.1, 0.1, n),
+        "dy": _uniform(rng, -0.08, 0.08, n),
+        "sx": _uniform(rng, 0.88, 1.08, n),
+        "sy": _uniform(rng, 0.88, 1.08, n),
+        "rot": rng.normal(0, 0.08, n).astype(np.float32),
+        "smile": rng.normal(0.2, 0.35, n).astype(np.float32),
+        "open": _uniform(rng, 0.45, 0.9, n),
+        "light": _uniform(rng, 0.0, 0.35, n),
+        "light_dir": _uniform(rng, 0, 2 * np.pi, n),
+        "bg": rng.uniform(0.1, 0.9, (n, 3)).astype(np.float32),
+        "noise": _uniform(rng, 0.01, 0.05, n),
+    }
 
 
 def _over(img: Array, alpha: Array, colour: Array) -> Array:
@@ -63,7 +118,8 @@ def _draw_head(img: Array, u: Array, v: Array, p: Params, col: Params, e: float)
     if p["hair_len"].max(initial=0.0) > 0.45:
         long_hair = np.maximum(
             _rect(u, v, -col["face_rx"] - 0.12, col["face_rx"] + 0.12, 0.0, 0.2 + 0.75 * col["hair_len"], e),
-            _ellipse(u, v, 0.0, 0.0, col["face_rx"] + 0.12, col["face_ry"] + 0.1, e))
+            _ellipse(u, v, 0.0, 0.0, col["face_rx"] + 0.12, col["face_ry"] + 0.1, e),
+        )
         img = _over(img, long_hair * (col["hair_len"] > 0.45), p["hair_c"])
     img = _over(img, face_mask, p["skin"])
     if p["wrinkles"].any():
@@ -111,8 +167,7 @@ _RENDER_BATCH = 128  # faces / scenes rendered per batch: bounds peak memory at 
 
 
 def _batched(render: Callable[[Params], Array], p: Params, n: int) -> Array:
-    parts = [render({k: v[i:i + _RENDER_BATCH] for k, v in p.items()})
-             for i in range(0, n, _RENDER_BATCH)]
+    parts = [render({k: v[i : i + _RENDER_BATCH] for k, v in p.items()}) for i in range(0, n, _RENDER_BATCH)]
     return np.concatenate(parts) if parts else render({k: v[:0] for k, v in p.items()})
 
 
@@ -124,8 +179,15 @@ def _face_images(rng: np.random.Generator, attrs: Params, size: int) -> Array:
     return _batched(lambda q: _render_faces(q, size, q["pixels"]), p, n)
 
 
-def faces(*, n_identities: int = 20, per_identity: int = 20, holdout_per_identity: int = 5,
-          test_fraction: float = 0.2, size: int = 64, seed: int = 0) -> dict[str, Array]:
+def faces(
+    *,
+    n_identities: int = 20,
+    per_identity: int = 20,
+    holdout_per_identity: int = 5,
+    test_fraction: float = 0.2,
+    size: int = 64,
+    seed: int = 0,
+) -> dict[str, Array]:
     """Face-recognition stand-in (mini project 1): uint8 RGB (N, size, size, 3) faces.
 
     Each identity has its own skin tone, face and jaw shape, eye spacing and
@@ -135,8 +197,9 @@ def faces(*, n_identities: int = 20, per_identity: int = 20, holdout_per_identit
     test by ``test_fraction`` (stratified); ``holdout_per_identity`` more are
     hidden. Labels ``y_*`` are int64 identity ids 0..n_identities-1.
     """
-    _check_sizes(n_identities=n_identities, per_identity=per_identity,
-                 holdout_per_identity=holdout_per_identity, size=size)
+    _check_sizes(
+        n_identities=n_identities, per_identity=per_identity, holdout_per_identity=holdout_per_identity, size=size
+    )
     if not 0.0 <= test_fraction < 1.0:
         raise ValueError(f"test_fraction must be in [0, 1), got {test_fraction}")
     rng = _rng(seed, _DATASET_IDS["faces"], 100)
@@ -162,15 +225,17 @@ _RACE_P = np.array([0.42, 0.19, 0.15, 0.17, 0.07])  # UTKFace's rough race mix
 def _utk_attrs(rng: np.random.Generator, n: int) -> tuple[Params, Array, Array, Array]:
     """Per-person attributes where gender and age visibly change the face."""
     band = rng.choice(3, n, p=[0.15, 0.6, 0.25])
-    age = np.select([band == 0, band == 1], [rng.integers(1, 15, n), rng.integers(15, 46, n)],
-                    rng.integers(46, 91, n)).astype(np.int64)
+    age = np.select(
+        [band == 0, band == 1], [rng.integers(1, 15, n), rng.integers(15, 46, n)], rng.integers(46, 91, n)
+    ).astype(np.int64)
     gender = rng.integers(0, 2, n).astype(np.int64)
     race = rng.choice(5, n, p=_RACE_P).astype(np.int64)
     p = _face_attrs(rng, n, race)
     female, child = gender == 1, age < 13
     f32 = np.float32
-    p["hair_len"] = np.where(female ^ (rng.uniform(0, 1, n) < 0.05), rng.uniform(0.55, 1.0, n),
-                             rng.uniform(0.0, 0.4, n)).astype(f32)
+    p["hair_len"] = np.where(
+        female ^ (rng.uniform(0, 1, n) < 0.05), rng.uniform(0.55, 1.0, n), rng.uniform(0.0, 0.4, n)
+    ).astype(f32)
     p["jaw"] = np.where(female, rng.uniform(0.3, 0.55, n), rng.uniform(0.0, 0.25, n)).astype(f32)
     p["face_rx"] = (p["face_rx"] + np.where(female, -0.02, 0.03)).astype(f32)
     p["lip"] = np.where(female, rng.uniform(0.5, 0.9, n), rng.uniform(0.0, 0.3, n)).astype(f32)
@@ -187,8 +252,9 @@ def _utk_attrs(rng: np.random.Generator, n: int) -> tuple[Params, Array, Array, 
     return p, age, gender, race
 
 
-def utkface(*, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, size: int = 64,
-            seed: int = 0) -> dict[str, Array]:
+def utkface(
+    *, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, size: int = 64, seed: int = 0
+) -> dict[str, Array]:
     """UTKFace stand-in (mini project 2): uint8 RGB (N, size, size, 3) faces with labels.
 
     ``age_*`` int64 1..90 (skewed to 15-45 like UTKFace), ``gender_*`` int64

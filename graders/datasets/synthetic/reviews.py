@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from graders.datasets.synthetic._common import Array, SPLITS, _DATASET_IDS, _check_sizes, _rng
-
+from graders.datasets.synthetic._common import _DATASET_IDS, SPLITS, Array, _check_sizes, _rng
 
 # Neutral frequent words, most frequent first (the head of the Zipf curve).
 _FUNCTION_WORDS = (
@@ -61,9 +59,38 @@ _N_PSEUDO = 24000
 _LEAN = 400  # pseudo-words (ranks ~300-3000) that lean positive, and as many negative
 
 
-_BLOCKED = ("nig", "fag", "cunt", "fuck", "shit", "slut", "whor", "dick", "cock", "cum",
-            "tit", "nazi", "kike", "spic", "chink", "gook", "coon", "rape", "kkk", "anal",
-            "porn", "piss", "cuck", "twat", "jiz", "homo", "dyke", "tran", "pak", "jap")
+_BLOCKED = (
+    "nig",
+    "fag",
+    "cunt",
+    "fuck",
+    "shit",
+    "slut",
+    "whor",
+    "dick",
+    "cock",
+    "cum",
+    "tit",
+    "nazi",
+    "kike",
+    "spic",
+    "chink",
+    "gook",
+    "coon",
+    "rape",
+    "kkk",
+    "anal",
+    "porn",
+    "piss",
+    "cuck",
+    "twat",
+    "jiz",
+    "homo",
+    "dyke",
+    "tran",
+    "pak",
+    "jap",
+)
 
 
 def _pseudo_words(n: int) -> list[str]:
@@ -191,8 +218,9 @@ def _split_lists(flat: Array, lengths: Array) -> list[list[int]]:
     return [part.tolist() for part in np.split(flat, np.cumsum(lengths)[:-1])] if len(lengths) else []
 
 
-def review_sequences(*, n_train: int = 25000, n_test: int = 25000, n_holdout: int = 2000,
-                     seed: int = 0) -> dict[str, Any]:
+def review_sequences(
+    *, n_train: int = 25000, n_test: int = 25000, n_holdout: int = 2000, seed: int = 0
+) -> dict[str, Any]:
     """IMDB stand-in in the format of ``keras.datasets.imdb.load_data()`` (default args).
 
     ``x_*``: 1-D object arrays of python lists of ints; each review starts with
@@ -207,10 +235,8 @@ def review_sequences(*, n_train: int = 25000, n_test: int = 25000, n_holdout: in
     _check_sizes(n_train=n_train, n_test=n_test, n_holdout=n_holdout)
     voc = _vocab()
     sizes = {"train": n_train, "test": n_test, "holdout": n_holdout}
-    latent = {s: _review_latent(_rng(seed, _DATASET_IDS["reviews"], SPLITS.index(s)), n)
-              for s, n in sizes.items()}
-    counts = np.bincount(np.concatenate([latent["train"][0], latent["test"][0]]),
-                         minlength=len(voc.words))
+    latent = {s: _review_latent(_rng(seed, _DATASET_IDS["reviews"], SPLITS.index(s)), n) for s, n in sizes.items()}
+    counts = np.bincount(np.concatenate([latent["train"][0], latent["test"][0]]), minlength=len(voc.words))
     order = np.lexsort((np.arange(len(voc.words)), -counts))  # by frequency, ties by id
     rank = np.empty(len(voc.words), np.int64)
     rank[order] = np.arange(1, len(voc.words) + 1)
@@ -243,9 +269,16 @@ def _raw_ranks(seqs: Any, split: str) -> tuple[Array, Array]:
     return np.delete(flat, starts) - 3, lengths - 1
 
 
-def apply_load_args(data: dict[str, Any], *, num_words: int | None = None, skip_top: int = 0,
-                    maxlen: int | None = None, start_char: int | None = 1,
-                    oov_char: int | None = 2, index_from: int = 3) -> dict[str, Any]:
+def apply_load_args(
+    data: dict[str, Any],
+    *,
+    num_words: int | None = None,
+    skip_top: int = 0,
+    maxlen: int | None = None,
+    start_char: int | None = 1,
+    oov_char: int | None = 2,
+    index_from: int = 3,
+) -> dict[str, Any]:
     """Apply ``keras.datasets.imdb.load_data``'s arguments to ``review_sequences()`` output.
 
     Follows keras 3's ``load_data`` code, quirks included (except its seeded
@@ -273,8 +306,9 @@ def apply_load_args(data: dict[str, Any], *, num_words: int | None = None, skip_
             flat, lengths, labels = flat[np.repeat(keep, lengths)], lengths[keep], labels[keep]
         seqs[s] = (flat, lengths, labels)
     if maxlen and any(seqs[s][1].size == 0 for s in ("train", "test") if s in seqs):
-        raise ValueError(f"After filtering for sequences shorter than maxlen={maxlen}, "
-                         "no sequence was kept. Increase maxlen.")
+        raise ValueError(
+            f"After filtering for sequences shorter than maxlen={maxlen}, no sequence was kept. Increase maxlen."
+        )
     if not num_words:
         public = [seqs[s][0] for s in splits if s != "holdout"] or [seqs[s][0] for s in splits]
         num_words = int(np.concatenate(public).max())
@@ -290,8 +324,9 @@ def apply_load_args(data: dict[str, Any], *, num_words: int | None = None, skip_
     return out
 
 
-def review_texts(*, n: int = 50000, n_holdout: int = 2000, seed: int = 0,
-                 holdout: bool = False, data: dict[str, Any] | None = None) -> tuple[list[str], list[str]]:
+def review_texts(
+    *, n: int = 50000, n_holdout: int = 2000, seed: int = 0, holdout: bool = False, data: dict[str, Any] | None = None
+) -> tuple[list[str], list[str]]:
     """The Kaggle "IMDB Dataset.csv" form (review, sentiment) of the same reviews.
 
     Decodes ``review_sequences(n_train=n // 2, n_test=n - n // 2, n_holdout=n_holdout,

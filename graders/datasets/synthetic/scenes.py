@@ -2,38 +2,62 @@
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-from typing import Any
-
 import numpy as np
 
-from graders.datasets.synthetic._common import Array, Params, _check_sizes, _col, _ellipse, _grid, _rect, _soft, _splits, _to_uint8, _uniform
+from graders.datasets.synthetic._common import (
+    Array,
+    Params,
+    _check_sizes,
+    _col,
+    _ellipse,
+    _grid,
+    _rect,
+    _soft,
+    _splits,
+    _to_uint8,
+    _uniform,
+)
 from graders.datasets.synthetic.people import _batched, _over
 
 
 def _scene_draw(rng: np.random.Generator, n: int) -> Params:
     def col3(lo: list[float], hi: list[float], m: int = n) -> Array:
         return rng.uniform(lo, hi, (m, 3)).astype(np.float32)
+
     sunset = rng.uniform(0, 1, n) < 0.15
     ground = rng.choice(3, n, p=[0.75, 0.15, 0.1])
-    grass, sand, water = col3([0.1, 0.4, 0.05], [0.35, 0.7, 0.25]), col3([0.7, 0.6, 0.35], [0.9, 0.8, 0.55]), \
-        col3([0.05, 0.2, 0.4], [0.15, 0.35, 0.6])
+    grass, sand, water = (
+        col3([0.1, 0.4, 0.05], [0.35, 0.7, 0.25]),
+        col3([0.7, 0.6, 0.35], [0.9, 0.8, 0.55]),
+        col3([0.05, 0.2, 0.4], [0.15, 0.35, 0.6]),
+    )
     return {
-        "horizon": _uniform(rng, -0.25, 0.3, n), "hill_a": _uniform(rng, 0.0, 0.2, n),
-        "hill_f": _uniform(rng, 1.5, 5.0, n), "hill_p": _uniform(rng, 0, 2 * np.pi, n),
+        "horizon": _uniform(rng, -0.25, 0.3, n),
+        "hill_a": _uniform(rng, 0.0, 0.2, n),
+        "hill_f": _uniform(rng, 1.5, 5.0, n),
+        "hill_p": _uniform(rng, 0, 2 * np.pi, n),
         "sky_top": col3([0.15, 0.35, 0.75], [0.4, 0.6, 1.0]),
-        "sky_low": np.where(sunset[:, None], col3([0.9, 0.45, 0.2], [1.0, 0.65, 0.4]),
-                            col3([0.6, 0.75, 0.9], [0.8, 0.88, 1.0])),
+        "sky_low": np.where(
+            sunset[:, None], col3([0.9, 0.45, 0.2], [1.0, 0.65, 0.4]), col3([0.6, 0.75, 0.9], [0.8, 0.88, 1.0])
+        ),
         "ground": np.select([ground[:, None] == 0, ground[:, None] == 1], [grass, sand], water),
-        "sun": np.concatenate([rng.uniform(-0.8, 0.8, (n, 1)), rng.uniform(-0.9, -0.5, (n, 1)),
-                               (rng.uniform(0, 1, (n, 1)) < 0.4) * rng.uniform(0.1, 0.2, (n, 1))],
-                              axis=1).astype(np.float32),
-        "trees": np.concatenate([rng.uniform(-0.9, 0.9, (n, 3, 1)), rng.uniform(0.1, 0.35, (n, 3, 1)),
-                                 rng.uniform(0, 1, (n, 3, 1)) < 0.5], axis=2).astype(np.float32),
+        "sun": np.concatenate(
+            [
+                rng.uniform(-0.8, 0.8, (n, 1)),
+                rng.uniform(-0.9, -0.5, (n, 1)),
+                (rng.uniform(0, 1, (n, 1)) < 0.4) * rng.uniform(0.1, 0.2, (n, 1)),
+            ],
+            axis=1,
+        ).astype(np.float32),
+        "trees": np.concatenate(
+            [rng.uniform(-0.9, 0.9, (n, 3, 1)), rng.uniform(0.1, 0.35, (n, 3, 1)), rng.uniform(0, 1, (n, 3, 1)) < 0.5],
+            axis=2,
+        ).astype(np.float32),
         "leaf": col3([0.05, 0.3, 0.05], [0.25, 0.55, 0.2], 3 * n).reshape(n, 3, 3),
-        "blobs": np.concatenate([rng.uniform(-0.9, 0.9, (n, 5, 2)), rng.uniform(0.05, 0.2, (n, 5, 1)),
-                                 rng.uniform(0, 1, (n, 5, 1)) < 0.5], axis=2).astype(np.float32),
+        "blobs": np.concatenate(
+            [rng.uniform(-0.9, 0.9, (n, 5, 2)), rng.uniform(0.05, 0.2, (n, 5, 1)), rng.uniform(0, 1, (n, 5, 1)) < 0.5],
+            axis=2,
+        ).astype(np.float32),
         "blob_rgb": rng.dirichlet([0.4, 0.4, 0.4], (n, 5)).astype(np.float32) * 1.6,
         "grain": rng.standard_normal((n, 2, 3)).astype(np.float32),
     }
@@ -66,8 +90,9 @@ def _scene_render(p: Params, size: int) -> Array:
     return _to_uint8(img)
 
 
-def outdoor_scenes(*, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, size: int = 32,
-                   seed: int = 0) -> dict[str, Array]:
+def outdoor_scenes(
+    *, n_train: int = 2000, n_test: int = 500, n_holdout: int = 500, size: int = 32, seed: int = 0
+) -> dict[str, Array]:
     """Colourisation stand-in (mini project 3): uint8 RGB (N, size, size, 3) outdoor scenes.
 
     A sky gradient (blue at the top, pale or sunset orange at the horizon),
@@ -78,8 +103,13 @@ def outdoor_scenes(*, n_train: int = 2000, n_test: int = 500, n_holdout: int = 5
     """
     _check_sizes(size=size)
     sizes = {"train": n_train, "test": n_test, "holdout": n_holdout}
-    return _splits(seed, "scenes", sizes, _scene_draw,
-                   lambda p: {"x": _batched(lambda q: _scene_render(q, size), p, len(p["horizon"]))})
+    return _splits(
+        seed,
+        "scenes",
+        sizes,
+        _scene_draw,
+        lambda p: {"x": _batched(lambda q: _scene_render(q, size), p, len(p["horizon"]))},
+    )
 
 
 def to_gray(rgb: Array) -> Array:

@@ -58,8 +58,14 @@ def load_boston(*, return_X_y: bool = False) -> Any:
         return x, y
     import numpy as np
 
-    return Bunch(data=x, target=y, feature_names=np.array(FEATURES), DESCR=DESCR, filename="BostonHousing.csv",
-                 data_module="labgrade")
+    return Bunch(
+        data=x,
+        target=y,
+        feature_names=np.array(FEATURES),
+        DESCR=DESCR,
+        filename="BostonHousing.csv",
+        data_module="labgrade",
+    )
 
 
 def fetch_openml(name: str | None = None, **kwargs: Any) -> Any:
@@ -74,9 +80,15 @@ def fetch_openml(name: str | None = None, **kwargs: Any) -> Any:
     as_frame = kwargs.get("as_frame", "auto") in (True, "auto")
     if kwargs.get("return_X_y"):
         return (frame, target) if as_frame else (x, y)
-    return Bunch(data=frame if as_frame else x, target=target if as_frame else y,
-                 frame=frame.assign(MEDV=y) if as_frame else None, feature_names=list(FEATURES),
-                 target_names=["MEDV"], DESCR=DESCR, details={"name": "boston"})
+    return Bunch(
+        data=frame if as_frame else x,
+        target=target if as_frame else y,
+        frame=frame.assign(MEDV=y) if as_frame else None,
+        feature_names=list(FEATURES),
+        target_names=["MEDV"],
+        DESCR=DESCR,
+        details={"name": "boston"},
+    )
 
 
 def install() -> None:

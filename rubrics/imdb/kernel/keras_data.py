@@ -14,9 +14,17 @@ from typing import Any
 from labgrade_runtime.kernel import kerasdata
 
 
-def load_data(path: str = "imdb.npz", num_words: int | None = None, skip_top: int = 0, maxlen: int | None = None,
-              seed: int = 113, start_char: int | None = 1, oov_char: int | None = 2, index_from: int = 3,
-              **kwargs: Any) -> Any:
+def load_data(
+    path: str = "imdb.npz",
+    num_words: int | None = None,
+    skip_top: int = 0,
+    maxlen: int | None = None,
+    seed: int = 113,
+    start_char: int | None = 1,
+    oov_char: int | None = 2,
+    index_from: int = 3,
+    **kwargs: Any,
+) -> Any:
     """Keras' imdb.load_data semantics over the harness's raw word-rank sequences."""
     import numpy as np
 

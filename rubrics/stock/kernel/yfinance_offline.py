@@ -31,7 +31,9 @@ def _frame() -> tuple[Any, str]:
         return df, "GOOGL.csv"
     parts = [n for n in ("Google_Stock_Price_Train.csv", "Google_Stock_Price_Test.csv") if n in names]
     if not parts:
-        raise LabgradeNeedsNetwork("https://query1.finance.yahoo.com (yfinance; no stock data file is served for this experiment)")
+        raise LabgradeNeedsNetwork(
+            "https://query1.finance.yahoo.com (yfinance; no stock data file is served for this experiment)"
+        )
     df = pd.concat([pd.read_csv(cwd / n, thousands=",") for n in parts])
     df["Date"] = pd.to_datetime(df["Date"], format="%m/%d/%Y")
     df = df.set_index("Date").astype("float64")
@@ -51,13 +53,19 @@ def _select(df: Any, start: Any = None, end: Any = None, period: str | None = No
         for suffix, unit in units.items():
             if period.endswith(suffix) and period[: -len(suffix)].isdigit():
                 span = int(period[: -len(suffix)])
-                offset = pd.DateOffset(days=span) if unit == "D" else (pd.DateOffset(months=span) if unit == "MS" else pd.DateOffset(years=span))
+                offset = (
+                    pd.DateOffset(days=span)
+                    if unit == "D"
+                    else (pd.DateOffset(months=span) if unit == "MS" else pd.DateOffset(years=span))
+                )
                 df = df[df.index >= df.index.max() - offset]
                 break
     return df
 
 
-def download(tickers: Any = "GOOG", start: Any = None, end: Any = None, period: str | None = None, **kwargs: Any) -> Any:
+def download(
+    tickers: Any = "GOOG", start: Any = None, end: Any = None, period: str | None = None, **kwargs: Any
+) -> Any:
     """yfinance.download for GOOG/GOOGL from the course files; other tickers need the network."""
     symbol = (tickers if isinstance(tickers, str) else " ".join(tickers)).strip().upper()
     if symbol not in TICKERS:

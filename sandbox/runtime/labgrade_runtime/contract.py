@@ -52,8 +52,13 @@ class Status(str, enum.Enum):
 
 
 # What the notebook needed that a grading sandbox does not have: the runner names these itself.
-CLEAR_STATUSES = (Status.needs_network, Status.missing_data_file, Status.missing_package,
-                  Status.needs_input, Status.needs_camera)
+CLEAR_STATUSES = (
+    Status.needs_network,
+    Status.missing_data_file,
+    Status.missing_package,
+    Status.needs_input,
+    Status.needs_camera,
+)
 
 
 class _Spec(BaseModel):
@@ -97,14 +102,16 @@ class JobSpec(_Spec):
 
     def rooted(self, work: Path, out: Path, data: Path, adapters: Path) -> JobSpec:
         """The spec with its names made absolute under the job's roots (given by the backend's environment)."""
-        return self.model_copy(update={
-            "notebook": str(work / self.notebook),
-            "cwd": str(work),
-            "out_dir": str(out),
-            "adapters_dir": str(adapters),
-            "keras_datasets": {k: str(data / v) for k, v in self.keras_datasets.items()},
-            "data_map": {k: str(data / v) for k, v in self.data_map.items()},
-        })
+        return self.model_copy(
+            update={
+                "notebook": str(work / self.notebook),
+                "cwd": str(work),
+                "out_dir": str(out),
+                "adapters_dir": str(adapters),
+                "keras_datasets": {k: str(data / v) for k, v in self.keras_datasets.items()},
+                "data_map": {k: str(data / v) for k, v in self.data_map.items()},
+            }
+        )
 
 
 class EvalSpec(_Spec):

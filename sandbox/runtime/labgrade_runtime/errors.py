@@ -74,9 +74,16 @@ _RULES: tuple[tuple[str, tuple[str, ...], str], ...] = (
 
 # The pip name of an import name, where they differ (for the student's message).
 PIP_NAMES = {
-    "cv2": "opencv-python", "sklearn": "scikit-learn", "PIL": "pillow", "skimage": "scikit-image",
-    "yaml": "pyyaml", "bs4": "beautifulsoup4", "tensorflow_datasets": "tensorflow-datasets",
-    "keras_tuner": "keras-tuner", "google": "google-colab", "mpl_toolkits": "matplotlib",
+    "cv2": "opencv-python",
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "skimage": "scikit-image",
+    "yaml": "pyyaml",
+    "bs4": "beautifulsoup4",
+    "tensorflow_datasets": "tensorflow-datasets",
+    "keras_tuner": "keras-tuner",
+    "google": "google-colab",
+    "mpl_toolkits": "matplotlib",
 }
 
 _NO_MODULE = re.compile(r"No module named '([^']+)'")
@@ -100,7 +107,7 @@ def missing_module(evalue: str) -> str | None:
 def _message(evalue: str) -> str:
     """The harness's own message inside a (possibly wrapped) error text."""
     start = evalue.find(MARKER)
-    text = evalue[start + len(MARKER):].strip()
+    text = evalue[start + len(MARKER) :].strip()
     ends = [text.find(tail) + len(tail) for tail in TAILS if tail in text]
     return text[: min(ends)] if ends else text
 
@@ -118,7 +125,10 @@ def classify(ename: str, evalue: str) -> tuple[str, str] | None:
     if ename == "ModuleNotFoundError":
         top = missing_module(evalue)
         if top:
-            return "missing_package", f"missing package {PIP_NAMES.get(top, top)}: `import {top}` failed {NOT_INSTALLED}"
+            return (
+                "missing_package",
+                f"missing package {PIP_NAMES.get(top, top)}: `import {top}` failed {NOT_INSTALLED}",
+            )
     return None
 
 

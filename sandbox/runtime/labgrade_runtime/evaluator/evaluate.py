@@ -33,7 +33,12 @@ def _regression(pred: np.ndarray, y: np.ndarray, y_back: Any) -> dict[str, float
     err = pred - y
     mse = float(np.mean(err**2))
     var = float(np.var(y))
-    return {"mse": mse, "mae": float(np.mean(np.abs(err))), "rmse": float(np.sqrt(mse)), "r2": 1.0 - mse / var if var > 0 else 0.0}
+    return {
+        "mse": mse,
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(mse)),
+        "r2": 1.0 - mse / var if var > 0 else 0.0,
+    }
 
 
 def _target_back(fit_y: dict[str, Any] | None, raw_y: dict[str, Any]) -> tuple[Any, str]:
@@ -59,14 +64,16 @@ def architecture(model: Any) -> list[dict[str, Any]]:
         except (AttributeError, ValueError):
             out_shape = []
         cfg = layer.get_config()
-        layers.append({
-            "name": layer.name,
-            "class_name": type(layer).__name__,
-            "output_shape": out_shape,
-            "params": int(layer.count_params()),
-            "activation": str(cfg.get("activation", "")),
-            "units": cfg.get("units", cfg.get("filters")),
-        })
+        layers.append(
+            {
+                "name": layer.name,
+                "class_name": type(layer).__name__,
+                "output_shape": out_shape,
+                "params": int(layer.count_params()),
+                "activation": str(cfg.get("activation", "")),
+                "units": cfg.get("units", cfg.get("filters")),
+            }
+        )
     return layers
 
 
@@ -83,8 +90,16 @@ def _compile_info(model_path: str) -> dict[str, Any]:
     loss = compile_cfg.get("loss")
     optimizer = compile_cfg.get("optimizer")
     return {
-        "loss": loss if isinstance(loss, str) else (loss or {}).get("class_name", "") if isinstance(loss, dict) else str(loss or ""),
-        "optimizer": optimizer if isinstance(optimizer, str) else (optimizer or {}).get("class_name", "") if isinstance(optimizer, dict) else "",
+        "loss": loss
+        if isinstance(loss, str)
+        else (loss or {}).get("class_name", "")
+        if isinstance(loss, dict)
+        else str(loss or ""),
+        "optimizer": optimizer
+        if isinstance(optimizer, str)
+        else (optimizer or {}).get("class_name", "")
+        if isinstance(optimizer, dict)
+        else "",
     }
 
 
@@ -114,7 +129,9 @@ def _experiment_hook(folder: str | None) -> Any:
     return module
 
 
-def builtin_metrics(model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]) -> tuple[dict[str, float], str]:
+def builtin_metrics(
+    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+) -> tuple[dict[str, float], str]:
     """Classification accuracy or regression errors on x/y holdouts of images or tables."""
     transform, how = input_transform(fit.get("x"), spec["raw_stats"]["x"], spec["input"] == "tabular")
     x = reshape_for(model, transform(holdout["x"].astype("float64")))
@@ -134,7 +151,9 @@ def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
     try:
         model = load_model(spec["model"], probe.get("keras_runtime", "keras3"))
     except Exception as exc:  # any failure to load safely is the submission's outcome
-        raise EvaluationError(f"the saved model could not be loaded safely: {type(exc).__name__}: {str(exc)[:300]}") from exc
+        raise EvaluationError(
+            f"the saved model could not be loaded safely: {type(exc).__name__}: {str(exc)[:300]}"
+        ) from exc
     with np.load(spec["holdout"], allow_pickle=False) as data:
         holdout = {k: data[k] for k in data.files}
     hook = _experiment_hook(spec.get("rubric_dir"))
@@ -148,7 +167,9 @@ def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
     except EvaluationError:
         raise
     except Exception as exc:  # a model that cannot take the holdout is the submission's outcome
-        raise EvaluationError(f"the model could not be run on the holdout: {type(exc).__name__}: {str(exc)[:300]}") from exc
+        raise EvaluationError(
+            f"the model could not be run on the holdout: {type(exc).__name__}: {str(exc)[:300]}"
+        ) from exc
     return {
         "metrics": {k: float(v) for k, v in metrics.items()},
         "architecture": architecture(model),
@@ -165,7 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     spec: dict[str, Any] = EvalSpec.model_validate_json(Path(args[0]).read_text(encoding="utf-8")).model_dump()
     artifacts, holdout, out = (Path(os.environ[v]) for v in ("LABGRADE_ARTIFACTS", "LABGRADE_HOLDOUT", "LABGRADE_OUT"))
-    spec.update(model=str(artifacts / "model.keras"), probe=str(artifacts / "probe.json"), holdout=str(holdout / "holdout.npz"), result=str(out / "evaluation.json"))
+    spec.update(
+        model=str(artifacts / "model.keras"),
+        probe=str(artifacts / "probe.json"),
+        holdout=str(holdout / "holdout.npz"),
+        result=str(out / "evaluation.json"),
+    )
     if os.environ.get("LABGRADE_RUBRIC"):
         spec["rubric_dir"] = os.environ["LABGRADE_RUBRIC"]
     try:

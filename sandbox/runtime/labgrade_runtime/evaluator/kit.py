@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+
 class EvaluationError(Exception):
     """The model cannot be scored; the message says why, for the student."""
 
@@ -46,7 +47,9 @@ def input_transform(fit_x: dict[str, Any] | None, raw: dict[str, Any], per_featu
         return (lambda x: x.astype("float32")), "as served (training inputs were not recorded)"
     if per_feature and "feature_mean" in fit_x and len(fit_x["feature_mean"]) == len(raw["feature_mean"]):
         a, b = affine(fit_x["feature_mean"], fit_x["feature_std"], raw["feature_mean"], raw["feature_std"])
-        if np.allclose(a, 1.0, atol=0.03) and np.allclose(b, 0.0, atol=0.05 * max(1.0, float(np.max(np.abs(raw["feature_mean"]))))):
+        if np.allclose(a, 1.0, atol=0.03) and np.allclose(
+            b, 0.0, atol=0.05 * max(1.0, float(np.max(np.abs(raw["feature_mean"]))))
+        ):
             return (lambda x: x.astype("float32")), "as served"
         return (lambda x: (x * a + b).astype("float32")), "per-feature standardisation matched to the training inputs"
     a, b = affine(fit_x["mean"], fit_x["std"], raw["mean"], raw["std"])
@@ -78,8 +81,11 @@ def classification_metrics(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
 
 # The scalings students write for images, as (name, transform of 0..255 pixels).
-STANDARD_SCALINGS = (("divided by 255", lambda x: x / 255.0), ("as served (0..255)", lambda x: x),
-                     ("scaled to [-1, 1]", lambda x: x / 127.5 - 1.0))
+STANDARD_SCALINGS = (
+    ("divided by 255", lambda x: x / 255.0),
+    ("as served (0..255)", lambda x: x),
+    ("scaled to [-1, 1]", lambda x: x / 127.5 - 1.0),
+)
 
 
 def model_images(model: Any, x: np.ndarray) -> np.ndarray:

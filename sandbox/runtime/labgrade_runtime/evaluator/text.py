@@ -39,7 +39,7 @@ def pad(seqs: Sequence[Sequence[int]], length: int, padding: str, truncating: st
         keep = list(seq[-length:]) if truncating == "pre" else list(seq[:length])
         if keep:
             if padding == "pre":
-                out[i, length - len(keep):] = keep
+                out[i, length - len(keep) :] = keep
             else:
                 out[i, : len(keep)] = keep
     return out
@@ -100,8 +100,10 @@ def vectorizer(pre: dict[str, Any]) -> Any:
         raise EvaluationError(f"{HARNESS}: TextVectorization(output_mode='tf_idf') weights were not captured")
     import keras
 
-    options = {k: config.get(k) for k in ("standardize", "split", "ngrams", "output_mode", "output_sequence_length",
-                                          "pad_to_max_tokens")}
+    options = {
+        k: config.get(k)
+        for k in ("standardize", "split", "ngrams", "output_mode", "output_sequence_length", "pad_to_max_tokens")
+    }
     options = {k: v for k, v in options.items() if v is not None or k in ("standardize", "split")}
     if config.get("max_tokens"):
         options["max_tokens"] = int(config["max_tokens"])
@@ -112,7 +114,7 @@ def vectorizer(pre: dict[str, Any]) -> Any:
 
 
 def _vectorize(layer: Any, texts: Sequence[str]) -> np.ndarray:
-    parts = [np.asarray(layer(list(texts[i: i + 500]))) for i in range(0, len(texts), 500)]
+    parts = [np.asarray(layer(list(texts[i : i + 500]))) for i in range(0, len(texts), 500)]
     width = max(p.shape[1] for p in parts)
     return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts])
 
@@ -137,9 +139,14 @@ def describe(pre: dict[str, Any]) -> str:
     """How the hidden texts were encoded, for the examiner."""
     what = "Tokenizer" if pre.get("kind") == "tokenizer" else "TextVectorization"
     name = f"'{pre['variable']}'" if pre.get("variable") else ""
-    shape = (f"sequences of length {pre.get('length')} (padding '{pre.get('padding') or 'pre'}', "
-             f"truncating '{pre.get('truncating') or 'pre'}')") if pre.get("output") == "sequence" else \
-        f"{pre.get('output')} vectors of width {pre.get('length')}"
+    shape = (
+        (
+            f"sequences of length {pre.get('length')} (padding '{pre.get('padding') or 'pre'}', "
+            f"truncating '{pre.get('truncating') or 'pre'}')"
+        )
+        if pre.get("output") == "sequence"
+        else f"{pre.get('output')} vectors of width {pre.get('length')}"
+    )
     check = f"; {pre['evidence']}" if pre.get("evidence") else ""
     words = f"({pre.get('vocabulary_size')} words)"
     return f"hidden texts encoded with the notebook's own {what} {name} {words} as {shape}{check}"

@@ -88,8 +88,11 @@ def _plot_model_standin(original: Callable[..., Any]) -> Callable[..., Any]:
         if not path.suffix:
             path = path.with_suffix(".png")
         write_placeholder(path, layer_lines(model))
-        note("headless", f"plot_model() wrote a text summary of the layers to {path.name} "
-                         "(no pydot/graphviz in the grading runtime; Colab drew the graph)")
+        note(
+            "headless",
+            f"plot_model() wrote a text summary of the layers to {path.name} "
+            "(no pydot/graphviz in the grading runtime; Colab drew the graph)",
+        )
         if path.suffix.lower() in (".png", ".jpg", ".jpeg"):
             try:
                 from IPython import display
@@ -127,8 +130,9 @@ def patch_keras3_compile(module: ModuleType) -> None:
             value = kwargs.get(key)
             if isinstance(value, str):
                 kwargs[key] = [value]
-                note("keras2_compat",
-                     f"compile({key}={value!r}): one metric as a string (Keras 2) passed as [{value!r}]")
+                note(
+                    "keras2_compat", f"compile({key}={value!r}): one metric as a string (Keras 2) passed as [{value!r}]"
+                )
         return original(self, *args, **kwargs)
 
     compile._labgrade = True  # type: ignore[attr-defined]
@@ -150,8 +154,11 @@ def _positional_compat(name: str, func: Callable[..., Any]) -> Callable[..., Any
         if len(args) > allowed and len(args) <= len(_OLD_POSITIONAL):
             named = dict(zip(_OLD_POSITIONAL, args, strict=False))
             if not set(named) & set(kwargs):
-                note("seaborn_compat", f"sns.{name}() called with x, y positionally (seaborn < 0.12): passed as "
-                                       + ", ".join(f"{k}=" for k in named))
+                note(
+                    "seaborn_compat",
+                    f"sns.{name}() called with x, y positionally (seaborn < 0.12): passed as "
+                    + ", ".join(f"{k}=" for k in named),
+                )
                 return func(**named, **kwargs)
         return func(*args, **kwargs)
 

@@ -35,8 +35,28 @@ from typing import Any
 from labgrade_runtime.errors import LabgradeMissingDataFile, LabgradeNeedsNetwork
 from labgrade_runtime.kernel.state import SPEC, note
 
-DATA_SUFFIXES = (".csv", ".data", ".txt", ".tsv", ".xlsx", ".xls", ".json", ".npz", ".npy", ".zip", ".gz",
-                 ".parquet", ".pkl", ".h5", ".jpg", ".jpeg", ".png", ".bmp", ".names", ".dat")
+DATA_SUFFIXES = (
+    ".csv",
+    ".data",
+    ".txt",
+    ".tsv",
+    ".xlsx",
+    ".xls",
+    ".json",
+    ".npz",
+    ".npy",
+    ".zip",
+    ".gz",
+    ".parquet",
+    ".pkl",
+    ".h5",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".names",
+    ".dat",
+)
 _ORIG: dict[str, Callable[..., Any]] = {}
 
 
@@ -57,8 +77,9 @@ class Family:
 _FAMILIES: list[Family] = []
 
 
-def register_family(pattern: str, candidates: tuple[str, ...] | list[str], *,
-                    demote_unless: dict[str, str] | None = None) -> None:
+def register_family(
+    pattern: str, candidates: tuple[str, ...] | list[str], *, demote_unless: dict[str, str] | None = None
+) -> None:
     """Let a read whose name matches ``pattern`` (normalised: lower case, alphanumerics only) use a course file.
 
     Families are tried in registration order; registering a pattern again replaces it.
@@ -106,7 +127,9 @@ def _column_score(path: str, code: str) -> int:
             header = fh.readline()
     except OSError:
         return 0
-    return sum(1 for col in header.strip().split(",") if col and re.search(rf"['\"]{re.escape(col.strip())}['\"]", code))
+    return sum(
+        1 for col in header.strip().split(",") if col and re.search(rf"['\"]{re.escape(col.strip())}['\"]", code)
+    )
 
 
 def _pick(family: Family, files: dict[str, str]) -> str | None:
@@ -140,7 +163,9 @@ def variant(path: str) -> str | None:
     found = str(SPEC["data_map"][key])
     if not _ORIG.get("exists", os.path.exists)(found):
         return None
-    reason = SPEC.get("data_reasons", {}).get(key) or f"{key!r} read from the copy of the course file its evidence matched"
+    reason = (
+        SPEC.get("data_reasons", {}).get(key) or f"{key!r} read from the copy of the course file its evidence matched"
+    )
     note("file_variant", reason)
     return found
 
@@ -192,7 +217,9 @@ def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
 def describe(found: str) -> str:
     """How a resolved file is named to the student: a course file, or one made from the served data."""
     name = basename(found)
-    return f"the course file {name!r}" if name in SPEC.get("data_files", []) else f"{name!r}, made from the course's data"
+    return (
+        f"the course file {name!r}" if name in SPEC.get("data_files", []) else f"{name!r}, made from the course's data"
+    )
 
 
 def _note_alias(path: str, found: str) -> None:
@@ -303,11 +330,21 @@ def install(user_ns: dict[str, Any] | None) -> None:
         setattr(np, name, wrap_reader(getattr(np, name)))
 
 
-PANDAS_READERS = ("read_csv", "read_table", "read_excel", "read_json", "read_fwf", "read_parquet", "read_pickle", "read_feather", "read_hdf")
+PANDAS_READERS = (
+    "read_csv",
+    "read_table",
+    "read_excel",
+    "read_json",
+    "read_fwf",
+    "read_parquet",
+    "read_pickle",
+    "read_feather",
+    "read_hdf",
+)
 
 
 def _whitespace(func: Callable[..., Any]) -> Callable[..., Any]:
-    """read_csv(delim_whitespace=True) (removed in pandas 3) as sep=r"\s+"."""
+    r"""read_csv(delim_whitespace=True) (removed in pandas 3) as sep=r"\s+"."""
 
     @functools.wraps(func)
     def read(*args: Any, **kwargs: Any) -> Any:

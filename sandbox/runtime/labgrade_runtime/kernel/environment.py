@@ -31,10 +31,27 @@ from labgrade_runtime.errors import PIP_NAMES, LabgradeNeedsCamera, LabgradeNeed
 from labgrade_runtime.kernel.state import note
 
 _IMPORT_NAMES = {pip: mod for mod, pip in PIP_NAMES.items()} | {
-    "opencv-python-headless": "cv2", "opencv-contrib-python": "cv2", "tensorflow-gpu": "tensorflow", "tensorflow-cpu": "tensorflow",
-    "tf-keras": "tf_keras", "tf_keras": "tf_keras", "python-dateutil": "dateutil",
+    "opencv-python-headless": "cv2",
+    "opencv-contrib-python": "cv2",
+    "tensorflow-gpu": "tensorflow",
+    "tensorflow-cpu": "tensorflow",
+    "tf-keras": "tf_keras",
+    "tf_keras": "tf_keras",
+    "python-dateutil": "dateutil",
 }
-_OPTIONS_WITH_VALUE = {"-r", "--requirement", "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "-c", "--constraint", "-t", "--target"}
+_OPTIONS_WITH_VALUE = {
+    "-r",
+    "--requirement",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "-c",
+    "--constraint",
+    "-t",
+    "--target",
+}
 _NETWORK_COMMANDS = ("kaggle", "gdown", "git", "huggingface-cli", "gsutil")
 
 
@@ -62,7 +79,7 @@ def pip(line: str) -> None:
         note("pip", f"`pip {line.strip()}` skipped (no network in the grading sandbox)")
         return
     wanted, skip = [], False
-    for word in words[words.index("install") + 1:]:
+    for word in words[words.index("install") + 1 :]:
         if skip or word.startswith("-"):
             skip = word in _OPTIONS_WITH_VALUE
             continue
@@ -72,11 +89,18 @@ def pip(line: str) -> None:
     for req in wanted:
         name = re.split(r"[\[<>=!~;@ ]", req, maxsplit=1)[0]
         if stubs.provides(name.lower()):
-            note("pip", f"pip install {req}: not installed; the harness's offline stand-in for {name} answers from the course files")
+            note(
+                "pip",
+                f"pip install {req}: not installed; the harness's offline stand-in for {name} answers from the "
+                f"course files",
+            )
         elif installed(req):
             note("pip", f"pip install {req}: already installed in the grading runtime, skipped")
         else:
-            note("pip", f"pip install {req}: not installed in the grading runtime and cannot be installed offline (skipped)")
+            note(
+                "pip",
+                f"pip install {req}: not installed in the grading runtime and cannot be installed offline (skipped)",
+            )
             print(f"labgrade: pip install {req} skipped: no network in the grading sandbox", file=sys.stderr)
 
 
@@ -84,7 +108,9 @@ def _wget(words: list[str]) -> None:
     from labgrade_runtime.kernel import network
 
     urls = [w for w in words[1:] if re.match(r"(https?|ftp)://", w)]
-    target = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-O", "-o", "--output-document", "--output")), None)
+    target = next(
+        (words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-O", "-o", "--output-document", "--output")), None
+    )
     for url in urls:
         source = network.fetch(url)
         dest = Path(target) if target else Path.cwd() / Path(url.split("?")[0]).name
@@ -140,11 +166,11 @@ def _from_stdin(prompt: str) -> str | None:
     if not text:
         return None
     if prompt and text.startswith(prompt):
-        text = text[len(prompt):]
+        text = text[len(prompt) :]
     else:
         last = prompt.rsplit("\n", 1)[-1]
         line = text.split("\n", 1)[0]
-        text = text[len(last):] if last and line.startswith(last) else text
+        text = text[len(last) :] if last and line.startswith(last) else text
     value, _, rest = text.lstrip(" ").partition("\n")
     _REPLIES["stdin"] = rest
     return value.strip()
@@ -158,9 +184,9 @@ def _saved_reply(prompt: str) -> str | None:
     lines: list[str] = _REPLIES["stdout"]
     last = prompt.rsplit("\n", 1)[-1]
     for i, line in enumerate(lines):
-        if last.strip() and line.startswith(last) and line[len(last):].strip():
+        if last.strip() and line.startswith(last) and line[len(last) :].strip():
             del lines[i]
-            return line[len(last):].strip()
+            return line[len(last) :].strip()
     return None
 
 
@@ -170,8 +196,11 @@ def replay_input(prompt: Any = "", *args: Any, **kwargs: Any) -> str:
     value = _saved_reply(text)
     if value is None:
         raise LabgradeNeedsInput(text)
-    note("input_replayed", f"input({text!r}) in cell {_REPLIES['cell']} answered with {value!r}, "
-                           "the reply the notebook's saved output shows")
+    note(
+        "input_replayed",
+        f"input({text!r}) in cell {_REPLIES['cell']} answered with {value!r}, "
+        "the reply the notebook's saved output shows",
+    )
     print(f"{text}{value}")
     return value
 
@@ -219,7 +248,13 @@ def patch_cv2(module: Any) -> None:
     from labgrade_runtime.kernel.datafiles import wrap_reader
 
     module._labgrade = True
-    for name, result in (("imshow", None), ("waitKey", -1), ("destroyAllWindows", None), ("destroyWindow", None), ("namedWindow", None)):
+    for name, result in (
+        ("imshow", None),
+        ("waitKey", -1),
+        ("destroyAllWindows", None),
+        ("destroyWindow", None),
+        ("namedWindow", None),
+    ):
         if hasattr(module, name):
             setattr(module, name, _headless(name, result))
     capture = module.VideoCapture

@@ -19,7 +19,6 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
-import re
 import sys
 from collections.abc import Callable
 from types import ModuleType
@@ -27,9 +26,18 @@ from typing import Any
 
 # Keras 2 module paths -> where today's Keras keeps the same names.
 LEGACY = {
-    "layers.core": "layers", "layers.embeddings": "layers", "layers.recurrent": "layers", "layers.convolutional": "layers",
-    "layers.pooling": "layers", "layers.normalization": "layers", "layers.merge": "layers", "layers.advanced_activations": "layers",
-    "layers.wrappers": "layers", "layers.noise": "layers", "utils.np_utils": "utils", "utils.vis_utils": "utils",
+    "layers.core": "layers",
+    "layers.embeddings": "layers",
+    "layers.recurrent": "layers",
+    "layers.convolutional": "layers",
+    "layers.pooling": "layers",
+    "layers.normalization": "layers",
+    "layers.merge": "layers",
+    "layers.advanced_activations": "layers",
+    "layers.wrappers": "layers",
+    "layers.noise": "layers",
+    "utils.np_utils": "utils",
+    "utils.vis_utils": "utils",
 }
 
 
@@ -60,12 +68,12 @@ class KerasAlias(importlib.abc.MetaPathFinder):
         if ".wrappers" in fullname:
             return None  # Keras 2's scikit-learn wrappers are the stand-ins' (stubs.py)
         for prefix in ("keras.", "tf_keras.", "tensorflow.keras."):
-            rest = fullname[len(prefix):] if fullname.startswith(prefix) else None
+            rest = fullname[len(prefix) :] if fullname.startswith(prefix) else None
             if rest in LEGACY:
                 base = "tf_keras" if (self._to_tf_keras or prefix == "tf_keras.") else prefix.rstrip(".")
                 return f"{base}.{LEGACY[rest]}"
         if self._to_tf_keras and (fullname == "keras" or fullname.startswith("keras.")):
-            return "tf_keras" + fullname[len("keras"):]
+            return "tf_keras" + fullname[len("keras") :]
         return None
 
     def find_spec(self, fullname: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
@@ -138,7 +146,9 @@ def patch_tf_keras_optimizer(module: ModuleType) -> None:
 def _note_optimizer(lr: Any, decay: Any) -> None:
     from labgrade_runtime.kernel.state import note
 
-    parts = ([f"lr={lr} read as learning_rate"] if lr is not None else []) + ([f"decay={decay} applied as Keras 2's 1/(1 + decay·step) schedule"] if decay else [])
+    parts = ([f"lr={lr} read as learning_rate"] if lr is not None else []) + (
+        [f"decay={decay} applied as Keras 2's 1/(1 + decay·step) schedule"] if decay else []
+    )
     note("keras2_compat", "optimizer " + " and ".join(parts))
 
 
@@ -172,9 +182,13 @@ def _via(method: str, old: str) -> Callable[..., Any]:
 
 def patch_model_class(model_cls: type) -> None:
     """predict_classes / predict_proba everywhere; the *_generator methods where they are gone (Keras 3)."""
-    for name, func in (("predict_classes", _predict_classes), ("predict_proba", _predict_proba),
-                       ("fit_generator", _via("fit", "fit_generator")), ("evaluate_generator", _via("evaluate", "evaluate_generator")),
-                       ("predict_generator", _via("predict", "predict_generator"))):
+    for name, func in (
+        ("predict_classes", _predict_classes),
+        ("predict_proba", _predict_proba),
+        ("fit_generator", _via("fit", "fit_generator")),
+        ("evaluate_generator", _via("evaluate", "evaluate_generator")),
+        ("predict_generator", _via("predict", "predict_generator")),
+    ):
         if not hasattr(model_cls, name):
             setattr(model_cls, name, func)
 

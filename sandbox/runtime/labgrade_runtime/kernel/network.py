@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import shutil
 import socket
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsNetwork
 from labgrade_runtime.kernel.datafiles import fetch
-from labgrade_runtime.kernel.state import note
 
 _LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1", "0.0.0.0", "ip6-localhost"}
 _ORIG: dict[str, Callable[..., Any]] = {}

@@ -26,14 +26,24 @@ VOCABULARY_CAP = 150_000  # words kept (most frequent first); keeps probe.json w
 VERIFY_ROWS = 64  # training texts re-encoded to confirm a match
 SIDES = (("pre", "pre"), ("post", "post"), ("post", "pre"), ("pre", "post"))  # (padding, truncating)
 _TOKENIZER_KEYS = ("num_words", "filters", "lower", "split", "char_level", "oov_token")
-_VECTORIZER_KEYS = ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
-                    "pad_to_max_tokens")
+_VECTORIZER_KEYS = (
+    "max_tokens",
+    "standardize",
+    "split",
+    "ngrams",
+    "output_mode",
+    "output_sequence_length",
+    "pad_to_max_tokens",
+)
 
 
 def _is_tokenizer(value: Any) -> bool:
     kind = type(value)
-    return kind.__name__ == "Tokenizer" and "preprocessing" in kind.__module__ and isinstance(
-        getattr(value, "word_index", None), dict)
+    return (
+        kind.__name__ == "Tokenizer"
+        and "preprocessing" in kind.__module__
+        and isinstance(getattr(value, "word_index", None), dict)
+    )
 
 
 def _is_vectorizer(value: Any) -> bool:
@@ -47,8 +57,15 @@ def _tokenizer(name: str, tok: Any) -> dict[str, Any]:
     ordered = sorted(tok.word_index.items(), key=lambda kv: kv[1])
     words = [str(w) for w, i in ordered[:VOCABULARY_CAP]]
     size = int(config["num_words"]) if config["num_words"] else len(ordered) + 1
-    return {"kind": "tokenizer", "variable": name, "vocabulary": words, "vocabulary_size": len(ordered),
-            "config": config, "index_limit": size, "reason": reason}
+    return {
+        "kind": "tokenizer",
+        "variable": name,
+        "vocabulary": words,
+        "vocabulary_size": len(ordered),
+        "config": config,
+        "index_limit": size,
+        "reason": reason,
+    }
 
 
 def _vectorizer(name: str, layer: Any) -> dict[str, Any]:
@@ -60,8 +77,15 @@ def _vectorizer(name: str, layer: Any) -> dict[str, Any]:
     for key in unplain:
         config[key] = None
     vocab = [str(w) for w in layer.get_vocabulary()]
-    return {"kind": "text_vectorization", "variable": name, "vocabulary": vocab[:VOCABULARY_CAP],
-            "vocabulary_size": len(vocab), "config": config, "index_limit": len(vocab), "reason": reason}
+    return {
+        "kind": "text_vectorization",
+        "variable": name,
+        "vocabulary": vocab[:VOCABULARY_CAP],
+        "vocabulary_size": len(vocab),
+        "config": config,
+        "index_limit": len(vocab),
+        "reason": reason,
+    }
 
 
 def _candidates(namespace: dict[str, Any]) -> list[tuple[dict[str, Any], Any]]:
@@ -167,9 +191,13 @@ def _verify(record: dict[str, Any], live: Any, arrays: list[Any], texts: list[tu
                 continue
             for padding, truncating in SIDES:
                 if pad(seqs, length, padding, truncating) == rows:
-                    record.update(padding=padding, truncating=truncating, verified=len(rows),
-                                  evidence=f"{record['variable']}({name}) reproduces the training array's "
-                                           f"first {len(rows)} rows (padding='{padding}', truncating='{truncating}')")
+                    record.update(
+                        padding=padding,
+                        truncating=truncating,
+                        verified=len(rows),
+                        evidence=f"{record['variable']}({name}) reproduces the training array's "
+                        f"first {len(rows)} rows (padding='{padding}', truncating='{truncating}')",
+                    )
                     return
 
 
@@ -216,8 +244,11 @@ def _capture(namespace: dict[str, Any], fits: list[dict[str, Any]]) -> dict[str,
             matches.append((record, live))
     if not matches:
         names = ", ".join(r["variable"] for r, _ in found)
-        return {"kind": "unmatched", "reason": f"no fitted text encoder ({names}) gives inputs of the shape and "
-                                               f"values the model was trained on ({fit_x.get('shape')})"}
+        return {
+            "kind": "unmatched",
+            "reason": f"no fitted text encoder ({names}) gives inputs of the shape and "
+            f"values the model was trained on ({fit_x.get('shape')})",
+        }
     arrays = _arrays_like(namespace, fit_x)
     texts = _texts_of_length(namespace, int(fit_x["shape"][0])) if arrays else []
     for record, live in matches:
@@ -235,4 +266,3 @@ def _capture(namespace: dict[str, Any], fits: list[dict[str, Any]]) -> dict[str,
         record["evidence"] += f" (chosen from {', '.join(r['variable'] for r, _ in matches)})"
     record.pop("index_limit", None)
     return record
-

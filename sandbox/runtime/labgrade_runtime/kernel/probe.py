@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.contract import ProbeResult
-from labgrade_runtime.kernel import watch
-from labgrade_runtime.kernel import preprocess
+from labgrade_runtime.kernel import preprocess, watch
 from labgrade_runtime.kernel.state import SPEC, STATE
 
 

@@ -163,8 +163,12 @@ def _cap_samples(bound: inspect.BoundArguments) -> None:
     args = bound.arguments
     x, n = args.get("x"), _length(args.get("x"))
     if n == 0:
-        note("empty_training_set", "fit() was given 0 training samples (an empty x): nothing was trained; "
-             "the data the notebook loaded has the real dataset's shapes, so its own code left x empty", once=False)
+        note(
+            "empty_training_set",
+            "fit() was given 0 training samples (an empty x): nothing was trained; "
+            "the data the notebook loaded has the real dataset's shapes, so its own code left x empty",
+            once=False,
+        )
         return
     cap, profile = int(SPEC.get("fit_samples") or 0), SPEC.get("profile")
     if not cap:
@@ -176,15 +180,22 @@ def _cap_samples(bound: inspect.BoundArguments) -> None:
         for key in ("x", "y", "sample_weight"):
             if _length(args.get(key)) == n:
                 args[key] = _take(args[key], rows)
-        note("fit_samples", f"same shapes as the real dataset; fit() trained on {cap:,} of the {n:,} samples "
-             f"it was given per epoch (a seeded sample) in the {profile} profile", once=False)
+        note(
+            "fit_samples",
+            f"same shapes as the real dataset; fit() trained on {cap:,} of the {n:,} samples "
+            f"it was given per epoch (a seeded sample) in the {profile} profile",
+            once=False,
+        )
     val = args.get("validation_data")
     if isinstance(val, (list, tuple)) and 2 <= len(val) <= 3 and (_length(val[0]) or 0) > max(1, cap // 4):
         m, size = _length(val[0]) or 0, max(1, cap // 4)
         if all(_length(part) == m for part in val if part is not None):
             args["validation_data"] = type(val)(_take(part, _sample(m, size, 1)) for part in val)
-            note("fit_samples", f"fit() validated on {size:,} of the {m:,} validation samples (a seeded sample) "
-                 f"in the {profile} profile")
+            note(
+                "fit_samples",
+                f"fit() validated on {size:,} of the {m:,} validation samples (a seeded sample) "
+                f"in the {profile} profile",
+            )
 
 
 def _cap_steps(bound: inspect.BoundArguments, cap: int) -> None:
@@ -201,8 +212,12 @@ def _cap_steps(bound: inspect.BoundArguments, cap: int) -> None:
     asked = bound.arguments.get("steps_per_epoch")
     if asked is None or (isinstance(asked, int) and asked > steps):
         bound.arguments["steps_per_epoch"] = steps
-        note("fit_samples", f"same shapes as the real dataset; fit() trained on {steps} batches of {batch} "
-             f"per epoch (of {batches}) in the {SPEC.get('profile')} profile", once=False)
+        note(
+            "fit_samples",
+            f"same shapes as the real dataset; fit() trained on {steps} batches of {batch} "
+            f"per epoch (of {batches}) in the {SPEC.get('profile')} profile",
+            once=False,
+        )
 
 
 def _wrap_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
@@ -222,8 +237,11 @@ def _wrap_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
             for key in ("x", "y", "sample_weight"):
                 if _length(bound.arguments.get(key)) == n:
                     bound.arguments[key] = _take(bound.arguments[key], rows)
-            note("evaluate_samples", f"evaluate() scored {cap:,} of the {n:,} samples it was given (a seeded "
-                 f"sample) in the {SPEC.get('profile')} profile; the grade comes from the hidden holdout")
+            note(
+                "evaluate_samples",
+                f"evaluate() scored {cap:,} of the {n:,} samples it was given (a seeded "
+                f"sample) in the {SPEC.get('profile')} profile; the grade comes from the hidden holdout",
+            )
         return evaluate(*bound.args, **bound.kwargs)
 
     evaluate_sampled.__wrapped__ = evaluate  # type: ignore[attr-defined]

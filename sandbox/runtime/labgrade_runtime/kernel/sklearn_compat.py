@@ -83,7 +83,9 @@ def patch_datasets(module: Any) -> None:
     if getattr(module.fetch_openml, "_labgrade", False):
         return
     module.fetch_openml = _fetch_openml(module.fetch_openml)
-    module.fetch_california_housing = _needs_download("fetch_california_housing", "https://ndownloader.figshare.com/files/5976036")
+    module.fetch_california_housing = _needs_download(
+        "fetch_california_housing", "https://ndownloader.figshare.com/files/5976036"
+    )
 
 
 def _with_squared(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -92,7 +94,10 @@ def _with_squared(original: Callable[..., Any]) -> Callable[..., Any]:
         value = original(*args, **kwargs)
         if squared:
             return value
-        note("sklearn_compat", f"{original.__name__}(squared=False) (removed from scikit-learn) computed as its square root")
+        note(
+            "sklearn_compat",
+            f"{original.__name__}(squared=False) (removed from scikit-learn) computed as its square root",
+        )
         import numpy as np
 
         return np.sqrt(value)
@@ -117,7 +122,10 @@ def patch_metrics(module: Any) -> None:
         func = getattr(module, name, None)
         if func is not None and not getattr(func, "_labgrade", False):
             setattr(module, name, _with_squared(func))
-    for old, kind in (("plot_confusion_matrix", "ConfusionMatrixDisplay"), ("plot_roc_curve", "RocCurveDisplay"),
-                      ("plot_precision_recall_curve", "PrecisionRecallDisplay")):
+    for old, kind in (
+        ("plot_confusion_matrix", "ConfusionMatrixDisplay"),
+        ("plot_roc_curve", "RocCurveDisplay"),
+        ("plot_precision_recall_curve", "PrecisionRecallDisplay"),
+    ):
         if not hasattr(module, old):
             setattr(module, old, _display(kind, old))

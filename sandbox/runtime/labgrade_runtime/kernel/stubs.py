@@ -106,8 +106,15 @@ def build_colab() -> dict[str, ModuleType]:
         "drive": {"mount": _mount, "flush_and_unmount": _quiet("drive.flush_and_unmount()")},
         "files": {"upload": _upload, "download": _quiet("files.download()"), "view": _quiet("files.view()")},
         "patches": {"cv2_imshow": _cv2_imshow},
-        "output": {"eval_js": _eval_js, "clear": _quiet("output.clear()"), "enable_custom_widget_manager": _quiet("output widgets")},
-        "data_table": {"enable_dataframe_formatter": _quiet("data_table"), "disable_dataframe_formatter": _quiet("data_table")},
+        "output": {
+            "eval_js": _eval_js,
+            "clear": _quiet("output.clear()"),
+            "enable_custom_widget_manager": _quiet("output widgets"),
+        },
+        "data_table": {
+            "enable_dataframe_formatter": _quiet("data_table"),
+            "disable_dataframe_formatter": _quiet("data_table"),
+        },
         "auth": {"authenticate_user": _auth},
     }
     top = ModuleType("google.colab", "labgrade's offline stand-in for Google Colab")

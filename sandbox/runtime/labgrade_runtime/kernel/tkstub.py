@@ -20,10 +20,37 @@ from typing import Any
 from labgrade_runtime.kernel.state import note
 
 _WIDGETS = (
-    "Tk", "Toplevel", "Frame", "Label", "Button", "Entry", "Text", "Canvas", "Scale", "Checkbutton", "Radiobutton",
-    "Listbox", "Scrollbar", "Menu", "Menubutton", "Message", "Spinbox", "LabelFrame", "PanedWindow", "OptionMenu",
-    "PhotoImage", "BitmapImage", "Combobox", "Progressbar", "Notebook", "Treeview", "Separator", "Labelframe",
-    "Panedwindow", "Style", "Font",
+    "Tk",
+    "Toplevel",
+    "Frame",
+    "Label",
+    "Button",
+    "Entry",
+    "Text",
+    "Canvas",
+    "Scale",
+    "Checkbutton",
+    "Radiobutton",
+    "Listbox",
+    "Scrollbar",
+    "Menu",
+    "Menubutton",
+    "Message",
+    "Spinbox",
+    "LabelFrame",
+    "PanedWindow",
+    "OptionMenu",
+    "PhotoImage",
+    "BitmapImage",
+    "Combobox",
+    "Progressbar",
+    "Notebook",
+    "Treeview",
+    "Separator",
+    "Labelframe",
+    "Panedwindow",
+    "Style",
+    "Font",
 )
 _SUBMODULES = ("ttk", "messagebox", "filedialog", "simpledialog", "font", "constants", "scrolledtext", "colorchooser")
 
@@ -43,8 +70,11 @@ class _Inert:
     def __init__(self, *args: Any, **options: Any) -> None:
         self._options: dict[str, Any] = dict(options)
         if type(self).__name__ in ("Tk", "Toplevel"):
-            note("headless", f"tkinter.{type(self).__name__}() window built but not shown (no display in the grading "
-                             "sandbox); mainloop() returns at once")
+            note(
+                "headless",
+                f"tkinter.{type(self).__name__}() window built but not shown (no display in the grading "
+                "sandbox); mainloop() returns at once",
+            )
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -118,8 +148,22 @@ def _constants() -> dict[str, Any]:
     locations = list(found.submodule_search_locations or []) if found else []
     spec = importlib.machinery.PathFinder.find_spec("tkinter.constants", locations) if locations else None
     if spec is None or spec.loader is None:
-        return {"END": "end", "LEFT": "left", "RIGHT": "right", "TOP": "top", "BOTTOM": "bottom", "BOTH": "both",
-                "X": "x", "Y": "y", "W": "w", "E": "e", "N": "n", "S": "s", "CENTER": "center", "INSERT": "insert"}
+        return {
+            "END": "end",
+            "LEFT": "left",
+            "RIGHT": "right",
+            "TOP": "top",
+            "BOTTOM": "bottom",
+            "BOTH": "both",
+            "X": "x",
+            "Y": "y",
+            "W": "w",
+            "E": "e",
+            "N": "n",
+            "S": "s",
+            "CENTER": "center",
+            "INSERT": "insert",
+        }
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return {k: v for k, v in vars(module).items() if not k.startswith("_")}
@@ -137,12 +181,36 @@ def build() -> dict[str, ModuleType]:
     """tkinter and its usual submodules, headless."""
     names: dict[str, Any] = {name: type(name, (_Inert,), {}) for name in _WIDGETS}
     names.update(_constants())
-    names.update({"TclError": TclError, "StringVar": _variable("StringVar", ""), "IntVar": _variable("IntVar", 0),
-                  "DoubleVar": _variable("DoubleVar", 0.0), "BooleanVar": _variable("BooleanVar", False),
-                  "Variable": _Variable, "mainloop": _Inert().mainloop, "TkVersion": 8.6, "TclVersion": 8.6})
-    dialogs = {name: _answer(None) for name in ("showinfo", "showwarning", "showerror", "askquestion", "askokcancel",
-                                                "askyesno", "askyesnocancel", "askretrycancel", "askstring",
-                                                "askinteger", "askfloat", "askcolor")}
+    names.update(
+        {
+            "TclError": TclError,
+            "StringVar": _variable("StringVar", ""),
+            "IntVar": _variable("IntVar", 0),
+            "DoubleVar": _variable("DoubleVar", 0.0),
+            "BooleanVar": _variable("BooleanVar", False),
+            "Variable": _Variable,
+            "mainloop": _Inert().mainloop,
+            "TkVersion": 8.6,
+            "TclVersion": 8.6,
+        }
+    )
+    dialogs = {
+        name: _answer(None)
+        for name in (
+            "showinfo",
+            "showwarning",
+            "showerror",
+            "askquestion",
+            "askokcancel",
+            "askyesno",
+            "askyesnocancel",
+            "askretrycancel",
+            "askstring",
+            "askinteger",
+            "askfloat",
+            "askcolor",
+        )
+    }
     dialogs.update({name: _answer("") for name in ("askopenfilename", "asksaveasfilename", "askdirectory")})
     dialogs["askopenfilenames"] = _answer(())
     top = ModuleType("tkinter", "labgrade's headless stand-in for tkinter (no display in the grading sandbox)")

@@ -46,7 +46,7 @@ def code_after_call(cell: str | None = None) -> str:
     start = code.find(source.strip()) if source.strip() else -1
     if start < 0:
         return source
-    rest = code[start + len(source.strip()):]
+    rest = code[start + len(source.strip()) :]
     following = _UPLOAD.search(rest)
     return source + (rest[: following.start()] if following else rest)
 

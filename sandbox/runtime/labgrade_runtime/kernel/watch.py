@@ -38,9 +38,18 @@ MIN_CALL_ROWS = 10  # a call on fewer rows is not a test split
 KEPT_ARRAYS = 4  # recent calls whose capped arrays are held for own_split.npz
 SCALERS = ("StandardScaler", "MinMaxScaler", "RobustScaler", "MaxAbsScaler")
 
-_W: dict[str, Any] = STATE.setdefault("watch", {
-    "calls": [], "scalers": [], "maps": [], "fit_rows": [], "patched": [], "arrays": {}, "depth": 0,
-})
+_W: dict[str, Any] = STATE.setdefault(
+    "watch",
+    {
+        "calls": [],
+        "scalers": [],
+        "maps": [],
+        "fit_rows": [],
+        "patched": [],
+        "arrays": {},
+        "depth": 0,
+    },
+)
 _TEST = re.compile(r"test|tst|holdout|unseen|(^|_)te($|_)", re.IGNORECASE)
 _TRAIN = re.compile(r"train|(^|_)tr($|_)", re.IGNORECASE)
 _VAL = re.compile(r"val", re.IGNORECASE)
@@ -86,14 +95,17 @@ def aligned_hashes(a: Any) -> Any:
         return None
     out = np.zeros(len(rows), dtype="uint64")
     for start in range(0, len(rows), HASH_CHUNK):  # in chunks: a float64 copy of 60,000 images would be 376 MB
-        chunk = rows[start:start + HASH_CHUNK]
+        chunk = rows[start : start + HASH_CHUNK]
         if chunk.dtype.kind in "biuf":
             chunk = np.round(chunk.astype("float64"), 5).astype("float32") + np.float32(0.0)  # -0.0 is 0.0
         constant = (chunk == chunk[:, :1]).all(axis=1)
-        hashes = np.fromiter((int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little")
-                              for r in chunk), dtype="uint64", count=len(chunk))
+        hashes = np.fromiter(
+            (int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little") for r in chunk),
+            dtype="uint64",
+            count=len(chunk),
+        )
         hashes[constant] = 0
-        out[start:start + len(chunk)] = hashes
+        out[start : start + len(chunk)] = hashes
     return out
 
 
@@ -230,8 +242,9 @@ def original_predict(model: Any) -> Callable[..., Any]:
     return model.predict  # type: ignore[no-any-return]
 
 
-def _observe(kind: str, model: Any, target: Callable[..., Any], replaced: bool,
-             args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+def _observe(
+    kind: str, model: Any, target: Callable[..., Any], replaced: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
     if _W["depth"] or kwargs.get("_use_cached_eval_dataset"):  # fit()'s own validation pass, or a nested call
         return target(*args, **kwargs)
     _W["depth"] += 1
@@ -245,8 +258,9 @@ def _observe(kind: str, model: Any, target: Callable[..., Any], replaced: bool,
         _W["depth"] -= 1
 
 
-def _start(kind: str, model: Any, replaced: bool, args: tuple[Any, ...],
-           kwargs: dict[str, Any]) -> dict[str, Any] | None:
+def _start(
+    kind: str, model: Any, replaced: bool, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> dict[str, Any] | None:
     x = args[0] if args else kwargs.get("x")
     rows = _rows(x)
     if x is None or rows is None or len(rows) < MIN_CALL_ROWS or len(_W["calls"]) >= MAX_CALLS:
@@ -256,8 +270,17 @@ def _start(kind: str, model: Any, replaced: bool, args: tuple[Any, ...],
     y_from = "evaluate(y)" if y is not None else ""
     if y is None:
         y, y_from = _paired_y(names, len(x))
-    entry = {"kind": kind, "cell": cell(), "names": names, "role": role(names), "rows": int(len(x)),
-             "replaced": replaced, "returned": [], "_model": model, "_weights": weights_signature(model)}
+    entry = {
+        "kind": kind,
+        "cell": cell(),
+        "names": names,
+        "role": role(names),
+        "rows": int(len(x)),
+        "replaced": replaced,
+        "returned": [],
+        "_model": model,
+        "_weights": weights_signature(model),
+    }
     hashes = row_set(x)
     entry["rows_hashed"] = 0 if hashes is None else int(len(hashes))
     index = len(_W["calls"])
@@ -270,8 +293,11 @@ def _paired_y(names: list[str], n: int) -> tuple[Any, str]:
     """predict() gets no labels: the notebook's array named like x with x -> y (x_test -> y_test), same length."""
     space = _user_ns()
     for name in names:
-        for candidate in (re.sub(r"^[xX]", "y", name), re.sub(r"(?<=_)[xX](?=$|_)", "y", name),
-                          name.replace("X", "y").replace("x", "y")):
+        for candidate in (
+            re.sub(r"^[xX]", "y", name),
+            re.sub(r"(?<=_)[xX](?=$|_)", "y", name),
+            name.replace("X", "y").replace("x", "y"),
+        ):
             value = space.get(candidate)
             if candidate != name and value is not None and hasattr(value, "shape") and len(value) == n:
                 return value, f"{candidate}, paired by name with {name}"
@@ -331,8 +357,12 @@ def _scaler_fit(fit: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _record_scaler(scaler: Any, X: Any) -> None:
-    record = {"scaler": type(scaler).__name__, "cell": cell(), "names": names_of(X),
-              "rows": int(len(X)) if hasattr(X, "__len__") else 0}
+    record = {
+        "scaler": type(scaler).__name__,
+        "cell": cell(),
+        "names": names_of(X),
+        "rows": int(len(X)) if hasattr(X, "__len__") else 0,
+    }
     _W["scalers"].append((record, row_set(X), id(scaler)))
 
 
@@ -388,14 +418,25 @@ def _shared(a: Any, b: Any) -> int:
 
 def overlaps() -> list[dict[str, Any]]:
     """Rows each call (and each fit's training data) shares with training, validation and scaler-fit rows."""
-    fits = [(next(i for i, f in enumerate(STATE["fits"]) if f is rec), tr, va)
-            for rec, tr, va in _W["fit_rows"] if any(rec is f for f in STATE["fits"])]
+    fits = [
+        (next(i for i, f in enumerate(STATE["fits"]) if f is rec), tr, va)
+        for rec, tr, va in _W["fit_rows"]
+        if any(rec is f for f in STATE["fits"])
+    ]
     found: list[dict[str, Any]] = []
 
     def add(rows_of: str, i: int, found_in: str, j: int, shared: int, of: int) -> None:
         if shared:
-            found.append({"rows_of": rows_of, "rows_index": i, "found_in": found_in, "found_index": j,
-                          "shared": shared, "of": of})
+            found.append(
+                {
+                    "rows_of": rows_of,
+                    "rows_index": i,
+                    "found_in": found_in,
+                    "found_index": j,
+                    "shared": shared,
+                    "of": of,
+                }
+            )
 
     for i, (_, hashes) in enumerate(_W["calls"]):
         of = 0 if hashes is None else int(len(hashes))
@@ -443,6 +484,16 @@ def _save_own_split(model: Any, calls: list[dict[str, Any]], out: Path) -> dict[
     np.savez(out / "own_split.npz", x=x, y=y)
     pred = np.asarray(original_predict(model)(x, verbose=0), dtype="float64")
     flat = pred.reshape(-1)
-    return {"call": index, "file": "own_split.npz", "rows": int(len(x)), "total_rows": calls[index]["rows"],
-            "y_from": y_from, "predictions": {"mean": float(flat.mean()), "std": float(flat.std()),
-                                               "head": [float(v) for v in flat[:16]], "shape": list(pred.shape)}}
+    return {
+        "call": index,
+        "file": "own_split.npz",
+        "rows": int(len(x)),
+        "total_rows": calls[index]["rows"],
+        "y_from": y_from,
+        "predictions": {
+            "mean": float(flat.mean()),
+            "std": float(flat.std()),
+            "head": [float(v) for v in flat[:16]],
+            "shape": list(pred.shape),
+        },
+    }

@@ -21,7 +21,10 @@ class _KerasWrapper(BaseEstimator):
     def __init__(self, build_fn: Any = None, **sk_params: Any) -> None:
         self.build_fn = build_fn
         self.sk_params = sk_params
-        note("keras2_compat", f"keras.wrappers.scikit_learn.{type(self).__name__} (removed from Keras) provided by the harness")
+        note(
+            "keras2_compat",
+            f"keras.wrappers.scikit_learn.{type(self).__name__} (removed from Keras) provided by the harness",
+        )
 
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """The wrapper's parameters, as scikit-learn's clone() needs them."""

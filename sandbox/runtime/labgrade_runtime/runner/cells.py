@@ -95,8 +95,15 @@ async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any], save
         result["reason"] = "; ".join(ran_on)
 
 
-async def _after_error(client: CappedClient, nb: Any, index: int, exc: CellExecutionError, result: dict[str, Any],
-                       saved: list[evidence.SavedCell], ran_on: list[str]) -> bool:
+async def _after_error(
+    client: CappedClient,
+    nb: Any,
+    index: int,
+    exc: CellExecutionError,
+    result: dict[str, Any],
+    saved: list[evidence.SavedCell],
+    ran_on: list[str],
+) -> bool:
     """Settle a failed cell: True to run on past it (the saved outputs show the author did), else stop.
 
     * a timeout, or an error with a clear status (needs network, input...), stops the run; input or a
@@ -127,20 +134,25 @@ async def _after_error(client: CappedClient, nb: Any, index: int, exc: CellExecu
     return False
 
 
-async def _interactive_end(client: CappedClient, nb: Any, index: int, clear: tuple[str, str],
-                           result: dict[str, Any]) -> bool:
+async def _interactive_end(
+    client: CappedClient, nb: Any, index: int, clear: tuple[str, str], result: dict[str, Any]
+) -> bool:
     """Input or a camera asked for by a cell after a model was trained, and no cell after it trains:
     the run ends there as completed, the model trained so far graded, the stop noted and named in the reason."""
-    later = "\n".join(str(c.source) for c in nb.cells[index + 1:] if c.cell_type == "code")
+    later = "\n".join(str(c.source) for c in nb.cells[index + 1 :] if c.cell_type == "code")
     if TRAINS.search(later) or (await _ask(client, _FITS)).strip() in ("", "0"):
         return False
     status, why = clear
     detail = why.split(":", 1)[-1].strip()
-    text = (f"stopped at cell {index}: it {INTERACTIVE[status]} after the model was trained ({detail}); "
-            f"the model trained up to there is graded, the cells from {index} on were not run")
+    text = (
+        f"stopped at cell {index}: it {INTERACTIVE[status]} after the model was trained ({detail}); "
+        f"the model trained up to there is graded, the cells from {index} on were not run"
+    )
     _adapt(client, "interactive_end", text)
     result["reason"] = text
     return True
+
+
 async def _ask(client: CappedClient, source: str) -> str:
     """What harness code run in the kernel prints ('' when it failed)."""
     cell = _code_cell(source)
@@ -205,22 +217,38 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
         timeout=int(spec.cell_seconds),
         startup_timeout=120,
         interrupt_on_timeout=True,
-        error_on_timeout={"ename": TIMEOUT_ENAME, "evalue": f"a cell ran longer than {spec.cell_seconds} s", "traceback": []},
+        error_on_timeout={
+            "ename": TIMEOUT_ENAME,
+            "evalue": f"a cell ran longer than {spec.cell_seconds} s",
+            "traceback": [],
+        },
         allow_errors=False,
         record_timing=True,
         shutdown_kernel="immediate",
         resources={"metadata": {"path": spec.cwd}, "labgrade_out": spec.out_dir},
     )
     client.output_cap = int(spec.output_bytes)
-    result: dict[str, Any] = {"schema": SCHEMA_VERSION, "status": "completed", "cell_error": None, "cells_run": 0, "cell_seconds": {}}
+    result: dict[str, Any] = {
+        "schema": SCHEMA_VERSION,
+        "status": "completed",
+        "cell_error": None,
+        "cells_run": 0,
+        "cell_seconds": {},
+    }
     started = time.perf_counter()
     try:
         async with client.async_setup_kernel(cleanup_kc=True):
-            setup_error = await _hidden(client, f"import labgrade_runtime.kernel.shims as _lg_shims\n_lg_shims.install({spec.dump()!r})", 120)
+            setup_error = await _hidden(
+                client, f"import labgrade_runtime.kernel.shims as _lg_shims\n_lg_shims.install({spec.dump()!r})", 120
+            )
             if setup_error:
                 raise RuntimeError(f"the harness shims failed to install: {setup_error}")
             await _run_cells(client, nb, result, saved)
-            probe_error = await _hidden(client, "import labgrade_runtime.kernel.probe as _lg_probe\n_lg_probe.export(globals())", spec.probe_seconds)
+            probe_error = await _hidden(
+                client,
+                "import labgrade_runtime.kernel.probe as _lg_probe\n_lg_probe.export(globals())",
+                spec.probe_seconds,
+            )
             result["probe_error"] = probe_error
     except DeadKernelError as exc:
         result["status"] = "kernel_died"

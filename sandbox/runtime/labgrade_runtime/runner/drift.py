@@ -33,14 +33,18 @@ def ran_past(saved: list[SavedCell], index: int, ename: str, evalue: str) -> str
     first = (evalue.splitlines() or [""])[0][:160]
     later = ran_later(saved, cell)
     if same_error(cell, ename, evalue) and later:
-        return (f"Restart & Run All fails at cell {index}: your saved output shows the same error, and you ran the "
-                f"later cells anyway ({ename}: {first}; cells {_span(later)} ran after it); the grader ran on past it "
-                "as you did")
+        return (
+            f"Restart & Run All fails at cell {index}: your saved output shows the same error, and you ran the "
+            f"later cells anyway ({ename}: {first}; cells {_span(later)} ran after it); the grader ran on past it "
+            "as you did"
+        )
     key = stale_history_key(cell, ename, evalue)
     if key:
-        return (f"Restart & Run All fails at cell {index} ({ename}: {first}): its saved output comes from an earlier "
-                f"version of your code -- fit() no longer records {key!r}, so the saved plot or numbers cannot be "
-                "reproduced; the grader ran on past it")
+        return (
+            f"Restart & Run All fails at cell {index} ({ename}: {first}): its saved output comes from an earlier "
+            f"version of your code -- fit() no longer records {key!r}, so the saved plot or numbers cannot be "
+            "reproduced; the grader ran on past it"
+        )
     return None
 
 

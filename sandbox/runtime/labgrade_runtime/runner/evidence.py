@@ -56,8 +56,18 @@ def saved_cells(nb: Any) -> list[SavedCell]:
             elif kind == "error":
                 errors.append((str(out.get("ename", "")), _text(out.get("evalue", ""))))
         count = cell.get("execution_count")
-        cells.append(SavedCell(index, count if isinstance(count, int) else None, "".join(text), "".join(stdin),
-                               tuple(stdout), tuple(errors), bool(cell.get("outputs")), _text(cell.get("source"))))
+        cells.append(
+            SavedCell(
+                index,
+                count if isinstance(count, int) else None,
+                "".join(text),
+                "".join(stdin),
+                tuple(stdout),
+                tuple(errors),
+                bool(cell.get("outputs")),
+                _text(cell.get("source")),
+            )
+        )
     return cells
 
 
@@ -86,8 +96,14 @@ def ran_later(cells: list[SavedCell], cell: SavedCell) -> list[int]:
     """The later cells the student ran after this one, in the same session (saved outputs, higher counts)."""
     if cell.execution_count is None:
         return []
-    return [c.index for c in cells if c.index > cell.index and c.has_outputs
-            and c.execution_count is not None and c.execution_count > cell.execution_count]
+    return [
+        c.index
+        for c in cells
+        if c.index > cell.index
+        and c.has_outputs
+        and c.execution_count is not None
+        and c.execution_count > cell.execution_count
+    ]
 
 
 _HISTORY_KEY = re.compile(r"^'?(val_)?(loss|acc|accuracy|mae|mse|mean_\w+|\w*_accuracy|auc|precision|recall)'?$")

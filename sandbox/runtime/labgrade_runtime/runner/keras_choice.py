@@ -22,20 +22,29 @@ from labgrade_runtime.runner.evidence import SavedCell
 # Regex over the code -> why it needs Keras 2.
 KERAS2_SIGNS: tuple[tuple[str, str], ...] = (
     (r"\bimport\s+tf_keras\b|\bfrom\s+tf_keras\b|TF_USE_LEGACY_KERAS", "the code imports tf_keras"),
-    (r"keras\.preprocessing\.text|preprocessing\.text\s+import|\bone_hot\(|text_to_word_sequence", "keras.preprocessing.text (removed in Keras 3)"),
+    (
+        r"keras\.preprocessing\.text|preprocessing\.text\s+import|\bone_hot\(|text_to_word_sequence",
+        "keras.preprocessing.text (removed in Keras 3)",
+    ),
     (r"ImageDataGenerator", "ImageDataGenerator (removed in Keras 3)"),
     (r"\.predict_classes\(", "Model.predict_classes (removed in Keras 3)"),
     (r"\.(fit|evaluate|predict)_generator\(", "Model.fit_generator (removed in Keras 3)"),
-    (r"keras\.layers\.(core|embeddings|recurrent|convolutional|pooling|normalization|merge|advanced_activations)\b",
-     "Keras 2 module paths such as keras.layers.core"),
+    (
+        r"keras\.layers\.(core|embeddings|recurrent|convolutional|pooling|normalization|merge|advanced_activations)\b",
+        "Keras 2 module paths such as keras.layers.core",
+    ),
     (r"\bnp_utils\b|keras\.wrappers|keras\.engine\b|\bnb_epoch\s*=", "Keras 2 APIs (np_utils, wrappers, nb_epoch)"),
-    (r"\b(Adam|SGD|RMSprop|Adagrad|Adadelta|Adamax|Nadam)\([^)]*\b(lr|decay)\s*=", "optimizer lr=/decay= (Keras 2 arguments)"),
+    (
+        r"\b(Adam|SGD|RMSprop|Adagrad|Adadelta|Adamax|Nadam)\([^)]*\b(lr|decay)\s*=",
+        "optimizer lr=/decay= (Keras 2 arguments)",
+    ),
 )
 # Errors that mean "this was Keras 2 code" when it ran on Keras 3: the runner re-runs with tf-keras.
 KERAS2_ERRORS = re.compile(
     r"No module named '(keras|tensorflow\.keras)\.|cannot import name '\w+' from '(keras|tensorflow\.keras)|"
     r"has no attribute '(predict_classes|predict_proba|fit_generator|evaluate_generator|predict_generator)'|"
-    r"module '(keras|tensorflow\.keras)[\w.]*' has no attribute|Argument\(s\) not recognized|Unrecognized keyword arguments"
+    r"module '(keras|tensorflow\.keras)[\w.]*' has no attribute|Argument\(s\) not recognized|"
+    r"Unrecognized keyword arguments"
 )
 
 # Keras 2's progress output: a bar of '=' and '.', then "- 5s 83us/sample" / "- 2s 1ms/step" / "- 3s - loss:".

@@ -74,7 +74,9 @@ async def kernel(spec: JobSpec) -> AsyncIterator[AsyncKernelManager]:
     down itself after a run; not when reading the notebook failed first).
     """
     runtime_dir = Path(tempfile.mkdtemp(prefix="kernel-"))
-    km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=NativeKernelSpecs(), transport="ipc", ip=str(runtime_dir / "k"))
+    km = AsyncKernelManager(
+        kernel_name=KERNEL_NAME, kernel_spec_manager=NativeKernelSpecs(), transport="ipc", ip=str(runtime_dir / "k")
+    )
     await km.start_kernel(cwd=spec.cwd, extra_arguments=KERNEL_ARGUMENTS)
     try:
         yield km
@@ -92,13 +94,17 @@ async def execute(spec: JobSpec) -> dict[str, Any]:
         code = cells.notebook_code(nb)
         runtime, reasons = keras_choice.choose(code, saved)
         spec = spec.model_copy(update={"code": code})
-        result = await cells.execute_once(spec.model_copy(update={"keras_runtime": runtime, "keras_reasons": reasons}), km)
+        result = await cells.execute_once(
+            spec.model_copy(update={"keras_runtime": runtime, "keras_reasons": reasons}), km
+        )
     error = result.get("cell_error") or {}
     if runtime == "keras3" and result["status"] == "cell_error" and keras_choice.looks_keras2(errors.describe(error)):
         for name in ("adaptations.jsonl", "probe.json", "model.keras"):
             Path(spec.out_dir, name).unlink(missing_ok=True)
         first = errors.describe(error)[:200]
-        rerun = spec.model_copy(update={"keras_runtime": "tf_keras", "keras_reasons": [f"re-run after a Keras 3 error: {first}"]})
+        rerun = spec.model_copy(
+            update={"keras_runtime": "tf_keras", "keras_reasons": [f"re-run after a Keras 3 error: {first}"]}
+        )
         async with kernel(rerun) as km:
             result = await cells.execute_once(rerun, km)
         result["rerun"] = f"re-run on tf-keras after: {first}"
@@ -108,8 +114,15 @@ async def execute(spec: JobSpec) -> dict[str, Any]:
 
 def resolve(raw: str) -> JobSpec:
     """The job spec with its names made absolute under the job's roots (given by the backend's env)."""
-    roots = (Path(os.environ.get(v, d)) for v, d in (("LABGRADE_WORK", "/work"), ("LABGRADE_OUT", "/out"),
-                                                      ("LABGRADE_DATA", "/data"), ("LABGRADE_ADAPTERS", "/adapters")))
+    roots = (
+        Path(os.environ.get(v, d))
+        for v, d in (
+            ("LABGRADE_WORK", "/work"),
+            ("LABGRADE_OUT", "/out"),
+            ("LABGRADE_DATA", "/data"),
+            ("LABGRADE_ADAPTERS", "/adapters"),
+        )
+    )
     return JobSpec.model_validate_json(raw).rooted(*roots)
 
 
