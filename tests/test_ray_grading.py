@@ -34,7 +34,7 @@ STORE = 80 * 1024 * 1024
 FAST_HEALTH = {"health_check_period_ms": 500, "health_check_failure_threshold": 3, "health_check_initial_delay_ms": 0}
 PYTHONPATH = os.pathsep.join([str(ROOT), str(RUNTIME_ROOT)])
 RUNTIME_ENV = {"env_vars": {"PYTHONPATH": PYTHONPATH}}
-KEYS = {("1", "boston"), ("2", "boston"), ("3", "boston"), ("8", "boston")}
+KEYS = {("1", "boston"), ("2", "boston"), ("3", "boston"), ("20", "boston")}
 
 
 @dataclass
@@ -102,6 +102,7 @@ def test_workers_grade_with_this_checkout(grid: Grid) -> None:
     assert ray.get(remote.remote()) == str(ROOT / "graders" / "__init__.py")
 
 
+@pytest.mark.slow
 def test_a_node_lost_mid_batch_costs_no_submission_and_no_mark(
     grid: Grid, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
