@@ -145,3 +145,25 @@ def test_a_missing_submission_is_a_graded_status(graded_class):
     rows = _csv(graded_class)
     missing = rows[("Good MP2", "boston")]  # roll 31 handed in only a mini project
     assert missing["status"] == "missing" and missing["total"] == ""  # blank: a 0 would import as a real zero
+
+
+def test_exports_an_lms_takes(graded_class):
+    """Moodle: one row per student, the email the LMS matches on, pending and missing blank, UTF-8 with a BOM;
+    Gradescope: a results.json per graded submission."""
+    import csv as _csv
+    import json as _json
+
+    from graders import api
+
+    course, _ = graded_class
+    moodle = api.export(course=course, out=course.parent / "moodle.csv", format="moodle")
+    raw = moodle.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(_csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert len(rows) == 16 and "Email address" in rows[0]
+    good = next(r for r in rows if r["Email address"].startswith("good.1@"))
+    boston = next(k for k in good if "Boston" in k)
+    assert good[boston] == ""  # the viva is pending: no total an LMS would import as final
+    out = api.export(course=course, out=course.parent / "gradescope", format="gradescope")
+    results = list(out.rglob("results.json"))
+    assert results and all("tests" in _json.loads(p.read_text(encoding="utf-8")) for p in results)
