@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from graders import __version__
 from graders.models import RunRecord, Status, Targets
-from graders.state import GradeContext, GradeState, Task, new_run_id
+from graders.state import GradeContext, GradeState, Task, bare_failure
 from graders.steps import check, evaluate, execute, intake, prepare, record, score
 
 
@@ -73,16 +73,7 @@ def _failure_record(ctx: GradeContext, task: Task, reason: str) -> RunRecord:
     try:
         run_steps(state, tuple(s for s in STEPS if s.name in ("check", "score", "record")))
     except Exception as exc:  # even the failure's checks failed (e.g. a broken rubric): the bare record
-        state.run = RunRecord(
-            run_id=new_run_id(),
-            course=ctx.course,
-            roll_no=task.student.roll_no,
-            name=task.student.name,
-            experiment=task.rubric.id,
-            status=Status.sandbox_error,
-            reason=f"{reason}; then {type(exc).__name__}: {exc}",
-            graded_at=datetime.now(),
-        )
+        state.run = bare_failure(ctx.course, task, f"{reason}; then {type(exc).__name__}: {exc}")
         run_steps(state, tuple(s for s in STEPS if s.name == "record"))
     assert state.run is not None
     return state.run

@@ -125,3 +125,17 @@ class GradeState:
 def new_run_id() -> str:
     """A unique, sortable run id."""
     return f"{datetime.now().strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+
+
+def bare_failure(course: str, task: Task, reason: str) -> RunRecord:
+    """The one record of a harness failure when not even the checks could run: ``sandbox_error``, never a 0."""
+    return RunRecord(
+        run_id=new_run_id(),
+        course=course,
+        roll_no=task.student.roll_no,
+        name=task.student.name,
+        experiment=task.rubric.id,
+        status=Status.sandbox_error,
+        reason=reason,
+        graded_at=datetime.now(),
+    )

@@ -17,14 +17,13 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from graders.backends import Sandbox, choose
 from graders.backends.base import Job, JobResult, Limits, stop_all
 from graders.executors.base import Slot
-from graders.models import LatePolicy, RunRecord, Status
-from graders.state import GradeContext, Task
+from graders.models import LatePolicy, RunRecord
+from graders.state import GradeContext, Task, bare_failure
 
 _BACKENDS: dict[str, Sandbox] = {}
 _BACKENDS_LOCK = threading.Lock()
@@ -129,16 +128,4 @@ def with_placement(record: RunRecord, slot: Slot) -> RunRecord:
 
 def lost_record(job: GradeJob, reason: str) -> RunRecord:
     """The graded failure for a job no node could finish (the executor's ``on_lost``)."""
-    from graders.state import new_run_id
-
-    task = job.task
-    return RunRecord(
-        run_id=new_run_id(),
-        course=job.course,
-        roll_no=task.student.roll_no,
-        name=task.student.name,
-        experiment=task.rubric.id,
-        status=Status.sandbox_error,
-        reason=reason,
-        graded_at=datetime.now(),
-    )
+    return bare_failure(job.course, job.task, reason)
