@@ -26,16 +26,17 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
 
 
 def test_the_wheel_grades_the_sample_class(tmp_path: Path) -> None:
-    dist = tmp_path / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(ROOT)], cwd=tmp_path)
-    wheel = next(dist.glob("labgrade-*.whl"))
-    venv = tmp_path / "venv"
-    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path)
-    _run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], cwd=tmp_path)
-    course = tmp_path / "class"
-    shutil.copytree(ROOT / "submissions", course / "submissions")
+    # Nothing of the checkout may be importable: a PYTHONPATH naming it would make pip see labgrade as installed.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LABGRADE_HOME")}
     env["LABGRADE_CACHE"] = str(tmp_path / "cache")
+    dist = tmp_path / "dist"
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w", str(dist), str(ROOT)], cwd=tmp_path, env=env)
+    wheel = next(dist.glob("labgrade-*.whl"))
+    venv = tmp_path / "venv"
+    _run([sys.executable, "-m", "venv", str(venv)], cwd=tmp_path, env=env)
+    _run([str(venv / "bin" / "pip"), "install", "-q", str(wheel)], cwd=tmp_path, env=env)
+    course = tmp_path / "class"
+    shutil.copytree(ROOT / "submissions", course / "submissions")
     where = _run(
         [
             str(venv / "bin" / "python"),
