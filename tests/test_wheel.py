@@ -64,6 +64,7 @@ def test_the_wheel_grades_the_sample_class(tmp_path: Path) -> None:
     )
     assert "executed" in out
     with open(course / "reports" / "marks.csv", newline="", encoding="utf-8") as fh:
-        rows = {r["name"]: r for r in csv.DictReader(fh)}
-    assert rows["Good"]["status"] == "completed" and float(rows["Good"]["coding_efficiency"]) >= 4
-    assert rows["Broken"]["status"] == "cell_error"
+        rows = {(r["name"], r["experiment"]): r for r in csv.DictReader(fh)}
+    good, broken = rows[("Good", "boston")], rows[("Broken", "boston")]
+    assert good["status"] == "completed" and float(good["coding_efficiency"]) >= 4
+    assert broken["status"] == "cell_error"
