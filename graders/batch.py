@@ -81,6 +81,7 @@ def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:
             sub.error if sub is not None else "",
             rubric.data.model_dump_json(),
             json.dumps({k: v.model_dump() for k, v in rubric.profiles.items()}),
+            rubric.resources.model_dump_json(),
             rubric.kind,
             rubric.input,
             ctx.profile,

@@ -90,6 +90,17 @@ class ProfileSpec(_Model):
     )
 
 
+class Resources(_Model):
+    """What one run of the experiment needs of the host, as the students' own runtime gave it."""
+
+    memory_mb: int | None = Field(
+        None,
+        ge=256,
+        description="Memory one run may use; raises the course's [limits] memory_mb for this experiment "
+        "(the manual's float64 multi-hot of 25,000 IMDB reviews is 2 GB a split, on Colab's 12 GB).",
+    )
+
+
 class Structure(_Model):
     """The required shape of the student's network (read by the experiment's checks)."""
 
@@ -134,6 +145,7 @@ class Rubric(_Model):
     profiles: dict[str, ProfileSpec] = Field(default_factory=dict)
     metric: MetricRule
     structure: Structure = Field(default_factory=Structure)
+    resources: Resources = Field(default_factory=Resources)
     efficiency: dict[str, float] = Field(default_factory=lambda: {"max_params_ratio": 5.0, "max_seconds_ratio": 4.0})
     points: dict[Component, dict[str, float]]
     questions: list[Question] = Field(min_length=1)

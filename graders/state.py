@@ -7,6 +7,7 @@ steps of :mod:`graders.pipeline` read and fill in, one field group per step.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,11 @@ class Task:
     note: str = ""
     inputs: dict[str, str] = field(default_factory=dict, compare=False)  # graders.batch.inputs_of: what decided it
     writeups: tuple[WriteupText, ...] = ()  # answers handed in beside the notebook (graders.writeups)
+
+    def limits(self, course: Limits) -> Limits:
+        """The course's limits for this task's runs: the experiment's declared memory need raises the memory limit."""
+        need = self.rubric.resources.memory_mb
+        return course if need is None or need <= course.memory_mb else dataclasses.replace(course, memory_mb=need)
 
 
 @dataclass

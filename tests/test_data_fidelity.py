@@ -125,19 +125,7 @@ def test_the_job_spec_roots_the_data_map_under_the_data_root() -> None:
     assert JobSpec.model_validate_json(rooted.dump()).data_reasons == {"HousingData.csv": "why"}
 
 
-# The manual's multi-hot IMDB solution needs over 10 GB at the real 25000 / 25000 reviews (a float64
-# 50000 x 10000 matrix and its split copies): until the memory limit or the reference allows it, its quick
-# profile still serves 5000 / 2000 reviews.
-_OPEN = {"imdb": "real-size IMDB needs a memory limit over 10 GB for the manual's multi-hot solution"}
-
-
-@pytest.mark.parametrize(
-    "experiment",
-    [
-        pytest.param(e, marks=pytest.mark.xfail(strict=True, reason=_OPEN[e])) if e in _OPEN else e
-        for e in available_experiments()
-    ],
-)
+@pytest.mark.parametrize("experiment", available_experiments())
 def test_no_profile_cuts_a_dataset_with_real_sizes(experiment: str) -> None:
     """What a notebook loads has the real sizes in every profile: no train_size/test_size for Keras or course data."""
     rubric = load_rubric(experiment)

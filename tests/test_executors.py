@@ -290,3 +290,97 @@ def test_a_docker_job_asks_the_engine_for_its_own_device() -> None:
     options = _container_options(Client(), job, "image")  # type: ignore[arg-type]
     request = options["device_requests"][0]
     assert request["DeviceIDs"] == ["1"] and options["environment"]["CUDA_VISIBLE_DEVICES"] == "0"
+
+
+class _Sized:
+    """A toy job that declares the memory its sandbox may use, as a GradeJob does."""
+
+    def __init__(self, name: str, memory_mb: int) -> None:
+        self.name, self.memory_mb = name, memory_mb
+
+
+def test_jobs_whose_memory_fits_the_budget_run_together() -> None:
+    started = {name: threading.Event() for name in ("a", "b")}
+
+    def work(job: _Sized, slot: Slot) -> str:
+        started[job.name].set()
+        other = started["b" if job.name == "a" else "a"]
+        return "together" if other.wait(WAIT) else "alone"
+
+    got: dict[str, str] = {}
+    pool = LocalExecutor(workers=2, memory_mb=10_000)
+    pool.run(
+        [_Sized("a", 4000), _Sized("b", 4000)], work, on_result=lambda j, r: got.__setitem__(j.name, r), on_lost=_lost
+    )
+    assert got == {"a": "together", "b": "together"}
+
+
+def test_jobs_whose_memory_would_overcommit_the_host_run_one_after_the_other() -> None:
+    lock = threading.Lock()
+    running: list[int] = []
+    peaks: list[int] = []
+
+    def work(job: _Sized, slot: Slot) -> str:
+        with lock:
+            running.append(job.memory_mb)
+            peaks.append(sum(running))
+        time.sleep(0.2)  # holds its memory a while: a second big job must not start meanwhile
+        with lock:
+            running.remove(job.memory_mb)
+        return "done"
+
+    jobs = [_Sized("big1", 8000), _Sized("big2", 8000), _Sized("huge", 50_000), _Sized("small", 1000)]
+    got: dict[str, str] = {}
+    LocalExecutor(workers=3, memory_mb=10_000).run(
+        jobs, work, on_result=lambda j, r: got.__setitem__(j.name, r), on_lost=_lost
+    )
+    assert got == dict.fromkeys(("big1", "big2", "huge", "small"), "done")  # a job larger than the budget still ran
+    assert max(peaks) <= 50_000 and all(p <= 10_000 or p == 50_000 for p in peaks), peaks
+
+
+def test_a_job_waiting_for_memory_is_cancelled_by_an_interrupt() -> None:
+    from graders.executors.local import _Memory
+
+    memory = _Memory(10_000)
+    first = memory.acquire(8000, Slot(executor="local").cancel)
+    assert first == 8000
+    token = Slot(executor="local").cancel
+    got: list[int] = []
+    waiter = threading.Thread(target=lambda: got.append(memory.acquire(8000, token)))
+    waiter.start()
+    waiter.join(0.5)
+    assert waiter.is_alive(), "a second 8 GB job started beside the first on a 10 GB budget"
+    token.cancel()
+    waiter.join(WAIT)
+    assert got == [-1]
+    memory.release(first)
+    assert memory.acquire(8000, Slot(executor="local").cancel) == 8000  # the budget is whole again
+
+
+def test_a_ray_task_asks_for_its_memory_but_never_more_than_the_largest_node_has() -> None:
+    from graders.executors.base import MIB
+    from graders.executors.ray_executor import _memory_option
+
+    assert _memory_option(4096, largest=16_000 * MIB) == {"memory": 4096 * MIB}
+    assert _memory_option(12_288, largest=8_000 * MIB) == {"memory": 8_000 * MIB}
+    assert _memory_option(0, largest=8_000 * MIB) == {} and _memory_option(4096, largest=0) == {}
+
+
+def test_an_experiment_that_declares_its_memory_gets_it_and_the_pool_reserves_it() -> None:
+    from graders.backends.base import Limits
+    from graders.executors.grading import GradeJob
+    from graders.intake import Student
+    from graders.models import LatePolicy
+    from graders.rubric import load_rubric
+    from graders.state import Task
+
+    def job(experiment: str, limits: Limits) -> GradeJob:
+        task = Task(Student("1", "One"), load_rubric(experiment), None, None)
+        return GradeJob(task, "c", "quick", 1, limits, LatePolicy.model_validate({}))
+
+    need = load_rubric("imdb").resources.memory_mb
+    assert need is not None and need > Limits().memory_mb  # the manual's float64 multi-hot at real size
+    assert job("imdb", Limits()).memory_mb == need
+    assert job("imdb", Limits(memory_mb=need + 1000)).memory_mb == need + 1000  # a course that gives more keeps it
+    assert job("boston", Limits()).memory_mb == Limits().memory_mb
+    assert job("imdb", Limits()).task.limits(Limits()).wall_seconds == Limits().wall_seconds

@@ -36,6 +36,19 @@ OnResult = Callable[[J, R], None]
 OnLost = Callable[[J, str], R]
 
 
+MIB = 1024 * 1024
+
+
+def memory_of(job: object) -> int:
+    """The memory in MB a job's sandbox may use, as the job declares it (``job.memory_mb``); 0 = not declared.
+
+    An executor reserves it: the local pool never runs jobs whose allowances add up to more than the
+    host's memory, and a Ray task asks for it as Ray's ``memory`` resource.
+    """
+    value = getattr(job, "memory_mb", 0)
+    return value if isinstance(value, int) and value > 0 else 0
+
+
 class ExecutorError(RuntimeError):
     """A problem with the executor's settings or surroundings (not with a job): shown as one line."""
 

@@ -43,6 +43,11 @@ class GradeJob:
     real_data: Path | None = None
     count_suggested_viva: bool = False
 
+    @property
+    def memory_mb(self) -> int:
+        """The memory this job's sandbox may use: what an executor reserves for it."""
+        return self.task.limits(self.limits).memory_mb
+
     @classmethod
     def of(cls, ctx: GradeContext, task: Task, backend: str) -> GradeJob:
         """The job for ``task`` in the session ``ctx``, its backend to be chosen by ``backend`` on the node."""

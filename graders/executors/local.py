@@ -8,17 +8,24 @@ jobs can never share a device, and no device bookkeeping can go wrong.
 
 Threads (not processes) are enough because a job spends its time waiting on
 its sandbox -- a container or a supervised child process -- not in Python.
+
+Memory is reserved as well: a job that declares the memory its sandbox may use
+(``memory_mb``) starts only when the allowances of the running jobs and its own
+fit in the pool's budget (the host's memory by default), so two experiments
+that each need most of the host run one after the other, not into the kernel's
+OOM killer together. A job larger than the whole budget still runs, alone.
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-from graders.executors.base import CancelToken, ExecutorError, Slot
+from graders.executors.base import MIB, CancelToken, ExecutorError, Slot, memory_of
 from graders.executors.devices import GpuSetting, choose_gpus
 
 J = TypeVar("J")
@@ -28,24 +35,40 @@ R = TypeVar("R")
 DEFAULT_CANCEL_GRACE = 30.0
 
 
+def host_memory_mb() -> int:
+    """This host's physical memory in MB (0 where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 class LocalExecutor:
     """``workers`` jobs at once on this host; with ``gpus``, at most one job per device, each pinned to its own.
 
     ``workers=None`` means one lane per device with GPUs, else one. With GPUs the
     number of lanes is ``min(workers, devices)``: a GPU course never runs a job
-    without its device.
+    without its device. ``memory_mb`` is the budget the running jobs' declared
+    memory must fit in (default: the host's memory; 0 = no budget).
     """
 
     name = "local"
 
     def __init__(
-        self, workers: int | None = None, gpus: GpuSetting = None, cancel_grace: float = DEFAULT_CANCEL_GRACE
+        self,
+        workers: int | None = None,
+        gpus: GpuSetting = None,
+        cancel_grace: float = DEFAULT_CANCEL_GRACE,
+        memory_mb: int | None = None,
     ) -> None:
         if workers is not None and workers < 1:
             raise ExecutorError(f"workers must be at least 1, got {workers}")
+        if memory_mb is not None and memory_mb < 0:
+            raise ExecutorError(f"the memory budget must not be negative, got {memory_mb} MB")
         self.devices = choose_gpus(gpus)
         self.workers = workers
         self.cancel_grace = cancel_grace
+        self.memory_mb = host_memory_mb() if memory_mb is None else memory_mb
 
     def lanes(self) -> list[tuple[str, ...]]:
         """The device(s) of each lane: one device per lane with GPUs, none without."""
@@ -65,7 +88,7 @@ class LocalExecutor:
         """Run every job; ``on_result`` in this thread as each ends. Ctrl-C cancels the rest and propagates."""
         if not jobs:
             return
-        batch = _Batch(jobs, work)
+        batch = _Batch(jobs, work, _Memory(self.memory_mb))
         threads = [
             threading.Thread(target=batch.lane, args=(gpus,), name=f"labgrade-lane-{i}", daemon=True)
             for i, gpus in enumerate(self.lanes()[: len(jobs)])
@@ -95,12 +118,42 @@ def _deliver(
     on_result(job, on_lost(job, lost) if lost is not None else result)  # type: ignore[arg-type]
 
 
-class _Batch(Generic[J, R]):
-    """The shared state of one run: the jobs left, the outcomes queue, the live cancel tokens."""
+class _Memory:
+    """The pool's memory budget: a job waits until its allowance fits beside the running jobs' (or runs alone)."""
 
-    def __init__(self, jobs: Sequence[J], work: Callable[[J, Slot], R]) -> None:
+    def __init__(self, budget_mb: int) -> None:
+        self.budget = budget_mb
+        self.used = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, need: int, cancel: CancelToken) -> int:
+        """Reserve ``need`` MB (capped at the budget); the amount reserved, or -1 when the batch stopped first."""
+        if not self.budget or not need:
+            return 0
+        need = min(need, self.budget)
+        with self._changed:
+            while self.used and self.used + need > self.budget:
+                if cancel.cancelled:
+                    return -1
+                self._changed.wait(0.2)
+            self.used += need
+        return need
+
+    def release(self, amount: int) -> None:
+        """Give back what :meth:`acquire` reserved."""
+        if amount > 0:
+            with self._changed:
+                self.used -= amount
+                self._changed.notify_all()
+
+
+class _Batch(Generic[J, R]):
+    """The shared state of one run: the jobs left, the outcomes queue, the live cancel tokens, the memory budget."""
+
+    def __init__(self, jobs: Sequence[J], work: Callable[[J, Slot], R], memory: _Memory) -> None:
         self.total = len(jobs)
         self.work = work
+        self.memory = memory
         self._jobs = iter(jobs)
         self._lock = threading.Lock()
         self._stopped = False
@@ -125,10 +178,14 @@ class _Batch(Generic[J, R]):
                 return
             result: R | None = None
             lost: str | None = None
+            reserved = self.memory.acquire(memory_of(job), slot.cancel)
             try:
-                result = self.work(job, slot)  # type: ignore[arg-type]
+                if reserved >= 0:
+                    result = self.work(job, slot)  # type: ignore[arg-type]
             except Exception as exc:  # a harness bug in one job is that job's outcome, not the batch's end
                 lost = f"the grading work failed on {slot.node}: {type(exc).__name__}: {exc}"
+            finally:
+                self.memory.release(reserved)
             with self._lock:
                 self._live.discard(slot.cancel)
                 if slot.cancel.cancelled:  # ended by our cancel: not a grade, the job runs again next batch

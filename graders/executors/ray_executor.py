@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from graders.executors.base import ExecutorError, Slot
+from graders.executors.base import MIB, ExecutorError, Slot, memory_of
 from graders.executors.devices import GpuSetting
 
 J = TypeVar("J")
@@ -115,7 +115,10 @@ class RayExecutor:
                 max_retries=self.max_retries,
                 retry_exceptions=False,
             )
-            pending: dict[Any, J] = {task.remote(work, job): job for job in jobs}
+            largest = _largest_node_memory(ray)
+            pending: dict[Any, J] = {
+                task.options(**_memory_option(memory_of(job), largest)).remote(work, job): job for job in jobs
+            }
             self._drain(ray, pending, on_result, on_lost)
         finally:
             if owned:
@@ -184,6 +187,20 @@ class RayExecutor:
         except ray.exceptions.RayError:
             return
         on_result(job, result)
+
+
+def _largest_node_memory(ray: Any) -> int:
+    """The most memory (bytes of Ray's ``memory`` resource) any live node offers; 0 when none says."""
+    sizes = [float(n.get("Resources", {}).get("memory", 0)) for n in ray.nodes() if n.get("Alive")]
+    return int(max(sizes, default=0))
+
+
+def _memory_option(need_mb: int, largest: int) -> dict[str, int]:
+    """Ray's ``memory`` request for a job's declared allowance: at most what the largest node has, so it never waits
+    forever (that node then runs it with its memory to itself, as the local pool runs an oversized job alone)."""
+    if not need_mb or not largest:
+        return {}
+    return {"memory": min(need_mb * MIB, largest)}
 
 
 def lost_reason(ray: Any, exc: BaseException, retries: int) -> str:

@@ -30,7 +30,7 @@ def evaluate(state: GradeState) -> None:
         shutil.copyfile(ws.data.holdout, hold / "holdout.npz")
         spec = EvalSpec(kind=rubric.kind, input=rubric.input, raw_stats=ws.data.raw_stats)
         (ws.dir("evaljob") / "spec.json").write_text(spec.dump(), encoding="utf-8")
-        limits = ctx.limits
+        limits = state.task.limits(ctx.limits)
         job = Job(
             name="evaluate",
             argv=(python(ctx), "-m", "labgrade_runtime.evaluator", "/job/spec.json"),

@@ -80,7 +80,7 @@ def execute(state: GradeState) -> None:
         ),
         cwd="/work",
         env=job_env(ctx, work="/work", out="/out", data="/data", adapters="/adapters", spec="/job/spec.json"),
-        limits=ctx.limits,
+        limits=state.task.limits(ctx.limits),
         gpu=ctx.gpus,
     )
     result = ctx.backend.run(job)
