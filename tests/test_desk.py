@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 
 from graders.desk import Desk, DeskError, check_bind, create_app, serve
 from graders.desk.sheets import FormItem, MarkingForm, column_state, compose_why
-from graders.models import CheckResult, Component, ComponentMarks, RunRecord, Status, VivaQuestion
+from graders.models import CheckResult, Component, ComponentMarks, IntegrityFlag, RunRecord, Status, VivaQuestion
 from graders.store import Gradebook
 from tests.artifacts_helper import make_run
 
@@ -129,6 +129,13 @@ def build_course(folder: Path) -> Path:
             ComponentMarks(answers=None, coding_efficiency=2, viva=None, timely_completion=4),
             viva=_viva(3),
             checks=_answer_checks(False),
+            flags=[
+                IntegrityFlag(
+                    kind="trained_on_test",
+                    label="trained on test rows",
+                    evidence="86 of the 90 test rows scored by evaluate() in cell 8 were in the training data",
+                )
+            ],
         ),
         _run(
             "r3-boston",
@@ -227,6 +234,14 @@ def test_a_save_rewrites_the_pages_a_full_report_would_write(course: Path) -> No
     assert {name: (reports / name).read_bytes() for name in names if name.endswith((".html", ".csv"))} == {
         name: page for name, page in by_desk.items() if name.endswith((".html", ".csv"))
     }
+
+
+def test_the_desk_register_shows_the_integrity_flags_the_static_register_shows(course: Path) -> None:
+    app = create_app(course, token=None)
+    html = _client(app).get("/").get_data(as_text=True)
+    assert html.count("integrity: trained on test rows") == 1  # student 2's Fashion run, nobody else
+    cell = html[html.index('data-experiment="fashion"', html.index(">2<")) :]
+    assert cell.index("integrity: trained on test rows") < cell.index("</td>")
 
 
 # -- guards -----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from graders.desk.render import rerender_entry
 from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, Override, RunRecord
 from graders.reports import ExperimentInfo, StudentInfo
 from graders.rubric import load_rubric
+from graders.steps import integrity
 from graders.steps.report import report_inputs
 from graders.store import Gradebook, winning_overrides
 
@@ -92,15 +93,26 @@ class Sheet:
     run: RunRecord | None
     overrides: list[Override]
     columns: list[Column] = field(default_factory=list)
+    similar: str = ""  # the similarity report's note ("exact copy of 9", "cluster 1"), as the static register has it
 
     @classmethod
     def build(
-        cls, student: StudentInfo, experiment: ExperimentInfo, run: RunRecord | None, overrides: list[Override]
+        cls,
+        student: StudentInfo,
+        experiment: ExperimentInfo,
+        run: RunRecord | None,
+        overrides: list[Override],
+        similar: str = "",
     ) -> Sheet:
         """Work out every column once; a sheet without a run has no columns."""
         winners = winning_overrides(overrides)
         columns = [column_state(run, winners.get(c), c) for c in Component] if run else []
-        return cls(student, experiment, run, overrides, columns)
+        return cls(student, experiment, run, overrides, columns, similar)
+
+    @property
+    def integrity(self) -> list[str]:
+        """The run's integrity flags by label (forged numbers, trained on test rows): evidence, never a penalty."""
+        return [f.label for f in self.run.flags if f.severity == "flag"] if self.run else []
 
     def column(self, component: Component) -> Column | None:
         """The column of ``component`` (None when there is no run)."""
@@ -297,6 +309,7 @@ class Desk:
         with Gradebook(self.config.gradebook) as book:
             runs = {(r.roll_no, r.experiment): r for r in book.latest_runs(self.config.name)}
             overrides = book.all_overrides(self.config.name)
+        similar = integrity.flags(self.config)
         rows = []
         for student in students:
             mine = [e for e in experiments if e in student.experiments]  # course order
@@ -309,6 +322,7 @@ class Desk:
                             experiments[e],
                             runs.get((student.roll_no, e)),
                             list(overrides.get((student.roll_no, e), [])),
+                            similar.get((student.roll_no, e), ""),
                         )
                         for e in mine
                     ],
