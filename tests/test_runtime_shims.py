@@ -254,3 +254,26 @@ def test_upload_hands_images_from_the_served_dataset(spec: dict[str, Any], tmp_p
     uploads.snapshot()
     images = uploads.images_to_hand("image.load_img(fn)")
     assert list(images) == ["uploaded_image.png"] and images["uploaded_image.png"].startswith(b"\x89PNG")
+
+
+def test_the_fit_statistics_and_row_fingerprints_never_copy_the_whole_training_array() -> None:
+    """A 40,000 x 10,000 float64 multi-hot (3.2 GB) must not get a full-size temporary beside it (``arr.std()``)."""
+    import tracemalloc
+
+    import numpy as np
+
+    from labgrade_runtime.kernel import shims, watch
+
+    x = np.zeros((2000, 10_000))  # 160 MB: a full copy would show at once
+    x[np.arange(2000), np.arange(2000) * 5] = 1.0
+    tracemalloc.start()
+    try:
+        stats = shims._array_stats(x)
+        hashes = watch.row_set(x)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < x.nbytes // 4, f"{peak / 2**20:.0f} MB of temporaries for a {x.nbytes / 2**20:.0f} MB array"
+    assert stats is not None and stats["shape"] == [2000, 10_000] and stats["max"] == 1.0
+    assert stats["std"] == pytest.approx(float(x.std())) and stats["mean"] == pytest.approx(float(x.mean()))
+    assert hashes is not None and len(hashes) == 2000

@@ -65,27 +65,50 @@ _PATCHERS = {
 # ---------------------------------------------------------------- fit hook
 
 
+STATS_CHUNK_BYTES = 16 * 1024 * 1024  # float64 rows at a time: never a full-size copy beside the student's data
+
+
 def _array_stats(a: Any) -> dict[str, Any] | None:
-    """Shape and scale of a training array (never the data itself)."""
+    """Shape and scale of a training array (never the data itself), in two chunked passes.
+
+    ``arr.std()`` would make a float64 copy of the whole array: 3.2 GB beside a
+    40,000 x 10,000 multi-hot matrix, enough to push the manual's own IMDB code
+    past its memory.
+    """
     import numpy as np
 
     if not hasattr(a, "shape") or isinstance(a, dict):
         return None
     try:
-        arr = np.asarray(a, dtype="float64")
+        arr = np.asarray(a)
+        if arr.dtype.kind not in "biuf":
+            arr = arr.astype("float64")
     except (TypeError, ValueError):
         return None
-    stats: dict[str, Any] = {
-        "shape": [int(d) for d in arr.shape],
-        "dtype": str(getattr(a, "dtype", arr.dtype)),
-        "mean": float(arr.mean()) if arr.size else 0.0,
-        "std": float(arr.std()) if arr.size else 0.0,
-        "min": float(arr.min()) if arr.size else 0.0,
-        "max": float(arr.max()) if arr.size else 0.0,
-    }
-    if arr.ndim == 2 and arr.shape[1] <= 512 and arr.size:
-        stats["feature_mean"] = arr.mean(axis=0).tolist()
-        stats["feature_std"] = arr.std(axis=0).tolist()
+    stats: dict[str, Any] = {"shape": [int(d) for d in arr.shape], "dtype": str(getattr(a, "dtype", arr.dtype))}
+    if not arr.size:
+        return {**stats, "mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0}
+    flat = arr.reshape(len(arr), -1) if arr.ndim >= 2 else arr.reshape(-1, 1)
+    step = max(1, STATS_CHUNK_BYTES // (8 * max(1, flat.shape[1])))
+    chunks = [slice(i, i + step) for i in range(0, len(flat), step)]
+    sums = np.zeros(flat.shape[1])
+    low, high = np.inf, -np.inf
+    for part in chunks:
+        block = flat[part].astype("float64")
+        sums += block.sum(axis=0)
+        low, high = min(low, float(block.min())), max(high, float(block.max()))
+    means = sums / len(flat)
+    squares = np.zeros(flat.shape[1])
+    mean = float(means.mean())
+    spread = 0.0
+    for part in chunks:
+        block = flat[part].astype("float64")
+        squares += ((block - means) ** 2).sum(axis=0)
+        spread += float(((block - mean) ** 2).sum())
+    stats.update(mean=mean, std=float(np.sqrt(spread / arr.size)), min=low, max=high)
+    if arr.ndim == 2 and arr.shape[1] <= 512:
+        stats["feature_mean"] = means.tolist()
+        stats["feature_std"] = np.sqrt(squares / len(flat)).tolist()
     return stats
 
 

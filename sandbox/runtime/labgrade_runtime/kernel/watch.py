@@ -31,7 +31,7 @@ from typing import Any
 from labgrade_runtime.kernel.state import STATE
 
 OWN_SPLIT_ROWS = 2_000  # rows of the student's own test arrays saved for the trusted evaluator
-HASH_CHUNK = 5_000
+HASH_CHUNK_BYTES = 16 * 1024 * 1024  # rows hashed at a time: a few float copies of these stay small beside the data
 MAX_HASHED_ROWS = 200_000  # rows fingerprinted per array (a lower bound on shared rows beyond it)
 MAX_CALLS = 16  # evaluate()/predict() calls observed (per-image predict loops stop being recorded)
 MIN_CALL_ROWS = 10  # a call on fewer rows is not a test split
@@ -94,8 +94,10 @@ def aligned_hashes(a: Any) -> Any:
     if rows is None:
         return None
     out = np.zeros(len(rows), dtype="uint64")
-    for start in range(0, len(rows), HASH_CHUNK):  # in chunks: a float64 copy of 60,000 images would be 376 MB
-        chunk = rows[start : start + HASH_CHUNK]
+    # In chunks of ~16 MB: float64 copies of 60,000 images would be 376 MB, of 25,000 multi-hot reviews 2 GB.
+    step = max(1, HASH_CHUNK_BYTES // max(1, rows.shape[1] * 8))
+    for start in range(0, len(rows), step):
+        chunk = rows[start : start + step]
         if chunk.dtype.kind in "biuf":
             chunk = np.round(chunk.astype("float64"), 5).astype("float32") + np.float32(0.0)  # -0.0 is 0.0
         constant = (chunk == chunk[:, :1]).all(axis=1)
