@@ -65,9 +65,6 @@ _PATCHERS = {
 # ---------------------------------------------------------------- fit hook
 
 
-STATS_CHUNK_BYTES = 16 * 1024 * 1024  # float64 rows at a time: never a full-size copy beside the student's data
-
-
 def _array_stats(a: Any) -> dict[str, Any] | None:
     """Shape and scale of a training array (never the data itself), in two chunked passes.
 
@@ -89,7 +86,7 @@ def _array_stats(a: Any) -> dict[str, Any] | None:
     if not arr.size:
         return {**stats, "mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0}
     flat = arr.reshape(len(arr), -1) if arr.ndim >= 2 else arr.reshape(-1, 1)
-    step = max(1, STATS_CHUNK_BYTES // (8 * max(1, flat.shape[1])))
+    step = watch.chunk_rows(flat.shape[1])
     chunks = [slice(i, i + step) for i in range(0, len(flat), step)]
     sums = np.zeros(flat.shape[1])
     low, high = np.inf, -np.inf

@@ -31,7 +31,7 @@ from typing import Any
 from labgrade_runtime.kernel.state import STATE
 
 OWN_SPLIT_ROWS = 2_000  # rows of the student's own test arrays saved for the trusted evaluator
-HASH_CHUNK_BYTES = 16 * 1024 * 1024  # rows hashed at a time: a few float copies of these stay small beside the data
+CHUNK_BYTES = 16 * 1024 * 1024  # float64 rows handled at a time: a few copies of these stay small beside the data
 MAX_HASHED_ROWS = 200_000  # rows fingerprinted per array (a lower bound on shared rows beyond it)
 MAX_CALLS = 16  # evaluate()/predict() calls observed (per-image predict loops stop being recorded)
 MIN_CALL_ROWS = 10  # a call on fewer rows is not a test split
@@ -86,6 +86,11 @@ def _rows(a: Any) -> Any:
     return arr[:MAX_HASHED_ROWS].reshape(min(len(arr), MAX_HASHED_ROWS), -1)
 
 
+def chunk_rows(width: int) -> int:
+    """How many rows of ``width`` values make one chunk of :data:`CHUNK_BYTES` as float64 (at least one)."""
+    return max(1, CHUNK_BYTES // (8 * max(1, width)))
+
+
 def aligned_hashes(a: Any) -> Any:
     """One uint64 fingerprint per row, in row order (0 for a row whose values are all equal: it names nothing)."""
     import numpy as np
@@ -94,8 +99,8 @@ def aligned_hashes(a: Any) -> Any:
     if rows is None:
         return None
     out = np.zeros(len(rows), dtype="uint64")
-    # In chunks of ~16 MB: float64 copies of 60,000 images would be 376 MB, of 25,000 multi-hot reviews 2 GB.
-    step = max(1, HASH_CHUNK_BYTES // max(1, rows.shape[1] * 8))
+    # In chunks: float64 copies of 60,000 images would be 376 MB, of 25,000 multi-hot reviews 2 GB.
+    step = chunk_rows(rows.shape[1])
     for start in range(0, len(rows), step):
         chunk = rows[start : start + step]
         if chunk.dtype.kind in "biuf":
