@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -426,3 +428,38 @@ def test_pages_of_an_experiment_no_longer_reported_are_removed(tmp_path: Path) -
     )
     assert not stale.exists() and (keep / "mine.txt").is_file()
     assert (tmp_path / "1" / "boston" / "marks.html").is_file()
+
+
+_CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_CHROMIUM is None, reason="headless Chromium not installed (Debian package 'chromium')")
+def test_the_register_prints_landscape_and_a_marks_sheet_portrait(rendered: Rendered, tmp_path: Path) -> None:
+    """One column per experiment does not fit an A4 portrait page: the register prints landscape, whole."""
+    from pypdf import PdfReader
+
+    assert _CHROMIUM is not None
+    sizes: dict[str, list[tuple[float, float]]] = {}
+    for name, page in (("register", rendered.out / "register.html"), ("marks", _first_marks_sheet(rendered))):
+        pdf = tmp_path / f"{name}.pdf"
+        subprocess.run(
+            [
+                _CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                f"--print-to-pdf={pdf}",
+                "--no-pdf-header-footer",
+            ]
+            + [page.as_uri()],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        sizes[name] = [(float(p.mediabox.width), float(p.mediabox.height)) for p in PdfReader(pdf).pages]
+    assert sizes["register"] and all(w > h for w, h in sizes["register"]), sizes["register"]
+    assert sizes["marks"] and all(w < h for w, h in sizes["marks"]), sizes["marks"]
+
+
+def _first_marks_sheet(rendered: Rendered) -> Path:
+    return next(p for p in rendered.written if p.name == "marks.html")
