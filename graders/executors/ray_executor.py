@@ -109,15 +109,17 @@ class RayExecutor:
         owned = self._connect(ray)
         try:
             self._check_resources(ray)
-            task = ray.remote(_on_node).options(
-                num_cpus=self.cpus_per_job,
-                num_gpus=self.gpus_per_job,
-                max_retries=self.max_retries,
-                retry_exceptions=False,
-            )
+            task = ray.remote(_on_node)
+            options = {
+                "num_cpus": self.cpus_per_job,
+                "num_gpus": self.gpus_per_job,
+                "max_retries": self.max_retries,
+                "retry_exceptions": False,
+            }
             largest = _largest_node_memory(ray)
             pending: dict[Any, J] = {
-                task.options(**_memory_option(memory_of(job), largest)).remote(work, job): job for job in jobs
+                task.options(**options, **_memory_option(memory_of(job), largest)).remote(work, job): job
+                for job in jobs
             }
             self._drain(ray, pending, on_result, on_lost)
         finally:

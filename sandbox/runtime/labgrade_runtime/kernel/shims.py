@@ -436,3 +436,4 @@ def _install_environment() -> None:
     datafiles.install(shell.user_ns if shell is not None else None)
     network.install()
     environment.install(shell)
+    watch.count_cells(shell)

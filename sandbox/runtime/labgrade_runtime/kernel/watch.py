@@ -48,6 +48,7 @@ _W: dict[str, Any] = STATE.setdefault(
         "patched": [],
         "arrays": {},
         "depth": 0,
+        "cells_run": None,  # the notebook's cells run so far, once count_cells() hooked the shell
     },
 )
 _TEST = re.compile(r"test|tst|holdout|unseen|(^|_)te($|_)", re.IGNORECASE)
@@ -65,8 +66,27 @@ def _shell() -> Any:
     return get() if get is not None else None
 
 
+def count_cells(shell: Any) -> None:
+    """Count the notebook's own cells as they start (the harness's hidden cells keep no history).
+
+    IPython's ``execution_count`` is no measure of that: IPython 8 increments it
+    after a cell ran, IPython 9 before, so the same cell reads n or n + 1.
+    """
+    if shell is None or _W["cells_run"] is not None:
+        return
+    _W["cells_run"] = 0
+
+    def started(info: Any) -> None:
+        if getattr(info, "store_history", True):
+            _W["cells_run"] += 1
+
+    shell.events.register("pre_run_cell", started)
+
+
 def cell() -> int | None:
-    """The execution count (In [n]) of the cell running now; None outside IPython."""
+    """The In [n] of the cell running now: the n-th of the notebook's cells run; None outside IPython."""
+    if _W["cells_run"] is not None:
+        return int(_W["cells_run"])
     shell = _shell()
     return int(shell.execution_count) if shell is not None else None
 
