@@ -154,23 +154,31 @@ def _grade(name: str, tmp_path: Path) -> RunRecord:
             "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
             "training data of fit() in cell 7 (X_test)",
         ),
-        (
+        pytest.param(
             "concatenate",
             "trained_on_test",
             "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
             "training data of fit() in cell 7 (X_all)",
+            marks=pytest.mark.slow,
         ),
-        (
+        pytest.param(
             "duplicate_split",
             "trained_on_test",
             "test rows scored by evaluate() in cell 9 (X_test) were in the training",
+            marks=pytest.mark.slow,
         ),
-        (
+        pytest.param(
             "scaler_on_all",
             "scaler_on_all_data",
             "StandardScaler.fit in cell 4 (X) saw 450 rows, including 90 of the 90",
+            marks=pytest.mark.slow,
         ),
-        ("validation_on_test", "validation_on_test", "fit() in cell 7 (X_train) used the test set as validation data"),
+        pytest.param(
+            "validation_on_test",
+            "validation_on_test",
+            "fit() in cell 7 (X_train) used the test set as validation data",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_leaking_notebooks_are_flagged(name: str, kind: str, evidence: str, tmp_path: Path) -> None:
@@ -181,7 +189,14 @@ def test_leaking_notebooks_are_flagged(name: str, kind: str, evidence: str, tmp_
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("name", ["honest", "honest_predict", "no_own_split"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "honest",
+        pytest.param("honest_predict", marks=pytest.mark.slow),
+        pytest.param("no_own_split", marks=pytest.mark.slow),
+    ],
+)
 def test_honest_controls_are_not_flagged(name: str, tmp_path: Path) -> None:
     run = _grade(name, tmp_path)
     assert [f for f in run.flags if f.severity == "flag"] == [], [f.evidence for f in run.flags]

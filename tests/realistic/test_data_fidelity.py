@@ -45,6 +45,7 @@ def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # the default suite keeps the real-sizes case; the slow realistic suite runs all
 def test_a_kaggle_copy_notebook_is_served_the_kaggle_copy(tmp_path: Path) -> None:
     drive = tmp_path / "content" / "drive" / "MyDrive"
     drive.mkdir(parents=True)
@@ -104,6 +105,7 @@ def test_real_sizes_hard_coded_run_in_the_quick_profile(tmp_path: Path) -> None:
     assert record.metrics["accuracy"] > 0.5
 
 
+@pytest.mark.slow  # the default suite keeps the real-sizes case; the slow realistic suite runs all
 def test_kaggle_pixel_csvs_under_plain_names_have_every_row(tmp_path: Path) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [
