@@ -843,6 +843,20 @@ def _text_columns(frame: pd.DataFrame) -> tuple[list[str], list[str]]:
     return header_as_data, grouped
 
 
+UNSPLIT = re.compile(r"\S[,;\t ]\S")
+
+
+def _unsplit(frame: pd.DataFrame) -> bool:
+    """A read that left every line whole: one text column whose values still hold separators (a comma-separated
+    copy read with whitespace as the separator, say)."""
+    if frame.shape[1] != 1 or len(frame) < 2:
+        return False
+    values = frame.iloc[:, 0].dropna().head(200)
+    if values.empty or pd.api.types.is_numeric_dtype(values):
+        return False
+    return sum(1 for v in values if isinstance(v, str) and UNSPLIT.search(v)) > len(values) // 2
+
+
 def _case(names: list[str]) -> str | None:
     """ "upper" or "lower" when most of the names with letters are spelled that way."""
     words = [n for n in names if any(c.isalpha() for c in n)]
@@ -874,6 +888,9 @@ def _score_code(score: _Score, ev: Evidence, frame: pd.DataFrame | None) -> None
         score.notes.append("dropna() leaves no rows")
     if _case(keys) is not None and _case(list(cols)) == _case(keys):
         score.code += 0.25  # code spelling MEDV upper-case was most likely written against an upper-case header
+    if _unsplit(frame):
+        score.code -= 3.0
+        score.notes.append("the read leaves each line one text field (its separator does not split this copy)")
     header_as_data, grouped = _text_columns(frame)
     if header_as_data:
         score.code -= min(3.0, 0.5 * len(header_as_data))

@@ -302,6 +302,7 @@ def test_good_beats_weak_beats_broken(exp: str) -> None:
     runs = [api.check(notebook=HOME / "submissions" / "sample" / f / name, limits=roomy) for f in folders]
     good, weak, broken = runs
     assert [r.experiment for r in runs] == [exp] * 3
-    assert good.status is Status.completed and good.marks.total >= 16, (good.reason, good.marks)
+    assert good.status is Status.completed and good.marks.given >= 14.5, (good.reason, good.marks)  # of 15
+    assert good.marks.viva is None and good.marks.total is None  # the viva waits for the examiner
     assert good.marks.coding_efficiency > weak.marks.coding_efficiency > broken.marks.coding_efficiency
     assert broken.status in (Status.cell_error, Status.missing_data_file) and broken.reason

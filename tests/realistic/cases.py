@@ -131,14 +131,14 @@ CASES: list[Case] = [
         "b_colab_drive",
         "from google.colab import drive\ndrive.mount('/content/drive')\ndf = pd.read_csv('/content/drive/MyDrive/DL Lab/HousingData.csv')\n"
         + B_FILLNA,
-        kinds=("colab", "file_alias", "epoch_cap", "keras_runtime"),
+        kinds=("colab", "file_variant", "epoch_cap", "keras_runtime"),
     ),
     boston("b_colab_content", "df = pd.read_csv('/content/BostonHousing.csv')", kinds=("file_alias",)),
     boston(
         "b_kaggle_input",
         "import os\nfor dirname, _, filenames in os.walk('/kaggle/input'):\n    print(dirname, filenames)\n"
         "df = pd.read_csv('/kaggle/input/boston-housing-dataset/HousingData.csv').dropna()",
-        kinds=("file_alias",),
+        kinds=("file_variant",),
     ),
     boston(
         "b_windows_path", "df = pd.read_csv(r'C:\\Users\\Student\\Downloads\\BostonHousing.csv')", kinds=("file_alias",)
@@ -147,14 +147,14 @@ CASES: list[Case] = [
     boston(
         "b_relative_alias",
         "df = pd.read_csv('boston.csv')\nprint(df['medv'].describe())",
-        kinds=("file_alias",),
+        kinds=("file_variant",),
         details=("BostonHousing.csv",),
     ),
     boston(
         "b_subfolder_exists_check",
         "import os\npath = 'data/Boston.csv'\nassert os.path.exists(path), path\ndf = pd.read_csv(path)\nprint(df['MEDV'].mean())\n"
         + B_FILLNA,
-        kinds=("file_alias",),
+        kinds=("file_variant",),
         details=("HousingData.csv",),
     ),
     boston(
@@ -172,7 +172,7 @@ CASES: list[Case] = [
         "b_uci_whitespace",
         "cols = ['CRIM','ZN','INDUS','CHAS','NOX','RM','AGE','DIS','RAD','TAX','PTRATIO','B','LSTAT','MEDV']\n"
         "df = pd.read_csv('housing.csv', header=None, delim_whitespace=True, names=cols)",
-        kinds=("file_derived", "pandas_compat"),
+        kinds=("file_variant", "pandas_compat"),
     ),
     boston(
         "b_missing_file",
@@ -369,7 +369,7 @@ CASES: list[Case] = [
             "pipeline = Pipeline(estimators)\nkfold = KFold(n_splits=3)\nresults = cross_val_score(pipeline, X, Y, cv=kfold)\n"
             "print('Standardized: %.2f (%.2f) MSE' % (results.mean(), results.std()))",
         ),
-        ("keras_runtime", "keras2_compat", "file_derived", "epoch_cap"),
+        ("keras_runtime", "keras2_compat", "file_variant", "epoch_cap"),
         details=("KerasRegressor",),
     ),
     # -- removed scikit-learn / pandas APIs, scikit-learn-only work
@@ -571,11 +571,11 @@ CASES: list[Case] = [
         details=("tf-keras",),
     ),
     # -- OCR letters
-    letters("l_subfolder", "df = pd.read_csv('OCR/letter-recognition.data', header=None)", kinds=("file_alias",)),
+    letters("l_subfolder", "df = pd.read_csv('OCR/letter-recognition.data', header=None)", kinds=("file_variant",)),
     letters(
         "l_drive_csv",
         "df = pd.read_csv('/content/drive/MyDrive/datasets/letter-recognition.csv', header=None)",
-        kinds=("file_alias",),
+        kinds=("file_variant",),
     ),
     letters(
         "l_uci_url",
@@ -606,7 +606,7 @@ CASES: list[Case] = [
     stock(
         "s_trainset_alias",
         "train = pd.read_csv('trainset.csv')",
-        kinds=("file_alias",),
+        kinds=("file_variant",),
         details=("Google_Stock_Price_Train.csv",),
     ),
     stock(
