@@ -303,6 +303,17 @@ def test_code_only_upper_case_target_without_na_handling_gets_an_na_free_copy(na
     assert "v02 has NA cells the code never handles" in choice.reason
 
 
+def test_a_whitespace_read_without_names_gets_the_whitespace_separated_copy() -> None:
+    """``read_csv(sep=whitespace, header=None)`` leaves every line of a comma-separated copy one text field."""
+    nb = _nb(
+        "dataframe = pd.read_csv('housing.csv', delim_whitespace=True, header=None)",
+        "dataset = dataframe.values\nX = dataset[:, 0:13]\nY = dataset[:, 13]",
+    )
+    choice = ev.choose_for_notebook(nb, courses("boston"))["housing.csv"]
+    assert choice.variant == "v05", choice.reason  # the UCI housing.data layout
+    assert "one text field" in choice.reason
+
+
 def test_code_only_upper_case_target_with_na_handling_gets_the_kaggle_copy_with_na() -> None:
     nb = _nb(
         "df = pd.read_csv('boston.csv')\ndf.isnull().sum()", "df = df.fillna(df.mean())", "X = df.drop('MEDV', axis=1)"
