@@ -144,6 +144,11 @@ def _grade(name: str, tmp_path: Path) -> RunRecord:
     return api.check(notebook=leakage_notebooks.write(name, tmp_path), experiment="boston", backend="local")
 
 
+def _slow(*values: str) -> Any:
+    """A case only ``-m slow`` grades end to end (the default suite keeps one of each kind)."""
+    return pytest.param(*values, marks=pytest.mark.slow)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize(
     ("name", "kind", "evidence"),
@@ -154,30 +159,26 @@ def _grade(name: str, tmp_path: Path) -> RunRecord:
             "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
             "training data of fit() in cell 7 (X_test)",
         ),
-        pytest.param(
+        _slow(
             "concatenate",
             "trained_on_test",
             "90 of the 90 test rows scored by evaluate() in cell 8 (X_test) were in the "
             "training data of fit() in cell 7 (X_all)",
-            marks=pytest.mark.slow,
         ),
-        pytest.param(
+        _slow(
             "duplicate_split",
             "trained_on_test",
             "test rows scored by evaluate() in cell 9 (X_test) were in the training",
-            marks=pytest.mark.slow,
         ),
-        pytest.param(
+        _slow(
             "scaler_on_all",
             "scaler_on_all_data",
             "StandardScaler.fit in cell 4 (X) saw 450 rows, including 90 of the 90",
-            marks=pytest.mark.slow,
         ),
-        pytest.param(
+        _slow(
             "validation_on_test",
             "validation_on_test",
             "fit() in cell 7 (X_train) used the test set as validation data",
-            marks=pytest.mark.slow,
         ),
     ],
 )
@@ -193,8 +194,8 @@ def test_leaking_notebooks_are_flagged(name: str, kind: str, evidence: str, tmp_
     "name",
     [
         "honest",
-        pytest.param("honest_predict", marks=pytest.mark.slow),
-        pytest.param("no_own_split", marks=pytest.mark.slow),
+        _slow("honest_predict"),
+        _slow("no_own_split"),
     ],
 )
 def test_honest_controls_are_not_flagged(name: str, tmp_path: Path) -> None:
