@@ -155,29 +155,26 @@ def _validation_on_test(probe: ProbeResult, cells: dict[int, int]) -> list[Integ
     return []
 
 
+def _covered_by_scaler(probe: ProbeResult, k: int, rows_of: str) -> list[RowOverlap]:
+    """Overlaps of scaler ``k``'s fit rows that cover most of a call's (``rows_of="call"``) or a fit's rows."""
+    return [
+        o
+        for o in probe.overlaps
+        if o.rows_of == rows_of
+        and o.found_in == "scaler"
+        and o.found_index == k
+        and o.of
+        and o.shared / o.of >= COVER_SHARE
+    ]
+
+
 def _scaler_on_all(probe: ProbeResult, cells: dict[int, int]) -> list[IntegrityFlag]:
+    test_calls = _test_calls(probe)
     for k, scaler in enumerate(probe.scalers):
         if any(_role(n) == "train" for n in scaler.names):
             continue  # fitted on the training set: test rows in it are duplicated rows, flagged as such if many
-        test = [
-            o
-            for o in probe.overlaps
-            if o.rows_of == "call"
-            and o.found_in == "scaler"
-            and o.found_index == k
-            and o.rows_index in _test_calls(probe)
-            and o.of
-            and o.shared / o.of >= COVER_SHARE
-        ]
-        train = [
-            o
-            for o in probe.overlaps
-            if o.rows_of == "fit"
-            and o.found_in == "scaler"
-            and o.found_index == k
-            and o.of
-            and o.shared / o.of >= COVER_SHARE
-        ]
+        test = [o for o in _covered_by_scaler(probe, k, "call") if o.rows_index in test_calls]
+        train = _covered_by_scaler(probe, k, "fit")
         if not test or not train:
             continue
         t, f = max(test, key=lambda o: o.shared), max(train, key=lambda o: o.shared)
