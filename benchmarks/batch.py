@@ -40,7 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "sandbox" / "runtime")]
 
 from graders import api  # noqa: E402
 from graders.config import load_course  # noqa: E402
-from graders.intake import class_list  # noqa: E402
+from graders.gradebook import Gradebook  # noqa: E402
 from graders.models import (  # noqa: E402
     Adaptation,
     CheckResult,
@@ -51,7 +51,7 @@ from graders.models import (  # noqa: E402
     Status,
     VivaQuestion,
 )
-from graders.store import Gradebook  # noqa: E402
+from graders.submissions import class_list  # noqa: E402
 from tests.artifacts_helper import make_run  # noqa: E402
 from tests.batch_helpers import Watched, copy_course, recorded_runs, run_grade, small_class  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Draw a gallery of training-curve cases with graders.curves, and time them.
+"""Draw a gallery of training-curve cases with graders.reports.curves, and time them.
 
     python benchmarks/curves_gallery.py OUT.html
     chromium --headless --no-sandbox --screenshot=/tmp/curves.png --window-size=1000,2700 file://$PWD/OUT.html
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from graders.curves import curves_svg
+from graders.reports.curves import curves_svg
 
 
 def _decay(rng: random.Random, n: int, a: float, b: float, noise: float) -> list[float]:

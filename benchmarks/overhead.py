@@ -38,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 
 from graders.backends import get_backend  # noqa: E402
 from graders.backends.base import Limits  # noqa: E402
-from graders.intake import Student, module_to_notebook, read_submission  # noqa: E402
 from graders.models import LatePolicy  # noqa: E402
 from graders.paths import RUNTIME_PACKAGE  # noqa: E402
 from graders.rubric import load_rubric  # noqa: E402
 from graders.state import GradeContext, GradeState, Task  # noqa: E402
 from graders.steps.execute import execute  # noqa: E402
 from graders.steps.prepare import cleanup, prepare  # noqa: E402
+from graders.submissions import Student, module_to_notebook, read_submission  # noqa: E402
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 from labgrade_runtime.runner.run import KERNEL_NAME, NativeKernelSpecs  # noqa: E402

@@ -17,12 +17,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from graders import backends, batch, intake
+from graders import backends, batch, submissions
 from graders.backends import Sandbox
 from graders.backends.base import Limits
 from graders.config import CourseConfig, load_course
+from graders.desk.marks_import import MarkEntry, MarksError, history_rows, read_marks_csv, revert
 from graders.executors import ExecutorError
-from graders.exports import (
+from graders.gradebook import Gradebook, effective_marks
+from graders.integrity import SimilarityReport
+from graders.marking.writeups import find_writeups, read_writeup, writeup_detector
+from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
+from graders.pipeline import calibration_run, grade_task
+from graders.reports.exports import (
     CheckLine,
     ExportError,
     GradeCell,
@@ -31,18 +37,12 @@ from graders.exports import (
     write_lms_csv,
     write_long_csv,
 )
-from graders.intake import Student, Submission, class_list
-from graders.integrity import SimilarityReport
-from graders.marks_import import MarkEntry, MarksError, history_rows, read_marks_csv, revert
-from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
-from graders.pipeline import calibration_run, grade_task
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
 from graders.state import GradeContext, Task
 from graders.steps import integrity
 from graders.steps.report import report as render_class
 from graders.steps.report import report_inputs
-from graders.store import Gradebook, effective_marks
-from graders.writeups import find_writeups, read_writeup, writeup_detector
+from graders.submissions import Student, Submission, class_list
 
 Progress = Callable[[RunRecord], None]
 
@@ -79,19 +79,19 @@ def choose_backend(name: str) -> tuple[Sandbox, str]:
 
 def _tasks(cfg: CourseConfig, only: list[str] | None, experiments: list[str] | None) -> list[Task]:
     rubrics = [load_rubric(e) for e in cfg.experiments]
-    manifest = intake.load_manifest(cfg.manifest)
+    manifest = submissions.load_manifest(cfg.manifest)
     detect = writeup_detector(rubrics)
-    wanted = {intake.normalise_roll(r) for r in only} if only else None
+    wanted = {submissions.normalise_roll(r) for r in only} if only else None
     tasks = []
     for student, mine in class_list(cfg):
         if wanted is not None and student.roll_no not in wanted:
             continue
-        subs = intake.student_submissions(cfg.submissions, student, rubrics, manifest)
-        folder = intake.student_folder(cfg.submissions, student.roll_no)
+        subs = submissions.student_submissions(cfg.submissions, student, rubrics, manifest)
+        folder = submissions.student_folder(cfg.submissions, student.roll_no)
         for exp in mine:
             if experiments and exp not in experiments:
                 continue
-            chosen, note = intake.pick(subs, exp)
+            chosen, note = submissions.pick(subs, exp)
             found = find_writeups(folder, chosen.path if chosen else None, exp, detect) if folder else []
             tasks.append(
                 Task(
@@ -204,7 +204,7 @@ def report(
     them; ``students``: only theirs), the register and the CSV; runs nothing."""
     cfg = load_course(course)
     _existing_gradebook(cfg)
-    only = {intake.normalise_roll(r) for r in students} if students else None
+    only = {submissions.normalise_roll(r) for r in students} if students else None
     pages, csv_path = render_class(cfg, everything=everything, only=only, progress=progress)
     return pages + [csv_path]
 
@@ -297,7 +297,7 @@ def override(
         comp = Component(component)
     except ValueError:
         raise GradingError(f"unknown column {component!r}; one of: {', '.join(c.value for c in Component)}") from None
-    roll = intake.normalise_roll(roll_no)
+    roll = submissions.normalise_roll(roll_no)
     if marks is not None and not 0 <= marks <= COMPONENT_MAX:
         raise GradingError(f"marks must be between 0 and {COMPONENT_MAX:g}, got {marks}")
     if not who.strip() or not why.strip():
@@ -358,7 +358,7 @@ def marks_history(
 ) -> list[dict[str, str]]:
     """The examiners' marks as history rows (oldest first), optionally for one student or experiment."""
     cfg = load_course(course)
-    roll = intake.normalise_roll(roll_no) if roll_no else None
+    roll = submissions.normalise_roll(roll_no) if roll_no else None
     return history_rows(_history(cfg), roll_no=roll, experiment=experiment)
 
 
@@ -414,11 +414,11 @@ def check(
 
     rubrics = [load_rubric(e) for e in available_experiments()]
     if path.suffix.lower() == ".zip":
-        members = intake.read_archive(path, rubrics, datetime.now())
-        chosen = intake.pick(members, experiment)[0] if experiment else None
+        members = submissions.read_archive(path, rubrics, datetime.now())
+        chosen = submissions.pick(members, experiment)[0] if experiment else None
         sub = chosen or max(members, key=lambda s: max(s.scores.values(), default=0.0))
     else:
-        sub = intake.read_submission(path, rubrics, datetime.now())
+        sub = submissions.read_submission(path, rubrics, datetime.now())
     if sub.notebook is None:
         raise GradingError(sub.error)
     exp = experiment or sub.detected
@@ -477,5 +477,5 @@ def calibrate(
 def _calibration_run(ctx: GradeContext, rubric: Rubric, solution: Path) -> dict[str, object]:
     if not solution.is_file():
         raise GradingError(f"no reference solution at {solution}")
-    sub: Submission = intake.read_submission(solution, [rubric], datetime.now())
+    sub: Submission = submissions.read_submission(solution, [rubric], datetime.now())
     return calibration_run(ctx, Task(Student("0", "reference"), rubric, sub, None))

@@ -31,16 +31,16 @@ from importlib import metadata
 from pathlib import Path
 
 from graders import __version__
-from graders.checks.plugin import COMMON_CHECKS, check_files
 from graders.executors import get_executor
 from graders.executors.grading import GradeJob, grade_job, lost_record
+from graders.gradebook import Gradebook
+from graders.marking.checks.plugin import COMMON_CHECKS, check_files
 from graders.models import RunRecord, Status
 from graders.paths import RUNTIME_PACKAGE
 from graders.rubric import targets_path
 from graders.state import GradeContext, GradeState, Task, new_run_id
 from graders.steps import check, score
 from graders.steps.score import RUNTIME_DISTRIBUTIONS
-from graders.store import Gradebook
 
 Progress = Callable[[RunRecord], None]
 

@@ -21,11 +21,11 @@ from rich.table import Table
 from graders import __version__, api
 from graders.config import ConfigError, load_course
 from graders.executors import ExecutorError
-from graders.intake import IntakeError
+from graders.gradebook import GradebookError
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
+from graders.reports.sheet import format_total
 from graders.rubric import RubricError
-from graders.sheet import format_total
-from graders.store import GradebookError
+from graders.submissions import IntakeError
 
 EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     api.GradingError,
@@ -230,7 +230,7 @@ def cmd_marks_revert(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from graders.desk import serve
+    from graders.desk.app import serve
 
     token = args.token or os.environ.get("LABGRADE_DESK_TOKEN") or None
     serve(args.course, args.host, args.port, token)

@@ -108,7 +108,7 @@ class CheckResult(Frozen):
 class ComponentMarks(Frozen):
     """Marks for the four columns, each out of COMPONENT_MAX; ``None`` is *pending*: nobody has given it yet.
 
-    A pending column is never shown as 0 and never summed (graders.sheet formats it).
+    A pending column is never shown as 0 and never summed (graders.reports.sheet formats it).
     """
 
     answers: float | None = None

@@ -16,8 +16,7 @@ from pathlib import Path
 import nbformat
 
 from graders.backends.base import JobResult, Limits, Sandbox
-from graders.datastore import ServedData
-from graders.intake import Student, Submission
+from graders.data.store import ServedData
 from graders.models import (
     Adaptation,
     Artifacts,
@@ -33,6 +32,7 @@ from graders.models import (
     WriteupText,
 )
 from graders.rubric import Rubric
+from graders.submissions import Student, Submission
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Task:
     due: datetime | None
     note: str = ""
     inputs: dict[str, str] = field(default_factory=dict, compare=False)  # graders.batch.inputs_of: what decided it
-    writeups: tuple[WriteupText, ...] = ()  # answers handed in beside the notebook (graders.writeups)
+    writeups: tuple[WriteupText, ...] = ()  # answers handed in beside the notebook (graders.marking.writeups)
 
     def limits(self, course: Limits) -> Limits:
         """The course's limits for this task's runs: the experiment's declared memory need raises the memory limit."""

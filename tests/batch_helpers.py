@@ -25,8 +25,8 @@ from pathlib import Path
 import psutil
 
 from graders.config import load_course
+from graders.gradebook import Gradebook
 from graders.models import RunRecord
-from graders.store import Gradebook
 from tests.conftest import copy_course, read_csv
 
 ROOT = Path(__file__).resolve().parents[1]

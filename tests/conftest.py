@@ -46,7 +46,7 @@ def load_evaluator(experiment: str) -> ModuleType:
 
 def load_provider(experiment: str) -> ModuleType:
     """rubrics/<experiment>/provider.py, loaded the way the dataset store loads it."""
-    from graders.datastore import load_provider as store_load
+    from graders.data.store import load_provider as store_load
     from graders.rubric import load_rubric
 
     return store_load(load_rubric(experiment))

@@ -108,3 +108,32 @@ def test_the_pipeline_is_the_list_of_step_modules() -> None:
     assert modules == sorted([*names, "integrity", "report"])  # the class-wide steps after the runs
     for step in pipeline.STEPS:
         assert step.run.__module__ == f"graders.steps.{step.name}"
+
+
+# The shell and its core types; every subsystem lives in a folder named for what it is.
+CORE_MODULES = {
+    "__init__",
+    "api",
+    "batch",
+    "cli",
+    "config",
+    "gradebook",
+    "kit",
+    "models",
+    "paths",
+    "pipeline",
+    "rubric",
+    "state",
+    "submissions",
+}
+SUBSYSTEMS = {"backends", "data", "desk", "executors", "integrity", "marking", "reports", "steps", "templates"}
+
+
+def test_the_top_of_graders_is_the_shell_and_its_core_types() -> None:
+    modules = {p.stem for p in GRADERS.glob("*.py")}
+    assert modules <= CORE_MODULES, f"a loose module at the top of graders/: {sorted(modules - CORE_MODULES)}"
+    assert len(modules - {"__init__"}) <= 12
+    folders = {p.name for p in GRADERS.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert folders <= SUBSYSTEMS, f"an unnamed subsystem: {sorted(folders - SUBSYSTEMS)}"
+    for folder in folders - {"templates"}:
+        assert (GRADERS / folder / "__init__.py").is_file(), folder

@@ -25,8 +25,8 @@ from graders import api
 from graders.backends.base import Job, JobResult
 from graders.backends.local import LocalSandbox
 from graders.config import load_course
+from graders.gradebook import Gradebook
 from graders.models import RunRecord, Status
-from graders.store import Gradebook
 from tests.batch_helpers import (
     Baseline,
     Watched,

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from graders.answers import printed_metrics, score_answer, split_answers
-from graders.checks.plugin import run_checks
+from graders.marking.answers import printed_metrics, score_answer, split_answers
+from graders.marking.checks.plugin import run_checks
 from graders.models import Artifacts, Component, Status
 from graders.rubric import Rubric, RubricError, load_rubric, load_targets
 from graders.steps.score import component_marks

@@ -7,7 +7,7 @@ import re
 import time
 import xml.etree.ElementTree as ET
 
-from graders.curves import curves_svg, fmt_value
+from graders.reports.curves import curves_svg, fmt_value
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 CLASSIFIER = {

@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders.datastore import _key, served_data, variant_files
+from graders.data.store import _key, served_data, variant_files
+from graders.data.variants import load_variants
 from graders.paths import RUBRICS_DIR, RUNTIME_PACKAGE
 from graders.rubric import available_experiments, load_rubric
 from graders.steps.prepare import matched_variants
-from graders.variants import load_variants
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
@@ -99,7 +99,7 @@ def test_without_evidence_nothing_is_mapped(boston: Any) -> None:
 
 
 def test_each_variant_is_written_once_per_cache(boston: Any) -> None:
-    from graders.evidence import choose_for_notebook
+    from graders.data.evidence import choose_for_notebook
 
     courses = load_variants(RUBRICS_DIR / "boston")
     choices = choose_for_notebook(KAGGLE_STUDENT, courses)

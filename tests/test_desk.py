@@ -21,10 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from graders.desk import Desk, DeskError, check_bind, create_app, serve
-from graders.desk.sheets import FormItem, MarkingForm, column_state, compose_why
+from graders.desk.app import check_bind, create_app, serve
+from graders.desk.sheets import Desk, DeskError, FormItem, MarkingForm, column_state, compose_why
+from graders.gradebook import Gradebook
 from graders.models import CheckResult, Component, ComponentMarks, IntegrityFlag, RunRecord, Status, VivaQuestion
-from graders.store import Gradebook
 from tests.artifacts_helper import make_run
 
 COURSE = "Desk test class"

@@ -78,10 +78,10 @@ def missing_jobs(count: int, backend: str = "local") -> list[GradeJob]:
     """Real grading jobs whose student handed nothing in: graded without running a notebook."""
     from graders.backends.base import Limits
     from graders.executors.grading import GradeJob
-    from graders.intake import Student
     from graders.models import LatePolicy
     from graders.rubric import load_rubric
     from graders.state import Task
+    from graders.submissions import Student
 
     rubric = load_rubric("boston")
     return [

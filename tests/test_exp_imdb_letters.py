@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders import intake
-from graders.datasets import synthetic
+from graders import submissions
+from graders.data.datasets import synthetic
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric, load_targets, targets_for
 from tests.conftest import load_evaluator, load_provider
@@ -254,7 +254,7 @@ def test_an_uncalibrated_variant_says_which_reference_it_was_compared_with() -> 
 
 
 def test_a_weak_mnist_model_no_longer_earns_full_metric_marks() -> None:
-    from graders.checks.plugin import run_checks
+    from graders.marking.checks.plugin import run_checks
     from tests.artifacts_helper import make_artifacts
 
     rubric, targets = load_rubric("letters"), load_targets("letters", "quick")
@@ -282,7 +282,7 @@ def test_rubrics_load_and_detect_their_notebooks() -> None:
         SAMPLE / "1_Good" / "Assignment3_FashionMNIST.ipynb": "fashion",
     }
     for path, expected in cases.items():
-        sub = intake.read_submission(path, rubrics)
+        sub = submissions.read_submission(path, rubrics)
         assert sub.detected == expected, (path.name, sub.scores)
         assert sub.scores["letters"] == 0 or expected == "letters"
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from graders.checks.plugin import run_checks
+from graders.marking.checks.plugin import run_checks
 from graders.models import Artifacts, Status
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric
@@ -269,7 +269,7 @@ def test_rubrics_have_five_questions_and_targets(exp: str) -> None:
 
 def test_each_student_is_graded_on_their_own_mini_project_only() -> None:
     from graders.config import load_course
-    from graders.intake import class_list
+    from graders.submissions import class_list
 
     cfg = load_course(HOME / "submissions" / "course.toml")
     assert set(MINI) <= set(cfg.enabled)

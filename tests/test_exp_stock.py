@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders.checks.plugin import run_checks
+from graders.marking.checks.plugin import run_checks
 from graders.models import Component, Status
 from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec, load_rubric

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.exports import (
+from graders.reports.exports import (
     LONG_HEADER,
     CheckLine,
     ExportError,
@@ -20,7 +20,7 @@ from graders.exports import (
     write_lms_csv,
     write_long_csv,
 )
-from graders.sheet import format_total, total
+from graders.reports.sheet import format_total, total
 
 EXPERIMENTS = [("boston", "Exp 1: Boston housing"), ("fashion", "Exp 2: Fashion-MNIST")]
 ROSTER = [

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graders.datasets import synthetic
+from graders.data.datasets import synthetic
 from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec
 from labgrade_runtime.contract import ProbeResult, TextPreprocessing

@@ -10,7 +10,7 @@ import pytest
 
 from graders.integrity.forgery import forgery_flags
 from graders.models import Artifacts, CheckResult, Component, EvalResult, IntegrityFlag, ProbeResult, Status
-from graders.reports import csv_status
+from graders.reports.pages import csv_status
 from graders.rubric import MetricRule, load_rubric
 from tests.artifacts_helper import make_run
 

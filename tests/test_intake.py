@@ -7,8 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.intake import IntakeError, detect, load_roster, pick, read_notebook, read_submission
 from graders.rubric import load_rubric
+from graders.submissions import IntakeError, detect, load_roster, pick, read_notebook, read_submission
 from tests.conftest import SAMPLE
 
 RUBRICS = [load_rubric("fashion"), load_rubric("boston")]
@@ -70,8 +70,8 @@ def test_a_notebook_in_a_sub_folder_of_an_archive_is_read(tmp_path: Path) -> Non
 
     import nbformat
 
-    from graders.intake import read_archive
     from graders.rubric import load_rubric
+    from graders.submissions import read_archive
 
     nb = nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell("from tensorflow import keras\\nkeras.datasets.fashion_mnist.load_data()")]

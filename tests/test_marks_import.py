@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.marks_import import (
+from graders.desk.marks_import import (
     HISTORY_HEADER,
     MarkEntry,
     MarksError,

@@ -25,7 +25,7 @@ from graders.models import (
     Status,
     VivaQuestion,
 )
-from graders.reports import (
+from graders.reports.pages import (
     ExperimentInfo,
     StudentInfo,
     export_rows,

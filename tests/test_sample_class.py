@@ -95,7 +95,7 @@ def test_gradebook_runs_are_immutable_with_provenance(graded_class):
         with pytest.raises(sqlite3.DatabaseError):
             db.execute("update runs set status = 'completed'")
         db.rollback()
-    from graders.store import Gradebook
+    from graders.gradebook import Gradebook
 
     with Gradebook(course.parent / "out" / "gradebook.sqlite") as book:
         run = next(r for r in book.latest_runs(book_course(course)) if r.name == "Good")

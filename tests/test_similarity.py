@@ -11,7 +11,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.intake import module_to_notebook
 from graders.integrity import (
     CodeDoc,
     SimilarityReport,
@@ -25,6 +24,7 @@ from graders.integrity import (
 )
 from graders.integrity.normalise import normalise
 from graders.integrity.similarity import CSV_COLUMNS
+from graders.submissions import module_to_notebook
 from tests.integrity import edits
 from tests.integrity.fixtures import CLASSES, FixtureClass
 from tests.integrity.students import MANUAL, TUTORIAL_PLOT, honest

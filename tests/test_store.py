@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from graders.gradebook import SCHEMA_VERSION, Gradebook, GradebookError, effective_marks, winning_overrides
 from graders.models import (
     Adaptation,
     CellError,
@@ -20,7 +21,6 @@ from graders.models import (
     Status,
     VivaQuestion,
 )
-from graders.store import SCHEMA_VERSION, Gradebook, GradebookError, effective_marks, winning_overrides
 from tests.artifacts_helper import make_run
 
 T0 = datetime(2024, 9, 2, 10, 0, tzinfo=timezone.utc)

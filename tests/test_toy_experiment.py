@@ -91,7 +91,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.datasets.arrays import feature_stats
+from graders.data.datasets.arrays import feature_stats
 from graders.rubric import ProfileSpec
 
 

@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders import evidence as ev
+from graders.data import evidence as ev
+from graders.data.variants import CourseFile, VariantSpec, load_variants, read_canonical, student_bytes, variant_bytes
 from graders.paths import RUBRICS_DIR
-from graders.variants import CourseFile, VariantSpec, load_variants, read_canonical, student_bytes, variant_bytes
 
 REAL = Path(os.environ.get("LABGRADE_VARIANTS", "/work/shared/datasets/variants"))
 needs_real = pytest.mark.skipif(not REAL.is_dir(), reason="the catalogue of real student variants is not on this host")
@@ -132,7 +132,7 @@ def courses(exp: str) -> list[CourseFile]:
 
 
 def served_rows(course: CourseFile, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
-    """The canonical rows a provider serves (holdout removed, as graders.datastore / graders.datasets do)."""
+    """The canonical rows a provider serves (holdout removed, as graders.data.store / graders.data.datasets do)."""
     rows = read_canonical(course)
     if course.holdout.kind == "rows":
         n_hold = 56 if len(rows) < 1000 else 2000
@@ -252,7 +252,7 @@ def _expected_rows(course: CourseFile, spec: VariantSpec, student: pd.DataFrame,
 
 def _day(spec: VariantSpec, course: CourseFile, line: str, row: int) -> dt.date:
     if spec.source == "file":
-        from graders.variants import _line_date
+        from graders.data.variants import _line_date
 
         return _line_date(spec, line, row)
     field = next(iter(__import__("csv").reader([line])))[0]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from graders.marking.viva import viva_questions
 from graders.rubric import load_rubric
-from graders.viva import viva_questions
 from tests.artifacts_helper import make_artifacts
 
 DENSE_ONLY = [

@@ -22,10 +22,9 @@ from fpdf import FPDF, XPos, YPos
 from PIL import Image, ImageDraw
 
 import graders
-from graders import writeups
-from graders.answers import score_answer
-from graders.rubric import Question, available_experiments, load_rubric
-from graders.writeups import (
+from graders.marking import writeups
+from graders.marking.answers import score_answer
+from graders.marking.writeups import (
     AnswerSource,
     WriteupText,
     answers_from,
@@ -35,6 +34,7 @@ from graders.writeups import (
     read_writeup,
     writeup_detector,
 )
+from graders.rubric import Question, available_experiments, load_rubric
 
 HERE = Path(__file__).parent / "writeups"
 FASHION = list(load_rubric("fashion").questions)
@@ -374,7 +374,7 @@ def test_scores_good_high_offtopic_low(tmp_path: Path) -> None:
     good_mean = sum(s.score.fraction for s in good) / 5
     off_mean = sum(s.score.fraction for s in off) / 5
     assert good_mean == 1.0 and off_mean <= 0.2, (good_mean, off_mean)  # ... but off topic
-    for source, question in zip(off, BOSTON):  # the same numbers straight from graders.answers
+    for source, question in zip(off, BOSTON):  # the same numbers straight from graders.marking.answers
         assert score_answer(source.text, question) == source.score
 
 
@@ -583,6 +583,6 @@ def test_questions_are_the_rubrics() -> None:
     "member", ["../x.md", "a/../b.md", "/etc/x.md", "\\x.md", "C:x.md", "ok/x.md", "x..y.md", "a\\..\\b.md"]
 )
 def test_archive_safety_rule_is_intakes(member: str) -> None:
-    from graders.intake import _unsafe_member
+    from graders.submissions import _unsafe_member
 
     assert writeups.unsafe_member(member) == _unsafe_member(member)

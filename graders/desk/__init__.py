@@ -1,12 +1,7 @@
-"""The examiners' desk: a local web app to mark vivas and answers into the gradebook as overrides.
+"""The examiners' input: the desk (a local web app to mark vivas and answers into the gradebook as overrides) and
+the marks files they import.
 
-create_app(course, token=...)       the Flask app (for tests and WSGI servers)
-serve(course, host, port, token)    serve it (loopback unless a token is set)
+graders.desk.app           create_app(course, token=...), serve(course, host, port, token)
+graders.desk.sheets        Desk, DeskError: what the desk's pages show
+graders.desk.marks_import  a whole class's marks from a CSV, validated as a whole
 """
-
-from __future__ import annotations
-
-from graders.desk.app import DEFAULT_HOST, DEFAULT_PORT, check_bind, create_app, serve
-from graders.desk.sheets import Desk, DeskError
-
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "Desk", "DeskError", "check_bind", "create_app", "serve"]

@@ -45,7 +45,7 @@ from graders.desk.sheets import (
     form_for,
 )
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
-from graders.reports import TEMPLATES_DIR, _environment
+from graders.reports.pages import TEMPLATES_DIR, _environment
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765

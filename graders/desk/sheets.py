@@ -24,12 +24,12 @@ from pathlib import Path
 from graders import api
 from graders.config import CourseConfig, load_course
 from graders.desk.render import rerender_entry
+from graders.gradebook import Gradebook, winning_overrides
 from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, Override, RunRecord
-from graders.reports import ExperimentInfo, StudentInfo
+from graders.reports.pages import ExperimentInfo, StudentInfo
 from graders.rubric import load_rubric
 from graders.steps import integrity
 from graders.steps.report import report_inputs
-from graders.store import Gradebook, winning_overrides
 
 # The examiner marks these columns at the desk; the others come from the checks.
 MARKED_AT_DESK = (Component.viva, Component.answers)

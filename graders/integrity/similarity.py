@@ -84,7 +84,7 @@ def module_cells(source: str) -> tuple[str, ...]:
 
 
 def doc_from_notebook(roll_no: str, name: str, source: str, notebook: nbformat.NotebookNode) -> CodeDoc:
-    """A :class:`CodeDoc` from an intake notebook (a module or archive member read by ``graders.intake``)."""
+    """A :class:`CodeDoc` from an intake notebook (a module or archive member read by ``graders.submissions``)."""
     return CodeDoc(roll_no=roll_no, name=name, source=source, cells=code_cells(notebook))
 
 

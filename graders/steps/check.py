@@ -7,12 +7,12 @@ it is; the viva questions are drawn from the student's own model.
 
 from __future__ import annotations
 
-from graders.answers import printed_metrics
-from graders.checks.plugin import run_checks
+from graders.marking.answers import printed_metrics
+from graders.marking.checks.plugin import run_checks
+from graders.marking.viva import viva_questions
 from graders.models import Artifacts, Status, Targets
 from graders.rubric import load_targets, targets_for
 from graders.state import GradeState
-from graders.viva import viva_questions
 
 
 def artifacts_of(state: GradeState) -> Artifacts:

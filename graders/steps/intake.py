@@ -1,7 +1,7 @@
 """Step 1, intake: is there something to run?
 
 Reading, validating, hashing and detecting happen when a task is made
-(:mod:`graders.intake`, over the student's folder); this step turns what was
+(:mod:`graders.submissions`, over the student's folder); this step turns what was
 found into the run's outcome when there is nothing to execute: nothing
 handed in, or a file that is not a readable notebook, module or safe archive.
 """

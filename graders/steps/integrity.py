@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from graders.config import CourseConfig
-from graders.intake import read_notebook
 from graders.integrity import (
     CodeDoc,
     SimilarityReport,
@@ -27,6 +26,7 @@ from graders.integrity import (
 )
 from graders.paths import REFERENCE_DIR
 from graders.state import Task
+from graders.submissions import read_notebook
 
 
 def _report_file(cfg: CourseConfig, experiment: str) -> Path:

@@ -5,7 +5,7 @@ experiment that was never calibrated fails fast with the command to fix it.
 
 Students had different copies of a course file (upper-case names, an index
 column, UCI fixed width...). The notebook is run as its author ran it, so the
-copy its own code and saved outputs match (:mod:`graders.evidence`) is served
+copy its own code and saved outputs match (:mod:`graders.data.evidence`) is served
 for each read: the job spec maps the read, as the notebook writes it, to that
 variant's file, and says why. A read with no evidence gets the canonical file.
 """
@@ -19,10 +19,10 @@ from pathlib import Path
 
 import nbformat
 
-from graders.datastore import ServedData, served_data, variant_files
+from graders.data.store import ServedData, served_data, variant_files
+from graders.data.variants import load_variants
 from graders.rubric import Rubric, load_targets
 from graders.state import GradeState, Workspace
-from graders.variants import load_variants
 from labgrade_runtime.contract import JobSpec
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def matched_variants(
     file is served as before. Matching never fails a submission: if it cannot be done the canonical
     files are served, as they would be without evidence.
     """
-    from graders.evidence import choose_for_notebook
+    from graders.data.evidence import choose_for_notebook
 
     course_files = load_variants(rubric.folder)
     if not course_files:

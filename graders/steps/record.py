@@ -6,8 +6,8 @@ gradebook (a student's self-check, a calibration) there is nothing to write.
 
 from __future__ import annotations
 
+from graders.gradebook import Gradebook
 from graders.state import GradeState
-from graders.store import Gradebook
 
 
 def record(state: GradeState) -> None:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from graders.config import CourseConfig
-from graders.intake import class_list
-from graders.reports import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
+from graders.gradebook import Gradebook
+from graders.reports.pages import ExperimentInfo, StudentInfo, export_rows, render_reports, write_csv
 from graders.rubric import load_rubric, manual_order
 from graders.steps import integrity
-from graders.store import Gradebook
+from graders.submissions import class_list
 
 
 def report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:

@@ -2,7 +2,7 @@
 
 Each column is the sum of its checks' awarded points (the rubric makes them
 add up to 5). Examiner overrides are layered on top at report time
-(:func:`graders.store.effective_marks`), never written into a run.
+(:func:`graders.gradebook.effective_marks`), never written into a run.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from importlib import metadata
 from graders import __version__
 from graders.integrity.forgery import forgery_flags
 from graders.integrity.leakage import leakage_flags
+from graders.marking.writeups import answer_sources, nothing_written
 from graders.models import (
     COMPONENT_MAX,
     CheckResult,
@@ -26,7 +27,6 @@ from graders.models import (
     Status,
 )
 from graders.state import GradeState, new_run_id
-from graders.writeups import answer_sources, nothing_written
 
 RUNTIME_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras", "nbclient", "numpy")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.checks.plugin import Award
+from graders.marking.checks.plugin import Award
 from graders.models import Artifacts
 
 # Age MAE within these relative margins of the reference's earns these shares.

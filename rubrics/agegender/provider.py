@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.datasets.images import image_stats, save_images
+from graders.data.datasets.images import image_stats, save_images
 from graders.rubric import ProfileSpec
 
 IMAGE_SIZE = 48
@@ -34,7 +34,7 @@ def file_names(age: np.ndarray, gender: np.ndarray, race: np.ndarray) -> list[st
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve ``UTKFace/`` + ``UTKFace.csv``; hold back other people's photos with their labels."""
-    from graders.datasets import synthetic
+    from graders.data.datasets import synthetic
 
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
     data = synthetic.utkface(

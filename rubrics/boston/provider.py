@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.datasets.arrays import feature_stats
+from graders.data.datasets.arrays import feature_stats
+from graders.data.variants import load_variants, read_canonical
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
-from graders.variants import load_variants, read_canonical
 
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:

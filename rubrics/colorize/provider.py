@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graders.datasets.images import image_stats, save_images
+from graders.data.datasets.images import image_stats, save_images
 from graders.rubric import ProfileSpec
 
 IMAGE_SIZE = 32
@@ -25,7 +25,7 @@ IMAGE_SIZE = 32
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve ``color_images/`` + ``bw_image.jpg``; hold back other scenes in colour."""
-    from graders.datasets import synthetic
+    from graders.data.datasets import synthetic
 
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
     data = synthetic.outdoor_scenes(

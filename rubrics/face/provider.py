@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from graders.datasets.images import image_stats, save_images
+from graders.data.datasets.images import image_stats, save_images
 from graders.rubric import ProfileSpec
 
 N_IDENTITIES = 20  # the rubric's n_classes: the softmax width the structure check asks for
@@ -37,7 +37,7 @@ def _counts(profile: ProfileSpec) -> tuple[int, int]:
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve ``faces/`` + ``faces.csv``; hold back more photos of the same people."""
-    from graders.datasets import synthetic
+    from graders.data.datasets import synthetic
 
     public, hidden = _counts(profile)
     data = synthetic.faces(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graders.datasets.keras_images import serve_image_classes
+from graders.data.datasets.keras_images import serve_image_classes
 from graders.rubric import ProfileSpec
 
 

@@ -15,7 +15,7 @@ the CSV gives each rank (when no encoder was captured);
 ``rubrics/imdb/evaluate.py`` encodes it the way the student's model was trained. Real Keras files in an
 instructor's cache (``<real>/datasets/imdb.npz`` + ``imdb_word_index.json``)
 are used when present; otherwise the deterministic review stand-in of
-``graders.datasets.synthetic``.
+``graders.data.datasets.synthetic``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def pad_ranks(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _synthetic(profile: ProfileSpec, seed: int, n_hold: int) -> tuple[dict[str, Any], str]:
-    from graders.datasets import synthetic
+    from graders.data.datasets import synthetic
 
     # Train and test are drawn equally large so that the Kaggle CSV (which
     # review_texts decodes from review_sequences(n // 2, n - n // 2)) is the very same reviews.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.checks.plugin import Award
+from graders.marking.checks.plugin import Award
 from graders.models import Artifacts
 
 CLASSES = {26: "letters A-Z (UCI letter recognition)", 10: "digits 0-9 (the manual's MNIST code)"}

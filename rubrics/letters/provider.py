@@ -7,7 +7,7 @@ The lab asks for the UCI Letter Recognition data (20000 rows: the letter, then
 * ``letter-recognition.data`` and ``letter-recognition.csv`` beside the
   notebook (the same rows, no header, as UCI ships them), minus the hidden rows;
 * ``keras.datasets.mnist`` (real files from an instructor's cache, else the
-  deterministic stand-in of ``graders.datasets.synthetic``).
+  deterministic stand-in of ``graders.data.datasets.synthetic``).
 
 The hidden holdout has both: held-out UCI rows (``x_letters``, ``y_letters``
 with A..Z -> 0..25, the alphabetical order LabelEncoder and ord()-65 both give)
@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.datasets.arrays import cut_to_profile, feature_stats
-from graders.datasets.keras_images import image_classes
+from graders.data.datasets.arrays import cut_to_profile, feature_stats
+from graders.data.datasets.keras_images import image_classes
+from graders.data.variants import load_variants, read_canonical
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
-from graders.variants import load_variants, read_canonical
 
 LETTER_FILES = ("letter-recognition.data", "letter-recognition.csv")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.checks.plugin import Award
+from graders.marking.checks.plugin import Award
 from graders.models import Artifacts
 
 # Daily prices are close to a random walk: beating "tomorrow = today" (ratio < 1)

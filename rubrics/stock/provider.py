@@ -38,9 +38,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from graders.data.variants import CourseFile, load_variants, read_canonical
 from graders.paths import DATASETS_DIR
 from graders.rubric import ProfileSpec
-from graders.variants import CourseFile, load_variants, read_canonical
 
 TRAIN_FILE = "Google_Stock_Price_Train.csv"
 TEST_FILE = "Google_Stock_Price_Test.csv"

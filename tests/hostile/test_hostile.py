@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from graders import api
-from graders.datastore import served_data
+from graders.data.store import served_data
 from graders.models import RunRecord, Status
 from graders.rubric import load_rubric
 

@@ -114,7 +114,7 @@ def test_mislabelled_file_is_graded_as_its_code(realistic_runs: dict[str, RunRec
 
 def test_unparseable_notebook_is_a_clear_status() -> None:
     """A notebook cut off mid-upload is an invalid submission with the parser's reason, not a crash."""
-    from graders import intake
+    from graders import submissions
     from graders.backends import get_backend
     from graders.backends.base import Limits
     from graders.models import LatePolicy
@@ -123,12 +123,12 @@ def test_unparseable_notebook_is_a_clear_status() -> None:
     from graders.state import GradeContext, Task
 
     rubric = load_rubric("boston")
-    sub = intake.read_submission(NOTEBOOKS / "b_broken_json.ipynb", [rubric], datetime.now())
+    sub = submissions.read_submission(NOTEBOOKS / "b_broken_json.ipynb", [rubric], datetime.now())
     assert sub.notebook is None and sub.error
     ctx = GradeContext(
         course="t", profile="quick", seed=1, limits=Limits(), late_policy=LatePolicy(), backend=get_backend("local")
     )
-    run = grade_task(ctx, Task(intake.Student("1", "Broken JSON"), rubric, sub, None))
+    run = grade_task(ctx, Task(submissions.Student("1", "Broken JSON"), rubric, sub, None))
     assert run.status is Status.invalid_submission
     assert "b_broken_json.ipynb" in run.reason
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Literal
 
 from graders.models import TOTAL_MAX
-from graders.sheet import COLUMN_MAX, COLUMNS, HEADINGS, format_marks, given_sum, pending_columns, total
+from graders.reports.sheet import COLUMN_MAX, COLUMNS, HEADINGS, format_marks, given_sum, pending_columns, total
 
 ENCODING = "utf-8-sig"
 LONG_HEADER: tuple[str, ...] = ("roll_no", "name", "experiment", *COLUMNS, "total", "status", "pending")

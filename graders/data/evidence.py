@@ -32,7 +32,7 @@ from typing import Any
 import nbformat
 import pandas as pd
 
-from graders.variants import CourseFile, VariantSpec, student_bytes
+from graders.data.variants import CourseFile, VariantSpec, student_bytes
 
 WRAPPERS = ("len", "print", "display")
 READERS = {"read_csv", "read_table", "read_excel", "read_fwf"}
@@ -1048,7 +1048,7 @@ def serve(
     ``rows`` holds each course file's *served* canonical rows (canonical name -> frame of cell text, canonical
     row index), as the provider cut them: the holdout is removed before any variant is written.
     """
-    from graders.variants import served_name, write_variant
+    from graders.data.variants import served_name, write_variant
 
     by_name = {c.name: c for c in course_files}
     out: dict[str, str] = {}

@@ -3,7 +3,7 @@
 A provider that serves such a dataset calls :func:`serve_image_classes`: it
 reads the real MNIST-format files from the instructor's Keras cache
 (``<real>/datasets/<name>/``) when they are there, otherwise draws the
-deterministic stand-in ``graders.datasets.synthetic.<name>``; keeps the
+deterministic stand-in ``graders.data.datasets.synthetic.<name>``; keeps the
 holdout back (the real test tail, or the stand-in's own holdout split);
 cuts train and test to the profile's sizes; and writes ``<name>.npz`` in the
 layout the kernel's ``keras.datasets.<name>.load_data`` serves.
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from graders.datasets.arrays import cut_to_profile, feature_stats
+from graders.data.datasets.arrays import cut_to_profile, feature_stats
 from graders.rubric import ProfileSpec
 
 _IDX_PARTS = (
@@ -56,7 +56,7 @@ def image_classes(
     name: str, profile: ProfileSpec, seed: int, real: Path | None, n_hold: int
 ) -> tuple[dict[str, np.ndarray], str]:
     """The dataset's splits (train, test, holdout; not yet cut to the profile) and where they came from."""
-    from graders.datasets import synthetic
+    from graders.data.datasets import synthetic
 
     data = real_images(real, name.replace("_", "-"))
     if data is not None:

@@ -8,7 +8,7 @@ attributes each to an experiment by its text first and its file name second
 (file names lie, as with notebooks), reads them into located sections (so
 evidence can cite ``answers.docx, paragraph 14`` or ``answers.pdf, page 2``)
 and, for each question, keeps the better of the notebook's and the write-ups'
-answers. Matching and scoring are those of :mod:`graders.answers`.
+answers. Matching and scoring are those of :mod:`graders.marking.answers`.
 
 Nothing here raises on a student's file: a broken, encrypted or scanned
 write-up becomes a note that the examiner sees, never a silent 0.
@@ -34,7 +34,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from pypdf import PasswordType, PdfReader
 
-from graders.answers import MIN_WORDS, AnswerScore, score_answer, split_answers
+from graders.marking.answers import MIN_WORDS, AnswerScore, score_answer, split_answers
 from graders.models import Artifacts, Section, WriteupText
 from graders.rubric import Question, Rubric
 
@@ -384,7 +384,7 @@ _ASKED = re.compile(r"^(.{3,}?\?)[\s*_:]+(\S.*)$")
 
 
 def _normalized(text: str) -> list[str]:
-    """Lines as :func:`graders.answers.split_answers` reads them: "Question No. 1:" / "Q.1)" become "Q1", and a
+    """Lines as :func:`graders.marking.answers.split_answers` reads them: "Question No. 1:" / "Q.1)" become "Q1", and a
     question with its answer on the same line ("Q1) What is …? Ans: …") is split after the question."""
     out: list[str] = []
     for line in text.splitlines():

@@ -9,10 +9,10 @@ import math
 
 import pytest
 
-from graders.checks.plugin import Award
+from graders.marking.checks.plugin import Award
+from graders.marking.writeups import answer_sources, evidence
 from graders.models import COMPONENT_MAX, Artifacts, Status
 from graders.rubric import Rubric
-from graders.writeups import answer_sources, evidence
 
 
 def _fmt(value: float) -> str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from graders.sheet import COLUMN_MAX, COLUMNS, HEADINGS, format_marks
+from graders.reports.sheet import COLUMN_MAX, COLUMNS, HEADINGS, format_marks
 
 MAX_REPORTED = 20
 REQUIRED_FIELDS: tuple[str, ...] = ("roll_no", "experiment", "column", "marks", "who", "why")
@@ -74,7 +74,7 @@ class NewMark:
 
     roll_no: str
     experiment: str
-    component: str  # one of graders.sheet.COLUMNS
+    component: str  # one of graders.reports.sheet.COLUMNS
     marks: float
     who: str
     why: str

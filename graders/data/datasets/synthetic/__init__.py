@@ -22,12 +22,12 @@ for a one-line summary of each generator.
 
 from __future__ import annotations
 
-from graders.datasets.synthetic._common import FASHION_CLASSES, SPLITS
-from graders.datasets.synthetic.digits import mnist
-from graders.datasets.synthetic.garments import fashion_mnist
-from graders.datasets.synthetic.people import faces, utkface
-from graders.datasets.synthetic.reviews import apply_load_args, review_sequences, review_texts
-from graders.datasets.synthetic.scenes import outdoor_scenes, to_gray
+from graders.data.datasets.synthetic._common import FASHION_CLASSES, SPLITS
+from graders.data.datasets.synthetic.digits import mnist
+from graders.data.datasets.synthetic.garments import fashion_mnist
+from graders.data.datasets.synthetic.people import faces, utkface
+from graders.data.datasets.synthetic.reviews import apply_load_args, review_sequences, review_texts
+from graders.data.datasets.synthetic.scenes import outdoor_scenes, to_gray
 
 __all__ = [
     "SPLITS",

@@ -17,7 +17,7 @@ running the experiment's own provider (``rubrics/<id>/provider.py``):
 
 Each provider uses real data where the project ships it or the instructor
 provides it (``course.data``, Keras cache layout), otherwise deterministic
-synthetic stand-ins in the real format (:mod:`graders.datasets`). The cache
+synthetic stand-ins in the real format (:mod:`graders.data.datasets`). The cache
 key hashes the store's code, those helpers and the experiment's provider, so
 a changed provider builds its data anew; it hashes the experiment's variant
 declarations and files too, since the variants are written from this data.
@@ -42,13 +42,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from graders.data.variants import VARIANTS_FILE
 from graders.paths import CACHE_DIR
 from graders.rubric import ProfileSpec, Rubric, RubricError
-from graders.variants import VARIANTS_FILE
 
 if TYPE_CHECKING:
-    from graders.evidence import Choice
-    from graders.variants import CourseFile
+    from graders.data.evidence import Choice
+    from graders.data.variants import CourseFile
 
 STORE_VERSION = 2
 VARIANTS_DIR = "variants"  # under served/: the chosen variants, written on first use
@@ -202,8 +202,8 @@ def variant_files(data: ServedData, choices: dict[str, Choice], course_files: li
     Written from the rows the provider served (its holdout already removed), into a private folder
     first and renamed into ``served/variants/``, so concurrent jobs never see half a file.
     """
-    from graders.evidence import serve
-    from graders.variants import served_name
+    from graders.data.evidence import serve
+    from graders.data.variants import served_name
 
     folder = data.served_dir / VARIANTS_DIR
     by_name = {c.name: c for c in course_files}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graders.datasets.synthetic._common import (
+from graders.data.datasets.synthetic._common import (
     Array,
     Params,
     _check_sizes,
@@ -17,7 +17,7 @@ from graders.datasets.synthetic._common import (
     _to_uint8,
     _uniform,
 )
-from graders.datasets.synthetic.people import _batched, _over
+from graders.data.datasets.synthetic.people import _batched, _over
 
 
 def _scene_draw(rng: np.random.Generator, n: int) -> Params:

@@ -1,6 +1,6 @@
 """Helpers the experiments' data providers (``rubrics/<id>/provider.py``) build their data from.
 
-The store (:mod:`graders.datastore`) runs an experiment's provider; the
+The store (:mod:`graders.data.store`) runs an experiment's provider; the
 provider decides what is served and what is held back, using these generic
 pieces: ``keras_images`` (Keras image-class datasets from an instructor's
 cache, else a synthetic stand-in), ``images`` (writing and measuring image

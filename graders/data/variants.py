@@ -18,7 +18,7 @@ Two kinds of variant, because the hidden holdout must stay hidden in both:
   falls in the hidden range is dropped when it is served (the declaration says how to read its dates).
 
 Nothing here looks at a file's name: a variant is identified by the evidence of a notebook
-(:mod:`graders.evidence`), never by what the student called the file.
+(:mod:`graders.data.evidence`), never by what the student called the file.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from graders.curves import curves_svg
+from graders.reports.curves import curves_svg
 from graders.models import (
     COMPONENT_MAX,
     TOTAL_MAX,
@@ -35,11 +35,11 @@ from graders.models import (
     RunRecord,
     Status,
 )
-from graders.sheet import format_marks
-from graders.sheet import format_total as sheet_total
-from graders.store import effective_marks, winning_overrides
+from graders.reports.sheet import format_marks
+from graders.reports.sheet import format_total as sheet_total
+from graders.gradebook import effective_marks, winning_overrides
 
-TEMPLATES_DIR = Path(__file__).with_name("templates")
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 CSV_HEADER = (
     "roll_no",
     "name",

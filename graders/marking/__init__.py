@@ -1,0 +1,1 @@
+"""What turns a run into marks: the checks, the answers, the write-ups and the viva."""
