@@ -103,6 +103,8 @@ class CheckResult(Frozen):
     evidence: str = ""
     hint: str = ""
     hidden: bool = False  # not shown to students in self-check
+    # The run cannot decide this check (a capped fit still improving at the cap): its points are pending, not 0.
+    inconclusive: bool = False
 
 
 class ComponentMarks(Frozen):
