@@ -129,6 +129,7 @@ def grade(
     for exp in experiments or []:
         if exp not in cfg.experiments:
             raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
+    _check_class(cfg, students)  # a wrong folder or roll stops here, before the gradebook records anything
     sandbox, note = choose_backend(cfg.backend)
     if cfg.executor == "ray":
         where = cfg.address or "a Ray started here"
@@ -165,6 +166,28 @@ def grade(
         summary.similarity = integrity.similarity_reports(cfg, experiments or cfg.enabled, tasks)
     summary.reports, summary.csv = render_class(cfg)
     return summary
+
+
+def _check_class(cfg: CourseConfig, only: list[str] | None) -> None:
+    """A GradingError when the course cannot mean what it says: no submissions folder, no student folder in
+    it, no folder matching a roll on the roster, or a ``--student`` roll the roster does not have. A roster
+    student without a folder is not an error: that is work not handed in, graded ``missing``."""
+    root, where = cfg.submissions, f"set `submissions` in {cfg.source}"
+    if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "no such folder"
+        raise GradingError(f"{root}: {what}; the submissions hold one folder per roll number ({where})")
+    folders = sorted(c.name for c in root.iterdir() if c.is_dir() and not c.name.startswith("."))
+    if not folders:
+        raise GradingError(f"{root}: holds no student folder; it needs one folder per roll number, e.g. 7_Name")
+    rolls = [s.roll_no for s, _ in class_list(cfg)]
+    if not any(submissions.student_folder(root, roll) for roll in rolls):
+        shown = ", ".join(folders[:3]) + (", ..." if len(folders) > 3 else "")
+        raise GradingError(
+            f"{root}: none of its {len(folders)} folder(s) ({shown}) starts with a roll number on {cfg.roster}"
+        )
+    unknown = [r for r in dict.fromkeys(submissions.normalise_roll(x) for x in only or []) if r not in rolls]
+    if unknown:
+        raise GradingError(f"roll number(s) {', '.join(unknown)} not on the roster {cfg.roster}")
 
 
 def _gradebook_file(cfg: CourseConfig) -> Path:
@@ -389,6 +412,7 @@ def similarity(*, course: Path | str, experiments: list[str] | None = None) -> d
     for exp in experiments or []:
         if exp not in cfg.experiments:
             raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
+    _check_class(cfg, None)
     return integrity.similarity_reports(cfg, experiments or cfg.enabled, _tasks(cfg, None, experiments))
 
 
