@@ -225,15 +225,15 @@ class Gradebook:
         )
         return [self._load_run(run_id, record) for run_id, record in rows]
 
-    def latest_runs(self, course: str) -> list[RunRecord]:
-        """The latest run (by graded_at, then insertion) per roll_no × experiment of a course."""
+    def latest_runs(self, course: str, roll_no: str | None = None) -> list[RunRecord]:
+        """The latest run (by graded_at, then insertion) per roll_no × experiment of a course (or of one student)."""
         rows = self._db.execute(
             "SELECT run_id, record FROM ("
             "  SELECT run_id, record, roll_no, experiment, ROW_NUMBER() OVER ("
             "    PARTITION BY roll_no, experiment ORDER BY graded_at DESC, seq DESC) AS rank"
-            "  FROM runs WHERE course = ?"
+            "  FROM runs WHERE course = ? AND (? IS NULL OR roll_no = ?)"
             ") WHERE rank = 1 ORDER BY roll_no, experiment",
-            (course,),
+            (course, roll_no, roll_no),
         )
         return [self._load_run(run_id, record) for run_id, record in rows]
 
@@ -271,14 +271,20 @@ class Gradebook:
         )
         return [self._load_override(seq, record) for seq, record in rows]
 
-    def all_overrides(self, course: str) -> dict[tuple[str, str], list[Override]]:
-        """Every override of a course keyed by (roll_no, experiment), each list oldest first."""
-        rows = self._db.execute("SELECT seq, record FROM overrides WHERE course = ? ORDER BY at, seq", (course,))
+    def all_overrides(self, course: str, roll_no: str | None = None) -> dict[tuple[str, str], list[Override]]:
+        """Every override of a course (or of one student) keyed by (roll_no, experiment), each list oldest first."""
         grouped: dict[tuple[str, str], list[Override]] = {}
-        for seq, record in rows:
-            o = self._load_override(seq, record)
+        for _, o in self.override_history(course, roll_no):
             grouped.setdefault((o.roll_no, o.experiment), []).append(o)
         return grouped
+
+    def override_history(self, course: str, roll_no: str | None = None) -> list[tuple[int, Override]]:
+        """Every override of a course (or of one student) with its stored sequence number, oldest first."""
+        rows = self._db.execute(
+            "SELECT seq, record FROM overrides WHERE course = ? AND (? IS NULL OR roll_no = ?) ORDER BY at, seq",
+            (course, roll_no, roll_no),
+        )
+        return [(seq, self._load_override(seq, record)) for seq, record in rows]
 
     def _load_override(self, seq: int, record: str) -> Override:
         try:
