@@ -25,7 +25,8 @@ from graders.desk.marks_import import MarkEntry, MarksError, history_rows, read_
 from graders.executors import ExecutorError
 from graders.gradebook import Gradebook, effective_marks
 from graders.integrity import SimilarityReport
-from graders.marking.writeups import find_writeups, read_writeup, writeup_detector
+from graders.marking.writeups.find import find_writeups, writeup_detector
+from graders.marking.writeups.read import read_writeup
 from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
 from graders.pipeline import calibration_run, grade_task
 from graders.reports.exports import (

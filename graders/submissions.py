@@ -161,7 +161,9 @@ def read_submission(path: Path, rubrics: list[Rubric], submitted_at: datetime | 
     return Submission(path, digest, when, nb, detected=found, scores=scores)
 
 
-def _unsafe_member(name: str) -> bool:
+def unsafe_member(name: str) -> bool:
+    """Whether an archive member's name points outside the archive (absolute, drive-lettered or with '..'): the
+    one rule for every archive a student hands in (notebooks here, write-ups in :mod:`graders.marking.writeups`)."""
     parts = PurePosixPath(name.replace("\\", "/")).parts
     return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
 
@@ -173,7 +175,7 @@ def read_archive(path: Path, rubrics: list[Rubric], submitted_at: datetime | Non
     try:
         with zipfile.ZipFile(path) as zf:
             members = [m for m in zf.infolist() if not m.is_dir()]
-            unsafe = [m.filename for m in members if _unsafe_member(m.filename)]
+            unsafe = [m.filename for m in members if unsafe_member(m.filename)]
             if unsafe:
                 raise IntakeError(f"{path.name} is an unsafe archive: member {unsafe[0]!r} points outside the archive")
             wanted = [m for m in members if m.filename.endswith(SUBMISSION_SUFFIXES) and "__MACOSX" not in m.filename]

@@ -99,7 +99,7 @@ def test_without_evidence_nothing_is_mapped(boston: Any) -> None:
 
 
 def test_each_variant_is_written_once_per_cache(boston: Any) -> None:
-    from graders.data.evidence import choose_for_notebook
+    from graders.data.evidence.choice import choose_for_notebook
 
     courses = load_variants(RUBRICS_DIR / "boston")
     choices = choose_for_notebook(KAGGLE_STUDENT, courses)

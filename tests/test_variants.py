@@ -23,7 +23,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from graders.data import evidence as ev
+from graders.data.evidence import choice as ev_choice
+from graders.data.evidence import reads as ev_reads
+from graders.data.evidence import replay as ev_replay
+from graders.data.evidence.model import Evidence, ReadCall
 from graders.data.variants import CourseFile, VariantSpec, load_variants, read_canonical, student_bytes, variant_bytes
 from graders.paths import RUBRICS_DIR
 
@@ -151,15 +154,15 @@ def find(exp: str, vid: str) -> tuple[CourseFile, VariantSpec]:
     raise KeyError(vid)
 
 
-def _student_read(nb: nbformat.NotebookNode, exclude_archive: bool = True) -> ev.Evidence:
-    reads = [e for e in ev.notebook_reads(nb) if e.read is not None]
+def _student_read(nb: nbformat.NotebookNode, exclude_archive: bool = True) -> Evidence:
+    reads = [e for e in ev_reads.notebook_reads(nb) if e.read is not None]
     return next(e for e in reads if e.read is not None and (e.read.func != "archive" or not exclude_archive))
 
 
-def _parse(data: bytes, read: ev.ReadCall) -> pd.DataFrame:
+def _parse(data: bytes, read: ReadCall) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pd.read_csv(io.BytesIO(data), **ev._read_options(read.kwargs))
+        return pd.read_csv(io.BytesIO(data), **ev_replay._read_options(read.kwargs))
 
 
 def _table_bytes(data: bytes, spec: VariantSpec) -> bytes:
@@ -202,7 +205,7 @@ def test_declared_format_rebuilds_the_students_bytes(exp: str, vid: str, name: s
 def test_saved_outputs_pick_the_students_variant(exp: str, vid: str, name: str, tmp_path: Path) -> None:
     (tmp_path / name).write_bytes((REAL / exp / f"{vid}__{name}").read_bytes())
     nb = student_notebook(exp, vid, name, tmp_path, html=int(vid[1:]) % 2 == 1)
-    choices = ev.choose_for_notebook(nb, courses(exp))
+    choices = ev_choice.choose_for_notebook(nb, courses(exp))
     choice = choices[name]
     if STUDENT.get((exp, vid), {}).get("zip"):  # the archive is known by how it is opened; its member by outputs
         assert (choice.variant, choice.decided_by) == (vid, "code"), choice.reason
@@ -280,7 +283,7 @@ def _nb(*cells: str | tuple[str, str]) -> nbformat.NotebookNode:
 
 def test_no_evidence_serves_the_canonical_copy() -> None:
     nb = _nb("df = pd.read_csv('BostonHousing.csv')", "model.fit(df.values[:, :-1], df.values[:, -1])")
-    choice = ev.choose_for_notebook(nb, courses("boston"))["BostonHousing.csv"]
+    choice = ev_choice.choose_for_notebook(nb, courses("boston"))["BostonHousing.csv"]
     assert (choice.variant, choice.decided_by) == ("v01", "default")
     assert "canonical" in choice.reason
 
@@ -290,7 +293,7 @@ def test_no_evidence_routes_each_stock_read_to_its_course_files_canonical_copy()
         "train = pd.read_csv('/content/Google_Stock_Price_Train.csv')",
         "test = pd.read_csv('Google_Stock_Price_Test.csv')",
     )
-    choices = ev.choose_for_notebook(nb, courses("stock"))
+    choices = ev_choice.choose_for_notebook(nb, courses("stock"))
     assert choices["/content/Google_Stock_Price_Train.csv"].variant == "v01"
     assert choices["Google_Stock_Price_Test.csv"].variant == "v02"
 
@@ -298,7 +301,7 @@ def test_no_evidence_routes_each_stock_read_to_its_course_files_canonical_copy()
 @pytest.mark.parametrize("name", ["HousingData.csv", "BostonHousing.csv", "data.csv"])
 def test_code_only_upper_case_target_without_na_handling_gets_an_na_free_copy(name: str) -> None:
     nb = _nb(f"df = pd.read_csv({name!r})", "X = df.drop('MEDV', axis=1)\ny = df['MEDV']\nmodel.fit(X, y)")
-    choice = ev.choose_for_notebook(nb, courses("boston"))[name]
+    choice = ev_choice.choose_for_notebook(nb, courses("boston"))[name]
     assert (choice.variant, choice.decided_by) == ("v04", "code"), choice.reason
     assert "v02 has NA cells the code never handles" in choice.reason
 
@@ -309,7 +312,7 @@ def test_a_whitespace_read_without_names_gets_the_whitespace_separated_copy() ->
         "dataframe = pd.read_csv('housing.csv', delim_whitespace=True, header=None)",
         "dataset = dataframe.values\nX = dataset[:, 0:13]\nY = dataset[:, 13]",
     )
-    choice = ev.choose_for_notebook(nb, courses("boston"))["housing.csv"]
+    choice = ev_choice.choose_for_notebook(nb, courses("boston"))["housing.csv"]
     assert choice.variant == "v05", choice.reason  # the UCI housing.data layout
     assert "one text field" in choice.reason
 
@@ -318,7 +321,7 @@ def test_code_only_upper_case_target_with_na_handling_gets_the_kaggle_copy_with_
     nb = _nb(
         "df = pd.read_csv('boston.csv')\ndf.isnull().sum()", "df = df.fillna(df.mean())", "X = df.drop('MEDV', axis=1)"
     )
-    choice = ev.choose_for_notebook(nb, courses("boston"))["boston.csv"]
+    choice = ev_choice.choose_for_notebook(nb, courses("boston"))["boston.csv"]
     assert choice.variant == "v02", choice.reason
 
 
@@ -327,7 +330,7 @@ def test_saved_outputs_win_over_conflicting_code_and_say_so(tmp_path: Path) -> N
     (tmp_path / "HousingData.csv").write_bytes((REAL / "boston" / "v01__BostonHousing.csv").read_bytes())
     nb = run_cells(["import pandas as pd\ndf = pd.read_csv('HousingData.csv')", "df.head()", "df.shape"], tmp_path)
     nb.cells.append(nbformat.v4.new_code_cell("X = df.drop('MEDV', axis=1)\ny = df['MEDV']\nz = df['RM']"))
-    choice = ev.choose_for_notebook(nb, courses("boston"))["HousingData.csv"]
+    choice = ev_choice.choose_for_notebook(nb, courses("boston"))["HousingData.csv"]
     assert (choice.variant, choice.decided_by) == ("v01", "outputs")
     assert "but the saved outputs win" in choice.reason
 
@@ -339,36 +342,36 @@ def test_a_misleading_file_name_changes_nothing(exp: str, vid: str, name: str, t
     for read_name in ("BostonHousing.csv", "data.csv"):
         (tmp_path / read_name).write_bytes((REAL / exp / f"{vid}__{name}").read_bytes())
         nb = student_notebook(exp, vid, read_name, tmp_path, html=False)
-        assert ev.choose_for_notebook(nb, courses(exp))[read_name].variant == vid
+        assert ev_choice.choose_for_notebook(nb, courses(exp))[read_name].variant == vid
 
 
 def test_letters_header_evidence_from_code() -> None:
     with_header = _nb("df = pd.read_csv('letter-recognition.csv')\nX = df.drop('letter', axis=1)\ny = df['letter']")
     without = _nb("df = pd.read_csv('letter-recognition.csv', header=None)\nX = df.iloc[:, 1:]\ny = df[0]")
-    assert ev.choose_for_notebook(with_header, courses("letters"))["letter-recognition.csv"].variant == "v02"
-    assert ev.choose_for_notebook(without, courses("letters"))["letter-recognition.csv"].variant == "v01"
+    assert ev_choice.choose_for_notebook(with_header, courses("letters"))["letter-recognition.csv"].variant == "v02"
+    assert ev_choice.choose_for_notebook(without, courses("letters"))["letter-recognition.csv"].variant == "v01"
 
 
 def test_excel_saved_stock_file_from_code_that_casts_close() -> None:
     """Code that casts Close without stripping separators had a numeric Close: not the byte-exact Kaggle file."""
     nb = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')\nclose = df['Close'].astype(float)")
-    choice = ev.choose_for_notebook(nb, courses("stock"))["Google_Stock_Price_Train.csv"]
+    choice = ev_choice.choose_for_notebook(nb, courses("stock"))["Google_Stock_Price_Train.csv"]
     assert choice.variant == "v04", choice.reason
     stripped = _nb(
         "df = pd.read_csv('Google_Stock_Price_Train.csv')", "close = df['Close'].str.replace(',', '').astype(float)"
     )
-    assert ev.choose_for_notebook(stripped, courses("stock"))["Google_Stock_Price_Train.csv"].variant == "v01"
+    assert ev_choice.choose_for_notebook(stripped, courses("stock"))["Google_Stock_Price_Train.csv"].variant == "v01"
 
 
 def test_a_shape_output_alone_tells_a_short_yahoo_export_from_the_kaggle_file() -> None:
     nb = _nb("df = pd.read_csv('goog.csv')", ("df.shape", "(61, 6)"))
-    choice = ev.choose_for_notebook(nb, courses("stock"))["goog.csv"]
+    choice = ev_choice.choose_for_notebook(nb, courses("stock"))["goog.csv"]
     assert (choice.variant, choice.decided_by) == ("v08", "outputs"), choice.reason
 
 
 def test_removed_pandas_options_are_read_as_pandas_3_does() -> None:
-    read = ev.notebook_evidence(_nb("df = pd.read_csv('housing.csv', header=None, delim_whitespace=True)")).read
-    assert read is not None and ev._read_options(read.kwargs) == {"header": None, "sep": r"\s+"}
+    read = ev_reads.notebook_evidence(_nb("df = pd.read_csv('housing.csv', header=None, delim_whitespace=True)")).read
+    assert read is not None and ev_replay._read_options(read.kwargs) == {"header": None, "sep": r"\s+"}
 
 
 def test_every_served_stock_file_hides_the_holdout_period() -> None:
@@ -400,12 +403,12 @@ def test_serve_writes_each_choice_once_and_maps_read_names(tmp_path: Path) -> No
         "test = pd.read_csv('Google_Stock_Price_Test.csv')",
         ("test.shape", "(125, 6)"),
     )
-    choices = ev.choose_for_notebook(nb, files)
+    choices = ev_choice.choose_for_notebook(nb, files)
     assert {k: c.variant for k, c in choices.items()} == {
         "Google_Stock_Price_Train.csv": "v05",
         "Google_Stock_Price_Test.csv": "v06",
     }
-    served = ev.serve(choices, files, {c.name: served_rows(c)[0] for c in files}, tmp_path)
+    served = ev_choice.serve(choices, files, {c.name: served_rows(c)[0] for c in files}, tmp_path)
     train = pd.read_csv(tmp_path / served["Google_Stock_Price_Train.csv"])
     assert len(train) == 1258 + 20  # the Kaggle years and January 2017; the rest of 2017 is the holdout
     assert len(pd.read_csv(tmp_path / served["Google_Stock_Price_Test.csv"])) == 125

@@ -47,7 +47,7 @@ from graders.paths import CACHE_DIR
 from graders.rubric import ProfileSpec, Rubric, RubricError
 
 if TYPE_CHECKING:
-    from graders.data.evidence import Choice
+    from graders.data.evidence.choice import Choice
     from graders.data.variants import CourseFile
 
 STORE_VERSION = 2
@@ -202,7 +202,7 @@ def variant_files(data: ServedData, choices: dict[str, Choice], course_files: li
     Written from the rows the provider served (its holdout already removed), into a private folder
     first and renamed into ``served/variants/``, so concurrent jobs never see half a file.
     """
-    from graders.data.evidence import serve
+    from graders.data.evidence.choice import serve
     from graders.data.variants import served_name
 
     folder = data.served_dir / VARIANTS_DIR

@@ -84,7 +84,7 @@ def matched_variants(
     file is served as before. Matching never fails a submission: if it cannot be done the canonical
     files are served, as they would be without evidence.
     """
-    from graders.data.evidence import choose_for_notebook
+    from graders.data.evidence.choice import choose_for_notebook
 
     course_files = load_variants(rubric.folder)
     if not course_files:

@@ -15,7 +15,7 @@ from importlib import metadata
 from graders import __version__
 from graders.integrity.forgery import forgery_flags
 from graders.integrity.leakage import leakage_flags
-from graders.marking.writeups import answer_sources, nothing_written
+from graders.marking.writeups.match import answer_sources, nothing_written
 from graders.models import (
     COMPONENT_MAX,
     CheckResult,

@@ -10,7 +10,7 @@ import math
 import pytest
 
 from graders.marking.checks.plugin import Award
-from graders.marking.writeups import answer_sources, evidence
+from graders.marking.writeups.match import answer_sources, evidence
 from graders.models import COMPONENT_MAX, Artifacts, Status
 from graders.rubric import Rubric
 
