@@ -22,6 +22,7 @@ from graders import __version__, api
 from graders.config import ConfigError, load_course
 from graders.executors import ExecutorError
 from graders.gradebook import GradebookError
+from graders.integrity.similarity import page_name
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
 from graders.reports.sheet import format_total
 from graders.rubric import RubricError
@@ -42,6 +43,7 @@ try:
     EXPECTED_ERRORS += (ImageBuildError,)
 except ImportError:  # the docker SDK is optional for grading with the local backend
     pass
+SIMILARITY_KINDS = ("identical", "near-identical", "shared code")
 # soft_wrap: a line piped to a file or another program is one line, never hard-wrapped at 80 columns.
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -239,13 +241,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_similarity(args: argparse.Namespace) -> int:
     reports = api.similarity(course=args.course, experiments=args.experiment)
+    folder = load_course(args.course).reports
     for exp, report in reports.items():
+        kinds = ", ".join(f"{sum(p.kind == k for p in report.pairs)} {k}" for k in SIMILARITY_KINDS)
         out.print(
-            f"  {exp:<10} {report.submissions:>3} submission(s): {len(report.pairs)} similar pair(s), "
+            f"  {exp:<10} {report.submissions:>3} submission(s): {len(report.pairs)} pair(s) listed ({kinds}), "
             f"{len(report.clusters)} cluster(s)"
         )
-    cfg_reports = load_course(args.course).reports
-    out.print(f"pages: {cfg_reports}/similarity-<experiment>.html (marks are not changed: an examiner decides)")
+        out.print(f"    page: {folder / page_name(exp)}", markup=False)
+    out.print("marks are not changed: an examiner decides")
     return 0
 
 

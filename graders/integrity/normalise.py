@@ -19,18 +19,25 @@ students use do not hide a copy:
   same stream; reordered cells only break the few k-grams at their edges.
 
 Each symbol remembers where it came from (cell, character range, lines), so a
-match found on the symbols can be highlighted in the student's own code.
+match found on the symbols can be highlighted in the student's own code, and
+its top-level statement, so that copies with their cells or statements in
+another order are still told apart from rewritten ones.
+
+Beside the symbols, :func:`literal` keeps the code as written less whitespace
+and comments alone: two submissions equal there are *identical*; equal only as
+symbols they are *near-identical* (renamed, renumbered, re-worded).
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import io
 import keyword
 import re
 import tokenize
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 _SYMBOL_BASE = 0xE000  # Unicode private use area: never an operator character
@@ -62,7 +69,11 @@ class Normalised:
     end: tuple[int, ...]  # per symbol: ... and ends
     first_line: tuple[int, ...]  # per symbol: 1-based line of the token's start in its cell
     last_line: tuple[int, ...]
-    cell_texts: tuple[str, ...]  # the symbols of each cell on its own (to spot reordered exact copies)
+    cell_texts: tuple[str, ...]  # the symbols of each cell on its own
+    statements: tuple[str, ...] = ()  # the symbols of each top-level statement, in order (to spot reordered copies)
+    statement: tuple[int, ...] = ()  # per symbol: the index of its statement in ``statements``
+    literal: str = ""  # the code less whitespace and comments alone (see :func:`literal`)
+    literal_statements: tuple[str, ...] = ()  # ... per top-level statement
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,50 @@ def _token_symbol(tok: tokenize.TokenInfo, bound: set[str], previous: str) -> st
     return symbol(tok.string)
 
 
+_LITERAL_SEPARATOR = "\x1f"  # between two tokens' text: "a b" and "ab" stay two different streams
+
+
+def _statement_of(tree: ast.Module | None) -> Callable[[int], int]:
+    """Line (1-based) -> the index of the top-level statement it belongs to (0 for a cell that does not parse)."""
+    if tree is None or not tree.body:
+        return lambda line: 0
+    ends = [stmt.end_lineno or stmt.lineno for stmt in tree.body]
+    return lambda line: min(bisect.bisect_left(ends, line), len(ends) - 1)
+
+
+def _by_statement(cell: _Cell, items: Iterable[tuple[int, str]]) -> list[str]:
+    """(line, text) items grouped by the top-level statement of their line, in order."""
+    which = _statement_of(cell.tree)
+    groups: dict[int, list[str]] = {}
+    for line, text in items:
+        groups.setdefault(which(line), []).append(text)
+    return ["".join(g) for _, g in sorted(groups.items())]
+
+
+def _statement_numbers(cell: _Cell, lines: Sequence[int], first: int) -> list[int]:
+    """Each item's statement index, counting the cell's non-empty statements from ``first``."""
+    which = _statement_of(cell.tree)
+    order = {s: first + i for i, s in enumerate(sorted({which(line) for line in lines}))}
+    return [order[which(line)] for line in lines]
+
+
+def _literal(cell: _Cell) -> tuple[str, list[str]]:
+    kept = [
+        (t.start[0], t.string + _LITERAL_SEPARATOR) for t in cell.tokens if t.type not in _SKIPPED and t.string.strip()
+    ]
+    return "".join(text for _, text in kept), _by_statement(cell, kept)
+
+
+def literal(cells: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+    """The code as it is written, less whitespace and comments alone: every other token's exact text, all
+    cells concatenated, and each top-level statement's on its own. Two submissions with the same literal
+    stream are *identical* in the sense a teacher can repeat: nothing was renamed, renumbered, re-worded or
+    added, only spacing, blank lines, indentation, comments or cell boundaries differ (the same statements
+    in another order: identical, reordered)."""
+    norm = normalise(cells)
+    return norm.literal, norm.literal_statements
+
+
 def normalise(cells: Iterable[str]) -> Normalised:
     """The cells as one normalised symbol stream (see the module docstring for what is normalised away)."""
     read = [_read_cell(_blank_shell_lines(c)) for c in cells]
@@ -238,9 +293,18 @@ def normalise(cells: Iterable[str]) -> Normalised:
     first: list[int] = []
     last: list[int] = []
     per_cell: list[str] = []
+    statements: list[str] = []
+    numbers: list[int] = []
+    literal_text: list[str] = []
+    literal_statements: list[str] = []
     for index, cell in enumerate(read):
+        whole, parts = _literal(cell)
+        literal_text.append(whole)
+        literal_statements.extend(parts)
         toks = _cell_symbols(cell, bound)
         per_cell.append("".join(t.symbol for t in toks))
+        numbers.extend(_statement_numbers(cell, [t.first_line for t in toks], len(statements)))
+        statements.extend(_by_statement(cell, ((t.first_line, t.symbol) for t in toks)))
         for t in toks:
             text.append(t.symbol)
             cell_no.append(index)
@@ -256,4 +320,8 @@ def normalise(cells: Iterable[str]) -> Normalised:
         tuple(first),
         tuple(last),
         tuple(per_cell),
+        tuple(statements),
+        tuple(numbers),
+        "".join(literal_text),
+        tuple(literal_statements),
     )

@@ -20,8 +20,17 @@ How a pair is judged
    tokens of A covered by fingerprints also in B, over the tokens of A
    covered by any kept fingerprint. A pair is reported when either direction
    reaches ``threshold`` *and* the shared code is at least ``min_tokens``
-   tokens; it is an *exact copy* when both normalised streams are identical
-   (or identical up to cell order).
+   tokens.
+6. Each reported pair is named in words a teacher can repeat to a student:
+   *identical* when the code is the same once whitespace and comments alone
+   are removed (cell boundaries and, noted, cell order aside);
+   *near-identical* when it is the same once names, numbers and strings are
+   normalised (renamed variables, other epochs, other titles, added prints);
+   *shared code* for every other reported pair.
+7. Clusters are cliques (complete linkage over the reported pairs): three or
+   more students each of whom is listed with every other. A student who shares
+   a fragment with two unrelated groups is listed with each, but does not join
+   the two groups into one.
 
 Nothing here changes a mark: the report is evidence for an examiner.
 """
@@ -43,6 +52,8 @@ import numpy.typing as npt
 from copydetect import utils as cd
 from datasketch import MinHash, MinHashLSH
 from pydantic import BaseModel, ConfigDict, Field
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.spatial.distance import squareform
 
 from graders.integrity.normalise import Normalised, normalise, strip_shell_lines
 
@@ -152,8 +163,12 @@ class Pair(BaseModel):
     a_in_b: float = Field(description="Share of A's own code (tokens) that is also found in B.")
     b_in_a: float = Field(description="Share of B's own code that is also found in A.")
     matched_tokens: int = Field(description="Tokens of A's own code inside matches (the smaller side's count).")
-    exact: bool = Field(description="Identical code after normalisation (up to cell order).")
-    reordered: bool = Field(False, description="Exact copy whose cells are in another order.")
+    exact: bool = Field(
+        description="The same code once names, numbers, strings, prints and formatting are normalised (up to cell "
+        "order): near-identical, or identical."
+    )
+    identical: bool = Field(False, description="The same code once whitespace and comments alone are removed.")
+    reordered: bool = Field(False, description="Identical or near-identical code whose cells are in another order.")
     a_spans: tuple[Span, ...] = Field(description="Matched fragments in A: (cell, start, end).")
     b_spans: tuple[Span, ...] = Field(description="Matched fragments in B.")
 
@@ -164,12 +179,21 @@ class Pair(BaseModel):
 
     @property
     def kind(self) -> str:
-        """'exact' or 'similar'."""
-        return "exact" if self.exact else "similar"
+        """The pair in words: 'identical', 'near-identical' or 'shared code'."""
+        return "identical" if self.identical else "near-identical" if self.exact else "shared code"
+
+    @property
+    def kind_class(self) -> str:
+        """A CSS class for the kind: identical, near or shared."""
+        return "identical" if self.identical else "near" if self.exact else "shared"
+
+    def other(self, roll_no: str) -> str:
+        """The other student of the pair."""
+        return self.b if roll_no == self.a else self.a
 
 
 class Cluster(BaseModel):
-    """Three or more submissions joined by reported pairs (connected, not necessarily all alike)."""
+    """Three or more submissions each listed in a pair with every other (a clique of reported pairs)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -177,7 +201,8 @@ class Cluster(BaseModel):
     members: tuple[str, ...]
     names: tuple[str, ...]
     strongest: float = Field(description="Highest pair score inside the cluster.")
-    pairs: int = Field(description="Reported pairs inside the cluster.")
+    weakest: float = Field(0.0, description="Lowest pair score inside the cluster.")
+    pairs: int = Field(description="Reported pairs inside the cluster: every two members.")
 
 
 class SimilarityReport(BaseModel):
@@ -205,7 +230,9 @@ class _Print:
     hashes: set[int]
     hash_idx: dict[int, list[int]]
     coverage: float
-    reorder_key: tuple[str, ...]
+    reorder_key: tuple[str, ...]  # the normalised top-level statements, sorted: near-identical in another order
+    literal: str  # the code less whitespace and comments (see normalise.literal)
+    literal_key: tuple[str, ...]  # ... its top-level statements, sorted: identical in another order
 
 
 def kgram_hashes(text: str, k: int) -> npt.NDArray[np.int64]:
@@ -260,7 +287,8 @@ def _prints(docs: Sequence[CodeDoc], drop_bp: set[int], settings: SimilaritySett
             if h not in drop:
                 hash_idx.setdefault(h, []).append(i)
         coverage = float(cd.get_token_coverage(hash_idx, settings.k, len(norm.text))) if hash_idx else 0.0
-        out.append(_Print(doc, norm, set(hash_idx), hash_idx, coverage, tuple(sorted(norm.cell_texts))))
+        reorder_key, literal_key = tuple(sorted(norm.statements)), tuple(sorted(norm.literal_statements))
+        out.append(_Print(doc, norm, set(hash_idx), hash_idx, coverage, reorder_key, norm.literal, literal_key))
     return out, len(common)
 
 
@@ -331,6 +359,7 @@ def _compare(a: _Print, b: _Print, settings: SimilaritySettings) -> Pair | None:
     tokens_b = int(np.sum(slices_b[1] - slices_b[0]))
     a_in_b, b_in_a = tokens_a / a.coverage, tokens_b / b.coverage
     exact = a.norm.text == b.norm.text or a.reorder_key == b.reorder_key
+    identical = a.literal == b.literal or a.literal_key == b.literal_key
     if min(tokens_a, tokens_b) < settings.min_tokens or not (exact or _strong(a_in_b, b_in_a, tokens_a, settings)):
         return None
     return Pair(
@@ -343,40 +372,48 @@ def _compare(a: _Print, b: _Print, settings: SimilaritySettings) -> Pair | None:
         a_in_b=round(min(a_in_b, 1.0), 4),
         b_in_a=round(min(b_in_a, 1.0), 4),
         matched_tokens=min(tokens_a, tokens_b),
-        exact=exact,
-        reordered=exact and a.norm.text != b.norm.text,
+        exact=exact or identical,
+        identical=identical,
+        reordered=(exact or identical) and a.norm.text != b.norm.text and a.literal != b.literal,
         a_spans=_spans(a.norm, slices_a),
         b_spans=_spans(b.norm, slices_b),
     )
 
 
+UNLISTED = 1.0  # the distance of two students not listed as a pair: never inside one cluster
+
+
 def _clusters(pairs: Sequence[Pair], names: dict[str, str], order: dict[str, int]) -> tuple[Cluster, ...]:
-    """Connected groups of three or more submissions, largest first."""
-    parent: dict[str, str] = {}
+    """Cliques of three or more, largest first: complete-linkage clustering (scipy) of the students in a
+    pair, each pair at distance 1 - score and two students not listed at :data:`UNLISTED`, cut below that.
 
-    def root(x: str) -> str:
-        while parent.setdefault(x, x) != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    Complete linkage measures a group by its least alike two members, so a cluster is a group of students
+    each listed with every other; a student listed with members of two groups that are not listed with
+    each other joins at most one of them, never bridging the two into one cluster."""
+    rolls = sorted({r for p in pairs for r in (p.a, p.b)}, key=order.__getitem__)
+    if len(rolls) < 3:
+        return ()
+    at = {r: i for i, r in enumerate(rolls)}
+    distance = np.full((len(rolls), len(rolls)), UNLISTED)
+    np.fill_diagonal(distance, 0.0)
+    score = {frozenset((p.a, p.b)): p.score for p in pairs}
     for p in pairs:
-        parent[root(p.a)] = root(p.b)
-    groups: dict[str, list[str]] = {}
-    for roll in parent:
-        groups.setdefault(root(roll), []).append(roll)
-    big = sorted(
-        (sorted(g, key=order.__getitem__) for g in groups.values() if len(g) >= 3), key=lambda g: (-len(g), order[g[0]])
-    )
+        distance[at[p.a], at[p.b]] = distance[at[p.b], at[p.a]] = min(1.0 - p.score, 0.9 * UNLISTED)
+    labels = fcluster(linkage(squareform(distance), method="complete"), t=0.95 * UNLISTED, criterion="distance")
+    groups: dict[int, list[str]] = {}
+    for roll, label in zip(rolls, labels.tolist()):
+        groups.setdefault(label, []).append(roll)
+    big = sorted((g for g in groups.values() if len(g) >= 3), key=lambda g: (-len(g), order[g[0]]))
     out = []
     for number, members in enumerate(big, start=1):
-        inside = [p for p in pairs if p.a in members and p.b in members]
+        inside = [score[frozenset(two)] for two in itertools.combinations(members, 2)]
         out.append(
             Cluster(
                 number=number,
                 members=tuple(members),
                 names=tuple(names[m] for m in members),
-                strongest=max(p.score for p in inside),
+                strongest=max(inside),
+                weakest=min(inside),
                 pairs=len(inside),
             )
         )
@@ -405,7 +442,7 @@ def compare_class(
     prints, common = _prints(docs, bp, settings)
     candidates = _candidates(prints, settings)
     pairs = [p for i, j in candidates if (p := _compare(prints[i], prints[j], settings)) is not None]
-    pairs.sort(key=lambda p: (not p.exact, -p.score, rolls.index(p.a), rolls.index(p.b)))
+    pairs.sort(key=lambda p: (not p.identical, not p.exact, -p.score, rolls.index(p.a), rolls.index(p.b)))
     order = {r: i for i, r in enumerate(rolls)}
     return SimilarityReport(
         experiment=experiment,
@@ -421,7 +458,8 @@ def compare_class(
 
 
 def flagged_rolls(report: SimilarityReport) -> dict[str, str]:
-    """Roll number -> a short label for the register ("cluster 1", "exact copy of 7", "similar to 7 (83%)").
+    """Roll number -> a short label for the register ("cluster 1", "identical to 7", "near-identical to 7",
+    "shares code with 7 (83%)").
 
     A student in a cluster gets the cluster; otherwise their strongest pair names the other student.
     """
@@ -432,7 +470,9 @@ def flagged_rolls(report: SimilarityReport) -> dict[str, str]:
     for pair in report.pairs:  # sorted: exact first, then strongest
         for me, other in ((pair.a, pair.b), (pair.b, pair.a)):
             if me not in labels:
-                labels[me] = f"exact copy of {other}" if pair.exact else f"similar to {other} ({pair.score:.0%})"
+                labels[me] = (
+                    f"shares code with {other} ({pair.score:.0%})" if not pair.exact else f"{pair.kind} to {other}"
+                )
     return labels
 
 

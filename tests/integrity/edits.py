@@ -101,6 +101,30 @@ def reformat(cells: Cells, rng: random.Random) -> Cells:
     return tuple(out)
 
 
+def comment(cells: Cells, rng: random.Random) -> Cells:
+    """Comments above some lines and at the end of others, nothing else: the code itself is untouched."""
+    out = []
+    for cell in cells:
+        lines = []
+        for line in cell.split("\n"):
+            indent = line[: len(line) - len(line.lstrip())]
+            if line.strip() and rng.random() < 0.3:
+                lines.append(f"{indent}# {rng.choice(['load', 'my step', 'as in class', 'check this'])}")
+            lines.append(line)
+        out.append("\n".join(lines))
+    return tuple(out)
+
+
+def respace(cells: Cells, rng: random.Random) -> Cells:
+    """Spaces around '=' and after ',' changed and blank lines added; quotes and every token kept."""
+    out = []
+    for cell in cells:
+        cell = re.sub(r"(\w) = (?!=)", r"\1=", cell)
+        cell = re.sub(r", (?=\w)", ",", cell)
+        out.append(cell.replace("\n", "\n\n", 1) + "\n")
+    return tuple(out)
+
+
 def reorder(cells: Cells, rng: random.Random) -> Cells:
     """The last two cells swapped and the imports cell moved to the end (it still runs in Jupyter order)."""
     cells = list(cells)

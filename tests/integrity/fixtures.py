@@ -62,7 +62,8 @@ class FixtureClass:
     files: dict[str, str | nbformat.NotebookNode] = field(default_factory=dict)  # file name -> content
     groups: list[set[str]] = field(default_factory=list)  # copy groups: any two members may be reported
     must_pair: list[tuple[str, str]] = field(default_factory=list)  # direct copies: must be reported
-    exact: list[tuple[str, str]] = field(default_factory=list)  # must be reported as exact copies
+    identical: list[tuple[str, str]] = field(default_factory=list)  # only spacing/comments/cells changed
+    near_identical: list[tuple[str, str]] = field(default_factory=list)  # also renamed, renumbered, prints added
     clusters: list[set[str]] = field(default_factory=list)  # must form clusters
     manual_only: list[str] = field(default_factory=list)  # hand in the manual's code with little of their own
 
@@ -122,13 +123,14 @@ def _kind(cell: str) -> str:
 
 
 def boston_class() -> FixtureClass:
-    """26 students: an exact copy, a reordered/merged copy, a .py copy, a rewritten copy, a cluster of four."""
+    """28 students: near-identical copies (renamed, .py), a reordered/merged copy, a rewritten copy, a cluster of
+    four, and an identical copy (comments, spacing and cell order changed, nothing else)."""
     fc = FixtureClass("boston")
     e = edits
     a = honest("boston", 1)
     fc.add(1, a)
     fc.add(2, copy(a, 2, e.rename, e.renumber, e.annotate, e.reformat))
-    fc.group("1", "2"), fc.must_pair.append(("1", "2")), fc.exact.append(("1", "2"))
+    fc.group("1", "2"), fc.must_pair.append(("1", "2")), fc.near_identical.append(("1", "2"))
     b = honest("boston", 3)
     fc.add(3, b)
     fc.add(4, copy(b, 4, e.rename, e.reorder, e.merge))
@@ -136,7 +138,7 @@ def boston_class() -> FixtureClass:
     c = honest("boston", 5)
     fc.add(5, c)
     fc.add(6, copy(c, 6, e.rename, e.annotate), module=True)
-    fc.group("5", "6"), fc.must_pair.append(("5", "6")), fc.exact.append(("5", "6"))
+    fc.group("5", "6"), fc.must_pair.append(("5", "6")), fc.near_identical.append(("5", "6"))
     d = honest("boston", 7)
     fc.add(7, d)
     fc.add(8, copy(near(d, "boston", 8, replace=5, extra=9), 8, e.rename, e.renumber))
@@ -152,21 +154,26 @@ def boston_class() -> FixtureClass:
     fc.manual_only = [fc.add(13, from_manual("boston", 13)), fc.add(14, from_manual("boston", 14))]
     for roll in range(15, 27):
         fc.add(roll, honest("boston", roll))
+    same = honest("boston", 27)
+    fc.add(27, same)
+    fc.add(28, copy(same, 28, e.comment, e.respace, e.reorder))
+    fc.group("27", "28"), fc.must_pair.append(("27", "28")), fc.identical.append(("27", "28"))
     return fc
 
 
 def fashion_class() -> FixtureClass:
-    """20 students: an exact copy, a merged .py copy, a rewritten copy, a cluster of three."""
+    """22 students: a near-identical copy, a merged .py copy, a rewritten copy, a cluster of three, and an
+    identical copy (comments, spacing and cell boundaries changed)."""
     fc = FixtureClass("fashion")
     e = edits
     a = honest("fashion", 1)
     fc.add(1, a)
     fc.add(2, copy(a, 2, e.rename, e.annotate, e.reformat, e.renumber))
-    fc.group("1", "2"), fc.must_pair.append(("1", "2")), fc.exact.append(("1", "2"))
+    fc.group("1", "2"), fc.must_pair.append(("1", "2")), fc.near_identical.append(("1", "2"))
     b = honest("fashion", 3)
     fc.add(3, b)
     fc.add(4, copy(b, 4, e.rename, e.merge), module=True)
-    fc.group("3", "4"), fc.must_pair.append(("3", "4")), fc.exact.append(("3", "4"))  # merging keeps the code
+    fc.group("3", "4"), fc.must_pair.append(("3", "4")), fc.near_identical.append(("3", "4"))  # renamed, merged
     c = honest("fashion", 25)
     fc.add(5, c)
     fc.add(6, copy(near(c, "fashion", 6, replace=4, extra=7), 6, e.renumber, e.rename))
@@ -180,6 +187,36 @@ def fashion_class() -> FixtureClass:
     fc.manual_only = [fc.add(10, from_manual("fashion", 10)), fc.add(11, from_manual("fashion", 11))]
     for roll in range(12, 21):
         fc.add(roll, honest("fashion", roll))
+    same = honest("fashion", 50)  # a seed whose code leaves the fingerprints common to the class as they were
+    fc.add(21, same)
+    fc.add(22, copy(same, 22, e.comment, e.respace, e.merge), module=True)
+    fc.group("21", "22"), fc.must_pair.append(("21", "22")), fc.identical.append(("21", "22"))
+    return fc
+
+
+def tutorial_families() -> FixtureClass:
+    """Two tutorial groups and a student between them (20 students).
+
+    Rolls 1-4 each hand in tutorial A disguised their own way, rolls 5-8 tutorial B; roll 9 pasted both
+    tutorials into one notebook, so it is listed with every member of both groups. The two groups share
+    nothing with each other: they must stay two clusters, not be chained into one through roll 9.
+    """
+    fc = FixtureClass("boston")
+    e = edits
+    for first, seed in ((1, 101), (5, 105)):
+        tutorial = honest("boston", seed)
+        family = [
+            fc.add(first, tutorial),
+            fc.add(first + 1, copy(tutorial, first + 1, e.rename, e.annotate)),
+            fc.add(first + 2, copy(tutorial, first + 2, e.renumber, e.reformat, e.split)),
+            fc.add(first + 3, copy(tutorial, first + 3, e.rename, e.reorder, e.comment)),
+        ]
+        fc.group(*family, "9", cluster=False)
+        fc.clusters.append(set(family))
+    both = (*honest("boston", 101), *copy(honest("boston", 105), 9, e.rename))
+    fc.add(9, both)
+    for roll in range(10, 21):
+        fc.add(roll, honest("boston", roll + 100))
     return fc
 
 
