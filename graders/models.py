@@ -24,6 +24,7 @@ from labgrade_runtime.contract import (
     CellError,
     EvalResult,
     FitRecord,
+    Layer,
     ProbeResult,
     RunResult,
     Status,
@@ -47,6 +48,7 @@ __all__ = [
     "Frozen",
     "IntegrityFlag",
     "LatePolicy",
+    "Layer",
     "Override",
     "ProbeResult",
     "Provenance",
@@ -288,7 +290,7 @@ class Artifacts(BaseModel):
         return self.scored.metrics if self.scored else {}
 
     @property
-    def architecture(self) -> list[dict[str, Any]]:
+    def architecture(self) -> list[Layer]:
         """The loaded model's layers, as the evaluator read them."""
         return self.scored.architecture if self.scored else []
 
@@ -394,7 +396,7 @@ class RunRecord(Frozen):
         return self.artifacts.history if self.artifacts else {}
 
     @property
-    def architecture(self) -> list[dict[str, Any]]:
+    def architecture(self) -> list[Layer]:
         """The model's layers."""
         return self.artifacts.architecture if self.artifacts else []
 

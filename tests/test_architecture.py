@@ -137,3 +137,38 @@ def test_the_top_of_graders_is_the_shell_and_its_core_types() -> None:
     assert folders <= SUBSYSTEMS, f"an unnamed subsystem: {sorted(folders - SUBSYSTEMS)}"
     for folder in folders - {"templates"}:
         assert (GRADERS / folder / "__init__.py").is_file(), folder
+
+
+# The job's folders reach a sandboxed process in one place: labgrade_runtime.contract's Roots (written by the host
+# with Roots.env(), read back with from_env()). A LABGRADE_<root> name anywhere else is a root read around it.
+JOB_ROOTS = ("ARTIFACTS", "HOLDOUT", "OUT", "WORK", "DATA", "RUBRIC", "ADAPTERS", "ROOTS", "SPEC")
+
+
+def _root_reads(source: str) -> list[str]:
+    """Where ``source`` names a job root's environment variable, or the contract's one variable, by itself."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        text = node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else ""
+        if text in {f"LABGRADE_{root}" for root in JOB_ROOTS} or text == "LABGRADE_":
+            found.append(f"line {node.lineno}: {text!r}")
+        if isinstance(node, (ast.Name, ast.Attribute)) and (getattr(node, "id", "") or getattr(node, "attr", "")) == (
+            "ROOTS_ENV"
+        ):
+            found.append(f"line {node.lineno}: ROOTS_ENV")
+    return found
+
+
+def test_the_root_finder_finds_a_root_read() -> None:
+    assert _root_reads("import os\nout = os.environ['LABGRADE_OUT']")
+    assert _root_reads("import os\nout = os.environ.get(f'LABGRADE_{name.upper()}')")
+    assert _root_reads("from labgrade_runtime.contract import ROOTS_ENV\nimport os\nos.environ[ROOTS_ENV]")
+    assert not _root_reads("import os\nprofile = os.environ.get('LABGRADE_PROFILE')")
+
+
+def test_job_roots_are_read_only_through_the_contract() -> None:
+    """No module of the runtime, the rubrics or the harness reads or writes a job root's variable itself."""
+    contract = RUNTIME_PACKAGE / "contract.py"
+    files = [*RUNTIME_PACKAGE.rglob("*.py"), *(GRADERS.parent / "rubrics").rglob("*.py"), *GRADERS.rglob("*.py")]
+    reads = {str(p): _root_reads(p.read_text(encoding="utf-8")) for p in files if p != contract}
+    assert len(files) > 60
+    assert not {p: r for p, r in reads.items() if r}, "a job root read outside labgrade_runtime.contract"

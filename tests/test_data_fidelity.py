@@ -26,10 +26,11 @@ from graders.data.variants import load_variants
 from graders.paths import RUBRICS_DIR, RUNTIME_PACKAGE
 from graders.rubric import available_experiments, load_rubric
 from graders.steps.prepare import matched_variants
+from tests.job_spec import change_spec, kernel_spec
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
-from labgrade_runtime.contract import JobSpec  # noqa: E402
+from labgrade_runtime.contract import JobSpec, RunRoots  # noqa: E402
 from labgrade_runtime.kernel import datafiles, derived, shims  # noqa: E402
 
 
@@ -120,7 +121,7 @@ def test_the_job_spec_roots_the_data_map_under_the_data_root() -> None:
         data_map={"HousingData.csv": "variants/x.csv"},
         data_reasons={"HousingData.csv": "why"},
     )
-    rooted = spec.rooted(Path("/w"), Path("/o"), Path("/data"), Path("/a"))
+    rooted = spec.rooted(RunRoots(work=Path("/w"), out=Path("/o"), data=Path("/data"), adapters=Path("/a")))
     assert rooted.data_map == {"HousingData.csv": "/data/variants/x.csv"}
     assert JobSpec.model_validate_json(rooted.dump()).data_reasons == {"HousingData.csv": "why"}
 
@@ -140,30 +141,25 @@ def test_no_profile_cuts_a_dataset_with_real_sizes(experiment: str) -> None:
 
 @pytest.fixture
 def kernel(tmp_path: Path) -> Iterator[Path]:
-    """The shims' SPEC pointing at a work folder with the canonical file and a data root with a variant."""
+    """The shims' job spec pointing at a work folder with the canonical file and a data root with a variant."""
     work, data = tmp_path / "work", tmp_path / "data" / "variants"
     work.mkdir()
     data.mkdir(parents=True)
     (work / "HousingData.csv").write_text("crim,medv\n1,2\n", encoding="utf-8")
     (data / "BostonHousing__v02.csv").write_text("CRIM,MEDV\n1,2\nNA,3\n", encoding="utf-8")
-    saved = dict(shims.SPEC), set(shims.STATE["noted"])
-    shims.SPEC.clear()
-    shims.SPEC.update(
+    noted = set(shims.STATE["noted"])
+    with kernel_spec(
         cwd=str(work),
         out_dir=str(tmp_path),
-        code="",
         data_files=["HousingData.csv"],
         seed=7,
         profile="quick",
-        fit_samples=0,
         data_map={"/content/drive/MyDrive/HousingData.csv": str(data / "BostonHousing__v02.csv")},
         data_reasons={"/content/drive/MyDrive/HousingData.csv": "served v02 because of cell 2"},
-    )
-    datafiles.install(None)
-    yield tmp_path
-    shims.SPEC.clear()
-    shims.SPEC.update(saved[0])
-    shims.STATE["noted"] = saved[1]
+    ):
+        datafiles.install(None)
+        yield tmp_path
+    shims.STATE["noted"] = noted
 
 
 def _noted(folder: Path) -> list[dict[str, str]]:
@@ -205,7 +201,7 @@ def _bound(**kwargs: Any) -> inspect.BoundArguments:
 
 
 def test_fit_trains_on_a_seeded_sample_per_epoch_in_the_quick_profile(kernel: Path) -> None:
-    shims.SPEC["fit_samples"] = 100
+    change_spec(fit_samples=100)
     x, y = np.arange(6000 * 4).reshape(6000, 4), np.arange(6000)
     bound = _bound(x=x, y=pd.Series(y), validation_data=(x[:1000], y[:1000]))
     shims._cap_samples(bound)
@@ -235,7 +231,7 @@ def test_a_batch_iterator_gets_a_step_cap(kernel: Path) -> None:
         def __len__(self) -> int:
             return 1875
 
-    shims.SPEC["fit_samples"] = 8000
+    change_spec(fit_samples=8000)
     bound = _bound(x=Flow())
     shims._cap_samples(bound)
     assert bound.arguments["steps_per_epoch"] == 250
@@ -247,17 +243,11 @@ def test_kaggle_fashion_pixel_csvs_under_plain_names(tmp_path: Path) -> None:
     adapters()
     x = np.random.RandomState(0).randint(0, 256, (30, 28, 28)).astype("uint8")
     np.savez(tmp_path / "fashion_mnist.npz", x_train=x, y_train=np.arange(30) % 10, x_test=x[:5], y_test=np.arange(5))
-    saved = dict(shims.SPEC)
-    shims.SPEC.update(
-        cwd=str(tmp_path), out_dir=str(tmp_path), keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")}
-    )
-    try:
+    served = {"fashion_mnist": str(tmp_path / "fashion_mnist.npz")}
+    with kernel_spec(cwd=str(tmp_path), out_dir=str(tmp_path), keras_datasets=served):
         for name, rows in (("train.csv", 30), ("test.csv", 5), ("fashion-mnist_train.csv", 30)):
             made = derived.make(name, {})
             assert made is not None
             frame = pd.read_csv(made)
             assert frame.shape == (rows, 785) and list(frame.columns[:2]) == ["label", "pixel1"]
         assert (pd.read_csv(tmp_path / "train.csv").iloc[:, 1:].to_numpy() == x.reshape(30, -1)).all()
-    finally:
-        shims.SPEC.clear()
-        shims.SPEC.update(saved)

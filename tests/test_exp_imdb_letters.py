@@ -17,6 +17,7 @@ from graders.data.datasets import synthetic
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric, load_targets, targets_for
 from tests.conftest import load_evaluator, load_provider
+from tests.eval_inputs import eval_spec, fit_record
 
 imdb, letters = load_provider("imdb"), load_provider("letters")
 
@@ -135,12 +136,14 @@ def test_imdb_score_reads_multi_hot_models_and_rejects_other_outputs(imdb_small:
     model = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss="binary_crossentropy")
     model.fit(x, train["y_train"], epochs=15, batch_size=64, verbose=0)
-    fit = {"x": {"mean": float(x.mean()), "std": float(x.std()), "min": 0.0, "max": 1.0}}
-    metrics, how = ev.score(model, imdb_small["holdout"], fit, {})
+    fit = fit_record(
+        {"x": {"shape": list(x.shape), "mean": float(x.mean()), "std": float(x.std()), "min": 0.0, "max": 1.0}}
+    )
+    metrics, how = ev.score(model, imdb_small["holdout"], fit, eval_spec())
     assert metrics["accuracy"] > 0.7 and "multi-hot of dimension 1000" in how and "Keras imdb.load_data" in how
     wrong = keras.Sequential([keras.Input((1000,)), keras.layers.Dense(3, activation="softmax")])
     with pytest.raises(ev.EvaluationError, match="3 outputs"):
-        ev.score(wrong, imdb_small["holdout"], fit, {})
+        ev.score(wrong, imdb_small["holdout"], fit, eval_spec())
 
 
 # ---------------------------------------------------------------- letters data
@@ -216,21 +219,24 @@ def test_letters_score_picks_the_holdout_by_output_size(tmp_path: Path) -> None:
     model.fit(xs, y, epochs=8, batch_size=128, verbose=0)
     fit = {
         "x": {
+            "shape": list(xs.shape),
             "mean": float(xs.mean()),
             "std": float(xs.std()),
+            "min": float(xs.min()),
+            "max": float(xs.max()),
             "feature_mean": xs.mean(axis=0).tolist(),
             "feature_std": xs.std(axis=0).tolist(),
         }
     }
-    metrics, how = ev.score(model, made["holdout"], fit, {"raw_stats": made["raw_stats"]})
+    metrics, how = ev.score(model, made["holdout"], fit_record(fit), eval_spec(raw_stats=made["raw_stats"]))
     assert metrics["accuracy"] > 0.6 and metrics["accuracy_letters"] == metrics["accuracy"]
     assert "UCI letters" in how and "standardisation" in how
     digits = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
-    _, how = ev.score(digits, made["holdout"], {}, {"raw_stats": made["raw_stats"]})
+    _, how = ev.score(digits, made["holdout"], fit_record(), eval_spec(raw_stats=made["raw_stats"]))
     assert "MNIST digits" in how
     odd = keras.Sequential([keras.Input((16,)), keras.layers.Dense(5, activation="softmax")])
     with pytest.raises(ev.EvaluationError, match="5 outputs"):
-        ev.score(odd, made["holdout"], {}, {"raw_stats": made["raw_stats"]})
+        ev.score(odd, made["holdout"], fit_record(), eval_spec(raw_stats=made["raw_stats"]))
 
 
 # ---------------------------------------------------------------- the MNIST variant's own reference

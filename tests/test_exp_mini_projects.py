@@ -19,6 +19,7 @@ from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric
 from tests.artifacts_helper import make_artifacts
 from tests.conftest import load_evaluator, load_provider
+from tests.eval_inputs import eval_spec, fit_record
 
 MINI = ("face", "agegender", "colorize")
 faces, utkface, colorize = (load_provider(experiment) for experiment in MINI)
@@ -131,7 +132,7 @@ def test_colorize_score_rewards_true_colour_over_gray() -> None:
     model = keras.Sequential(
         [keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 1, activation="tanh"), keras.layers.UpSampling2D(1)]
     )
-    metrics, how = ev.score(model, {"x": rgb}, {}, {})
+    metrics, how = ev.score(model, {"x": rgb}, fit_record(), eval_spec())
     assert metrics["mse_ab_gray"] > 0 and metrics["psnr"] > 0 and "gray input" in how
     truth = ev.rgb_to_lab(rgb / 255.0)
     perfect = ev._metrics(truth[..., 1:], truth)
@@ -169,7 +170,7 @@ def test_face_score_on_a_tiny_model() -> None:
     model = keras.Sequential(
         [keras.Input((24, 24, 1)), keras.layers.Flatten(), keras.layers.Dense(20, activation="softmax")]
     )
-    metrics, how = ev.score(model, {"x": x, "y": np.arange(10)}, {}, {"raw_stats": {"x": {}}})
+    metrics, how = ev.score(model, {"x": x, "y": np.arange(10)}, fit_record(), eval_spec(raw_stats={"x": {}}))
     assert 0.0 <= metrics["accuracy"] <= 1.0 and metrics["chance"] == pytest.approx(0.1)
     assert "not recorded" in how  # a generator-trained model: standard scalings are tried
 

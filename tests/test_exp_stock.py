@@ -17,6 +17,7 @@ from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec, load_rubric
 from tests.artifacts_helper import make_artifacts
 from tests.conftest import load_evaluator, load_provider
+from tests.eval_inputs import eval_spec, fit_record
 
 SAMPLE = HOME / "submissions" / "sample"
 NOTEBOOK = "Assignment5_GoogleStock.ipynb"
@@ -103,7 +104,9 @@ def test_scaling_is_inferred_so_the_naive_model_scores_exactly_one(tmp_path: Pat
     )
     lo, hi = prices.min(), prices.max()
     scale, shift = (1.0, 0.0) if fitted_on == "raw" else (1 / (hi - lo), -lo / (hi - lo))
-    metrics, how = load_evaluator("stock").score(_persistence((T, 1)), hold, _fit_record(prices, scale, shift), {})
+    metrics, how = load_evaluator("stock").score(
+        _persistence((T, 1)), hold, fit_record(_fit_record(prices, scale, shift)), eval_spec()
+    )
     assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=2e-3), how
     assert metrics["naive_rmse"] > 1.0 and metrics["rmse"] == pytest.approx(metrics["naive_rmse"], rel=2e-3)
     assert ("as served" in how) == (fitted_on == "raw")
@@ -118,7 +121,7 @@ def test_a_lagging_or_offset_model_is_worse_than_naive(tmp_path: Path) -> None:
     weights = model.get_weights()
     weights[1][:] = 20.0  # forecasts $20 too high every day
     model.set_weights(weights)
-    metrics, _ = load_evaluator("stock").score(model, hold, _fit_record(prices, 1.0, 0.0), {})
+    metrics, _ = load_evaluator("stock").score(model, hold, fit_record(_fit_record(prices, 1.0, 0.0)), eval_spec())
     naive = np.concatenate([hold["context"][-1:], hold["y"][:-1]])
     assert metrics["bias"] == pytest.approx(20.0 + np.mean(naive - hold["y"]), abs=0.01)
     assert metrics["rmse_ratio"] > 2.0
@@ -143,10 +146,10 @@ def test_a_model_forecasting_the_days_change_is_read_as_such(tmp_path: Path) -> 
     still = keras.Sequential(
         [keras.Input((T, 1)), keras.layers.Flatten(), keras.layers.Dense(1, kernel_initializer="zeros")]
     )
-    metrics, how = evaluator.score(still, hold, record, {})
+    metrics, how = evaluator.score(still, hold, fit_record(record), eval_spec())
     assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=1e-6) and "the day's change" in how, how
     still.set_weights([still.get_weights()[0], np.array([1.0 / (hi - lo)], "float32")])  # +$1 a day
-    metrics, _ = evaluator.score(still, hold, record, {})
+    metrics, _ = evaluator.score(still, hold, fit_record(record), eval_spec())
     naive = np.concatenate([hold["context"][-1:], hold["y"][:-1]])
     assert metrics["bias"] == pytest.approx(1.0 + np.mean(naive - hold["y"]), abs=1e-3)
 
@@ -158,7 +161,7 @@ def test_multivariate_windows_are_refused_with_a_reason(tmp_path: Path) -> None:
     model = keras.Sequential([keras.Input((T, 5)), keras.layers.Flatten(), keras.layers.Dense(1)])
     evaluator = load_evaluator("stock")
     with pytest.raises(evaluator.EvaluationError, match="univariate"):
-        evaluator.score(model, hold, {}, {})
+        evaluator.score(model, hold, fit_record(), eval_spec())
 
 
 def load_targets_value() -> float:

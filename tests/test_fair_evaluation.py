@@ -25,6 +25,7 @@ from labgrade_runtime.evaluator import text
 from labgrade_runtime.evaluator.kit import EvaluationError
 from labgrade_runtime.kernel import preprocess
 from tests.conftest import load_evaluator, load_provider
+from tests.eval_inputs import eval_spec, fit_record
 
 imdb_eval, imdb_provider = load_evaluator("imdb"), load_provider("imdb")
 TEXTS = [
@@ -59,7 +60,9 @@ def test_tokenizer_reimplementation_equals_keras(options: dict[str, Any]) -> Non
     tok.fit_on_texts(TEXTS[:3])
     captured = preprocess._tokenizer("tok", tok)
     unseen = TEXTS + ["Great? great! GREAT... zzz"]
-    assert text.tokenizer_sequences(captured, unseen) == tok.texts_to_sequences(unseen)
+    assert text.tokenizer_sequences(TextPreprocessing.model_validate(captured), unseen) == tok.texts_to_sequences(
+        unseen
+    )
 
 
 @pytest.mark.parametrize(("padding", "truncating"), preprocess.SIDES)
@@ -87,7 +90,7 @@ def test_text_vectorization_is_rebuilt_from_its_capture(options: dict[str, Any])
     layer = keras.layers.TextVectorization(max_tokens=30, **options)
     layer.adapt(TEXTS)
     captured = preprocess._vectorizer("vec", layer)
-    rebuilt = text.vectorizer(captured)
+    rebuilt = text.vectorizer(TextPreprocessing.model_validate(captured))
     assert np.array_equal(np.asarray(rebuilt(TEXTS)), np.asarray(layer(TEXTS)))
 
 
@@ -129,7 +132,7 @@ def test_the_probe_captures_the_tokenizer_and_reads_its_padding(padding: str, tr
     record = TextPreprocessing.model_validate(got)
     assert ProbeResult.model_validate({"preprocessing": record.model_dump()}).preprocessing == record
     # The evaluator's encoding of the same texts is the training array itself.
-    assert np.array_equal(text.encode(got, TEXTS), ns["X_train_pad"])
+    assert np.array_equal(text.encode(record, TEXTS), ns["X_train_pad"])
 
 
 def test_an_inline_padded_fit_is_still_captured_from_its_shape() -> None:
@@ -197,11 +200,11 @@ def test_a_tokenizer_model_scores_on_the_holdout_what_it_scores_in_the_notebook(
     model, captured, own = _trained_on_own_tokenizer(reviews)
     assert captured["verified"] and own > 0.7
     fit = _fit_of(np.zeros((2400, 150)))[0]
-    metrics, how = imdb_eval.score(model, reviews["holdout"], fit, {"preprocessing": captured})
+    metrics, how = imdb_eval.score(model, reviews["holdout"], fit_record(fit), eval_spec(preprocessing=captured))
     assert abs(metrics["accuracy"] - own) < 0.06, how
     assert "notebook's own Tokenizer 'tokenizer'" in how and "length 150" in how
     # Without the capture the harness's own word index is all it has: far from what the model learned.
-    blind, _ = imdb_eval.score(model, reviews["holdout"], fit, {})
+    blind, _ = imdb_eval.score(model, reviews["holdout"], fit_record(fit), eval_spec())
     assert blind["accuracy"] < metrics["accuracy"] - 0.1
 
 
@@ -225,10 +228,14 @@ def test_an_encoding_the_harness_cannot_reproduce_fails_evaluation_naming_the_ha
     }
     for pre in (unmatched, custom):
         with pytest.raises(EvaluationError, match="the harness could not reproduce"):
-            imdb_eval.score(model, reviews["holdout"], _fit_of(np.ones((5, 6)))[0], {"preprocessing": pre})
+            imdb_eval.score(
+                model, reviews["holdout"], fit_record(_fit_of(np.ones((5, 6)))[0]), eval_spec(preprocessing=pre)
+            )
     no_text = {k: v for k, v in reviews["holdout"].items() if not k.startswith("text_")}
     with pytest.raises(EvaluationError, match="carries no review text"):
-        imdb_eval.score(model, no_text, _fit_of(np.ones((5, 6)))[0], {"preprocessing": custom | {"reason": ""}})
+        imdb_eval.score(
+            model, no_text, fit_record(_fit_of(np.ones((5, 6)))[0]), eval_spec(preprocessing=custom | {"reason": ""})
+        )
 
 
 def test_an_open_length_embedding_is_fed_the_recorded_training_length(reviews: dict[str, Any]) -> None:
@@ -243,7 +250,7 @@ def test_an_open_length_embedding_is_fed_the_recorded_training_length(reviews: d
     )
     model.build((None, None))
     fit = _fit_of(np.full((10, 120), 3.0))[0]
-    metrics, how = imdb_eval.score(model, reviews["holdout"], fit, {})
+    metrics, how = imdb_eval.score(model, reviews["holdout"], fit_record(fit), eval_spec())
     assert 0.0 <= metrics["accuracy"] <= 1.0 and "length 120" in how
 
 

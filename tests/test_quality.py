@@ -24,6 +24,7 @@ def test_ruff_finds_nothing() -> None:
 
 
 def test_mypy_strict_finds_nothing() -> None:
-    """``mypy --strict`` over graders (the settings in pyproject say what is relaxed, and why)."""
+    """``mypy --strict`` over graders, the sandbox runtime and every experiment's code under rubrics/ (the files
+    pyproject's [tool.mypy] names; its settings say what is relaxed, and why)."""
     proc = _run(sys.executable, "-m", "mypy")
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]

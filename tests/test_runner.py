@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from graders.paths import RUNTIME_PACKAGE
-from labgrade_runtime.contract import JobSpec
+from labgrade_runtime.contract import JobSpec, RunRoots
 
 PRINT_ENV = """import os
 open("kernel.pid", "w").write(str(os.getpid()))
@@ -32,9 +32,7 @@ def run_notebook(tmp_path: Path, cells: list[str]) -> tuple[dict, nbformat.Noteb
     env = {
         **os.environ,
         "PYTHONPATH": str(RUNTIME_PACKAGE.parent),
-        "LABGRADE_WORK": str(work),
-        "LABGRADE_OUT": str(out),
-        "LABGRADE_DATA": str(data),
+        **RunRoots(work=work, out=out, data=data, adapters=tmp_path / "no-adapters").env(),
     }
     env.pop("TF_USE_LEGACY_KERAS", None)
     proc = subprocess.run(

@@ -13,24 +13,22 @@ import nbformat
 import pytest
 
 from graders.paths import RUNTIME_PACKAGE
+from tests.job_spec import change_spec, kernel_spec
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
-from labgrade_runtime.kernel import compat, environment, state, tkstub, uploads  # noqa: E402
+from labgrade_runtime.contract import JobSpec  # noqa: E402
+from labgrade_runtime.kernel import compat, environment, tkstub, uploads  # noqa: E402
 from labgrade_runtime.runner import drift, evidence, keras_choice  # noqa: E402
 
 KERAS2_LINE = "60000/60000 [==============================] - 5s 83us/sample - loss: 0.5012 - accuracy: 0.8237\n"
 
 
 @pytest.fixture
-def spec(tmp_path: Path) -> Iterator[dict[str, Any]]:
+def spec(tmp_path: Path) -> Iterator[JobSpec]:
     """A job spec pointing at tmp_path (the notes go to tmp_path/adaptations.jsonl)."""
-    saved = dict(state.SPEC)
-    state.SPEC.clear()
-    state.SPEC.update(cwd=str(tmp_path), out_dir=str(tmp_path), data_files=[], keras_datasets={}, code="")
-    yield state.SPEC
-    state.SPEC.clear()
-    state.SPEC.update(saved)
+    with kernel_spec(cwd=str(tmp_path), out_dir=str(tmp_path)) as job:
+        yield job
 
 
 def notebook(*cells: tuple[str, list[dict[str, Any]], int | None]) -> list[evidence.SavedCell]:
@@ -124,14 +122,14 @@ def test_replies_from_jupyterlab_stdin_and_colab_stdout() -> None:
     ],
 )
 def test_input_is_answered_with_the_saved_reply(
-    spec: dict[str, Any], stdin: str, stdout: list[str], prompts: list[str], values: list[str]
+    spec: JobSpec, stdin: str, stdout: list[str], prompts: list[str], values: list[str]
 ) -> None:
     environment.expect_replies(4, stdin, stdout)
     assert [environment.replay_input(p) for p in prompts] == values
-    assert "input_replayed" in (Path(spec["out_dir"]) / "adaptations.jsonl").read_text()
+    assert "input_replayed" in (Path(spec.out_dir) / "adaptations.jsonl").read_text()
 
 
-def test_input_without_a_saved_reply_still_needs_input(spec: dict[str, Any]) -> None:
+def test_input_without_a_saved_reply_still_needs_input(spec: JobSpec) -> None:
     environment.expect_replies(-1, "", [])
     with pytest.raises(RuntimeError, match="needs input"):
         environment.replay_input("How many epochs? ")
@@ -177,7 +175,7 @@ def test_a_history_key_fit_no_longer_records_is_an_earlier_version() -> None:
 # ---------------------------------------------------------------- item 3: the stand-ins
 
 
-def test_plot_model_standin_writes_a_png_and_notes_it(spec: dict[str, Any], tmp_path: Path) -> None:
+def test_plot_model_standin_writes_a_png_and_notes_it(spec: JobSpec, tmp_path: Path) -> None:
     class Layer:
         def __init__(self, name: str) -> None:
             self.name, self.output_shape = name, (None, 4)
@@ -198,7 +196,7 @@ def test_plot_model_standin_writes_a_png_and_notes_it(spec: dict[str, Any], tmp_
     assert (tmp_path / "blank.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_seaborn_positional_x_y_are_passed_as_keywords(spec: dict[str, Any]) -> None:
+def test_seaborn_positional_x_y_are_passed_as_keywords(spec: JobSpec) -> None:
     seen: dict[str, Any] = {}
 
     def scatterplot(data: Any = None, *, x: Any = None, y: Any = None, hue: Any = None) -> None:
@@ -211,7 +209,7 @@ def test_seaborn_positional_x_y_are_passed_as_keywords(spec: dict[str, Any]) -> 
     assert seen["data"] == "frame" and seen["x"] == "a"
 
 
-def test_compile_takes_one_metric_as_a_string(spec: dict[str, Any]) -> None:
+def test_compile_takes_one_metric_as_a_string(spec: JobSpec) -> None:
     class Trainer:
         def compile(self, optimizer: str = "rmsprop", loss: Any = None, metrics: Any = None) -> Any:
             return metrics
@@ -223,7 +221,7 @@ def test_compile_takes_one_metric_as_a_string(spec: dict[str, Any]) -> None:
     assert Trainer().compile(metrics=["mae"]) == ["mae"]
 
 
-def test_headless_tkinter_builds_windows_and_returns_from_mainloop(spec: dict[str, Any]) -> None:
+def test_headless_tkinter_builds_windows_and_returns_from_mainloop(spec: JobSpec) -> None:
     modules = tkstub.build()
     tk = modules["tkinter"]
     root = tk.Tk()
@@ -246,11 +244,11 @@ def test_upload_reads_images_or_tables_by_what_the_code_reads_first() -> None:
     assert not uploads.reads_images("print(uploaded.keys())")
 
 
-def test_upload_hands_images_from_the_served_dataset(spec: dict[str, Any], tmp_path: Path) -> None:
+def test_upload_hands_images_from_the_served_dataset(spec: JobSpec, tmp_path: Path) -> None:
     import numpy as np
 
     np.savez(tmp_path / "fashion.npz", x_test=np.zeros((2, 28, 28), dtype="uint8"))
-    spec["keras_datasets"] = {"fashion_mnist": str(tmp_path / "fashion.npz")}
+    change_spec(keras_datasets={"fashion_mnist": str(tmp_path / "fashion.npz")})
     uploads.snapshot()
     images = uploads.images_to_hand("image.load_img(fn)")
     assert list(images) == ["uploaded_image.png"] and images["uploaded_image.png"].startswith(b"\x89PNG")

@@ -37,8 +37,9 @@ configured -- other jobs running under the same uid (they share its
 RLIMIT_NPROC count and may signal each other).
 
 Paths: ``Job.argv``, ``cwd`` and ``env`` are written in sandbox paths; every
-argv element, cwd and env value (each ``:``-separated part of it) that is a
-mount target or lies below one is rewritten to the host source. The job gets
+argv element, cwd and env value (each ``:``-separated part of it, or the
+path of a ``name=path`` part) that is a mount target or lies below one is
+rewritten to the host source. The job gets
 a fresh environment: the job's own plus ``HOME``/``TMPDIR`` (a private temp
 directory removed afterwards), ``LANG``, and a ``PATH`` that starts with the
 harness's own interpreter directory -- locally, that interpreter *is* the
@@ -267,6 +268,14 @@ def translate(value: str, mounts: tuple[Mount, ...]) -> str:
     return value
 
 
+def _translate_part(part: str, mounts: tuple[Mount, ...]) -> str:
+    """One ``:``-separated part of an environment value: a sandbox path, or ``name=path`` (the job's roots)."""
+    name, sep, path = part.partition("=")
+    if sep and path.startswith("/"):
+        return f"{name}={translate(path, mounts)}"
+    return translate(part, mounts)
+
+
 def _plan(job: Job, tmpdir: str, drop: tuple[int, int] | None) -> dict[str, Any]:
     """The supervisor's instructions: translated command, environment, limits and mounts."""
     # Unbuffered like the docker image's, so a killed job's last words reach the tail.
@@ -274,7 +283,7 @@ def _plan(job: Job, tmpdir: str, drop: tuple[int, int] | None) -> dict[str, Any]
     for key, value in job.env.items():
         # A local job runs the harness's own interpreter: its PYTHONPATH names host folders (which may well lie
         # under a path that is also a mount target, e.g. a checkout in /work), never sandbox ones.
-        env[key] = value if key == "PYTHONPATH" else ":".join(translate(part, job.mounts) for part in value.split(":"))
+        env[key] = value if key == "PYTHONPATH" else ":".join(_translate_part(p, job.mounts) for p in value.split(":"))
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)])
     argv = [translate(arg, job.mounts) for arg in job.argv]
     sources = {os.path.realpath(m.source): m.read_only for m in job.mounts}

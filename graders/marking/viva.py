@@ -9,9 +9,8 @@ examiner says otherwise.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from graders.models import VIVA_QUESTIONS, Artifacts, VivaQuestion
+from graders.models import VIVA_QUESTIONS, Artifacts, Layer, VivaQuestion
 from graders.rubric import Rubric
 
 
@@ -19,8 +18,8 @@ def _num_forms(n: int) -> list[str]:
     return [f"{n:,}", str(n)]
 
 
-def _shape(layer: dict[str, Any]) -> str:
-    dims = [d for d in layer.get("output_shape", [])[1:]]
+def _shape(layer: Layer) -> str:
+    dims = layer.output_shape[1:]
     return "×".join(str(d) for d in dims) if dims else "?"
 
 
@@ -28,14 +27,14 @@ def _states(markdown: str, forms: list[str]) -> bool:
     return any(re.search(rf"(?<![\d,.]){re.escape(f)}(?![\d,])", markdown) for f in forms)
 
 
-def _first(arch: list[dict[str, Any]], classes: tuple[str, ...]) -> dict[str, Any] | None:
-    return next((layer for layer in arch if layer.get("class_name") in classes), None)
+def _first(arch: list[Layer], classes: tuple[str, ...]) -> Layer | None:
+    return next((layer for layer in arch if layer.class_name in classes), None)
 
 
-def _param_question(layer: dict[str, Any], text: str) -> VivaQuestion:
-    n = int(layer["params"])
+def _param_question(layer: Layer, text: str) -> VivaQuestion:
+    n = layer.params
     return VivaQuestion(
-        question=f"Your layer '{layer['name']}' ({layer['class_name']}) has how many parameters? Show the calculation.",
+        question=f"Your layer '{layer.name}' ({layer.class_name}) has how many parameters? Show the calculation.",
         answer=f"{n:,} (output shape {_shape(layer)})",
         auto_answered=_states(text, _num_forms(n)),
     )
@@ -51,9 +50,9 @@ _ACTIVATION_KEYS = {
 }
 
 
-def _output_key(rubric: Rubric, layer: dict[str, Any]) -> str:
+def _output_key(rubric: Rubric, layer: Layer) -> str:
     """The key for the student's own output layer, and where it differs from what the task expects."""
-    units, act = layer.get("units"), layer.get("activation", "") or "linear"
+    units, act = layer.units, layer.activation or "linear"
     gives = _ACTIVATION_KEYS.get(act, f"'{act}' outputs").format(units=units)
     key = f"{units} unit(s) with '{act}': {gives}."
     wanted = rubric.structure
@@ -91,17 +90,17 @@ def _candidates(rubric: Rubric, art: Artifacts, text: str) -> list[VivaQuestion]
         shape = _shape(pool)
         out.append(
             VivaQuestion(
-                question=f"What is the output shape after your first pooling layer ('{pool['name']}'), and why?",
+                question=f"What is the output shape after your first pooling layer ('{pool.name}'), and why?",
                 answer=shape,
                 auto_answered=_states(text, [shape, shape.replace("×", "x"), shape.replace("×", ", ")]),
             )
         )
     last = arch[-1] if arch else None
     if last:
-        act = last.get("activation", "")
+        act = last.activation
         out.append(
             VivaQuestion(
-                question=f"Why does your output layer have {last.get('units')} unit(s) with a '{act}' activation?",
+                question=f"Why does your output layer have {last.units} unit(s) with a '{act}' activation?",
                 answer=_output_key(rubric, last),
                 auto_answered=bool(act)
                 and re.search(rf"\b{re.escape(act)}\b", text, re.I) is not None
@@ -118,11 +117,11 @@ def _candidates(rubric: Rubric, art: Artifacts, text: str) -> list[VivaQuestion]
                 auto_answered=bool(key) and loss.replace("_", " ").lower() in text.replace("_", " ").lower(),
             )
         )
-    second_dense = [layer for layer in arch if layer.get("class_name") == "Dense"]
+    second_dense = [layer for layer in arch if layer.class_name == "Dense"]
     for layer in second_dense[1:2] + arch[1:]:
         if len(out) >= VIVA_QUESTIONS:
             break
-        if layer.get("params") and layer is not first:
+        if layer.params and layer is not first:
             out.append(_param_question(layer, text))
     return out
 

@@ -9,14 +9,16 @@ both known, :func:`status_of` names the run's one status and reason.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from graders.backends import Ending, Job, Limits, Mount
 from graders.models import CellError, Status
 from graders.state import Execution, GradeState
 from graders.steps.execute import SCRATCH, job_env, python, runtime_mount
-from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalSpec, read_artifact
+from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalRoots, EvalSpec, read_artifact
 
 EVAL_WALL_SECONDS = 300
+EVAL_ROOTS = EvalRoots(artifacts=Path("/artifacts"), holdout=Path("/holdout"), out=Path("/out"), rubric=Path("/rubric"))
 
 
 def evaluate(state: GradeState) -> None:
@@ -44,7 +46,7 @@ def evaluate(state: GradeState) -> None:
                 Mount(rubric.folder, "/rubric"),
             ),
             cwd="/out",
-            env=job_env(ctx, artifacts="/artifacts", holdout="/holdout", out="/out", rubric="/rubric"),
+            env=job_env(ctx, EVAL_ROOTS),
             limits=Limits(
                 wall_seconds=EVAL_WALL_SECONDS,
                 memory_mb=limits.memory_mb,

@@ -17,10 +17,11 @@ from graders.backends import Job, Mount
 from graders.models import Adaptation
 from graders.paths import RUNTIME_PACKAGE
 from graders.state import Execution, GradeContext, GradeState
-from labgrade_runtime.contract import ProbeResult, RunResult, read_artifact
+from labgrade_runtime.contract import ProbeResult, Roots, RunResult, RunRoots, read_artifact
 
 RUNTIME_TARGET = "/opt/labgrade-runtime"
 SCRATCH = "/scratch"
+RUN_ROOTS = RunRoots(work=Path("/work"), out=Path("/out"), data=Path("/data"), adapters=Path("/adapters"))
 MAX_ADAPTATIONS = 200
 
 
@@ -34,13 +35,13 @@ def runtime_mount() -> Mount:
     return Mount(RUNTIME_PACKAGE, f"{RUNTIME_TARGET}/labgrade_runtime")
 
 
-def job_env(ctx: GradeContext, **roots: str) -> dict[str, str]:
-    """The environment of a sandboxed job: its roots, and a scratch folder of its own for every cache.
+def job_env(ctx: GradeContext, roots: Roots) -> dict[str, str]:
+    """The environment of a sandboxed job: its roots (as the sandbox sees them), a scratch folder for every cache.
 
     A local job runs the harness's own interpreter, so it imports the runtime from where the host has it;
     a container imports the mounted copy.
     """
-    env = {f"LABGRADE_{k.upper()}": v for k, v in roots.items()}
+    env = roots.env()
     pythonpath = str(RUNTIME_PACKAGE.parent) if ctx.backend.name == "local" else RUNTIME_TARGET
     # Every job gets its own scratch folder (HOME, TMPDIR, caches): nothing is shared between students.
     env.update(
@@ -79,7 +80,7 @@ def execute(state: GradeState) -> None:
             Mount(ws.dir("scratch"), SCRATCH, read_only=False),
         ),
         cwd="/work",
-        env=job_env(ctx, work="/work", out="/out", data="/data", adapters="/adapters", spec="/job/spec.json"),
+        env=job_env(ctx, RUN_ROOTS),
         limits=state.task.limits(ctx.limits),
         gpu=ctx.gpus,
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.evaluator.kit import EvaluationError, model_images, scalings
+from labgrade_runtime.evaluator.kit import EvalSpec, EvaluationError, FitRecord, model_images, scalings
 
 
 def _activation(model: Any, index: int, name: str = "") -> str:
@@ -75,14 +75,12 @@ def _gender_accuracy(p: np.ndarray, gender: np.ndarray) -> tuple[float, str]:
     return (female, "gender 1 = female") if female >= male else (male, "gender 1 = male")
 
 
-def score(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
-) -> tuple[dict[str, float], str]:
+def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """Gender accuracy, age MAE in years (and the predict-the-mean baseline), number of heads."""
     x = model_images(model, holdout["x"])
-    raw = spec["raw_stats"]
+    raw = spec.raw_stats
     best: tuple[float, dict[str, float], str] | None = None
-    for how, transform in scalings(fit.get("x"), raw["x"]):
+    for how, transform in scalings(fit.x, raw["x"]):
         gender_p, age_raw, n_heads = heads(
             model, model.predict(transform(x).astype("float32"), verbose=0, batch_size=128)
         )

@@ -16,7 +16,7 @@ def check_image_output(art: Artifacts, award: Award) -> None:
         "channels for RGB, at the input's size."
     )
     assert art.architecture, f"no Keras model to inspect: {art.reason or 'no trained model'}"
-    shape = art.architecture[-1].get("output_shape") or []
+    shape = art.architecture[-1].output_shape
     assert len(shape) == 4, f"the output has shape {tuple(shape[1:])}, not an image (height, width, channels)"
     assert shape[-1] in (2, 3), f"the output image has {shape[-1]} channel(s); expected 2 (a*b*) or 3 (RGB)"
     assert "colour_gain" in art.metrics, f"the output could not be compared with the hidden colours: {art.reason}"

@@ -20,11 +20,12 @@ the best is reported. Lab maths is plain numpy (sRGB, D65).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.evaluator.kit import EvaluationError
+from labgrade_runtime.evaluator.kit import ArrayStats, EvalSpec, EvaluationError, FitRecord
 
 _M = np.array([[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]])
 _WHITE = np.array([0.950456, 1.0, 1.088754])
@@ -65,19 +66,20 @@ def gray_inputs(rgb: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
-def _closest(stats: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
+def _closest(stats: ArrayStats, arrays: dict[str, np.ndarray]) -> str:
     """The candidate whose mean and spread are closest to recorded statistics."""
-    scale = max(float(stats["std"]), 1e-6)
+    scale = max(stats.std, 1e-6)
     return min(
         arrays,
         key=lambda k: (
-            abs(float(arrays[k].mean()) - stats["mean"]) / scale + abs(float(arrays[k].std()) - stats["std"]) / scale
+            abs(float(arrays[k].mean()) - stats.mean) / scale + abs(float(arrays[k].std()) - stats.std) / scale
         ),
     )
 
 
 # How students store a*b* as targets: (name, encode true ab, decode a model output back to ab).
-AB_READINGS = (
+AbReading = tuple[str, Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
+AB_READINGS: tuple[AbReading, ...] = (
     ("ab/128", lambda ab: ab / 128.0, lambda o: o * 128.0),
     ("ab/110", lambda ab: ab / 110.0, lambda o: o * 110.0),
     ("ab/100", lambda ab: ab / 100.0, lambda o: o * 100.0),
@@ -87,11 +89,11 @@ AB_READINGS = (
 
 
 def ab_readings(
-    out: np.ndarray, fit_y: dict[str, Any] | None, ab_true: np.ndarray, activation: str
+    out: np.ndarray, fit_y: ArrayStats | None, ab_true: np.ndarray, activation: str
 ) -> dict[str, np.ndarray]:
     """Ways to read a 2- or 3-channel output as a*b* (only the recorded/implied one when known)."""
     if out.shape[-1] == 3:
-        rgb_scale = 255.0 if float((fit_y or {}).get("max", out.max())) > 2.0 else 1.0
+        rgb_scale = 255.0 if float(fit_y.max if fit_y else out.max()) > 2.0 else 1.0
         return {f"RGB output (0..{rgb_scale:g})": rgb_to_lab(out / rgb_scale)[..., 1:]}
     if fit_y:
         name = _closest(fit_y, {n: enc(ab_true) for n, enc, _ in AB_READINGS})
@@ -159,14 +161,12 @@ def _output_activation(model: Any) -> str:
     return ""
 
 
-def score(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
-) -> tuple[dict[str, float], str]:
+def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """Colour restored on the hidden scenes: colour_gain (primary), mse_ab, psnr and their gray baselines."""
     rgb, channels = _model_rgb(model, holdout["x"])
     lab = rgb_to_lab(rgb / 255.0)
     inputs = gray_inputs(rgb)
-    fit_x, fit_y = fit.get("x"), fit.get("y")
+    fit_x, fit_y = fit.x, fit.y
     names = [_closest(fit_x, inputs)] if fit_x else list(inputs)
     activation = _output_activation(model)
     best: tuple[dict[str, float], str] | None = None

@@ -14,18 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.evaluator.kit import model_images, predict_first, scalings
+from labgrade_runtime.evaluator.kit import EvalSpec, FitRecord, model_images, predict_first, scalings
 
 
-def score(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
-) -> tuple[dict[str, float], str]:
+def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """Identity accuracy on the hidden photos (classes numbered as the served ``label`` column)."""
     from labgrade_runtime.evaluator.kit import classification_metrics
 
     x = model_images(model, holdout["x"])
     best: tuple[float, str] = (-1.0, "")
-    for how, transform in scalings(fit.get("x"), spec["raw_stats"]["x"]):
+    for how, transform in scalings(fit.x, spec.raw_stats["x"]):
         acc = classification_metrics(predict_first(model, transform(x)), holdout["y"])["accuracy"]
         best = max(best, (acc, how))
     chance = 1.0 / max(1, len(np.unique(holdout["y"])))

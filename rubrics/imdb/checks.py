@@ -26,7 +26,7 @@ def check_output(art: Artifacts, award: Award) -> None:
     )
     assert art.architecture, "no Keras model to inspect"
     out = art.architecture[-1]
-    units, activation = out.get("units"), out.get("activation")
+    units, activation = out.units, out.activation
     losses = BINARY_OUTPUTS.get((units, activation))
     assert losses is not None, (
         f"output layer is {units} × {activation}; a two-class task needs 1 × sigmoid (or 2 × softmax)"

@@ -11,7 +11,7 @@ input and the recorded training inputs tell which:
 
 A notebook that tokenised the Kaggle CSV itself (a fitted ``Tokenizer`` or
 ``TextVectorization``) is scored with that very encoder: the probe captured
-it (``spec["preprocessing"]``) and the hidden reviews' raw text
+it (``spec.preprocessing``) and the hidden reviews' raw text
 (``text_bytes``/``text_offsets``) is encoded with it, padded to the length
 and on the sides the model was trained with. A model that takes raw strings
 (a TextVectorization inside it) is fed the text itself. Where the student's
@@ -35,7 +35,14 @@ from typing import Any
 import numpy as np
 
 from labgrade_runtime.evaluator import text
-from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics
+from labgrade_runtime.evaluator.kit import (
+    ArrayStats,
+    EvalSpec,
+    EvaluationError,
+    FitRecord,
+    TextPreprocessing,
+    classification_metrics,
+)
 
 CHUNK = 500  # reviews encoded and predicted at a time: a 2000 x 88k multi-hot would not fit
 INDEXINGS = {
@@ -45,12 +52,12 @@ INDEXINGS = {
 }
 
 
-def _per_sample(model: Any, fit_x: dict[str, Any] | None = None) -> tuple[int, ...]:
+def _per_sample(model: Any, fit_x: ArrayStats | None = None) -> tuple[int, ...]:
     """The model's per-review input shape; a length the model leaves open (an Embedding without
     ``input_length``) is the one it was trained on."""
     shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
     dims = tuple(tuple(shape)[1:])
-    recorded = ((fit_x or {}).get("shape") or [])[1:]
+    recorded = fit_x.shape[1:] if fit_x else []
     if any(d is None for d in dims) and len(recorded) == len(dims):
         dims = tuple(r if d is None else d for d, r in zip(dims, recorded))
     if any(d is None for d in dims):
@@ -118,18 +125,16 @@ def _padded(seqs: list[np.ndarray], size: int, post: bool) -> np.ndarray:
     return out
 
 
-def _encoding(
-    model: Any, fit_x: dict[str, Any] | None
-) -> tuple[str, int, Callable[[list[np.ndarray], int], np.ndarray]]:
+def _encoding(model: Any, fit_x: ArrayStats | None) -> tuple[str, int, Callable[[list[np.ndarray], int], np.ndarray]]:
     """(description, index limit, encoder) for the model's input, decided from its shape and the fit record."""
     size = int(np.prod(_per_sample(model, fit_x)))
     vocab = _embedding_vocab(model)
-    sequences = vocab is not None or (fit_x is not None and float(fit_x.get("mean", 0.0)) >= 1.0)
+    sequences = vocab is not None or (fit_x is not None and fit_x.mean >= 1.0)
     if not sequences:
-        counts = fit_x is not None and float(fit_x.get("max", 1.0)) > 1.0
+        counts = fit_x is not None and fit_x.max > 1.0
         return f"{'word counts' if counts else 'multi-hot'} of dimension {size}", size, lambda s, n: _bag(s, n, counts)
-    limit = vocab or (int(fit_x["max"]) + 1 if fit_x else 10000)
-    means = (fit_x or {}).get("feature_mean") or []
+    limit = vocab or (int(fit_x.max) + 1 if fit_x else 10000)
+    means = (fit_x.feature_mean if fit_x else None) or []
     post = (
         len(means) == size and size >= 4 and float(np.mean(means[: size // 4])) > float(np.mean(means[-(size // 4) :]))
     )
@@ -189,19 +194,18 @@ def _score_raw_text(model: Any, holdout: dict[str, np.ndarray]) -> tuple[dict[st
 
 
 def _score_captured(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], pre: dict[str, Any]
+    model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, pre: TextPreprocessing
 ) -> tuple[dict[str, float], str]:
     """Accuracy with the notebook's own Tokenizer / TextVectorization on the hidden reviews' text."""
-    if pre.get("kind") not in ("tokenizer", "text_vectorization") or pre.get("reason"):
-        raise EvaluationError(f"{text.HARNESS}: {pre.get('reason') or 'it was not recognised'}")
-    texts, shape = _texts(holdout), _per_sample(model, fit.get("x"))
-    if int(np.prod(shape)) != int(pre.get("length") or 0):
+    if pre.kind not in ("tokenizer", "text_vectorization") or pre.reason:
+        raise EvaluationError(f"{text.HARNESS}: {pre.reason or 'it was not recognised'}")
+    texts, shape = _texts(holdout), _per_sample(model, fit.x)
+    if int(np.prod(shape)) != pre.length:
         raise EvaluationError(
-            f"{text.HARNESS}: the captured encoding gives {pre.get('length')} values per review, "
-            f"the model takes {shape}"
+            f"{text.HARNESS}: the captured encoding gives {pre.length} values per review, the model takes {shape}"
         )
     # The truncation side is only known when the probe reproduced the training rows; otherwise both are tried.
-    sides = [pre.get("truncating")] if pre.get("truncating") else ["pre", "post"]
+    sides = [pre.truncating] if pre.truncating else ["pre", "post"]
     results = {}
     for side in sides:
         parts = [
@@ -214,15 +218,13 @@ def _score_captured(
         ]
         results[side] = classification_metrics(np.concatenate(parts), holdout["y"])["accuracy"]
     best = max(results, key=lambda k: results[k])
-    how = text.describe({**pre, "truncating": best})
+    how = text.describe(pre.model_copy(update={"truncating": best}))
     if len(results) > 1:
         how += f" (truncation side not known: '{best}' kept, the other scored {min(results.values()):.3f})"
     return {"accuracy": results[best]}, how
 
 
-def score(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
-) -> tuple[dict[str, float], str]:
+def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """Holdout accuracy of a binary sentiment model, inputs encoded as it was trained."""
     out_units = int(tuple(model.outputs[0].shape)[-1]) if getattr(model, "outputs", None) else 1
     if out_units not in (1, 2):
@@ -231,10 +233,10 @@ def score(
         )
     if _takes_text(model):
         return _score_raw_text(model, holdout)
-    if spec.get("preprocessing"):
-        return _score_captured(model, holdout, fit, spec["preprocessing"])
-    how, limit, encode = _encoding(model, fit.get("x"))
-    shape = _per_sample(model, fit.get("x"))
+    if spec.preprocessing is not None:
+        return _score_captured(model, holdout, fit, spec.preprocessing)
+    how, limit, encode = _encoding(model, fit.x)
+    shape = _per_sample(model, fit.x)
     size = int(np.prod(shape))
     results = {}
     for name in INDEXINGS:

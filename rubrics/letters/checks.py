@@ -21,7 +21,7 @@ def check_output(art: Artifacts, award: Award) -> None:
     award.hint = "End with Dense(26, activation='softmax'): one probability per letter A-Z."
     assert art.architecture, "no Keras model to inspect"
     out = art.architecture[-1]
-    units, activation = out.get("units"), out.get("activation")
+    units, activation = out.units, out.activation
     assert units in CLASSES, (
         f"output layer has {units} units; the letters need 26 (or 10 for the manual's MNIST digits)"
     )

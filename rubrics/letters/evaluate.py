@@ -14,7 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.evaluator.kit import EvaluationError, classification_metrics, input_transform, reshape_for
+from labgrade_runtime.evaluator.kit import (
+    EvalSpec,
+    EvaluationError,
+    FitRecord,
+    classification_metrics,
+    input_transform,
+    reshape_for,
+)
 
 VARIANTS = {26: ("letters", True, "UCI letters"), 10: ("mnist", False, "MNIST digits")}
 
@@ -24,15 +31,13 @@ def _output_units(model: Any) -> int:
     return int(tuple(shape)[-1])
 
 
-def score(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
-) -> tuple[dict[str, float], str]:
+def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """Accuracy on the held-out letters (26-way output) or digits (10-way output)."""
     units = _output_units(model)
     if units not in VARIANTS:
         raise EvaluationError(f"the model has {units} outputs; the letters need 26 (A-Z), the manual's MNIST digits 10")
     name, per_feature, label = VARIANTS[units]
-    transform, how = input_transform(fit.get("x"), spec["raw_stats"][name]["x"], per_feature)
+    transform, how = input_transform(fit.x, spec.raw_stats[name]["x"], per_feature)
     x = reshape_for(model, transform(holdout[f"x_{name}"].astype("float64")))
     pred = model.predict(x, verbose=0, batch_size=256)
     if isinstance(pred, (list, tuple)):

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from labgrade_runtime.evaluator.kit import EvaluationError, affine
+from labgrade_runtime.evaluator.kit import ArrayStats, EvalSpec, EvaluationError, FitRecord, affine
 
 IDENTITY_TOLERANCE = 0.02  # |a - 1| and |b| / price level below this: prices were used as served
 MISMATCH_WARN = 0.05  # min/max off by more than this share of the range: the map is a best guess
@@ -61,11 +61,11 @@ class Affine(NamedTuple):
         return (scaled - self.b) / self.a
 
 
-def window_layout(model: Any, fit: dict[str, Any]) -> tuple[int, tuple[int, ...]]:
+def window_layout(model: Any, fit: FitRecord) -> tuple[int, tuple[int, ...]]:
     """T (prices per sample) and the per-sample input shape the model takes."""
     shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
     per_sample = [None if d is None else int(d) for d in tuple(shape)[1:]]
-    recorded = ((fit.get("x") or {}).get("shape") or [])[1:]
+    recorded = fit.x.shape[1:] if fit.x else []
     if None in per_sample and len(recorded) == len(per_sample):
         per_sample = [r if d is None else d for d, r in zip(per_sample, recorded)]
     known = [d for d in per_sample if d is not None]
@@ -93,15 +93,15 @@ def candidates(holdout: dict[str, np.ndarray]) -> list[Series]:
     return out
 
 
-def _match(stats: dict[str, Any] | None, raw: np.ndarray) -> tuple[Affine, float]:
+def _match(stats: ArrayStats | None, raw: np.ndarray) -> tuple[Affine, float]:
     """The affine map matching ``raw`` to the recorded moments, and its min/max mismatch."""
     if not stats or raw.size == 0:
         return Affine(1.0, 0.0), float("inf")
-    a, b = (float(v) for v in affine(stats["mean"], stats["std"], raw.mean(), raw.std()))
+    a, b = (float(v) for v in affine(stats.mean, stats.std, raw.mean(), raw.std()))
     if a <= 0:
         return Affine(1.0, 0.0), float("inf")
-    spread = max(float(stats["max"]) - float(stats["min"]), 1e-12)
-    mismatch = (abs(a * raw.min() + b - stats["min"]) + abs(a * raw.max() + b - stats["max"])) / spread
+    spread = max(stats.max - stats.min, 1e-12)
+    mismatch = (abs(a * raw.min() + b - stats.min) + abs(a * raw.max() + b - stats.max)) / spread
     return Affine(a, b), float(mismatch)
 
 
@@ -112,9 +112,9 @@ def _snap(m: Affine, level: float) -> Affine:
     return m
 
 
-def infer_scaling(fit: dict[str, Any], options: list[Series], T: int) -> tuple[Series, Affine, Affine, str]:
+def infer_scaling(fit: FitRecord, options: list[Series], T: int) -> tuple[Series, Affine, Affine, str]:
     """The best-confirmed (series, input map, target map) and how it was found."""
-    if not fit.get("y") and not fit.get("x"):
+    if not fit.y and not fit.x:
         series = options[0]
         lo, hi = float(series.fitted.min()), float(series.fitted.max())
         classic = Affine(1 / (hi - lo), -lo / (hi - lo))
@@ -129,11 +129,11 @@ def infer_scaling(fit: dict[str, Any], options: list[Series], T: int) -> tuple[S
         if len(series.fitted) <= T:
             continue
         windows = np.lib.stride_tricks.sliding_window_view(series.fitted[:-1], T)
-        x_map, x_off = _match(fit.get("x"), windows.reshape(-1))
-        y_map, y_off = _match(fit.get("y"), series.fitted[T:])
-        if not fit.get("x"):
+        x_map, x_off = _match(fit.x, windows.reshape(-1))
+        y_map, y_off = _match(fit.y, series.fitted[T:])
+        if not fit.x:
             x_map, x_off = y_map, y_off
-        if not fit.get("y"):
+        if not fit.y:
             y_map, y_off = x_map, x_off
         if best is None or x_off + y_off < best[0]:
             best = (x_off + y_off, series, x_map, y_map)
@@ -145,7 +145,7 @@ def infer_scaling(fit: dict[str, Any], options: list[Series], T: int) -> tuple[S
     return series, x_map, y_map, _describe(series, x_map, y_map, off)
 
 
-def change_target(fit: dict[str, Any], series: Series, T: int) -> Affine | None:
+def change_target(fit: FitRecord, series: Series, T: int) -> Affine | None:
     """The map of the day's *change* to the recorded targets, when they are changes rather than prices.
 
     A student may train the network to predict tomorrow's move (scaled
@@ -154,7 +154,7 @@ def change_target(fit: dict[str, Any], series: Series, T: int) -> Affine | None:
     map of the prices cannot give. Which of the two the targets are is decided
     by which one their min/max confirm better.
     """
-    y = fit.get("y")
+    y = fit.y
     if not y or len(series.fitted) <= T:
         return None
     change_map, change_off = _match(y, np.diff(series.fitted)[T - 1 :])
@@ -188,9 +188,7 @@ def forecast_metrics(pred: np.ndarray, series: Series) -> dict[str, float]:
     }
 
 
-def score(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
-) -> tuple[dict[str, float], str]:
+def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """One-step-ahead forecasts of the hidden future, against the naive forecast."""
     T, per_sample = window_layout(model, fit)
     series, x_map, y_map, how = infer_scaling(fit, candidates(holdout), T)

@@ -21,11 +21,13 @@ import pytest
 
 from graders.paths import RUNTIME_PACKAGE
 from graders.rubric import available_experiments, load_rubric
+from tests.job_spec import change_spec, kernel_spec
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
 from labgrade_runtime import errors  # noqa: E402
 from labgrade_runtime.kernel import datafiles, derived, environment, keras2, shims, sklearn_compat  # noqa: E402
+from labgrade_runtime.kernel.state import JOB  # noqa: E402
 from labgrade_runtime.runner import keras_choice  # noqa: E402
 
 BOSTON_HEADER = "crim,zn,indus,chas,nox,rm,age,dis,rad,tax,ptratio,b,lstat,medv"
@@ -59,7 +61,7 @@ def declared_aliases() -> dict[str, list[str]]:
 
 @pytest.fixture
 def course(tmp_path: Path) -> Iterator[Path]:
-    """A work folder with small course files, and the shims' SPEC pointing at it."""
+    """A work folder with small course files, and the shims' job spec pointing at it."""
     rows = [",".join(str(float(i + j)) for j in range(14)) for i in range(6)]
     (tmp_path / "BostonHousing.csv").write_text(BOSTON_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
     (tmp_path / "HousingData.csv").write_text(KAGGLE_HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
@@ -76,21 +78,17 @@ def course(tmp_path: Path) -> Iterator[Path]:
         x_test=np.zeros((1, 28, 28), "uint8"),
         y_test=np.array([1]),
     )
-    saved = dict(shims.SPEC), set(shims.STATE["noted"])
+    noted = set(shims.STATE["noted"])
     adapters()
-    shims.SPEC.clear()
-    shims.SPEC.update(
+    with kernel_spec(
         cwd=str(tmp_path),
         out_dir=str(tmp_path),
-        code="",
         aliases=declared_aliases(),
         data_files=["BostonHousing.csv", "HousingData.csv", "letter-recognition.data", "Google_Stock_Price_Train.csv"],
         keras_datasets={"fashion_mnist": str(tmp_path / "fashion_mnist.npz")},
-    )
-    yield tmp_path
-    shims.SPEC.clear()
-    shims.SPEC.update(saved[0])
-    shims.STATE["noted"] = saved[1]
+    ):
+        yield tmp_path
+    shims.STATE["noted"] = noted
 
 
 def noted(folder: Path) -> list[dict[str, str]]:
@@ -116,11 +114,11 @@ def test_paths_resolve_to_course_files(course: Path, path: str, course_file: str
 
 
 def test_boston_family_follows_the_columns_the_code_names(course: Path) -> None:
-    shims.SPEC["code"] = "df = pd.read_csv('1_boston_housing.csv')\ny = df['MEDV']\ndf = df.fillna(0)"
+    change_spec(code="df = pd.read_csv('1_boston_housing.csv')\ny = df['MEDV']\ndf = df.fillna(0)")
     assert datafiles.resolve("1_boston_housing.csv") == str(course / "HousingData.csv")
-    shims.SPEC["code"] = "df = pd.read_csv('1_boston_housing.csv')\ny = df['medv']"
+    change_spec(code="df = pd.read_csv('1_boston_housing.csv')\ny = df['medv']")
     assert datafiles.resolve("1_boston_housing.csv") == str(course / "BostonHousing.csv")
-    shims.SPEC["code"] = "df = pd.read_csv('boston.csv')"  # names no column, fills no NA: the clean file
+    change_spec(code="df = pd.read_csv('boston.csv')")  # names no column, fills no NA: the clean file
     assert datafiles.resolve("boston.csv") == str(course / "BostonHousing.csv")
 
 
@@ -141,7 +139,7 @@ def test_alias_read_is_noted(course: Path) -> None:
 
 
 def test_derived_formats(course: Path) -> None:
-    shims.SPEC["code"] = "pd.read_csv('housing.csv', header=None, delim_whitespace=True)"
+    change_spec(code="pd.read_csv('housing.csv', header=None, delim_whitespace=True)")
     uci = Path(datafiles.resolve("housing.csv") or "")
     assert uci.name == "housing.csv" and len(uci.read_text().split("\n")[0].split()) == 14
     assert datafiles.resolve("boston") is None  # a bare name is not StatLib's file; its URL is
@@ -270,7 +268,7 @@ def test_load_boston_bunch_and_squared(course: Path) -> None:
 
 
 def test_derived_is_not_made_when_data_is_not_served(course: Path) -> None:
-    shims.SPEC["keras_datasets"] = {}
+    change_spec(keras_datasets={})
     assert derived.make("fashion-mnist_train.csv", {}) is None
 
 
@@ -316,7 +314,7 @@ def test_pip_install_of_a_stand_in_says_so(course: Path) -> None:
 
 def test_rubric_declared_aliases_resolve(course: Path) -> None:
     assert datafiles.resolve("prices_from_teacher.csv") is None
-    shims.SPEC["aliases"] = {"HousingData.csv": ["prices_from_teacher.csv"], "not_a_course_file.csv": ["x.csv"]}
+    change_spec(aliases={"HousingData.csv": ["prices_from_teacher.csv"], "not_a_course_file.csv": ["x.csv"]})
     assert datafiles.resolve("E:\\lab\\Prices_From_Teacher (2).csv") == str(course / "HousingData.csv")
     assert datafiles.resolve("x.csv") is None  # an alias of a file the course does not serve means nothing
 
@@ -348,8 +346,8 @@ def test_a_registered_dataset_is_served_and_an_unregistered_one_needs_network(co
     from labgrade_runtime.kernel import kerasdata
 
     np.savez(course / "toy.npz", x=np.arange(3))
-    shims.SPEC["keras_datasets"] = {"toy_rows": str(course / "toy.npz")}
-    shims.SPEC["dataset_source"] = {"toy_rows": "toy rows"}
+    change_spec(keras_datasets={"toy_rows": str(course / "toy.npz")})
+    change_spec(dataset_source={"toy_rows": "toy rows"})
     fake = types.ModuleType("keras.src.datasets.toy_rows")
     fake.load_data, fake.get_vocabulary = (lambda: "downloaded"), (lambda: "downloaded")  # type: ignore[attr-defined]
     sys.modules[fake.__name__] = fake
@@ -401,7 +399,7 @@ def test_fetch_openml_serves_registered_datasets_only() -> None:
 
 def test_families_and_derived_formats_are_registered_in_order(course: Path) -> None:
     (course / "toy.csv").write_text("a,b\n1,2\n", encoding="utf-8")
-    shims.SPEC["data_files"] = [*shims.SPEC["data_files"], "toy.csv"]
+    change_spec(data_files=[*JOB.spec.data_files, "toy.csv"])
     assert datafiles.resolve("zz_toy_rows.csv") is None
     datafiles.register_family(r"zztoy", ("toy.csv",))
     assert datafiles.resolve("zz_toy_rows.csv") == str(course / "toy.csv")

@@ -76,27 +76,23 @@ def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
             else "no Keras model to inspect"
         )
         raise AssertionError(why)
-    classes = {layer["class_name"] for layer in art.architecture}
+    classes = {layer.class_name for layer in art.architecture}
     for required in spec.required_layers:
         options = required.split("|")
         assert classes & set(options), f"no {' or '.join(options)} layer (layers: {', '.join(sorted(classes))})"
     out = art.architecture[-1]
     if spec.output_units is not None:
-        assert out.get("units") == spec.output_units, (
-            f"output layer has {out.get('units')} units, expected {spec.output_units}"
-        )
+        assert out.units == spec.output_units, f"output layer has {out.units} units, expected {spec.output_units}"
     if spec.output_activation:
-        assert out.get("activation") in spec.output_activation, (
-            f"output activation '{out.get('activation')}', expected {' or '.join(spec.output_activation)}"
+        assert out.activation in spec.output_activation, (
+            f"output activation '{out.activation}', expected {' or '.join(spec.output_activation)}"
         )
     loss = art.compile.get("loss", "").lower()
     if spec.losses:
         assert any(name in loss for name in spec.losses), (
             f"loss '{loss or 'unknown'}', expected {' or '.join(spec.losses)}"
         )
-    award.evidence = (
-        f"{len(art.architecture)} layers, output {out.get('units')} × {out.get('activation')}, loss {loss or 'n/a'}"
-    )
+    award.evidence = f"{len(art.architecture)} layers, output {out.units} × {out.activation}, loss {loss or 'n/a'}"
 
 
 @pytest.mark.check("efficiency", title="Efficiency against the reference")

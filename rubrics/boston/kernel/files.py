@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 
 from labgrade_runtime.kernel import datafiles, derived
-from labgrade_runtime.kernel.state import SPEC
+from labgrade_runtime.kernel.state import JOB
 
 CLEAN, KAGGLE = "BostonHousing.csv", "HousingData.csv"
 FILLS_NA = r"fillna|dropna|isnull|isna|SimpleImputer"
@@ -23,7 +23,7 @@ _READS_WHITESPACE = r"delim_whitespace|\\s\+|sep\s*=\s*['\"] +['\"]|header\s*=\s
 
 
 def _uci_housing(files: dict[str, str]) -> derived.Maker | None:
-    if CLEAN not in files or not re.search(_READS_WHITESPACE, str(SPEC.get("code", ""))):
+    if CLEAN not in files or not re.search(_READS_WHITESPACE, JOB.spec.code):
         return None
 
     def make(out: Path) -> None:

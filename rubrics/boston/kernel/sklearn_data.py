@@ -12,7 +12,7 @@ from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsNetwork
 from labgrade_runtime.kernel import sklearn_compat
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import JOB, note
 
 FEATURES = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
 DESCR = """.. _boston_dataset:
@@ -34,13 +34,13 @@ def _rows() -> tuple[Any, Any, str]:
     """Features, target and source of the course's Boston data (the clean CSV, else the Keras npz)."""
     import numpy as np
 
-    clean = Path(SPEC.get("cwd", ".")) / "BostonHousing.csv"
-    if "BostonHousing.csv" in SPEC.get("data_files", []) and clean.is_file():
+    clean = Path(JOB.spec.cwd) / "BostonHousing.csv"
+    if "BostonHousing.csv" in JOB.spec.data_files and clean.is_file():
         with open(clean, encoding="utf-8") as fh:
             rows = list(csv.reader(fh))[1:]
         table = np.array(rows, dtype="float64")
         return table[:, :13], table[:, 13], "BostonHousing.csv"
-    served = SPEC.get("keras_datasets", {}).get("boston_housing")
+    served = JOB.spec.keras_datasets.get("boston_housing")
     if served and Path(served).is_file():
         with np.load(served) as f:
             x, y = np.array(f["x"], dtype="float64"), np.array(f["y"], dtype="float64")

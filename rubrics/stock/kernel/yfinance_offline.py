@@ -16,7 +16,7 @@ from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsNetwork
 from labgrade_runtime.kernel import stubs
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import JOB, note
 
 TICKERS = {"GOOG", "GOOGL", "^GOOG"}
 
@@ -24,8 +24,8 @@ TICKERS = {"GOOG", "GOOGL", "^GOOG"}
 def _frame() -> tuple[Any, str]:
     import pandas as pd
 
-    cwd = Path(SPEC.get("cwd", "."))
-    names = [n for n in SPEC.get("data_files", []) if (cwd / n).is_file()]
+    cwd = Path(JOB.spec.cwd)
+    names = [n for n in JOB.spec.data_files if (cwd / n).is_file()]
     if "GOOGL.csv" in names:
         df = pd.read_csv(cwd / "GOOGL.csv", parse_dates=["Date"], index_col="Date")
         return df, "GOOGL.csv"

@@ -15,13 +15,21 @@ can be imported inside the student's kernel and never pulls ``graders`` in.
 from __future__ import annotations
 
 import enum
-from pathlib import Path
-from typing import Any, TypeVar
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 SCHEMA_VERSION = 2
 MAX_ARTIFACT_BYTES = 5_000_000
+OWN_SPLIT_ROWS = 2_000  # rows of the notebook's own test arrays the probe saves for the evaluator, at most
+OWN_SPLIT_FILE = "own_split.npz"
+MAX_STAT = 1e15  # a recorded training statistic beyond this (or infinite) cannot describe data a model learned
+MAX_DIMENSION = 10**12  # a recorded array dimension beyond this is not an array that was held in memory
+ROOTS_ENV = "LABGRADE_ROOTS"  # the job's folders, as ``name=path`` parts joined by ":" (see :class:`Roots`)
 
 
 class Status(str, enum.Enum):
@@ -73,6 +81,53 @@ class _Spec(BaseModel):
         return self.model_dump_json(by_alias=True)
 
 
+class Roots(BaseModel):
+    """The folders of one job, as the sandboxed process sees them: what the names in its spec are relative to.
+
+    The backend mounts each folder and hands the process one environment
+    variable (:data:`ROOTS_ENV`), written by :meth:`env` and read back by
+    :meth:`from_env`; a backend that runs jobs in place rewrites each path to
+    the host's (every ``:``-separated part that is a mount target).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def env(self) -> dict[str, str]:
+        """The one environment variable that carries these roots."""
+        parts = (f"{name}={value}" for name, value in self if value is not None)
+        return {ROOTS_ENV: ":".join(parts)}
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The roots the backend gave this process; a ValueError naming what is wrong otherwise."""
+        text = (os.environ if environ is None else environ).get(ROOTS_ENV, "")
+        pairs = [part.partition("=") for part in text.split(":") if part]
+        if not text or any(not sep for _, sep, _ in pairs):
+            raise ValueError(f"${ROOTS_ENV} must name the job's folders as name=path parts joined by ':', not {text!r}")
+        try:
+            return cls.model_validate({name: value for name, _, value in pairs})
+        except ValidationError as exc:
+            raise ValueError(f"${ROOTS_ENV} does not name the job's folders: {describe(exc)}") from None
+
+
+class RunRoots(Roots):
+    """The folders of an execute job: the notebook's, the artifacts', the served data's, the experiment's adapters'."""
+
+    work: Path
+    out: Path
+    data: Path
+    adapters: Path
+
+
+class EvalRoots(Roots):
+    """The folders of an evaluate job: the run's artifacts, the hidden holdout, the result's, the experiment's."""
+
+    artifacts: Path
+    holdout: Path
+    out: Path
+    rubric: Path | None = None
+
+
 class JobSpec(_Spec):
     """What the runner is told about one submission (``/job/spec.json``); names are relative to the job's roots."""
 
@@ -100,16 +155,16 @@ class JobSpec(_Spec):
     keras_runtime: str = "keras3"
     keras_reasons: list[str] = Field(default_factory=list)
 
-    def rooted(self, work: Path, out: Path, data: Path, adapters: Path) -> JobSpec:
-        """The spec with its names made absolute under the job's roots (given by the backend's environment)."""
+    def rooted(self, roots: RunRoots) -> JobSpec:
+        """The spec with its names made absolute under the job's roots (given by the backend)."""
         return self.model_copy(
             update={
-                "notebook": str(work / self.notebook),
-                "cwd": str(work),
-                "out_dir": str(out),
-                "adapters_dir": str(adapters),
-                "keras_datasets": {k: str(data / v) for k, v in self.keras_datasets.items()},
-                "data_map": {k: str(data / v) for k, v in self.data_map.items()},
+                "notebook": str(roots.work / self.notebook),
+                "cwd": str(roots.work),
+                "out_dir": str(roots.out),
+                "adapters_dir": str(roots.adapters),
+                "keras_datasets": {k: str(roots.data / v) for k, v in self.keras_datasets.items()},
+                "data_map": {k: str(roots.data / v) for k, v in self.data_map.items()},
             }
         )
 
@@ -119,7 +174,9 @@ class EvalSpec(_Spec):
 
     kind: str
     input: str
-    raw_stats: dict[str, Any] = Field(default_factory=dict)
+    raw_stats: dict[str, Any] = Field(default_factory=dict)  # the served data's statistics (trusted, per experiment)
+    # Filled in by the evaluator from the validated probe: the notebook's own text encoding, if it had one.
+    preprocessing: TextPreprocessing | None = None
 
 
 class _Untrusted(BaseModel):
@@ -169,12 +226,38 @@ class RunResult(_Untrusted):
     rerun: str = ""
 
 
+class ArrayStats(BaseModel):
+    """Shape and scale of one training array as the fit() shim measured it (never the data itself)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    shape: list[int]
+    dtype: str = ""
+    mean: float
+    std: float
+    min: float
+    max: float
+    feature_mean: list[float] | None = None  # per column, for tables of at most 512 columns
+    feature_std: list[float] | None = None
+
+    def out_of_range(self) -> str:
+        """Why these numbers cannot describe an array a model was trained on ('' when they can).
+
+        NaN is kept: a notebook that trained on missing values recorded what it did.
+        """
+        if any(not 0 <= d <= MAX_DIMENSION for d in self.shape):
+            return f"shape {self.shape[:6]} has a dimension outside 0..{MAX_DIMENSION:.0e}"
+        values = [self.mean, self.std, self.min, self.max, *(self.feature_mean or ()), *(self.feature_std or ())]
+        huge = next((v for v in values if math.isinf(v) or abs(v) > MAX_STAT), None)
+        return f"a statistic of {huge:.3g} is beyond {MAX_STAT:.0e}" if huge is not None else ""
+
+
 class FitRecord(_Untrusted):
     """One fit() call as the shims saw it."""
 
     runtime: str = "keras3"
-    x: dict[str, Any] | None = None
-    y: dict[str, Any] | None = None
+    x: ArrayStats | None = None
+    y: ArrayStats | None = None
     epochs: Any = None
     validation_split: Any = None
     seconds: float = 0.0
@@ -230,11 +313,18 @@ class OwnSplit(_Untrusted):
     """The arrays one evaluate()/predict() call fed the saved model, saved (capped) for the trusted evaluator."""
 
     call: int  # index into ProbeResult.calls
-    file: str = "own_split.npz"
+    file: str = OWN_SPLIT_FILE  # beside probe.json: a plain file name, never a path
     rows: int = 0  # rows saved
     total_rows: int = 0  # rows the call had
     y_from: str = ""  # "evaluate(y)" or how y was paired ("y_test, by name")
     predictions: dict[str, Any] = Field(default_factory=dict)  # mean, std, head of the saved model's predictions
+
+    @field_validator("file")
+    @classmethod
+    def _beside_the_probe(cls, value: str) -> str:
+        if value != PurePosixPath(value).name or value in ("", ".", "..") or "\\" in value:
+            raise ValueError(f"must be a file name beside probe.json, not the path {value[:80]!r}")
+        return value
 
 
 class TextPreprocessing(BaseModel):
@@ -304,13 +394,31 @@ class OwnSplitScore(BaseModel):
     reason: str = ""
 
 
+class Layer(BaseModel):
+    """One layer of the loaded model, as the trusted evaluator read it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = ""
+    class_name: str = ""
+    output_shape: list[int | None] = Field(default_factory=list)
+    params: int = 0
+    activation: str = ""
+    units: int | None = None  # a Dense layer's units or a convolution's filters
+
+    @field_validator("units", mode="before")
+    @classmethod
+    def _count_only(cls, value: Any) -> Any:
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class EvalResult(_Untrusted):
     """evaluation.json, written by the trusted evaluator."""
 
     ok: bool
     reason: str = ""
     metrics: dict[str, float] = Field(default_factory=dict)
-    architecture: list[dict[str, Any]] = Field(default_factory=list)
+    architecture: list[Layer] = Field(default_factory=list)
     total_params: int = 0
     compile: dict[str, str] = Field(default_factory=dict)
     input_transform: str = ""
@@ -322,14 +430,43 @@ class EvalResult(_Untrusted):
 M = TypeVar("M", bound=BaseModel)
 
 
-def read_artifact(path: Path, model: type[M]) -> M | None:
-    """Validate a JSON artifact; None when it is missing, oversized, malformed or of another schema version."""
+class ArtifactError(ValueError):
+    """An artifact that cannot be used, with the reason in words."""
+
+
+def describe(exc: ValidationError, limit: int = 5) -> str:
+    """A pydantic error in one line: where, what, and what was given."""
+    problems = [
+        f"{'.'.join(str(p) for p in err['loc']) or 'the file'}: {err['msg']}"
+        + ("" if err["type"] == "missing" else f" (got {str(err.get('input'))[:60]!r})")
+        for err in exc.errors()
+    ]
+    more = f"; and {len(problems) - limit} more" if len(problems) > limit else ""
+    return "; ".join(problems[:limit]) + more
+
+
+def check_artifact(path: Path, model: type[M]) -> M:
+    """Validate a JSON artifact written next to student code; an ArtifactError saying why it cannot be used."""
+    if path.is_symlink():
+        raise ArtifactError(f"{path.name} is a link (to {os.readlink(path)[:120]}), not a file the run wrote")
     try:
-        if path.stat().st_size > MAX_ARTIFACT_BYTES:
-            return None
+        size = path.stat().st_size
+        if size > MAX_ARTIFACT_BYTES:
+            raise ArtifactError(f"{path.name} is {size:,} bytes, over the limit of {MAX_ARTIFACT_BYTES:,}")
         value = model.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError, ValueError):
-        return None
-    if getattr(value, "schema_", SCHEMA_VERSION) != SCHEMA_VERSION:
-        return None
+    except OSError as exc:
+        raise ArtifactError(f"{path.name} cannot be read: {exc.strerror or exc}") from None
+    except ValidationError as exc:
+        raise ArtifactError(f"{path.name} does not match the contract: {describe(exc)}") from None
+    version = getattr(value, "schema_", SCHEMA_VERSION)
+    if version != SCHEMA_VERSION:
+        raise ArtifactError(f"{path.name} is of schema {version}, not {SCHEMA_VERSION}")
     return value
+
+
+def read_artifact(path: Path, model: type[M]) -> M | None:
+    """Validate a JSON artifact; None when it is missing, a link, oversized, malformed or of another schema."""
+    try:
+        return check_artifact(path, model)
+    except ArtifactError:
+        return None

@@ -15,19 +15,30 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.contract import EvalResult, EvalSpec
+from labgrade_runtime.contract import (
+    ArrayStats,
+    ArtifactError,
+    EvalResult,
+    EvalRoots,
+    EvalSpec,
+    FitRecord,
+    Layer,
+    ProbeResult,
+    check_artifact,
+)
 from labgrade_runtime.evaluator import own_split
 from labgrade_runtime.evaluator.kit import EvaluationError, affine, classification_metrics, input_transform, reshape_for
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def _regression(pred: np.ndarray, y: np.ndarray, y_back: Any) -> dict[str, float]:
+def _regression(pred: np.ndarray, y: np.ndarray, y_back: Callable[[np.ndarray], np.ndarray]) -> dict[str, float]:
     pred = y_back(np.asarray(pred, float).reshape(-1))
     y = np.asarray(y, float).reshape(-1)
     err = pred - y
@@ -41,10 +52,10 @@ def _regression(pred: np.ndarray, y: np.ndarray, y_back: Any) -> dict[str, float
     }
 
 
-def _target_back(fit_y: dict[str, Any] | None, raw_y: dict[str, Any]) -> tuple[Any, str]:
+def _target_back(fit_y: ArrayStats | None, raw_y: dict[str, Any]) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
     if not fit_y:
         return (lambda p: p), "targets as served"
-    scale, shift = affine(fit_y["mean"], fit_y["std"], raw_y["mean"], raw_y["std"])
+    scale, shift = affine(fit_y.mean, fit_y.std, raw_y["mean"], raw_y["std"])
     a, b = float(scale), float(shift)
     if abs(a - 1.0) <= 0.05 and abs(b) <= 0.05 * max(abs(raw_y["mean"]), 1.0):
         return (lambda p: p), "targets as served"
@@ -54,7 +65,7 @@ def _target_back(fit_y: dict[str, Any] | None, raw_y: dict[str, Any]) -> tuple[A
 # ---------------------------------------------------------------- model
 
 
-def architecture(model: Any) -> list[dict[str, Any]]:
+def architecture(model: Any) -> list[Layer]:
     """Layers of the loaded model: name, class, output shape, parameters, config bits."""
     layers = []
     for layer in model.layers:
@@ -65,19 +76,19 @@ def architecture(model: Any) -> list[dict[str, Any]]:
             out_shape = []
         cfg = layer.get_config()
         layers.append(
-            {
-                "name": layer.name,
-                "class_name": type(layer).__name__,
-                "output_shape": out_shape,
-                "params": int(layer.count_params()),
-                "activation": str(cfg.get("activation", "")),
-                "units": cfg.get("units", cfg.get("filters")),
-            }
+            Layer(
+                name=layer.name,
+                class_name=type(layer).__name__,
+                output_shape=out_shape,
+                params=int(layer.count_params()),
+                activation=str(cfg.get("activation", "")),
+                units=cfg.get("units", cfg.get("filters")),
+            )
         )
     return layers
 
 
-def _compile_info(model_path: str) -> dict[str, Any]:
+def _compile_info(model_path: Path) -> dict[str, str]:
     """Loss and optimizer names from the saved file's config (no objects built)."""
     import zipfile
 
@@ -107,7 +118,7 @@ def load_model(path: str, runtime: str) -> Any:
     """Load with safe_mode in the Keras generation the model was saved by."""
     if runtime == "tf_keras":
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
-        import tf_keras as keras  # type: ignore[import-not-found]
+        import tf_keras as keras
 
         return keras.models.load_model(path, compile=False, safe_mode=True)
     import keras
@@ -115,13 +126,13 @@ def load_model(path: str, runtime: str) -> Any:
     return keras.models.load_model(path, compile=False, safe_mode=True)
 
 
-def _experiment_hook(folder: str | None) -> Any:
+def _experiment_hook(folder: Path | None) -> Any:
     """The experiment's own scoring module (rubrics/<id>/evaluate.py), if it has one."""
-    if not folder or not (Path(folder) / "evaluate.py").is_file():
+    if folder is None or not (folder / "evaluate.py").is_file():
         return None
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("labgrade_experiment_evaluate", Path(folder) / "evaluate.py")
+    spec = importlib.util.spec_from_file_location("labgrade_experiment_evaluate", folder / "evaluate.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses and pickling look modules up by name
@@ -130,35 +141,54 @@ def _experiment_hook(folder: str | None) -> Any:
 
 
 def builtin_metrics(
-    model: Any, holdout: dict[str, np.ndarray], fit: dict[str, Any], spec: dict[str, Any]
+    model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec
 ) -> tuple[dict[str, float], str]:
     """Classification accuracy or regression errors on x/y holdouts of images or tables."""
-    transform, how = input_transform(fit.get("x"), spec["raw_stats"]["x"], spec["input"] == "tabular")
+    transform, how = input_transform(fit.x, spec.raw_stats["x"], spec.input == "tabular")
     x = reshape_for(model, transform(holdout["x"].astype("float64")))
     pred = model.predict(x, verbose=0, batch_size=256)
     if isinstance(pred, (list, tuple)):
         pred = pred[0]
-    if spec["kind"] == "classification":
+    if spec.kind == "classification":
         return classification_metrics(pred, holdout["y"]), how
-    back, back_how = _target_back(fit.get("y"), spec["raw_stats"]["y"])
+    back, back_how = _target_back(fit.y, spec.raw_stats["y"])
     return _regression(pred, holdout["y"], back), f"{how}; {back_how}"
 
 
-def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
-    """Score the model described by ``spec``; raises EvaluationError with a reason."""
-    probe = json.loads(Path(spec["probe"]).read_text(encoding="utf-8"))
-    fit = probe["fits"][-1] if probe.get("fits") else {}
+def read_probe(path: Path) -> ProbeResult:
+    """The run's probe.json, validated by the contract: written inside the student's kernel, so never trusted.
+
+    Anything the contract does not accept, or a training record whose numbers
+    cannot describe real data, fails the evaluation with the reason.
+    """
     try:
-        model = load_model(spec["model"], probe.get("keras_runtime", "keras3"))
+        probe = check_artifact(path, ProbeResult)
+    except ArtifactError as exc:
+        raise EvaluationError(f"the run's record cannot be trusted: {exc}") from None
+    for i, fit in enumerate(probe.fits):
+        for name, stats in (("x", fit.x), ("y", fit.y)):
+            problem = stats.out_of_range() if stats is not None else ""
+            if problem:
+                raise EvaluationError(f"the run's record cannot be trusted: {path.name}: fits.{i}.{name}: {problem}")
+    return probe
+
+
+def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
+    """Score the model the run saved in ``roots.artifacts``; raises EvaluationError with a reason."""
+    probe = read_probe(roots.artifacts / "probe.json")
+    fit = probe.fits[-1] if probe.fits else FitRecord()
+    model_file = roots.artifacts / "model.keras"
+    try:
+        model = load_model(str(model_file), probe.keras_runtime)
     except Exception as exc:  # any failure to load safely is the submission's outcome
         raise EvaluationError(
             f"the saved model could not be loaded safely: {type(exc).__name__}: {str(exc)[:300]}"
         ) from exc
-    with np.load(spec["holdout"], allow_pickle=False) as data:
+    with np.load(roots.holdout / "holdout.npz", allow_pickle=False) as data:
         holdout = {k: data[k] for k in data.files}
-    hook = _experiment_hook(spec.get("rubric_dir"))
+    hook = _experiment_hook(roots.rubric)
     # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text.
-    spec = {**spec, "preprocessing": probe.get("preprocessing")}
+    spec = spec.model_copy(update={"preprocessing": probe.preprocessing})
     try:
         if hook is not None:
             metrics, how = hook.score(model, holdout, fit, spec)
@@ -170,35 +200,28 @@ def evaluate(spec: dict[str, Any]) -> dict[str, Any]:
         raise EvaluationError(
             f"the model could not be run on the holdout: {type(exc).__name__}: {str(exc)[:300]}"
         ) from exc
-    return {
-        "metrics": {k: float(v) for k, v in metrics.items()},
-        "architecture": architecture(model),
-        "total_params": int(model.count_params()),
-        "compile": _compile_info(spec["model"]),
-        "input_transform": how,
-        "holdout_size": int(len(next(iter(holdout.values())))) if holdout else 0,
-        "own_split": own_split.score(model, probe, Path(spec["probe"]).parent),  # the notebook's own test rows
-    }
+    return EvalResult(
+        ok=True,
+        metrics={k: float(v) for k, v in metrics.items()},
+        architecture=architecture(model),
+        total_params=int(model.count_params()),
+        compile=_compile_info(model_file),
+        input_transform=how,
+        holdout_size=int(len(next(iter(holdout.values())))) if holdout else 0,
+        own_split=own_split.score(model, probe, roots.artifacts),  # the notebook's own test rows
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: ``python -m labgrade_runtime.evaluator SPEC``; writes the result file."""
     args = sys.argv[1:] if argv is None else argv
-    spec: dict[str, Any] = EvalSpec.model_validate_json(Path(args[0]).read_text(encoding="utf-8")).model_dump()
-    artifacts, holdout, out = (Path(os.environ[v]) for v in ("LABGRADE_ARTIFACTS", "LABGRADE_HOLDOUT", "LABGRADE_OUT"))
-    spec.update(
-        model=str(artifacts / "model.keras"),
-        probe=str(artifacts / "probe.json"),
-        holdout=str(holdout / "holdout.npz"),
-        result=str(out / "evaluation.json"),
-    )
-    if os.environ.get("LABGRADE_RUBRIC"):
-        spec["rubric_dir"] = os.environ["LABGRADE_RUBRIC"]
+    spec = EvalSpec.model_validate_json(Path(args[0]).read_text(encoding="utf-8"))
+    roots = EvalRoots.from_env()
     try:
-        result = EvalResult(ok=True, **evaluate(spec))
+        result = evaluate(spec, roots)
     except EvaluationError as exc:
         result = EvalResult(ok=False, reason=str(exc))
-    Path(spec["result"]).write_text(result.dump(), encoding="utf-8")
+    (roots.out / "evaluation.json").write_text(result.dump(), encoding="utf-8")
     return 0
 
 

@@ -12,9 +12,32 @@ standard scalings students write).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+from labgrade_runtime.contract import ArrayStats, EvalSpec, FitRecord, TextPreprocessing
+
+# What an experiment's ``score(model, holdout, fit, spec)`` is given, typed by the contract, and what it may use.
+__all__ = [
+    "STANDARD_SCALINGS",
+    "ArrayStats",
+    "EvalSpec",
+    "EvaluationError",
+    "FitRecord",
+    "TextPreprocessing",
+    "Transform",
+    "affine",
+    "classification_metrics",
+    "input_transform",
+    "model_images",
+    "predict_first",
+    "reshape_for",
+    "scalings",
+]
+
+Transform = Callable[[np.ndarray], np.ndarray]
 
 
 class EvaluationError(Exception):
@@ -41,18 +64,18 @@ def _snap_scalar(a: float, b: float, spread: float) -> tuple[float, float, str]:
     return a, b, f"affine x*{a:.4g}{b:+.4g} (matched to the training inputs' mean and spread)"
 
 
-def input_transform(fit_x: dict[str, Any] | None, raw: dict[str, Any], per_feature: bool) -> tuple[Any, str]:
+def input_transform(fit_x: ArrayStats | None, raw: dict[str, Any], per_feature: bool) -> tuple[Transform, str]:
     """The map from raw holdout inputs to what the model was trained on."""
     if not fit_x:
         return (lambda x: x.astype("float32")), "as served (training inputs were not recorded)"
-    if per_feature and "feature_mean" in fit_x and len(fit_x["feature_mean"]) == len(raw["feature_mean"]):
-        a, b = affine(fit_x["feature_mean"], fit_x["feature_std"], raw["feature_mean"], raw["feature_std"])
+    if per_feature and fit_x.feature_mean is not None and len(fit_x.feature_mean) == len(raw["feature_mean"]):
+        a, b = affine(fit_x.feature_mean, fit_x.feature_std, raw["feature_mean"], raw["feature_std"])
         if np.allclose(a, 1.0, atol=0.03) and np.allclose(
             b, 0.0, atol=0.05 * max(1.0, float(np.max(np.abs(raw["feature_mean"]))))
         ):
             return (lambda x: x.astype("float32")), "as served"
         return (lambda x: (x * a + b).astype("float32")), "per-feature standardisation matched to the training inputs"
-    a, b = affine(fit_x["mean"], fit_x["std"], raw["mean"], raw["std"])
+    a, b = affine(fit_x.mean, fit_x.std, raw["mean"], raw["std"])
     sa, sb, how = _snap_scalar(float(a), float(b), float(raw["max"]))
     return (lambda x: (x * sa + sb).astype("float32")), how
 
@@ -106,7 +129,7 @@ def model_images(model: Any, x: np.ndarray) -> np.ndarray:
     return out.astype("float64")
 
 
-def scalings(fit_x: dict[str, Any] | None, raw_x: dict[str, Any]) -> list[tuple[str, Any]]:
+def scalings(fit_x: ArrayStats | None, raw_x: dict[str, Any]) -> list[tuple[str, Transform]]:
     """The input transform(s) to try: the recorded one, else every standard scaling."""
     if fit_x:
         transform, how = input_transform(fit_x, raw_x, False)

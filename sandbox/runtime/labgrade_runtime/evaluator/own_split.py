@@ -19,25 +19,27 @@ from typing import Any
 
 import numpy as np
 
+from labgrade_runtime.contract import OWN_SPLIT_ROWS, OwnSplitScore, ProbeResult
 from labgrade_runtime.evaluator.kit import classification_metrics, predict_first
 
-MAX_ROWS = 2_000  # what the probe saves at most (kernel.watch.OWN_SPLIT_ROWS)
 MAX_BYTES = 64_000_000
 REPRODUCED_TOLERANCE = 1e-3  # predictions within this (relative to their spread) are the same model, same inputs
 
 
-def score(model: Any, probe: dict[str, Any], folder: Path) -> dict[str, Any] | None:
+def score(model: Any, probe: ProbeResult, folder: Path) -> OwnSplitScore | None:
     """The own-split score (rows, metrics, reproduced), or None when the notebook evaluated no split of its own."""
-    info = probe.get("own_split")
-    if not isinstance(info, dict):
+    info = probe.own_split
+    if info is None:
         return None
     try:
-        x, y = _load(folder / "own_split.npz")
+        x, y = _load(folder / info.file)  # the contract keeps the name a plain file beside probe.json
         pred = predict_first(model, x) if x.dtype.kind != "U" else np.asarray(model.predict(x, verbose=0))
     except Exception as exc:  # an unreadable or unfit file is a reason, never a failed evaluation
-        return {"reason": f"the notebook's own split could not be scored: {type(exc).__name__}: {str(exc)[:200]}"}
-    reproduced, difference = _reproduced(pred, info.get("predictions") or {})
-    return {"rows": int(len(x)), "metrics": metrics(pred, y), "reproduced": reproduced, "max_difference": difference}
+        return OwnSplitScore(
+            reason=f"the notebook's own split could not be scored: {type(exc).__name__}: {str(exc)[:200]}"
+        )
+    reproduced, difference = _reproduced(pred, info.predictions)
+    return OwnSplitScore(rows=len(x), metrics=metrics(pred, y), reproduced=reproduced, max_difference=difference)
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +51,8 @@ def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
         x, y = data["x"], data["y"]
     if x.dtype.kind not in "biufU" or y.dtype.kind not in "biuf" or x.ndim < 1 or y.ndim < 1:
         raise ValueError(f"own_split.npz has x {x.dtype} {x.shape} and y {y.dtype} {y.shape}")
-    if not 0 < len(x) <= MAX_ROWS or len(y) != len(x):
-        raise ValueError(f"own_split.npz has {len(x)} inputs and {len(y)} labels (at most {MAX_ROWS})")
+    if not 0 < len(x) <= OWN_SPLIT_ROWS or len(y) != len(x):
+        raise ValueError(f"own_split.npz has {len(x)} inputs and {len(y)} labels (at most {OWN_SPLIT_ROWS})")
     return (x if x.dtype.kind == "U" else x.astype("float32")), y
 
 
@@ -79,7 +81,10 @@ def _reproduced(pred: np.ndarray, kernel: dict[str, Any]) -> tuple[bool, float |
         return False, None
     flat = np.asarray(pred, dtype="float64").reshape(-1)
     ours = [float(flat.mean()), float(flat.std())] + [float(v) for v in flat[: len(head)]]
-    theirs = [float(kernel["mean"]), float(kernel["std"])] + [float(v) for v in head]
+    try:  # the kernel's numbers come from probe.json: untrusted, maybe not numbers at all
+        theirs = [float(kernel["mean"]), float(kernel["std"])] + [float(v) for v in head]
+    except (TypeError, ValueError, OverflowError):
+        return False, None
     if len(ours) != len(theirs):
         return False, None
     difference = float(np.max(np.abs(np.asarray(ours) - np.asarray(theirs))))

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from labgrade_runtime.contract import TextPreprocessing
 from labgrade_runtime.evaluator.kit import EvaluationError
 
 HARNESS = "the harness could not reproduce the notebook's own text preprocessing"
@@ -58,10 +59,10 @@ def _words(text: str, config: dict[str, Any]) -> list[str]:
     return [w for w in text.split(split) if w]
 
 
-def tokenizer_sequences(pre: dict[str, Any], texts: Sequence[str]) -> list[list[int]]:
+def tokenizer_sequences(pre: TextPreprocessing, texts: Sequence[str]) -> list[list[int]]:
     """``Tokenizer.texts_to_sequences``: known words by index, ``num_words`` and ``oov_token`` applied."""
-    config = pre.get("config") or {}
-    index = {w: i + 1 for i, w in enumerate(pre.get("vocabulary") or [])}
+    config = pre.config
+    index = {w: i + 1 for i, w in enumerate(pre.vocabulary)}
     num_words = int(config.get("num_words") or 0)
     oov = index.get(str(config["oov_token"])) if config.get("oov_token") is not None else None
     out = []
@@ -91,9 +92,9 @@ def _matrix(seqs: list[list[int]], width: int, mode: str) -> np.ndarray:
     return out
 
 
-def vectorizer(pre: dict[str, Any]) -> Any:
+def vectorizer(pre: TextPreprocessing) -> Any:
     """A TextVectorization layer rebuilt from the captured vocabulary and plain options."""
-    config = dict(pre.get("config") or {})
+    config = dict(pre.config)
     if config.get("standardize") not in _STANDARDIZE or config.get("split") not in _SPLIT:
         raise EvaluationError(f"{HARNESS}: its TextVectorization uses a custom standardize or split function")
     if config.get("output_mode") == "tf_idf":
@@ -108,7 +109,7 @@ def vectorizer(pre: dict[str, Any]) -> Any:
     if config.get("max_tokens"):
         options["max_tokens"] = int(config["max_tokens"])
     try:
-        return keras.layers.TextVectorization(vocabulary=list(pre.get("vocabulary") or []), **options)
+        return keras.layers.TextVectorization(vocabulary=list(pre.vocabulary), **options)
     except (TypeError, ValueError) as exc:
         raise EvaluationError(f"{HARNESS}: the TextVectorization could not be rebuilt ({exc})"[:400]) from exc
 
@@ -119,34 +120,31 @@ def _vectorize(layer: Any, texts: Sequence[str]) -> np.ndarray:
     return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]))) for p in parts])
 
 
-def encode(pre: dict[str, Any], texts: Sequence[str], truncating: str | None = None) -> np.ndarray:
+def encode(pre: TextPreprocessing, texts: Sequence[str], truncating: str | None = None) -> np.ndarray:
     """The texts as the student's model was trained on them: padded index sequences or a bag of words."""
-    kind, output, length = pre.get("kind"), str(pre.get("output") or "sequence"), int(pre.get("length") or 0)
-    padding = pre.get("padding") or "pre"
-    truncating = truncating or pre.get("truncating") or "pre"
+    kind, output, length = pre.kind, pre.output or "sequence", pre.length
+    padding = pre.padding or "pre"
+    truncating = truncating or pre.truncating or "pre"
     if kind == "tokenizer":
         seqs = tokenizer_sequences(pre, texts)
         return pad(seqs, length, padding, truncating) if output == "sequence" else _matrix(seqs, length, output)
     if kind == "text_vectorization":
         out = _vectorize(vectorizer(pre), texts)
-        if output != "sequence" or (pre.get("config") or {}).get("output_sequence_length") == length:
+        if output != "sequence" or pre.config.get("output_sequence_length") == length:
             return out  # the layer itself padded and truncated to the training length
         return pad([[int(v) for v in row if v != 0] for row in out], length, padding, truncating)
-    raise EvaluationError(f"{HARNESS}: {pre.get('reason') or 'it was not captured'}")
+    raise EvaluationError(f"{HARNESS}: {pre.reason or 'it was not captured'}")
 
 
-def describe(pre: dict[str, Any]) -> str:
+def describe(pre: TextPreprocessing) -> str:
     """How the hidden texts were encoded, for the examiner."""
-    what = "Tokenizer" if pre.get("kind") == "tokenizer" else "TextVectorization"
-    name = f"'{pre['variable']}'" if pre.get("variable") else ""
+    what = "Tokenizer" if pre.kind == "tokenizer" else "TextVectorization"
+    name = f"'{pre.variable}'" if pre.variable else ""
     shape = (
-        (
-            f"sequences of length {pre.get('length')} (padding '{pre.get('padding') or 'pre'}', "
-            f"truncating '{pre.get('truncating') or 'pre'}')"
-        )
-        if pre.get("output") == "sequence"
-        else f"{pre.get('output')} vectors of width {pre.get('length')}"
+        (f"sequences of length {pre.length} (padding '{pre.padding or 'pre'}', truncating '{pre.truncating or 'pre'}')")
+        if pre.output == "sequence"
+        else f"{pre.output} vectors of width {pre.length}"
     )
-    check = f"; {pre['evidence']}" if pre.get("evidence") else ""
-    words = f"({pre.get('vocabulary_size')} words)"
+    check = f"; {pre.evidence}" if pre.evidence else ""
+    words = f"({pre.vocabulary_size} words)"
     return f"hidden texts encoded with the notebook's own {what} {name} {words} as {shape}{check}"

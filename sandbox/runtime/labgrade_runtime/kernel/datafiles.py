@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.errors import LabgradeMissingDataFile, LabgradeNeedsNetwork
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import JOB, note
 
 DATA_SUFFIXES = (
     ".csv",
@@ -105,13 +105,13 @@ def basename(path: str) -> str:
 
 def course_files() -> dict[str, str]:
     """Course file name -> absolute path, for the files present beside the notebook."""
-    cwd = Path(SPEC.get("cwd", "."))
-    return {n: str(cwd / n) for n in SPEC.get("data_files", []) if (cwd / n).is_file()}
+    cwd = Path(JOB.spec.cwd)
+    return {n: str(cwd / n) for n in JOB.spec.data_files if (cwd / n).is_file()}
 
 
 def _alias_table(files: dict[str, str]) -> dict[str, str]:
     table: dict[str, str] = {}
-    declared: dict[str, list[str]] = SPEC.get("aliases", {})
+    declared: dict[str, list[str]] = JOB.spec.aliases
     for canonical, names in declared.items():
         if canonical in files:
             for alias in names:
@@ -137,7 +137,7 @@ def _pick(family: Family, files: dict[str, str]) -> str | None:
     present = [c for c in family.candidates if c in files]
     if not present:
         return None
-    code = str(SPEC.get("code", ""))
+    code = JOB.spec.code
     order = {c: i for i, c in enumerate(present)}
     for candidate, needs in family.demote_unless:
         if candidate in order and not re.search(needs, code):
@@ -147,7 +147,7 @@ def _pick(family: Family, files: dict[str, str]) -> str | None:
 
 def _variant_key(path: str) -> str | None:
     """The ``data_map`` key a read means: the read as the notebook writes it, else one with its last component."""
-    table: dict[str, str] = SPEC.get("data_map", {})
+    table: dict[str, str] = JOB.spec.data_map
     if path in table:
         return path
     base = basename(path)
@@ -160,12 +160,10 @@ def variant(path: str) -> str | None:
     key = _variant_key(path)
     if key is None:
         return None
-    found = str(SPEC["data_map"][key])
+    found = str(JOB.spec.data_map[key])
     if not _ORIG.get("exists", os.path.exists)(found):
         return None
-    reason = (
-        SPEC.get("data_reasons", {}).get(key) or f"{key!r} read from the copy of the course file its evidence matched"
-    )
+    reason = JOB.spec.data_reasons.get(key) or f"{key!r} read from the copy of the course file its evidence matched"
     note("file_variant", reason)
     return found
 
@@ -175,9 +173,9 @@ def _replaceable(path: str) -> bool:
     exists = _ORIG.get("exists", os.path.exists)
     if not exists(path):
         return True
-    cwd = Path(SPEC.get("cwd", "."))
+    cwd = Path(JOB.spec.cwd)
     try:
-        return any(os.path.samefile(path, cwd / n) for n in SPEC.get("data_files", []) if exists(cwd / n))
+        return any(os.path.samefile(path, cwd / n) for n in JOB.spec.data_files if exists(cwd / n))
     except OSError:
         return False
 
@@ -192,8 +190,8 @@ def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
         return None
     if build and (found := variant(path)):
         return found
-    if not build and _variant_key(path):
-        return str(SPEC["data_map"][_variant_key(path)])
+    if not build and (key := _variant_key(path)):
+        return JOB.spec.data_map[key]
     files = course_files()
     key = norm(base)
     canonical = _alias_table(files).get(key)
@@ -217,13 +215,11 @@ def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
 def describe(found: str) -> str:
     """How a resolved file is named to the student: a course file, or one made from the served data."""
     name = basename(found)
-    return (
-        f"the course file {name!r}" if name in SPEC.get("data_files", []) else f"{name!r}, made from the course's data"
-    )
+    return f"the course file {name!r}" if name in JOB.spec.data_files else f"{name!r}, made from the course's data"
 
 
 def _note_alias(path: str, found: str) -> None:
-    if basename(path) != basename(found) or basename(found) in SPEC.get("data_files", []):
+    if basename(path) != basename(found) or basename(found) in JOB.spec.data_files:
         note("file_alias", f"{path!r} read from {describe(found)}")
 
 
@@ -319,7 +315,7 @@ def install(user_ns: dict[str, Any] | None) -> None:
     if "open" in _ORIG:
         return
     _ORIG["open"], _ORIG["exists"] = builtins.open, os.path.exists
-    builtins.open = io.open = _open  # type: ignore[assignment]
+    builtins.open = io.open = _open
     if user_ns is not None:
         user_ns["open"] = _open  # IPython puts its own open() in the user namespace
     os.path.exists = _exists_wrapper(os.path.exists)  # type: ignore[assignment]

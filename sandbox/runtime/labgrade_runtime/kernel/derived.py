@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import JOB, note
 
 Maker = Callable[[Path], None]
 # (normalised name: lower case, alphanumerics only; the course files present; read from a URL?) -> a maker or None
@@ -36,7 +36,7 @@ def register(finder: Finder) -> None:
 
 def served(name: str) -> str | None:
     """The path of a served Keras dataset file (a key of the job spec's ``keras_datasets``), if it is there."""
-    path = SPEC.get("keras_datasets", {}).get(name)
+    path = JOB.spec.keras_datasets.get(name)
     return str(path) if path and Path(path).is_file() else None
 
 
@@ -97,7 +97,7 @@ def make(base: str, files: dict[str, str], *, build: bool = True, url: bool = Fa
     maker = _maker(base, files, url)
     if maker is None:
         return None
-    out = Path(SPEC.get("cwd", ".")) / base
+    out = Path(JOB.spec.cwd) / base
     if build and not out.is_file():
         maker(out)
         note("file_derived", f"{base!r} written from the served data in its well-known format")

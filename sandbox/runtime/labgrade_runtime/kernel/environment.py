@@ -105,14 +105,14 @@ def pip(line: str) -> None:
 
 
 def _wget(words: list[str]) -> None:
-    from labgrade_runtime.kernel import network
+    from labgrade_runtime.kernel import datafiles
 
     urls = [w for w in words[1:] if re.match(r"(https?|ftp)://", w)]
     target = next(
         (words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-O", "-o", "--output-document", "--output")), None
     )
     for url in urls:
-        source = network.fetch(url)
+        source = datafiles.fetch(url)
         dest = Path(target) if target else Path.cwd() / Path(url.split("?")[0]).name
         if dest.resolve() != Path(source).resolve():
             shutil.copyfile(source, dest)

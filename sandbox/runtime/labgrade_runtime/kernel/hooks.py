@@ -49,7 +49,7 @@ class PostImportFinder(importlib.abc.MetaPathFinder):
                     continue
                 spec = finder.find_spec(fullname, path, target)  # type: ignore[arg-type]
                 if spec is not None and spec.loader is not None:
-                    spec.loader = _PatchingLoader(spec.loader, patcher)  # type: ignore[arg-type]
+                    spec.loader = _PatchingLoader(spec.loader, patcher)
                     return spec
             return None
         finally:

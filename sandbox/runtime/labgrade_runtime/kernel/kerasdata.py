@@ -19,7 +19,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import JOB, note
 
 KERAS_DOWNLOADS = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _KERAS_PACKAGES = ("keras", "tf_keras", "tensorflow")
@@ -44,12 +44,12 @@ def data_file(name: str, call: str = "") -> str:
     Raises ``LabgradeNeedsNetwork`` when this experiment does not serve it:
     the sandbox is offline, so a download could only fail later and less clearly.
     """
-    files = SPEC.get("keras_datasets", {})
+    files = JOB.spec.keras_datasets
     if name not in files:
         from labgrade_runtime.errors import LabgradeNeedsNetwork
 
         raise LabgradeNeedsNetwork(f"{KERAS_DOWNLOADS}{name} (keras.datasets.{name} is not served for this experiment)")
-    sources = SPEC.get("dataset_source", {})
+    sources = JOB.spec.dataset_source
     # a provider may name its source otherwise than the loader: a single source is that one
     source = sources.get(name) or (next(iter(sources.values())) if len(sources) == 1 else "harness store")
     what = call or f"{name}.load_data()"

@@ -45,7 +45,7 @@ def install() -> None:
     if "getaddrinfo" in _ORIG:
         return
     _ORIG["getaddrinfo"] = socket.getaddrinfo
-    socket.getaddrinfo = _getaddrinfo  # type: ignore[assignment]
+    socket.getaddrinfo = _getaddrinfo
     import urllib.request
 
-    urllib.request.urlretrieve = _urlretrieve  # type: ignore[assignment]
+    urllib.request.urlretrieve = _urlretrieve

@@ -14,7 +14,7 @@ from typing import Any
 
 from labgrade_runtime.contract import ProbeResult
 from labgrade_runtime.kernel import preprocess, watch
-from labgrade_runtime.kernel.state import SPEC, STATE
+from labgrade_runtime.kernel.state import JOB, STATE
 
 
 def _keras_models_in(namespace: dict[str, Any]) -> list[Any]:
@@ -55,7 +55,7 @@ def _save(model: Any, out: Path) -> str:
 
 def export(namespace: dict[str, Any]) -> None:
     """Write model.keras and probe.json into the job's artifact directory."""
-    out = Path(SPEC.get("out_dir", "."))
+    out = Path(JOB.spec.out_dir)
     model, how = _pick_model(namespace)
     save_error = _save(model, out) if model is not None else ""
     runtime = STATE["fits"][-1]["runtime"] if STATE["fits"] else ("tf_keras" if "tf_keras" in sys.modules else "keras3")

@@ -38,7 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from labgrade_runtime.kernel import hooks, kerasdata, watch
-from labgrade_runtime.kernel.state import SPEC, STATE, note
+from labgrade_runtime.kernel.state import JOB, STATE, note
 
 _FIT_MODULES = {
     "keras.src.models.model": ("Model", "keras3"),
@@ -125,13 +125,13 @@ def _input_stats(x: Any, y: Any) -> tuple[dict[str, Any] | None, dict[str, Any] 
 
 
 def _cap_epochs(bound: inspect.BoundArguments) -> None:
-    cap = SPEC.get("epoch_cap")
+    cap = JOB.spec.epoch_cap
     if not cap:
         return
     asked = bound.arguments.get("epochs", 1)
     if isinstance(asked, int) and asked > cap:
         bound.arguments["epochs"] = int(cap)
-        note("epoch_cap", f"fit(epochs={asked}) capped to {cap} epochs ({SPEC.get('profile')} profile)", once=False)
+        note("epoch_cap", f"fit(epochs={asked}) capped to {cap} epochs ({JOB.spec.profile} profile)", once=False)
 
 
 def _length(a: Any) -> int | None:
@@ -169,7 +169,7 @@ def _sample(n: int, size: int, salt: int) -> Any:
     """A seeded sample of ``size`` of ``n`` sample positions, in random order (fit shuffles anyway)."""
     import numpy as np
 
-    return np.random.RandomState(int(SPEC.get("seed", 0)) + salt).permutation(n)[:size]
+    return np.random.RandomState(JOB.spec.seed + salt).permutation(n)[:size]
 
 
 def _cap_samples(bound: inspect.BoundArguments) -> None:
@@ -190,7 +190,7 @@ def _cap_samples(bound: inspect.BoundArguments) -> None:
             once=False,
         )
         return
-    cap, profile = int(SPEC.get("fit_samples") or 0), SPEC.get("profile")
+    cap, profile = JOB.spec.fit_samples, JOB.spec.profile
     if not cap:
         return
     if n is None:
@@ -235,7 +235,7 @@ def _cap_steps(bound: inspect.BoundArguments, cap: int) -> None:
         note(
             "fit_samples",
             f"same shapes as the real dataset; fit() trained on {steps} batches of {batch} "
-            f"per epoch (of {batches}) in the {SPEC.get('profile')} profile",
+            f"per epoch (of {batches}) in the {JOB.spec.profile} profile",
             once=False,
         )
 
@@ -245,14 +245,14 @@ def _wrap_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
     signature = inspect.signature(evaluate)
 
     def evaluate_sampled(self: Any, *args: Any, **kwargs: Any) -> Any:
-        cap = max(1, int(SPEC.get("fit_samples") or 0) // 4)
+        cap = max(1, JOB.spec.fit_samples // 4)
         try:
             bound = signature.bind(self, *args, **kwargs)
         except TypeError:
             return evaluate(self, *args, **kwargs)
         x, y = bound.arguments.get("x"), bound.arguments.get("y")
         n = _length(x)
-        if SPEC.get("fit_samples") and n is not None and n > cap and _length(y) in (None, n):
+        if JOB.spec.fit_samples and n is not None and n > cap and _length(y) in (None, n):
             rows = _sample(n, cap, 2)
             for key in ("x", "y", "sample_weight"):
                 if _length(bound.arguments.get(key)) == n:
@@ -260,7 +260,7 @@ def _wrap_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
             note(
                 "evaluate_samples",
                 f"evaluate() scored {cap:,} of the {n:,} samples it was given (a seeded "
-                f"sample) in the {SPEC.get('profile')} profile; the grade comes from the hidden holdout",
+                f"sample) in the {JOB.spec.profile} profile; the grade comes from the hidden holdout",
             )
         return evaluate(*bound.args, **bound.kwargs)
 
@@ -332,7 +332,7 @@ def _note_runtime(runtime: str) -> None:
     from importlib import metadata
 
     dist = "tf-keras" if runtime == "tf_keras" else "keras"
-    why = "; ".join(SPEC.get("keras_reasons", [])) or "the default"
+    why = "; ".join(JOB.spec.keras_reasons) or "the default"
     label = "Keras 2 (tf-keras" if runtime == "tf_keras" else "Keras 3 (keras"
     note("keras_runtime", f"{label} {metadata.version(dist)}) used: {why}")
 
@@ -354,7 +354,7 @@ def seed_tensorflow(tf: Any) -> None:
     same way alone, in a busy batch or on a re-grade, so its marks do not
     depend on chance.
     """
-    tf.random.set_seed(int(SPEC.get("seed", 0)))
+    tf.random.set_seed(JOB.spec.seed)
 
 
 def _match(name: str) -> hooks.Patcher | None:
@@ -371,9 +371,9 @@ def install(spec_json: str) -> None:
     """Install every shim into this (the kernel's) process, from the resolved job spec."""
     from labgrade_runtime.contract import JobSpec
 
-    SPEC.update(JobSpec.model_validate_json(spec_json).model_dump())
+    JOB.spec = JobSpec.model_validate_json(spec_json)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    seed = int(SPEC.get("seed", 0))
+    seed = JOB.spec.seed
     os.environ.setdefault("PYTHONHASHSEED", str(seed))
     import random
 
@@ -389,7 +389,7 @@ def install(spec_json: str) -> None:
     from labgrade_runtime.kernel import keras2, stubs
 
     stubs.install()
-    keras2.install(SPEC.get("keras_runtime", "keras3"))  # first on the path: `import keras` may mean tf_keras
+    keras2.install(JOB.spec.keras_runtime)  # first on the path: `import keras` may mean tf_keras
     _install_adapters()
 
 
@@ -402,10 +402,10 @@ def _install_adapters() -> None:
     """
     import importlib.util
 
-    folder = Path(SPEC.get("adapters_dir") or ".")
+    folder = Path(JOB.spec.adapters_dir or ".")
     writes_bytecode, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # the folder is read-only
     try:
-        for name in SPEC.get("adapters", []):
+        for name in JOB.spec.adapters:
             spec = importlib.util.spec_from_file_location(f"labgrade_adapter_{Path(name).stem}", folder / name)
             if spec is None or spec.loader is None:
                 raise ImportError(f"the experiment's kernel adapter {name} cannot be loaded from {folder}")
@@ -423,14 +423,14 @@ def _install_environment() -> None:
 
     # Before TensorFlow is imported: tf.keras is tf-keras exactly when the runner chose it (the kernel
     # was launched before the choice was made, so this is where it takes effect, for subprocesses too).
-    if SPEC.get("keras_runtime") == "tf_keras":
+    if JOB.spec.keras_runtime == "tf_keras":
         os.environ["TF_USE_LEGACY_KERAS"] = "1"
     else:
         os.environ.pop("TF_USE_LEGACY_KERAS", None)
     try:
-        from IPython import get_ipython
+        from IPython.core.getipython import get_ipython
 
-        shell = get_ipython()
+        shell = get_ipython()  # type: ignore[no-untyped-call]
     except ImportError:
         shell = None
     datafiles.install(shell.user_ns if shell is not None else None)

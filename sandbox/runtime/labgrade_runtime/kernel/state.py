@@ -12,8 +12,19 @@ import json
 from pathlib import Path
 from typing import Any
 
-# The validated job spec (labgrade_runtime.contract.KernelSpec), as plain data for the patches to read.
-SPEC: dict[str, Any] = {}
+from labgrade_runtime.contract import JobSpec
+
+
+class Job:
+    """The job this kernel runs: the validated spec, resolved under the job's roots by the runner.
+
+    One holder, so that every module that imported it sees the spec the shims install.
+    """
+
+    spec = JobSpec(notebook="", cell_seconds=0, output_bytes=0, profile="", seed=0)
+
+
+JOB = Job()
 # What the run left for the probe: the last trained model, every history and fit() record, the notes made.
 STATE: dict[str, Any] = {"model": None, "histories": [], "fits": [], "noted": set()}
 
@@ -27,6 +38,6 @@ def note(kind: str, detail: str, *, once: bool = True) -> None:
     if once and key in STATE["noted"]:
         return
     STATE["noted"].add(key)
-    out = Path(SPEC.get("out_dir", "."))
+    out = Path(JOB.spec.out_dir)
     with open(out / "adaptations.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"kind": kind, "detail": detail}) + "\n")

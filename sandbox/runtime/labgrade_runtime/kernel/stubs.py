@@ -28,12 +28,12 @@ from types import ModuleType
 from typing import Any
 
 from labgrade_runtime.errors import LabgradeNeedsCamera, LabgradeNeedsNetwork
-from labgrade_runtime.kernel.state import SPEC, note
+from labgrade_runtime.kernel.state import JOB, note
 
 
 def _course_bytes() -> dict[str, bytes]:
-    cwd = Path(SPEC.get("cwd", "."))
-    return {n: (cwd / n).read_bytes() for n in SPEC.get("data_files", []) if (cwd / n).is_file()}
+    cwd = Path(JOB.spec.cwd)
+    return {n: (cwd / n).read_bytes() for n in JOB.spec.data_files if (cwd / n).is_file()}
 
 
 def _mount(mountpoint: str = "/content/drive", *args: Any, **kwargs: Any) -> None:
@@ -148,7 +148,7 @@ def build_wrappers(name: str) -> Callable[[], dict[str, ModuleType]]:
 def _package(name: str) -> Callable[[], dict[str, ModuleType]]:
     def build() -> dict[str, ModuleType]:
         module = ModuleType(name)
-        module.__path__ = []  # type: ignore[attr-defined]
+        module.__path__ = []
         return {name: module}
 
     return build

@@ -215,14 +215,14 @@ def build() -> dict[str, ModuleType]:
     dialogs["askopenfilenames"] = _answer(())
     top = ModuleType("tkinter", "labgrade's headless stand-in for tkinter (no display in the grading sandbox)")
     top.__dict__.update(names)
-    top.__path__ = []  # type: ignore[attr-defined]
+    top.__path__ = []
     modules = {"tkinter": top}
     for sub in _SUBMODULES:
         module = ModuleType(f"tkinter.{sub}")
         module.__dict__.update(names if sub in ("ttk", "font", "constants", "scrolledtext") else {})
         module.__dict__.update(dialogs)
         if sub == "scrolledtext":
-            module.ScrolledText = type("ScrolledText", (_Inert,), {})
+            module.__dict__["ScrolledText"] = type("ScrolledText", (_Inert,), {})
         setattr(top, sub, module)
         modules[f"tkinter.{sub}"] = module
     return modules

@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from labgrade_runtime.kernel.state import SPEC
+from labgrade_runtime.kernel.state import JOB
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _IMAGE_READERS = re.compile(
@@ -42,7 +42,7 @@ def _calling_cell() -> str:
 def code_after_call(cell: str | None = None) -> str:
     """The calling cell and the notebook's code after it, up to the next ``upload()`` call."""
     source = _calling_cell() if cell is None else cell
-    code = str(SPEC.get("code", ""))
+    code = JOB.spec.code
     start = code.find(source.strip()) if source.strip() else -1
     if start < 0:
         return source
@@ -63,13 +63,13 @@ _HANDED_IN: list[str] = []
 
 def snapshot() -> None:
     """Remember which images were handed in beside the notebook (called when the shims are installed)."""
-    cwd = Path(SPEC.get("cwd", "."))
+    cwd = Path(JOB.spec.cwd)
     if cwd.is_dir():
         _HANDED_IN[:] = sorted(p.name for p in cwd.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _handed_in_images() -> dict[str, bytes]:
-    cwd = Path(SPEC.get("cwd", "."))
+    cwd = Path(JOB.spec.cwd)
     return {name: (cwd / name).read_bytes() for name in _HANDED_IN if (cwd / name).is_file()}
 
 
@@ -77,7 +77,7 @@ def _served_image() -> Any:
     """One test picture from the image dataset the harness serves (an array of HxW or HxWxC), or None."""
     import numpy as np
 
-    for path in SPEC.get("keras_datasets", {}).values():
+    for path in JOB.spec.keras_datasets.values():
         if not str(path).endswith(".npz") or not Path(path).is_file():
             continue
         with np.load(path, allow_pickle=False) as data:
@@ -105,5 +105,5 @@ def images_to_hand(code: str) -> dict[str, bytes]:
     buffer = io.BytesIO()
     Image.fromarray(arr).save(buffer, format="PNG")
     name = "uploaded_image.png"
-    Path(SPEC.get("cwd", "."), name).write_bytes(buffer.getvalue())
+    Path(JOB.spec.cwd, name).write_bytes(buffer.getvalue())
     return {name: buffer.getvalue()}

@@ -28,9 +28,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from labgrade_runtime.contract import OWN_SPLIT_FILE, OWN_SPLIT_ROWS
 from labgrade_runtime.kernel.state import STATE
 
-OWN_SPLIT_ROWS = 2_000  # rows of the student's own test arrays saved for the trusted evaluator
 CHUNK_BYTES = 16 * 1024 * 1024  # float64 rows handled at a time: a few copies of these stay small beside the data
 MAX_HASHED_ROWS = 200_000  # rows fingerprinted per array (a lower bound on shared rows beyond it)
 MAX_CALLS = 16  # evaluate()/predict() calls observed (per-image predict loops stop being recorded)
@@ -265,8 +265,8 @@ def original_predict(model: Any) -> Callable[..., Any]:
     for klass in type(model).__mro__:
         member = klass.__dict__.get("predict")
         if isinstance(member, Watched):
-            return member.original.__get__(model, type(model))  # type: ignore[no-any-return]
-    return model.predict  # type: ignore[no-any-return]
+            return member.original.__get__(model, type(model))
+    return model.predict
 
 
 def _observe(
@@ -508,12 +508,12 @@ def _save_own_split(model: Any, calls: list[dict[str, Any]], out: Path) -> dict[
     x, y, y_from = kept[index]
     if y is None or len(y) != len(x):
         return None
-    np.savez(out / "own_split.npz", x=x, y=y)
+    np.savez(out / OWN_SPLIT_FILE, x=x, y=y)
     pred = np.asarray(original_predict(model)(x, verbose=0), dtype="float64")
     flat = pred.reshape(-1)
     return {
         "call": index,
-        "file": "own_split.npz",
+        "file": OWN_SPLIT_FILE,
         "rows": int(len(x)),
         "total_rows": calls[index]["rows"],
         "y_from": y_from,

@@ -41,7 +41,7 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 from labgrade_runtime import errors
-from labgrade_runtime.contract import JobSpec, RunResult
+from labgrade_runtime.contract import JobSpec, RunResult, RunRoots
 from labgrade_runtime.runner import keras_choice
 
 KERNEL_NAME = "python3"
@@ -113,17 +113,8 @@ async def execute(spec: JobSpec) -> dict[str, Any]:
 
 
 def resolve(raw: str) -> JobSpec:
-    """The job spec with its names made absolute under the job's roots (given by the backend's env)."""
-    roots = (
-        Path(os.environ.get(v, d))
-        for v, d in (
-            ("LABGRADE_WORK", "/work"),
-            ("LABGRADE_OUT", "/out"),
-            ("LABGRADE_DATA", "/data"),
-            ("LABGRADE_ADAPTERS", "/adapters"),
-        )
-    )
-    return JobSpec.model_validate_json(raw).rooted(*roots)
+    """The job spec with its names made absolute under the job's roots (given by the backend)."""
+    return JobSpec.model_validate_json(raw).rooted(RunRoots.from_env())
 
 
 def main(argv: list[str] | None = None) -> int:
