@@ -54,6 +54,18 @@ class MarksPolicy(_Model):
     )
 
 
+class LmsNames(_Model):
+    """Each experiment's name in an LMS, so that its grade import updates the course's own grade item.
+
+    Canvas matches a column to an assignment by ``Title (assignment id)`` or its exact title (else it creates a
+    new assignment); Moodle's import form offers the grade item of the same name. Experiments given one name share
+    a column (the mini projects: each student has one).
+    """
+
+    canvas: dict[str, str] = Field(default_factory=dict, description='Experiment id -> "Title (assignment id)".')
+    moodle: dict[str, str] = Field(default_factory=dict, description="Experiment id -> the grade item's name.")
+
+
 class ExperimentConfig(_Model):
     """One experiment as this course runs it."""
 
@@ -124,6 +136,7 @@ class CourseConfig(_Model):
     similarity: SimilaritySettings = Field(default_factory=SimilaritySettings)
     mini_projects: MiniProjects = Field(default_factory=MiniProjects)
     experiments: dict[str, ExperimentConfig] = Field(description="Experiment id -> dates; ids are folders of rubrics/.")
+    lms: LmsNames = Field(default_factory=LmsNames, description="Each experiment's assignment name in Canvas / Moodle.")
     source: Path = Field(Path("course.toml"), description="The file this was read from.")
 
     @model_validator(mode="after")
@@ -132,6 +145,17 @@ class CourseConfig(_Model):
             raise ValueError(f"reports: {self.reports} is a file; reports go into a folder")
         if self.gradebook.is_dir():
             raise ValueError(f"gradebook: {self.gradebook} is a folder; give the gradebook's file name")
+        return self
+
+    @model_validator(mode="after")
+    def _lms_names_name_experiments(self) -> CourseConfig:
+        for lms, names in (("canvas", self.lms.canvas), ("moodle", self.lms.moodle)):
+            unknown = sorted(set(names) - set(self.experiments))
+            if unknown:
+                raise ValueError(f"lms.{lms}: {', '.join(unknown)} is not an experiment of this course")
+            blank = sorted(e for e, name in names.items() if not name.strip())
+            if blank:
+                raise ValueError(f"lms.{lms}: the name of {', '.join(blank)} is empty")
         return self
 
     @property

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from graders.desk.app import check_bind, create_app, serve
-from graders.desk.sheets import Desk, DeskError, FormItem, MarkingForm, column_state, compose_why
+from graders.desk.sheets import Desk, DeskError, FormItem, MarkingForm, compose_why
 from graders.gradebook import Gradebook
 from graders.models import CheckResult, Component, ComponentMarks, IntegrityFlag, RunRecord, Status, VivaQuestion
 from tests.artifacts_helper import make_run
@@ -168,25 +168,18 @@ def overrides_of(course: Path, roll_no: str, experiment: str) -> list[Any]:
 
 def test_viva_is_pending_until_examined_and_answers_when_nothing_was_written(course: Path) -> None:
     desk = Desk(course)
-    assert desk.sheet("3", "fashion") is not None and desk.sheet("3", "fashion").run is None  # type: ignore[union-attr]
-    asha = desk.sheet("1", "fashion")
+    ungraded = desk.cell("3", "fashion")
+    assert ungraded is not None and ungraded.run is None and ungraded.status_label == "not graded yet"
+    asha = desk.cell("1", "fashion")
     assert asha is not None
-    assert asha.pending == [Component.viva]  # the auto-answered share is not an examined viva
+    assert [p.component for p in asha.pending] == [Component.viva]  # the auto-answered share is not a viva held
     assert asha.column(Component.answers).marks == 4  # type: ignore[union-attr]
-    assert asha.total == 12.25
-    rohan = desk.sheet("2", "fashion")
-    assert rohan is not None and rohan.pending == [Component.answers, Component.viva]
-    assert rohan.total == 6
-    assert desk.row("1").pending == 2 and desk.row("9") is None  # type: ignore[union-attr]
-
-
-def test_a_none_mark_is_pending_too() -> None:
-    """The gradebook's coming representation of pending (marks.<column> is None) reads the same."""
-    marks = ComponentMarks.model_construct(answers=None, coding_efficiency=3.0, viva=None, timely_completion=5.0)
-    run = _run("r", "1", "fashion", ComponentMarks()).model_copy(update={"marks": marks})
-    assert column_state(run, None, Component.answers).pending
-    assert column_state(run, None, Component.viva).pending
-    assert column_state(run, None, Component.coding_efficiency).marks == 3.0
+    assert asha.given == 12.25 and asha.total is None
+    rohan = desk.cell("2", "fashion")
+    assert rohan is not None and [p.component for p in rohan.pending] == [Component.answers, Component.viva]
+    assert rohan.given == 6 and rohan.pending_marks == 10
+    marks = desk.marks()
+    assert marks.pending_marks("1") == 10 and desk.marks("9").students == []
 
 
 def test_the_reason_says_when_which_questions_and_the_note() -> None:
@@ -211,7 +204,7 @@ def test_a_save_rewrites_the_pages_a_full_report_would_write(course: Path) -> No
     api.report(course=course)  # the reports as grading left them
     reports = course.parent / "out" / "reports"
     untouched = (reports / "1" / "boston" / "marks.html").stat().st_mtime_ns
-    sheet = desk.sheet("1", "fashion")
+    sheet = desk.cell("1", "fashion")
     assert sheet is not None
     entry, problem = desk.record(sheet, Component.viva, 4.0, "Dr. Rao", "viva held 2026-12-03, questions 1-4 answered")
     assert problem == "" and entry.marks == 4.0
@@ -239,9 +232,9 @@ def test_a_save_rewrites_the_pages_a_full_report_would_write(course: Path) -> No
 def test_the_desk_register_shows_the_integrity_flags_the_static_register_shows(course: Path) -> None:
     app = create_app(course, token=None)
     html = _client(app).get("/").get_data(as_text=True)
-    assert html.count("integrity: trained on test rows") == 1  # student 2's Fashion run, nobody else
-    cell = html[html.index('data-experiment="fashion"', html.index(">2<")) :]
-    assert cell.index("integrity: trained on test rows") < cell.index("</td>")
+    assert html.count("&#9888; trained on test rows") == 1  # student 2's Fashion run, nobody else
+    cell = html[html.index('data-experiment="fashion"', html.index('data-k-roll="2"')) :]
+    assert cell.index("trained on test rows") < cell.index("</td>")
 
 
 # -- guards -----------------------------------------------------------------------
@@ -461,7 +454,8 @@ def test_an_examiner_marks_a_viva_in_the_browser(browser: Any, served: str, cour
     browser.get(served + "/")
     assert "Class register" in browser.find_element(_by("TAG_NAME"), "h1").text
     assert "pending — examiner" in _cell(browser, "1", "fashion")
-    assert browser.find_element(_by("PARTIAL_LINK_TEXT"), "Meera").text == "Meera <b>Joshi</b>"  # escaped
+    register = browser.find_element(_by("CSS_SELECTOR"), "table.register")
+    assert register.find_element(_by("PARTIAL_LINK_TEXT"), "Meera").text == "Meera <b>Joshi</b>"  # escaped
     shoot(browser, shots / "register.png")
     browser.find_element(_by("LINK_TEXT"), "Asha Patil").click()
     wait_for(browser, "section#fashion").find_element(_by("LINK_TEXT"), "Viva form").click()
@@ -601,7 +595,12 @@ def test_the_register_of_a_whole_lab_fits_a_laptop_screen(browser: Any, tmp_path
         browser.get(desk.url + "/")
         assert len(browser.find_elements(_by("CSS_SELECTOR"), "table.register thead th")) == 2 + 6 + 1
         overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
-        assert overflow <= 0, "the page scrolls sideways: only the register's own box may"
+        assert overflow <= 0, "the page scrolls sideways"
+        beyond = browser.execute_script(
+            "const th = [...document.querySelectorAll('table.register thead th')].pop();"
+            "return [th.textContent.trim(), th.getBoundingClientRect().right - window.innerWidth];"
+        )
+        assert beyond[0] == "Total" and beyond[1] <= 0, "the Total column is cut off"
         shoot(browser, shots / "register_full_course.png")
     finally:
         desk.close()

@@ -13,6 +13,7 @@ from graders.desk.marks_import import (
     MarksError,
     MarksImportError,
     NothingToRevert,
+    Refusal,
     history_rows,
     normalise_roll,
     parse_column,
@@ -22,15 +23,20 @@ from graders.desk.marks_import import (
 
 NOW = datetime(2025, 3, 4, 10, 30, tzinfo=timezone.utc)
 HEADER = "roll_no,experiment,column,marks,who,why\n"
-ALLOTTED = {("2", "boston"), ("2", "fashion"), ("7", "boston"), ("12", "face")}
+ALLOTTED = {("2", "boston"), ("2", "fashion"), ("7", "boston"), ("12", "face"), ("4", "fashion")}
+ROSTER = {"2", "4", "7", "12"}
 
 
-def known(roll: str, experiment: str) -> str | None:
+def known(roll: str, experiment: str) -> Refusal | None:
+    if roll not in ROSTER:
+        return Refusal("roll_no", f"roll number {roll} is not on the roster roster.csv")
+    if (roll, experiment) == ("4", "fashion"):
+        return Refusal("", "roll 4 fashion was not handed in: there is nothing to mark")
     if (roll, experiment) in ALLOTTED:
         return None
     if roll == "12":
-        return f"roll 12 is not allotted {experiment} (its mini project is face)"
-    return f"roll {roll} is not graded on {experiment}"
+        return Refusal("experiment", f"roll 12 is not allotted {experiment} (its mini project is face)")
+    return Refusal("experiment", f"roll {roll} is not graded on {experiment}")
 
 
 def write(tmp_path: Path, text: str, name: str = "marks.csv", encoding: str = "utf-8") -> Path:
@@ -104,8 +110,10 @@ def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path) -> N
         + "2,boston,Viva,3,Dr. Rao,again\n"  # line 7: duplicate of line 2
         + "7,boston,answers,nan,Dr. Rao,\n"  # line 8: marks and why
         + "7,boston,answers,2.333,Dr. Rao,x\n"  # line 9: too precise
-        + "7,boston,timely_completion,-1,Dr. Rao,x\n",
-    )  # line 10: below 0
+        + "7,boston,timely_completion,-1,Dr. Rao,x\n"  # line 10: below 0
+        + "99,boston,viva,3,Dr. Rao,x\n"  # line 11: not on the roster
+        + "4,fashion,viva,3,Dr. Rao,x\n",
+    )  # line 12: not handed in
     problems = problems_of(path)
     assert problems == [
         "marks.csv line 3, field 'roll_no': 'abc' is not a roll number (write it as digits, e.g. 7 or 07)",
@@ -119,6 +127,8 @@ def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path) -> N
         "marks.csv line 8, field 'why': is empty (say why)",
         "marks.csv line 9, field 'marks': 2.333 has more than two decimals",
         "marks.csv line 10, field 'marks': -1 is below 0",
+        "marks.csv line 11, field 'roll_no': roll number 99 is not on the roster roster.csv",
+        "marks.csv line 12: roll 4 fashion was not handed in: there is nothing to mark",
     ]
 
 
@@ -194,5 +204,7 @@ def test_revert_errors_are_clear() -> None:
         revert(entries(), "2", "boston", "viva", " ", "x", NOW)
     with pytest.raises(MarksError, match="before the latest entry"):
         revert(entries(), "2", "boston", "viva", "Dr. Rao", "x", datetime(2025, 3, 1, 9, 30))
-    with pytest.raises(ValueError, match="not a roll number"):
+    with pytest.raises(MarksError, match="not a roll number"):
         revert(entries(), "x", "boston", "viva", "Dr. Rao", "x", NOW)
+    with pytest.raises(MarksError, match="'efficiency' is not a marks column"):
+        revert(entries(), "2", "boston", "efficiency", "Dr. Rao", "x", NOW)

@@ -154,6 +154,7 @@ def test_the_coding_efficiency_waits_when_the_metric_is_inconclusive() -> None:
                 awarded=0,
                 passed=False,
                 evidence="still improving at the cap",
+                inconclusive=True,
             )
         ],
     )

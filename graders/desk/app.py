@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+import socket
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -34,18 +35,20 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Response
 
+from graders.api import GradingError
 from graders.desk.sheets import (
     MARKED_AT_DESK,
     Desk,
     DeskError,
     MarkingForm,
-    Sheet,
     compose_why,
     experiment_label,
     form_for,
+    register_cell,
 )
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
-from graders.reports.pages import TEMPLATES_DIR, _environment
+from graders.reports.model import MISSING_WORDING, MarksCell
+from graders.reports.pages import TEMPLATES_DIR, _environment, register_context
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -55,7 +58,7 @@ LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 REPORT_SUFFIXES = frozenset({".html", ".png", ".csv"})
 _TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s]*")
 _OPEN_ENDPOINTS = frozenset({"login"})  # reachable without the token
-_SHARED_FILTERS = ("marks", "when", "day")  # the static reports' formatting, so both read alike
+_SHARED_FILTERS = ("marks", "when", "day", "cell_total", "pending_marks")  # the static reports' wording
 
 
 # -- binding and the token ------------------------------------------------------
@@ -144,6 +147,7 @@ def create_app(course: Path, *, token: str | None) -> Flask:
             "nonce": script_nonce,
             "signed_in": token is not None,
             "Component": Component,
+            "missing_wording": MISSING_WORDING,
         }
 
     _guard(app, token)
@@ -188,6 +192,7 @@ def _guard(app: Flask, token: str | None) -> None:
 
     @app.errorhandler(400)
     @app.errorhandler(404)
+    @app.errorhandler(409)
     @app.errorhandler(413)
     def _error(exc: Any) -> ResponseReturnValue:
         return render_template("desk_error.html", code=exc.code, message=exc.description), exc.code
@@ -232,15 +237,22 @@ def _pages(app: Flask, desk: Desk) -> None:
 
     @app.route("/")
     def register() -> ResponseReturnValue:
-        columns, rows = desk.register()
-        return render_template("desk_register.html", columns=columns, rows=rows)
+        marks = desk.marks()
+        return render_template(
+            "desk_register.html",
+            columns=desk.columns(marks),
+            cell=register_cell,
+            **register_context(marks, _viva_href),
+        )
 
     @app.route("/students/<roll_no>")
     def student(roll_no: str) -> ResponseReturnValue:
-        row = desk.row(roll_no)
-        if row is None:
+        marks = desk.marks(roll_no)
+        if not marks.students:
             abort(404, f"roll number {roll_no} is not on the roster")
-        return render_template("desk_student.html", row=row, marked_at_desk=MARKED_AT_DESK)
+        return render_template(
+            "desk_student.html", marks=marks, student=marks.students[0], marked_at_desk=MARKED_AT_DESK
+        )
 
     @app.route("/reports/<path:name>")
     def reports(name: str) -> ResponseReturnValue:
@@ -249,19 +261,26 @@ def _pages(app: Flask, desk: Desk) -> None:
         return send_from_directory(desk.config.reports, name)
 
 
-def _sheet_or_404(desk: Desk, roll_no: str, experiment: str, column: str) -> tuple[Sheet, Component]:
+def _viva_href(cell: MarksCell) -> str:
+    return url_for("mark", roll_no=cell.roll_no, experiment=cell.experiment.id, column="viva")
+
+
+def _cell_or_error(desk: Desk, roll_no: str, experiment: str, column: str) -> tuple[MarksCell, Component]:
     try:
         component = Component(column)
     except ValueError:
         abort(404, f"no column {column!r}")
     if component not in MARKED_AT_DESK:
         abort(404, f"the {component.heading} column is not marked at the desk")
-    sheet = desk.sheet(roll_no, experiment)
-    if sheet is None:
+    cell = desk.cell(roll_no, experiment)
+    if cell is None:
         abort(404, f"roll number {roll_no} has no experiment {experiment!r} on this course")
-    if sheet.run is None:
-        abort(404, f"{experiment} of roll number {roll_no} is not graded yet: nothing to mark")
-    return sheet, component
+    refused = cell.refusal()
+    if refused:
+        abort(409, refused)
+    if cell.run is None:
+        abort(404, f"{experiment} of roll number {roll_no} is {cell.status_label}: nothing to mark")
+    return cell, component
 
 
 def _forms(app: Flask, desk: Desk) -> None:
@@ -269,23 +288,26 @@ def _forms(app: Flask, desk: Desk) -> None:
 
     @app.route("/students/<roll_no>/<experiment>/<column>", methods=["GET", "POST"])
     def mark(roll_no: str, experiment: str, column: str) -> ResponseReturnValue:
-        sheet, component = _sheet_or_404(desk, roll_no, experiment, column)
-        assert sheet.run is not None
-        form = form_for(component, sheet.run)
+        cell, component = _cell_or_error(desk, roll_no, experiment, column)
+        assert cell.run is not None
+        form = form_for(component, cell.run)
         if request.method == "GET":
             values = {"examiner": session.get("examiner", ""), "held_on": date.today().isoformat()}
-            return _form_page(sheet, form, values, {}, 200)
+            return _form_page(cell, form, values, {}, 200)
         marks, held_on, errors = read_marking(form, request.form)
         if errors or held_on is None:
-            return _form_page(sheet, form, request.form.to_dict(), errors, 400)
+            return _form_page(cell, form, request.form.to_dict(), errors, 400)
         who = request.form["examiner"].strip()
         note = " ".join(request.form.get("note", "").split())
         total = form.total(marks)
-        entry, problem = desk.record(sheet, component, total, who, compose_why(form, marks, held_on, note))
+        try:
+            entry, problem = desk.record(cell, component, total, who, compose_why(form, marks, held_on, note))
+        except GradingError as exc:  # e.g. the work turned out not handed in since the form was shown
+            abort(409, str(exc))
         session["examiner"] = who
         flash(
-            f"{component.heading} recorded for {sheet.student.name} ({sheet.student.roll_no}), "
-            f"{experiment_label(sheet.experiment)}: {total:g} / {COMPONENT_MAX:g} by {entry.who}"
+            f"{component.heading} recorded for {cell.name} ({cell.roll_no}), "
+            f"{experiment_label(cell.experiment)}: {total:g} / {COMPONENT_MAX:g} by {entry.who}"
             + ("." if problem else "; the reports are re-rendered."),
             "ok",
         )
@@ -295,9 +317,9 @@ def _forms(app: Flask, desk: Desk) -> None:
 
 
 def _form_page(
-    sheet: Sheet, form: MarkingForm, values: dict[str, str], errors: dict[str, str], status: int
+    cell: MarksCell, form: MarkingForm, values: dict[str, str], errors: dict[str, str], status: int
 ) -> ResponseReturnValue:
-    return render_template("desk_form.html", sheet=sheet, form=form, values=values, errors=errors), status
+    return render_template("desk_form.html", sheet=cell, form=form, values=values, errors=errors), status
 
 
 def _mark_value(raw: str, high: float) -> float | None:
@@ -347,14 +369,30 @@ class _RedactingHandler(WSGIRequestHandler):
         super().log_request(code, size)
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse a port outside 1..65535, or one another program holds, before the web server would (it prints its
+    own lines and exits, or takes a port of 65536 and more modulo 65536)."""
+    if not 1 <= port <= 65535:
+        raise DeskError(f"--port {port} is not a TCP port (1 to 65535)")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the web server binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise DeskError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def serve(course: Path, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, token: str | None = None) -> None:
-    """Serve the desk until interrupted; refuses a network address without a token (one-line DeskError)."""
+    """Serve the desk until interrupted; refuses a network address without a token, a bad or busy port (one-line
+    DeskError)."""
     check_bind(host, token)
+    check_port(host, port)
     app = create_app(course, token=token)
     try:
         server = make_server(host, port, app, threaded=True, request_handler=_RedactingHandler)
-    except OSError as exc:
-        raise DeskError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    except (OSError, SystemExit) as exc:  # the web server exits on a port taken since the check
+        raise DeskError(f"cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or 'in use'}") from None
     shown = f"[{host}]" if ":" in host else host
     print(
         f"examiners' desk for {app.extensions['labgrade_desk'].name}: http://{shown}:{server.server_port}/"

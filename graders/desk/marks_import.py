@@ -18,6 +18,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -62,6 +63,13 @@ class MarksImportError(MarksError):
         if len(self.problems) > MAX_REPORTED:
             shown.append(f"  ... and {len(self.problems) - MAX_REPORTED} more")
         super().__init__(f"{path}: {len(self.problems)} problem(s), nothing was imported:\n" + "\n".join(shown))
+
+
+class Refusal(NamedTuple):
+    """Why a row's student × experiment takes no mark, and the field at fault ('' for the row as a whole)."""
+
+    field: str
+    message: str
 
 
 class NothingToRevert(MarksError):
@@ -201,12 +209,13 @@ def _records(text: str) -> Iterable[tuple[int, list[str]]]:
             yield line, record
 
 
-def read_marks_csv(path: Path | str, *, known: Callable[[str, str], str | None], now: datetime) -> list[NewMark]:
+def read_marks_csv(path: Path | str, *, known: Callable[[str, str], Refusal | None], now: datetime) -> list[NewMark]:
     """Every row of a ``roll_no,experiment,column,marks,who,why`` file, or a :class:`MarksImportError`.
 
-    ``known(roll_no, experiment)`` returns None when the student is graded on
-    that experiment, else the reason to show ("roll 12 is not allotted
-    agegender ..."). A second row for the same roll, experiment and column is
+    ``known(roll_no, experiment)`` returns None when the student's work on
+    that experiment takes a mark, else the field at fault and the reason to
+    show (a roll not on the roster, "roll 12 is not graded on agegender ...",
+    work not handed in). A second row for the same roll, experiment and column is
     an error: which of the two was meant is the examiner's call, not ours.
     """
     path = Path(path)
@@ -250,7 +259,7 @@ def _parse_row(
     record: Sequence[str],
     where: dict[str, int],
     width: int,
-    known: Callable[[str, str], str | None],
+    known: Callable[[str, str], Refusal | None],
     decimal_comma: bool,
     now: datetime,
 ) -> NewMark | list[str]:
@@ -289,9 +298,11 @@ def _parse_row(
                 "is empty" + (" (say who gave the marks)" if name == "who" else " (say why)" if name == "why" else ""),
             )
     if "roll_no" in parsed and values["experiment"]:
-        reason = known(str(parsed["roll_no"]), values["experiment"])
-        if reason is not None:
-            problem("experiment", reason)
+        refusal = known(str(parsed["roll_no"]), values["experiment"])
+        if refusal is not None and refusal.field:
+            problem(refusal.field, refusal.message)
+        elif refusal is not None:
+            problems.append(f"{path.name} line {line}: {refusal.message}")
     if problems:
         return problems
     mark = parsed["marks"]
@@ -373,8 +384,11 @@ def revert(
     the first entry restores None (the run's own value, or pending). Reverting
     twice undoes the revert, as an append-only history must.
     """
-    roll = normalise_roll(roll_no)
-    column = parse_column(component)
+    try:
+        roll = normalise_roll(roll_no)
+        column = parse_column(component)
+    except ValueError as exc:
+        raise MarksError(str(exc)) from None
     if not who.strip() or not why.strip():
         raise MarksError("a revert needs --who and --why, like any change of marks")
     mine = sorted(

@@ -1,15 +1,13 @@
-"""What the examiners' desk shows and records: column states, sheets, the register, marking forms.
+"""What the examiners' desk shows, read from the marks model, and its marking forms.
 
 The desk reads the gradebook afresh on every request (grading or the CLI may
-write to it meanwhile) and never writes a run: an examiner's marks become an
-append-only :class:`~graders.models.Override` through :func:`graders.api.override`,
-after which the pages it changes are re-rendered (:mod:`graders.desk.render`).
-
-*Pending is a state, not a zero.* A column the examiner still has to mark is
-``None`` here, never 0: the Viva column until a viva override exists, and the
-Answers column when the student wrote nothing the harness could mark. A run
-whose ``marks`` already hold ``None`` for a column (the gradebook's coming
-representation of "pending") is read the same way.
+write to it meanwhile) through :mod:`graders.reports.model`, the one model of a
+student × experiment every view renders from, so the desk, the static pages,
+the CSVs and the LMS exports agree on every mark, pending column and piece of
+missing work. It never writes a run: an examiner's marks become an append-only
+:class:`~graders.models.Override` through :func:`graders.api.override` (which
+refuses a mark on work not handed in), after which the pages it changes are
+re-rendered (:mod:`graders.desk.render`).
 """
 
 from __future__ import annotations
@@ -17,128 +15,27 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from graders import api
 from graders.config import CourseConfig, load_course
 from graders.desk.render import rerender_entry
-from graders.gradebook import Gradebook, winning_overrides
-from graders.models import COMPONENT_MAX, TOTAL_MAX, CheckResult, Component, Override, RunRecord
-from graders.reports.pages import ExperimentInfo, StudentInfo
+from graders.models import COMPONENT_MAX, CheckResult, Component, Override, RunRecord
+from graders.reports.model import ClassMarks, ExperimentInfo, MarksCell, load_class_marks
 from graders.rubric import load_rubric
-from graders.steps import integrity
-from graders.steps.report import report_inputs
 
 # The examiner marks these columns at the desk; the others come from the checks.
 MARKED_AT_DESK = (Component.viva, Component.answers)
-# What check_answer says when a question has no answer at all in the notebook.
-_NOT_ANSWERED = "not answered in the notebook"
 
 
 class DeskError(api.GradingError):
     """A desk that cannot start or a request it cannot serve; one line for the examiner."""
 
 
-# -- column states -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of one sheet: its marks, or None while it waits for the examiner."""
-
-    component: Component
-    marks: float | None
-    override: Override | None = None
-
-    @property
-    def pending(self) -> bool:
-        """True while the examiner still has to mark this column."""
-        return self.marks is None
-
-
 def _clamp(marks: float) -> float:
     return min(max(float(marks), 0.0), COMPONENT_MAX) if math.isfinite(marks) else 0.0
-
-
-def answers_written(run: RunRecord) -> bool:
-    """Whether the student wrote anything the Answers checks could mark.
-
-    A run without Answers checks (the harness failed before checking) counts
-    as nothing written: the examiner has to look.
-    """
-    checks = [c for c in run.checks if c.component is Component.answers]
-    return any(c.passed or _NOT_ANSWERED not in c.evidence for c in checks)
-
-
-def column_state(run: RunRecord, winner: Override | None, component: Component) -> Column:
-    """The column as the desk shows it: the examiner's override, the run's marks, or pending."""
-    if winner is not None and winner.marks is not None:
-        return Column(component, _clamp(winner.marks), winner)
-    value: float | None = getattr(run.marks, component.value)
-    if value is None:
-        return Column(component, None)
-    if component is Component.answers and not answers_written(run):
-        return Column(component, None)
-    return Column(component, _clamp(value))
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """One student × assigned experiment: the latest run (if any) and its columns."""
-
-    student: StudentInfo
-    experiment: ExperimentInfo
-    run: RunRecord | None
-    overrides: list[Override]
-    columns: list[Column] = field(default_factory=list)
-    similar: str = ""  # the similarity report's note ("exact copy of 9", "cluster 1"), as the static register has it
-
-    @classmethod
-    def build(
-        cls,
-        student: StudentInfo,
-        experiment: ExperimentInfo,
-        run: RunRecord | None,
-        overrides: list[Override],
-        similar: str = "",
-    ) -> Sheet:
-        """Work out every column once; a sheet without a run has no columns."""
-        winners = winning_overrides(overrides)
-        columns = [column_state(run, winners.get(c), c) for c in Component] if run else []
-        return cls(student, experiment, run, overrides, columns, similar)
-
-    @property
-    def integrity(self) -> list[str]:
-        """The run's integrity flags by label (forged numbers, trained on test rows): evidence, never a penalty."""
-        return [f.label for f in self.run.flags if f.severity == "flag"] if self.run else []
-
-    def column(self, component: Component) -> Column | None:
-        """The column of ``component`` (None when there is no run)."""
-        return next((c for c in self.columns if c.component is component), None)
-
-    @property
-    def total(self) -> float:
-        """The marks known so far: pending columns add nothing yet."""
-        return round(sum(c.marks for c in self.columns if c.marks is not None), 2)
-
-    @property
-    def pending(self) -> list[Component]:
-        """The columns still waiting for the examiner."""
-        return [c.component for c in self.columns if c.pending]
-
-    @property
-    def status_label(self) -> str:
-        """The run's status in words (or "not graded")."""
-        return self.run.status.value.replace("_", " ") if self.run else "not graded"
-
-    @property
-    def status_class(self) -> str:
-        """The CSS class the static reports use for this status."""
-        if self.run is None:
-            return "not_graded"
-        return "completed" if self.run.status.value == "completed" else "failed"
 
 
 def experiment_label(info: ExperimentInfo) -> str:
@@ -169,31 +66,10 @@ def register_columns(experiments: Mapping[str, ExperimentInfo], mini_projects: S
     return columns
 
 
-@dataclass(frozen=True)
-class RegisterRow:
-    """One student of the register with their sheets, one per assigned experiment, in course order."""
-
-    student: StudentInfo
-    sheets: list[Sheet]
-
-    def cell(self, column: RegisterColumn) -> Sheet | None:
-        """The student's sheet in a register column (None when none of its experiments is assigned)."""
-        return next((s for s in self.sheets if s.experiment.id in column.experiments), None)
-
-    @property
-    def total(self) -> float:
-        """Known marks over every assigned experiment."""
-        return round(sum(s.total for s in self.sheets), 2)
-
-    @property
-    def maximum(self) -> float:
-        """The most the student can get over the assigned experiments."""
-        return TOTAL_MAX * len(self.sheets)
-
-    @property
-    def pending(self) -> int:
-        """How many columns still wait for the examiner."""
-        return sum(len(s.pending) for s in self.sheets)
+def register_cell(marks: ClassMarks, roll_no: str, column: RegisterColumn) -> MarksCell | None:
+    """The student's cell in a register column (None when none of its experiments is assigned)."""
+    cells = [c for e in column.experiments if (c := marks.cell(roll_no, e)) is not None and c.assigned]
+    return cells[0] if cells else None
 
 
 # -- marking forms --------------------------------------------------------------
@@ -300,54 +176,30 @@ class Desk:
         """The course name printed on every page."""
         return self.config.name
 
-    def _inputs(self) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
-        return report_inputs(self.config)  # the reports' own view of roster and experiments
+    def marks(self, roll_no: str | None = None) -> ClassMarks:
+        """The marks model of the course (or of one student) as the gradebook holds it now."""
+        return load_class_marks(self.config, roll_no)
 
-    def register(self) -> tuple[list[RegisterColumn], list[RegisterRow]]:
-        """The register's columns and one row per student on the roster."""
-        experiments, students = self._inputs()
-        with Gradebook(self.config.gradebook) as book:
-            runs = {(r.roll_no, r.experiment): r for r in book.latest_runs(self.config.name)}
-            overrides = book.all_overrides(self.config.name)
-        similar = integrity.flags(self.config)
-        rows = []
-        for student in students:
-            mine = [e for e in experiments if e in student.experiments]  # course order
-            rows.append(
-                RegisterRow(
-                    student,
-                    [
-                        Sheet.build(
-                            student,
-                            experiments[e],
-                            runs.get((student.roll_no, e)),
-                            list(overrides.get((student.roll_no, e), [])),
-                            similar.get((student.roll_no, e), ""),
-                        )
-                        for e in mine
-                    ],
-                )
-            )
-        return register_columns(experiments, list(self.config.mini_projects.allot)), rows
+    def columns(self, marks: ClassMarks) -> list[RegisterColumn]:
+        """The register's columns: the experiments, the mini projects sharing one."""
+        return register_columns(marks.experiments, list(self.config.mini_projects.allot))
 
-    def row(self, roll_no: str) -> RegisterRow | None:
-        """One student's row, or None when the roll number is not on the roster."""
-        return next((r for r in self.register()[1] if r.student.roll_no == roll_no), None)
-
-    def sheet(self, roll_no: str, experiment: str) -> Sheet | None:
+    def cell(self, roll_no: str, experiment: str) -> MarksCell | None:
         """One student × experiment, or None when it is not on the roster or not assigned."""
-        row = self.row(roll_no)
-        if row is None:
-            return None
-        return next((s for s in row.sheets if s.experiment.id == experiment), None)
+        cell = self.marks(roll_no).cell(roll_no, experiment)
+        return cell if cell is not None and cell.assigned else None
 
-    def record(self, sheet: Sheet, component: Component, marks: float, who: str, why: str) -> tuple[Override, str]:
+    def record(self, cell: MarksCell, component: Component, marks: float, who: str, why: str) -> tuple[Override, str]:
         """Append the examiner's override and re-render the pages it changes.
 
         Returns the override and a problem with re-rendering ('' when none):
         the override is recorded either way and the next render picks it up.
+        A mark on work that takes none (not handed in) is a :class:`DeskError`.
         """
-        roll_no, experiment = sheet.student.roll_no, sheet.experiment.id
+        refused = cell.refusal()
+        if refused:
+            raise DeskError(refused)
+        roll_no, experiment = cell.roll_no, cell.experiment.id
         with self._writing:
             entry = api.override(
                 course=self.course,

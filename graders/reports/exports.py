@@ -1,40 +1,54 @@
-"""Exports an LMS can take: Moodle and Canvas grade CSVs, Gradescope results, the long CSV.
+"""Exports: the long CSV, and Moodle, Canvas and Gradescope files that import safely.
 
-The input is deliberately neutral (:class:`RosterEntry`, :class:`GradeCell`)
-so that these writers do not depend on how the gradebook stores runs and
-overrides. Marks arrive *after* examiner overrides, one ``float | None`` per
-column, where None means pending.
+Everything is written from the marks model (:mod:`graders.reports.model`), so
+an export says what the register and the desk say.
 
-Pending, missing and not-graded marks are written as **blank** cells, never
-as 0: both Moodle (``grade/import/csv``: an empty cell or ``-`` is "no grade")
-and Canvas (``GradebookImporter``: blank or ``-`` is "no score") read a blank
-as no grade, while a 0 would be imported as a real zero. A total is written
-only when none of its columns is pending.
+**Only final marks leave labgrade for an LMS.** Both LMS importers write an
+empty cell as "no grade" over whatever grade the LMS already holds: Moodle's
+``gradeimport_csv`` (``load_data::update_grade_item``) turns ``''`` or ``-``
+into a null final grade and writes it; Canvas's ``GradebookImporter`` counts a
+blank under an existing score as a change and, once confirmed, removes the
+score. A 0 would be a real zero. So a Moodle or Canvas file never carries an
+empty grade cell: a student whose exported columns are not all final (a viva
+pending, work not handed in, not graded yet) is left out of the file, which
+leaves their grades in the LMS as they are (both importers change only the
+students in the file), and the export says who was left out and why. Export
+one experiment at a time (``experiments``) to send each mark as soon as it is
+final.
 
-CSV files are UTF-8 with a byte-order mark so that Excel, which examiners
-open these files with before uploading, shows non-ASCII names correctly;
-both LMSs accept the BOM.
+**Columns an LMS recognises.** A column is named by the course file's
+``[lms.canvas]`` / ``[lms.moodle]`` name of its experiment (Canvas matches
+``Title (assignment id)`` or the exact title; otherwise it creates a new
+assignment), else by the experiment's title; the mini projects share one
+"Mini project" column unless named otherwise (each student has one).
+
+**Gradescope** gets one ``results.json`` per final mark, in a folder named by
+the identifier Gradescope knows the student by (email or student ID), beside
+a ``run_autograder`` that posts it for the submitter; a mark with a column
+pending is never sent as a score.
+
+CSV files for an LMS are UTF-8 with a byte-order mark (Excel, which examiners
+open them with, shows non-ASCII names correctly; both LMSs accept it). The long
+CSV is plain UTF-8, one row per student × assigned experiment.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 import re
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from graders.models import TOTAL_MAX
-from graders.reports.sheet import COLUMN_MAX, COLUMNS, HEADINGS, format_marks, given_sum, pending_columns, total
+from graders.models import COMPONENT_MAX, TOTAL_MAX, Component
+from graders.reports.model import ClassMarks, MarksCell
+from graders.reports.sheet import COLUMNS, format_marks, format_total
 
 ENCODING = "utf-8-sig"
-LONG_HEADER: tuple[str, ...] = ("roll_no", "name", "experiment", *COLUMNS, "total", "status", "pending")
-# Statuses whose marks are not marks: nothing was handed in, nothing was graded,
-# or the harness itself failed. Their cells are blank in every export.
-UNMARKED_STATUSES = frozenset({"missing", "not_graded", "sandbox_error"})
+LONG_HEADER: tuple[str, ...] = ("roll_no", "name", "experiment", *COLUMNS, "total", "status", "pending_marks", "note")
 # Canvas: the columns before the assignments, in the order its importer requires.
 CANVAS_STUDENT_COLUMNS: tuple[str, ...] = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 # Canvas treats every other column as an assignment, except these (read-only totals).
@@ -42,16 +56,18 @@ _CANVAS_RESERVED = re.compile(
     r"Current Score|Current Points|Current Grade|Final Score|Final Points|Final Grade|"
     r"Override Score|Override Grade|Override Status|Points Possible"
 )
-_PATH_PART = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9._-]+$")
+_FOLDER_NAME = re.compile(r"^(?!\.{1,2}$)[^/\\\0]+$")
+MINI_PROJECT_COLUMN = "Mini project"
 
 Identifier = Literal["email", "id_number"]
+LMS = Literal["moodle", "canvas"]
 # Moodle's import form maps a column to "Email address" or "ID number"; name the column alike.
 _MOODLE_IDENTIFIER_HEADING: Mapping[str, str] = {"email": "Email address", "id_number": "ID number"}
-_DEFAULT_IDENTIFIER: Mapping[str, Identifier] = {"moodle": "email", "canvas": "id_number"}
+_DEFAULT_IDENTIFIER: Mapping[str, Identifier] = {"moodle": "email", "canvas": "id_number", "gradescope": "email"}
 
 
 class ExportError(Exception):
-    """The inputs cannot be exported as asked (a missing roster column, marks out of range, ...)."""
+    """The marks cannot be exported as asked (a missing roster column, nothing final yet, ...)."""
 
 
 @dataclass(frozen=True)
@@ -66,192 +82,178 @@ class RosterEntry:
 
 
 @dataclass(frozen=True)
-class CheckLine:
-    """One rubric check for Gradescope's ``tests[]``; ``hidden`` checks are examiner-only."""
-
-    title: str
-    awarded: float
-    max: float
-    evidence: str = ""
-    hidden: bool = False
-
-
-CheckInput = CheckLine | tuple[str, float, float, str]
-
-
-@dataclass(frozen=True)
-class GradeCell:
-    """One student × experiment: marks after examiner overrides, None = pending.
-
-    ``reason`` is the run's student-facing explanation of its status (e.g. the
-    cell that raised); it is shown to students in Gradescope, so it must not
-    carry examiner-only content. ``checks`` are plain 4-tuples (title, awarded,
-    max, evidence) or :class:`CheckLine` when a check is hidden.
-    """
+class LeftOut:
+    """A student (or a mark) an export did not write, and why."""
 
     roll_no: str
-    experiment: str
-    status: str
-    marks: Mapping[str, float | None]
-    checks: Sequence[CheckInput] = ()
-    reason: str = ""
-    name: str = ""  # used when the student is not on the roster given (Gradescope, long CSV)
-
-    def mark(self, column: str) -> float | None:
-        """The export value of one column: None for pending and for unmarked statuses."""
-        if self.status in UNMARKED_STATUSES:
-            return None
-        return self.marks.get(column)
-
-    def effective(self) -> dict[str, float | None]:
-        """All four columns as exported."""
-        return {c: self.mark(c) for c in COLUMNS}
-
-    def check_lines(self) -> list[CheckLine]:
-        """The checks, tuples turned into visible :class:`CheckLine`."""
-        return [c if isinstance(c, CheckLine) else CheckLine(*c) for c in self.checks]
+    why: str
 
 
 @dataclass
-class _Index:
-    """Cells by (roll_no, experiment), validated once for every writer."""
+class Exported:
+    """What an export wrote and what it left out."""
 
-    cells: dict[tuple[str, str], GradeCell] = field(default_factory=dict)
-
-    @classmethod
-    def build(
-        cls, cells: Iterable[GradeCell], experiments: Iterable[str] | None = None, rolls: Iterable[str] | None = None
-    ) -> _Index:
-        """Index the cells, collecting every problem first so the examiner fixes them in one go."""
-        known_exps = set(experiments) if experiments is not None else None
-        known_rolls = set(rolls) if rolls is not None else None
-        index = cls()
-        problems: list[str] = []
-        for cell in cells:
-            key = (cell.roll_no, cell.experiment)
-            if key in index.cells:
-                problems.append(f"two grade cells for roll {cell.roll_no} {cell.experiment}")
-            if known_exps is not None and cell.experiment not in known_exps:
-                problems.append(
-                    f"roll {cell.roll_no}: experiment {cell.experiment!r} is not among the exported "
-                    f"experiments ({', '.join(sorted(known_exps))})"
-                )
-            if known_rolls is not None and cell.roll_no not in known_rolls:
-                problems.append(f"roll {cell.roll_no} ({cell.experiment}) is not on the roster")
-            problems.extend(_mark_problems(cell))
-            index.cells[key] = cell
-        if problems:
-            raise ExportError(_join_problems("cannot export the marks", problems))
-        return index
+    path: Path
+    written: int = 0  # rows (Moodle, Canvas) or results.json files (Gradescope)
+    left_out: list[LeftOut] = field(default_factory=list)
 
 
-def _mark_problems(cell: GradeCell) -> list[str]:
-    """Marks that no LMS should receive: non-numbers, NaN, out of 0..5, unknown columns."""
-    problems = []
-    unknown = sorted(set(cell.marks) - set(COLUMNS))
-    if unknown:
-        problems.append(f"roll {cell.roll_no} {cell.experiment}: unknown marks column(s) {unknown}")
-    for column in COLUMNS:
-        value = cell.marks.get(column)
-        if value is None:
-            continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not math.isfinite(value)
-            or not 0 <= value <= COLUMN_MAX
-        ):
-            problems.append(
-                f"roll {cell.roll_no} {cell.experiment}: {column} = {value!r} is not a mark "
-                f"between 0 and {format_marks(COLUMN_MAX)}"
-            )
-    return problems
+# -- the long CSV -------------------------------------------------------------------
 
 
-def _join_problems(headline: str, problems: Sequence[str], limit: int = 20) -> str:
-    lines = [f"{headline}: {len(problems)} problem(s)"] + [f"  {p}" for p in problems[:limit]]
-    if len(problems) > limit:
-        lines.append(f"  ... and {len(problems) - limit} more")
-    return "\n".join(lines)
+def long_rows(marks: ClassMarks) -> list[dict[str, str]]:
+    """One row per student × assigned experiment (roster order, then course order), marks as text.
+
+    A pending column and a total with a column pending are blank, never 0; ``pending_marks`` is how many
+    marks are still to be given; ``note`` says which columns wait and why, or that the work was not handed in.
+    """
+    rows = []
+    for cell in marks.all_assigned():
+        row = {"roll_no": cell.roll_no, "name": cell.name, "experiment": cell.experiment.id}
+        row.update({c.value: format_marks(cell.marks.get(c)) for c in Component})
+        row["total"] = format_marks(cell.total)
+        row["status"] = cell.csv_status
+        row["pending_marks"] = format_marks(cell.pending_marks) if cell.handed_in else ""
+        row["note"] = _note(cell)
+        rows.append(row)
+    return rows
+
+
+def _note(cell: MarksCell) -> str:
+    if not cell.handed_in:
+        return cell.status_label
+    return "; ".join(f"{p.component.heading.lower()} pending: {p.why}" for p in cell.pending)
+
+
+def write_long_csv(marks: ClassMarks, path: Path | str) -> Path:
+    """Write :func:`long_rows` with :data:`LONG_HEADER`: ``reports/marks.csv`` and ``export --format csv`` alike."""
+    rows = long_rows(marks)
+    return _write_rows(Path(path), LONG_HEADER, ([row[k] for k in LONG_HEADER] for row in rows), "utf-8", "\n")
 
 
 # -- LMS grade CSVs -------------------------------------------------------------
 
 
-def write_lms_csv(
-    fmt: Literal["moodle", "canvas"],
-    roster: Sequence[RosterEntry],
-    cells: Iterable[GradeCell],
-    experiments: Sequence[tuple[str, str]],
-    path: Path | str,
+@dataclass(frozen=True)
+class LmsColumn:
+    """One grade column of an LMS file: its heading, the experiments it holds (one per student), the mark."""
+
+    heading: str
+    experiments: tuple[str, ...]
+    component: Component | None  # None: the total
+    maximum: float
+
+    def cell(self, marks: ClassMarks, roll_no: str) -> MarksCell | None:
+        """The student's cell in this column (None when none of its experiments is assigned to them)."""
+        found = [c for e in self.experiments if (c := marks.cell(roll_no, e)) is not None and c.assigned]
+        return found[0] if found else None
+
+
+def lms_columns(
+    marks: ClassMarks,
+    names: Mapping[str, str],
     *,
     per_component: bool = False,
-    identifier: Identifier | None = None,
-) -> Path:
-    """Write one row per student for Moodle's or Canvas's grade import.
+    experiments: Sequence[str] | None = None,
+    mini_projects: Iterable[str] = (),
+) -> list[LmsColumn]:
+    """The grade columns in course order: each experiment under its LMS name (``names``), else its title; the mini
+    projects under one "Mini project" heading unless named; only ``experiments`` when given."""
+    minis = set(mini_projects)
+    wanted = list(marks.experiments) if experiments is None else [e for e in marks.experiments if e in experiments]
+    grouped: dict[str, list[str]] = {}
+    for exp_id in wanted:
+        info = marks.experiments[exp_id]
+        heading = names.get(exp_id) or (MINI_PROJECT_COLUMN if exp_id in minis else info.title)
+        grouped.setdefault(heading.strip(), []).append(exp_id)
+    if not per_component:
+        return [LmsColumn(h, tuple(exps), None, TOTAL_MAX) for h, exps in grouped.items()]
+    return [
+        LmsColumn(f"{h} - {c.heading}", tuple(exps), c, COMPONENT_MAX) for h, exps in grouped.items() for c in Component
+    ]
 
-    ``experiments`` are (id, title) in column order; titles become the column
-    headings the LMS matches to grade items (Moodle lets the examiner map each
-    column; Canvas matches an existing assignment by exact title, or by a
-    ``Title (assignment id)`` heading, and otherwise creates a new one).
-    ``identifier`` picks the roster field the LMS matches students on
-    (default: email for Moodle, id_number for Canvas). Every student on the
-    roster gets a row; an experiment with no cell for that student is blank.
+
+def final_value(cell: MarksCell | None, component: Component | None) -> float | None:
+    """The mark an LMS may receive: the total (or a column) of handed-in work once nothing in it is pending."""
+    if cell is None or not cell.handed_in:
+        return None
+    return cell.total if component is None else cell.marks.get(component)
+
+
+def _not_final(cell: MarksCell | None, column: LmsColumn) -> str:
+    if cell is None:
+        return f"{column.heading}: not assigned"
+    if not cell.handed_in:
+        return f"{column.heading}: {cell.status_label}"
+    waiting = cell.pending_names if column.component is None else column.component.heading.lower()
+    return f"{column.heading}: {waiting} pending"
+
+
+def write_lms_csv(
+    fmt: LMS,
+    marks: ClassMarks,
+    roster: Sequence[RosterEntry],
+    path: Path | str,
+    *,
+    names: Mapping[str, str] | None = None,
+    per_component: bool = False,
+    identifier: Identifier | None = None,
+    experiments: Sequence[str] | None = None,
+    mini_projects: Iterable[str] = (),
+) -> Exported:
+    """Write one row per student whose exported columns are all final, for Moodle's or Canvas's grade import.
+
+    Nobody else is in the file (an empty cell would clear their grade in the LMS); they are listed in the
+    result's ``left_out``. ``identifier`` picks the roster field the LMS matches students on (default: email
+    for Moodle, id_number for Canvas). An export with no final row at all is an :class:`ExportError`.
     """
-    if fmt not in ("moodle", "canvas"):
-        raise ExportError(f"unknown LMS format {fmt!r}; expected 'moodle' or 'canvas'")
     ident: Identifier = identifier or _DEFAULT_IDENTIFIER[fmt]
     _check_identifiers(roster, ident, fmt)
-    exp_ids = [exp_id for exp_id, _ in experiments]
-    if len(set(exp_ids)) != len(exp_ids):
-        raise ExportError(f"an experiment is listed twice: {exp_ids}")
-    index = _Index.build(cells, exp_ids, [s.roll_no for s in roster])
-    columns = _grade_columns(experiments, per_component)
+    columns = lms_columns(
+        marks, names or {}, per_component=per_component, experiments=experiments, mini_projects=mini_projects
+    )
+    if not columns:
+        raise ExportError("no experiment to export: the course has none enabled, or --experiment named none of them")
+    headings = [c.heading for c in columns]
     if fmt == "canvas":
-        _check_canvas_headings([heading for heading, _, _ in columns])
-        header = list(CANVAS_STUDENT_COLUMNS)
-        leading: list[list[str]] = [["Points Possible", "", "", "", ""] + [format_marks(m) for _, _, m in columns]]
+        _check_canvas_headings(headings)
+        header = [*CANVAS_STUDENT_COLUMNS, *headings]
+        rows: list[list[str]] = [["Points Possible", "", "", "", ""] + [format_marks(c.maximum) for c in columns]]
     else:
-        header = [_MOODLE_IDENTIFIER_HEADING[ident], "Full name", "Roll number"]
-        leading = []
-    header += [heading for heading, _, _ in columns]
-    rows = leading + [_student_row(fmt, ident, student, index, columns) for student in roster]
-    return _write_rows(Path(path), header, rows)
+        header = [_MOODLE_IDENTIFIER_HEADING[ident], "Full name", "Roll number", *headings]
+        rows = []
+    result = Exported(Path(path))
+    for student in roster:
+        cells = [(column, column.cell(marks, student.roll_no)) for column in columns]
+        values = [final_value(cell, column.component) for column, cell in cells]
+        if any(v is None for v in values):
+            why = "; ".join(_not_final(cell, column) for (column, cell), v in zip(cells, values) if v is None)
+            result.left_out.append(LeftOut(student.roll_no, why))
+            continue
+        rows.append(_student_columns(fmt, ident, student) + [format_marks(v) for v in values])
+        result.written += 1
+    if not result.written:
+        raise ExportError(
+            f"no student has a final mark in every exported column ({len(result.left_out)} left out, e.g. roll "
+            f"{result.left_out[0].roll_no}: {result.left_out[0].why}); nothing was written. Export the experiments "
+            "whose vivas are held with --experiment"
+        )
+    _write_rows(result.path, header, rows, ENCODING, "\r\n")
+    return result
 
 
-_Column = tuple[str, tuple[str, str | None], float]  # heading, (experiment id, column or None=total), max
-
-
-def _grade_columns(experiments: Sequence[tuple[str, str]], per_component: bool) -> list[_Column]:
-    if not per_component:
-        return [(title, (exp_id, None), TOTAL_MAX) for exp_id, title in experiments]
-    return [(f"{title} - {HEADINGS[c]}", (exp_id, c), COLUMN_MAX) for exp_id, title in experiments for c in COLUMNS]
-
-
-def _student_row(
-    fmt: str, ident: Identifier, student: RosterEntry, index: _Index, columns: Sequence[_Column]
-) -> list[str]:
+def _student_columns(fmt: str, ident: Identifier, student: RosterEntry) -> list[str]:
     if fmt == "canvas":
         # Canvas matches on ID (its own user id, unknown here), then SIS User ID, then SIS Login ID, then
         # the name. Only the chosen identifier is written, so a stale other field cannot pick the wrong student.
         sis_user = student.id_number.strip() if ident == "id_number" else ""
         sis_login = student.email.strip() if ident == "email" else ""
-        row = [student.name, "", sis_user, sis_login, student.section]
-    else:
-        row = [getattr(student, ident).strip(), student.name, student.roll_no]
-    for _, (exp_id, column), _ in columns:
-        cell = index.cells.get((student.roll_no, exp_id))
-        if cell is None:
-            row.append("")
-        elif column is None:
-            row.append(format_marks(total(cell.effective())))
-        else:
-            row.append(format_marks(cell.mark(column)))
-    return row
+        return [student.name, "", sis_user, sis_login, student.section]
+    return [getattr(student, ident).strip(), student.name, student.roll_no]
 
 
 def _check_identifiers(roster: Sequence[RosterEntry], ident: Identifier, fmt: str) -> None:
-    """Every student needs the identifier the LMS matches on; a row it cannot match is lost silently."""
+    """Every student needs the identifier the LMS matches on; a row it cannot match is lost or aborts the import."""
     if not roster:
         raise ExportError("the roster is empty: there is nobody to export")
     rolls = [s.roll_no for s in roster]
@@ -284,132 +286,124 @@ def _check_canvas_headings(headings: Sequence[str]) -> None:
         raise ExportError(f"Canvas ignores assignment columns named like its totals: {bad}; rename the experiments")
 
 
-def _write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> Path:
+def _write_rows(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]], encoding: str, end: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding=ENCODING, newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
+    with path.open("w", encoding=encoding, newline="") as handle:
+        writer = csv.writer(handle, lineterminator=end)
         writer.writerow(header)
         writer.writerows(rows)
     return path
 
 
-# -- the long CSV -------------------------------------------------------------------
-
-
-def long_rows(roster: Sequence[RosterEntry], cells: Iterable[GradeCell]) -> list[dict[str, str]]:
-    """One row per student × experiment (cells' order), marks as text, blank when pending.
-
-    ``pending`` names the columns still to be given (``viva`` or ``answers;viva``);
-    ``total`` is blank whenever ``pending`` is not.
-    """
-    names = {s.roll_no: s.name for s in roster}
-    index = _Index.build(cells)
-    rows = []
-    for cell in index.cells.values():
-        marks = cell.effective()
-        row = {"roll_no": cell.roll_no, "name": names.get(cell.roll_no, cell.name), "experiment": cell.experiment}
-        row.update({c: format_marks(marks[c]) for c in COLUMNS})
-        row["total"] = format_marks(total(marks))
-        row["status"] = cell.status
-        row["pending"] = "" if cell.status in UNMARKED_STATUSES else ";".join(pending_columns(marks))
-        rows.append(row)
-    return rows
-
-
-def write_long_csv(roster: Sequence[RosterEntry], cells: Iterable[GradeCell], path: Path | str) -> Path:
-    """Write :func:`long_rows` with :data:`LONG_HEADER` (UTF-8 with BOM)."""
-    rows = long_rows(roster, cells)
-    return _write_rows(Path(path), LONG_HEADER, ([row[k] for k in LONG_HEADER] for row in rows))
-
-
 # -- Gradescope -------------------------------------------------------------------
 
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission: it posts the marks labgrade exported for the submitter
+# (marks/<{key}>/results.json), matched on the submitter's {what}. Nothing is graded here.
+exec python3 - <<'PY'
+import json, pathlib, shutil, sys
+meta = json.loads(pathlib.Path("/autograder/submission_metadata.json").read_text())
+marks = pathlib.Path("/autograder/source/marks")
+for user in meta.get("users", []):
+    key = str(user.get("{key}") or "").strip().lower()
+    found = marks / key / "results.json"
+    if key and found.is_file():
+        pathlib.Path("/autograder/results").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(found, "/autograder/results/results.json")
+        sys.exit(0)
+print("labgrade has no final marks for this student yet (a viva pending, or nothing handed in).")
+sys.exit(1)
+PY
+"""
+# Gradescope's names for the roster fields labgrade keys the results by.
+_GRADESCOPE_KEY: Mapping[str, tuple[str, str]] = {"email": ("email", "email"), "id_number": ("sid", "student ID")}
 
-def gradescope_result(cell: GradeCell) -> dict[str, object]:
-    """One submission in Gradescope's autograder ``results.json`` schema.
 
-    The top-level ``score`` is the sum of the columns that have been given;
-    pending columns are listed as tests with ``max_score`` and no ``score``,
-    and the output says they are not counted yet. Hidden checks are kept with
-    ``visibility: hidden`` and without their evidence, and the autograder's
-    stdout is hidden, so nothing examiner-only reaches a student.
+def gradescope_result(cell: MarksCell) -> dict[str, object]:
+    """One final mark in Gradescope's autograder ``results.json`` schema.
+
+    The score is the total out of 20; the four columns are tests carrying their marks; the checks follow for
+    feedback (hidden ones with ``visibility: hidden`` and no evidence); the autograder's stdout is hidden.
     """
-    marks = cell.effective()
-    missing = pending_columns(marks)
-    tests: list[dict[str, object]] = []
-    for number, column in enumerate(COLUMNS, start=1):
-        test: dict[str, object] = {
-            "name": HEADINGS[column],
+    if cell.total is None:
+        raise ExportError(f"roll {cell.roll_no} {cell.experiment.id}: not final ({cell.status_label})")
+    tests: list[dict[str, object]] = [
+        {
+            "name": c.heading,
             "number": str(number),
-            "max_score": COLUMN_MAX,
+            "score": cell.marks.get(c),
+            "max_score": COMPONENT_MAX,
             "visibility": "visible",
             "tags": ["marks sheet"],
+            "output": f"{c.heading}: {format_marks(cell.marks.get(c))} / {format_marks(COMPONENT_MAX)}",
         }
-        if marks[column] is None:
-            test["name"] = f"{HEADINGS[column]} (pending)"
-            test["output"] = f"{HEADINGS[column]} has not been marked yet; it is not counted in the score."
-        else:
-            test["score"] = marks[column]
-            test["output"] = f"{HEADINGS[column]}: {format_marks(marks[column])} / {format_marks(COLUMN_MAX)}"
+        for number, c in enumerate(Component, start=1)
+    ]
+    for number, check in enumerate(cell.run.checks if cell.run else [], start=1):
+        test: dict[str, object] = {
+            "name": f"Check: {check.title}",
+            "number": f"c{number}",
+            "score": check.awarded,
+            "max_score": check.points,
+            "status": "passed" if check.awarded >= check.points else "failed",
+            "visibility": "hidden" if check.hidden else "visible",
+            "tags": ["check"],
+        }
+        if not check.hidden:
+            test["output"] = check.evidence
         tests.append(test)
-    for number, check in enumerate(cell.check_lines(), start=1):
-        tests.append(_gradescope_check(check, number))
-    return {
-        "score": given_sum(marks),
-        "output": _gradescope_summary(cell, marks, missing),
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }
+    summary = [
+        f"Total {format_total(cell.marks, TOTAL_MAX)}.",
+        "Checks are listed for feedback; the score is the marks sheet's columns, not the checks' sum.",
+    ]
+    if not cell.completed and cell.run is not None:
+        summary.insert(1, f"Run status: {cell.status_label}" + (f" ({cell.run.reason})." if cell.run.reason else "."))
+    return {"score": cell.total, "output": "\n".join(summary), "stdout_visibility": "hidden", "tests": tests}
 
 
-def _gradescope_check(check: CheckLine, number: int) -> dict[str, object]:
-    test: dict[str, object] = {
-        "name": f"Check: {check.title}",
-        "number": f"c{number}",
-        "score": check.awarded,
-        "max_score": check.max,
-        "status": "passed" if check.awarded >= check.max else "failed",
-        "visibility": "hidden" if check.hidden else "visible",
-        "tags": ["check"],
-    }
-    if not check.hidden:
-        test["output"] = check.evidence
-    return test
+def write_gradescope(
+    marks: ClassMarks,
+    roster: Sequence[RosterEntry],
+    out_dir: Path | str,
+    *,
+    identifier: Identifier | None = None,
+    experiments: Sequence[str] | None = None,
+) -> Exported:
+    """Write ``out_dir/<experiment>/marks/<identifier>/results.json`` per final mark, and per experiment the
+    ``run_autograder`` (and an empty ``setup.sh``) that make the folder a Gradescope autograder.
 
-
-def _gradescope_summary(cell: GradeCell, marks: Mapping[str, float | None], missing: Sequence[str]) -> str:
-    lines = [", ".join(f"{HEADINGS[c]} {format_marks(marks[c]) or 'pending'}" for c in COLUMNS) + "."]
-    if missing:
-        names = " and ".join(HEADINGS[c].lower() for c in missing)
-        lines.append(
-            f"Scored {format_marks(given_sum(marks))} so far; {names} pending, not counted "
-            f"({format_marks(COLUMN_MAX * len(missing))} marks still to be given)."
-        )
-    else:
-        lines.append(f"Total {format_marks(total(marks))} / {format_marks(TOTAL_MAX)}.")
-    if cell.status != "completed":
-        lines.append(f"Run status: {cell.status}" + (f" ({cell.reason})" if cell.reason else "") + ".")
-    lines.append("Checks are listed for feedback; the score is the marks sheet's columns, not the checks' sum.")
-    return "\n".join(lines)
-
-
-def write_gradescope(cells: Iterable[GradeCell], out_dir: Path | str) -> list[Path]:
-    """Write ``out_dir/<experiment>/<roll_no>/results.json`` per graded submission.
-
-    Cells with nothing to report (missing, not graded, harness failure, or
-    every column still pending) get no file: a results.json always carries a
-    score, and theirs would be a false 0.
+    A mark with a column pending, work not handed in and work not graded get no file (listed in ``left_out``).
     """
-    index = _Index.build(cells)
-    bad = sorted({part for key in index.cells for part in key if not _PATH_PART.match(part)})
+    ident: Identifier = identifier or _DEFAULT_IDENTIFIER["gradescope"]
+    _check_identifiers(roster, ident, "gradescope")
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: is a file; Gradescope's export is a folder (one autograder per experiment)")
+    keys = {s.roll_no: getattr(s, ident).strip().lower() for s in roster}
+    bad = sorted(k for k in keys.values() if not _FOLDER_NAME.match(k))
     if bad:
-        raise ExportError(f"roll numbers and experiment ids become directory names; these cannot: {bad}")
-    written = []
-    for (roll_no, experiment), cell in index.cells.items():
-        if cell.status in UNMARKED_STATUSES or len(pending_columns(cell.effective())) == len(COLUMNS):
+        raise ExportError(f"these {ident} values cannot name a folder: {bad}")
+    result = Exported(out)
+    key, what = _GRADESCOPE_KEY[ident]
+    for exp_id in marks.experiments:
+        if experiments is not None and exp_id not in experiments:
             continue
-        path = Path(out_dir) / experiment / roll_no / "results.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(gradescope_result(cell), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        written.append(path)
-    return written
+        folder = out / exp_id
+        for student in roster:
+            cell = marks.cell(student.roll_no, exp_id)
+            if cell is None or not cell.assigned:
+                continue
+            if cell.total is None:
+                column = LmsColumn(exp_id, (exp_id,), None, TOTAL_MAX)
+                result.left_out.append(LeftOut(student.roll_no, _not_final(cell, column)))
+                continue
+            path = folder / "marks" / keys[student.roll_no] / "results.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(gradescope_result(cell), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            result.written += 1
+        folder.mkdir(parents=True, exist_ok=True)
+        script = folder / "run_autograder"
+        script.write_text(RUN_AUTOGRADER.replace("{key}", key).replace("{what}", what), encoding="utf-8")
+        script.chmod(script.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+        (folder / "setup.sh").write_text("#!/usr/bin/env bash\n# nothing to install: the marks are final\n")
+    return result

@@ -75,6 +75,14 @@ PENDING_WHY: Mapping[Component, str] = {
     Component.timely_completion: "not worked out for this run",
 }
 HARNESS_FAILED_WHY = "the harness failed on this run: grade it again"
+NOT_GIVEN_WHY = "not given by the run: for the examiner to give"
+# The same in a word or two, for a narrow sheet cell.
+PENDING_SHORT: Mapping[Component, str] = {
+    Component.answers: "nothing written",
+    Component.coding_efficiency: "metric inconclusive",
+    Component.viva: "examiner",
+    Component.timely_completion: "not worked out",
+}
 
 
 class CellState(str, enum.Enum):
@@ -114,6 +122,13 @@ class PendingColumn:
     component: Component
     why: str
     marks: float = COMPONENT_MAX
+
+    @property
+    def short(self) -> str:
+        """Why, in a word or two (a marks sheet's cell)."""
+        if self.why == HARNESS_FAILED_WHY:
+            return "harness failed"
+        return "examiner" if self.why == NOT_GIVEN_WHY else PENDING_SHORT[self.component]
 
 
 @dataclass(frozen=True)
@@ -208,9 +223,18 @@ class MarksCell:
         return tuple(PendingColumn(c, self._why(c)) for c in self.marks.pending)
 
     def _why(self, component: Component) -> str:
-        if self.run is not None and self.run.status is Status.sandbox_error:
+        if self.run is None:
+            return PENDING_WHY[component]
+        if self.run.status is Status.sandbox_error:
             return HARNESS_FAILED_WHY
-        return PENDING_WHY[component]
+        undecided = [c for c in self.run.checks if c.component is component and c.inconclusive]
+        if component in (Component.viva, Component.answers):
+            return PENDING_WHY[component]
+        if undecided and component is Component.coding_efficiency:
+            return PENDING_WHY[component]
+        if undecided:
+            return f"the run cannot decide it ({undecided[0].title})"
+        return NOT_GIVEN_WHY
 
     @cached_property
     def columns(self) -> tuple[ColumnMark, ...]:
@@ -250,7 +274,7 @@ class MarksCell:
     @property
     def pending_names(self) -> str:
         """The pending columns as the sheets name them: "viva", "answers and viva"."""
-        return " and ".join(p.component.heading.lower() for p in self.pending)
+        return and_list([p.component.heading.lower() for p in self.pending])
 
     # -- status -----------------------------------------------------------------
 
@@ -304,6 +328,11 @@ class MarksCell:
     def pending_text(self) -> str:
         """Each pending column with why: "viva: awaiting the examiner's viva"."""
         return "; ".join(f"{p.component.value}: {p.why}" for p in self.pending)
+
+
+def and_list(words: Sequence[str]) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
 
 
 def csv_status(run: RunRecord | None) -> str:
