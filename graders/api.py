@@ -21,28 +21,28 @@ from graders import backends, batch, submissions
 from graders.backends import Sandbox
 from graders.backends.base import Limits
 from graders.config import CourseConfig, load_course
-from graders.desk.marks_import import MarkEntry, MarksError, history_rows, read_marks_csv, revert
+from graders.desk.marks_import import MarkEntry, MarksError, Refusal, history_rows, read_marks_csv, revert
 from graders.executors import ExecutorError
-from graders.gradebook import Gradebook, effective_marks
+from graders.gradebook import Gradebook
 from graders.integrity import SimilarityReport
 from graders.marking.writeups.find import find_writeups, writeup_detector
 from graders.marking.writeups.read import read_writeup
 from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
 from graders.pipeline import calibration_run, grade_task
 from graders.reports.exports import (
-    CheckLine,
+    Exported,
     ExportError,
-    GradeCell,
     RosterEntry,
     write_gradescope,
     write_lms_csv,
     write_long_csv,
 )
+from graders.reports.model import load_class_marks
+from graders.reports.pages import class_summary as summary_lines
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
 from graders.state import GradeContext, Task
 from graders.steps import integrity
 from graders.steps.report import report as render_class
-from graders.steps.report import report_inputs
 from graders.submissions import Student, Submission, class_list
 
 Progress = Callable[[RunRecord], None]
@@ -254,23 +254,9 @@ def student_copy(*, course: Path | str, out: Path | str, students: list[str] | N
 EXPORT_FORMATS = ("csv", "moodle", "canvas", "gradescope")
 
 
-def _cells(cfg: CourseConfig) -> tuple[list[RosterEntry], list[GradeCell]]:
-    """The roster and every student × assigned experiment as the exports see them (pending = None)."""
-    with Gradebook(cfg.gradebook) as book:
-        latest = {(r.roll_no, r.experiment): r for r in book.latest_runs(cfg.name)}
-        overrides = book.all_overrides(cfg.name)
-    roster, cells = [], []
-    for student, mine in class_list(cfg):
-        roster.append(RosterEntry(student.roll_no, student.name, student.email, student.id_number))
-        for exp in mine:
-            run = latest.get((student.roll_no, exp))
-            if run is None:
-                cells.append(GradeCell(student.roll_no, exp, "not_graded", {}, name=student.name))
-                continue
-            marks = effective_marks(run, overrides.get((student.roll_no, exp), [])).as_dict()
-            checks = [CheckLine(c.title, c.awarded, c.points, c.evidence, c.hidden) for c in run.checks]
-            cells.append(GradeCell(student.roll_no, exp, run.status.value, marks, checks, run.reason, student.name))
-    return roster, cells
+def _roster(cfg: CourseConfig) -> list[RosterEntry]:
+    """The roster as an LMS knows the students (the identifiers it matches on)."""
+    return [RosterEntry(s.roll_no, s.name, s.email, s.id_number) for s, _ in class_list(cfg)]
 
 
 def export(
@@ -280,9 +266,31 @@ def export(
     format: str = "csv",
     per_component: bool = False,
     identifier: str | None = None,
+    experiments: list[str] | None = None,
 ) -> Path:
-    """The marks in a form an LMS imports: ``csv`` (one row per student × experiment), ``moodle`` and ``canvas``
-    (one row per student, pending and missing blank), ``gradescope`` (a results.json per submission under ``out``)."""
+    """The marks in a form an LMS imports (see :func:`export_marks`); the file or folder written."""
+    return export_marks(
+        course=course,
+        out=out,
+        format=format,
+        per_component=per_component,
+        identifier=identifier,
+        experiments=experiments,
+    ).path
+
+
+def export_marks(
+    *,
+    course: Path | str,
+    out: Path | str,
+    format: str = "csv",
+    per_component: bool = False,
+    identifier: str | None = None,
+    experiments: list[str] | None = None,
+) -> Exported:
+    """The marks from the marks model: ``csv`` (one row per student × experiment, as ``reports/marks.csv``),
+    ``moodle`` and ``canvas`` (one row per student whose exported marks are all final; the others are left out,
+    never blank), ``gradescope`` (an autograder folder per experiment with a results.json per final mark)."""
     if format not in EXPORT_FORMATS:
         raise GradingError(f"unknown export format {format!r}; one of: {', '.join(EXPORT_FORMATS)}")
     cfg = load_course(course)
@@ -290,21 +298,44 @@ def export(
     out = Path(out)
     if format != "gradescope" and out.is_dir():
         raise GradingError(f"{out}: is a folder; give the file to write, e.g. {out / f'marks-{format}.csv'}")
-    roster, cells = _cells(cfg)
+    if format == "gradescope" and out.exists() and not out.is_dir():
+        raise GradingError(f"{out}: is a file; the Gradescope export is a folder (one autograder per experiment)")
+    marks = load_class_marks(cfg)
+    unknown = [e for e in experiments or [] if e not in marks.experiments]
+    if unknown:
+        raise GradingError(
+            f"experiment {unknown[0]!r} is not enabled in {cfg.source} (has: {', '.join(marks.experiments)})"
+        )
+    ident: Literal["email", "id_number"] | None = (
+        "email" if identifier == "email" else "id_number" if identifier == "id_number" else None
+    )
     try:
         if format == "csv":
-            return write_long_csv(roster, cells, out)
+            return Exported(write_long_csv(marks, out), len(marks.all_assigned()))
         if format == "gradescope":
-            write_gradescope(cells, out)
-            return out
-        titles = [(exp, info.title) for exp, info in report_inputs(cfg)[0].items()]
+            return write_gradescope(marks, _roster(cfg), out, identifier=ident, experiments=experiments)
         fmt: Literal["moodle", "canvas"] = "moodle" if format == "moodle" else "canvas"
-        ident: Literal["email", "id_number"] | None = (
-            "email" if identifier == "email" else "id_number" if identifier == "id_number" else None
+        return write_lms_csv(
+            fmt,
+            marks,
+            _roster(cfg),
+            out,
+            names=cfg.lms.canvas if fmt == "canvas" else cfg.lms.moodle,
+            per_component=per_component,
+            identifier=ident,
+            experiments=experiments,
+            mini_projects=cfg.mini_projects.allot,
         )
-        return write_lms_csv(fmt, roster, cells, titles, out, per_component=per_component, identifier=ident)
     except ExportError as exc:
         raise GradingError(str(exc)) from None
+
+
+def class_summary(*, course: Path | str) -> list[str]:
+    """The class in lines of text, as the command line prints it: each student's marks per experiment in the
+    register's words, the marks given and still pending; then the class's counts."""
+    cfg = load_course(course)
+    _existing_gradebook(cfg)
+    return summary_lines(load_class_marks(cfg))
 
 
 def _existing_gradebook(cfg: CourseConfig) -> None:
@@ -312,20 +343,26 @@ def _existing_gradebook(cfg: CourseConfig) -> None:
         raise GradingError(f"no gradebook at {cfg.gradebook}: run `labgrade grade --course {cfg.source}` first")
 
 
-def _gradeable(cfg: CourseConfig) -> Callable[[str, str], str | None]:
-    """``known(roll, experiment)``: None when the student is graded on it, else why not (for messages)."""
+def _gradeable(cfg: CourseConfig) -> Callable[[str, str], Refusal | None]:
+    """``known(roll, experiment)``: None when an examiner may mark it, else the field at fault and why not: a
+    roll not on the roster, an experiment not the course's or not the student's, work not handed in."""
     allotted = {s.roll_no: mine for s, mine in class_list(cfg)}
+    marks = load_class_marks(cfg) if cfg.gradebook.is_file() else None
 
-    def known(roll_no: str, experiment: str) -> str | None:
+    def known(roll_no: str, experiment: str) -> Refusal | None:
         if roll_no not in allotted:
-            return f"roll number {roll_no} is not on the roster {cfg.roster}"
+            return Refusal("roll_no", f"roll number {roll_no} is not on the roster {cfg.roster}")
         if experiment not in cfg.experiments:
-            return f"experiment {experiment!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})"
+            return Refusal(
+                "experiment", f"experiment {experiment!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})"
+            )
         if experiment not in allotted[roll_no]:
             mini = [e for e in allotted[roll_no] if e in cfg.mini_projects.allot]
             given = f" (its mini project is {mini[0]})" if mini else ""
-            return f"roll {roll_no} is not graded on {experiment}{given}"
-        return None
+            return Refusal("experiment", f"roll {roll_no} is not graded on {experiment}{given}")
+        cell = marks.cell(roll_no, experiment) if marks is not None else None
+        refused = cell.refusal() if cell is not None else None
+        return Refusal("", refused) if refused else None
 
     return known
 
@@ -346,7 +383,7 @@ def override(
         raise GradingError("an override needs who gave it and why (--who and --why, not empty)")
     problem = _gradeable(cfg)(roll, experiment)
     if problem:
-        raise GradingError(problem)
+        raise GradingError(problem.message)
     entry = Override(
         roll_no=roll,
         experiment=experiment,
@@ -386,12 +423,11 @@ def marks_import(*, course: Path | str, file: Path | str) -> list[Override]:
 
 
 def _history(cfg: CourseConfig) -> list[MarkEntry]:
+    """Every examiner mark with the sequence number the gradebook stores it under."""
     with Gradebook(_gradebook_file(cfg)) as book:
-        grouped = book.all_overrides(cfg.name)
-    flat = [o for entries in grouped.values() for o in entries]
+        history = book.override_history(cfg.name)
     return [
-        MarkEntry(o.roll_no, o.experiment, o.component.value, o.marks, o.who, o.why, o.at, seq)
-        for seq, o in enumerate(flat, start=1)
+        MarkEntry(o.roll_no, o.experiment, o.component.value, o.marks, o.who, o.why, o.at, seq) for seq, o in history
     ]
 
 

@@ -24,6 +24,7 @@ from graders.executors import ExecutorError
 from graders.gradebook import GradebookError
 from graders.integrity.similarity import page_name
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
+from graders.reports.model import MISSING_WORDING
 from graders.reports.sheet import format_total
 from graders.rubric import RubricError
 from graders.submissions import IntakeError
@@ -67,7 +68,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
         def done(run: RunRecord) -> None:
             mark = "green" if run.status is Status.completed else "yellow"
-            total = format_total(run.marks.as_dict())
+            total = MISSING_WORDING if run.status is Status.missing else format_total(run.marks)
             progress.console.print(
                 f"  {run.roll_no:>3} {escape(run.name):<12} {run.experiment:<10} "
                 f"[{mark}]{run.status.value:<18}[/] {total:>20}  {escape(run.reason[:70])}"
@@ -92,6 +93,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         f"{len(summary.runs)} submission(s): {summary.executed} executed, {summary.rescored} re-scored from "
         f"stored artifacts, {summary.reused} unchanged and reused; reports in {where} (CSV: {summary.csv})"
     )
+    _print_summary(args.course)
     return 0
 
 
@@ -134,8 +136,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         shown = "pending (given by the examiner)" if value is None else f"{_fmt(value)} / {_fmt(COMPONENT_MAX)}"
         out.print(f"  {comp.heading:<18} {shown}")
     out.print(
-        f"  {'Total':<18} {format_total(run.marks.as_dict())} of {_fmt(TOTAL_MAX)}"
-        "  (Timely Completion assumes you hand in now)"
+        f"  {'Total':<18} {format_total(run.marks)} of {_fmt(TOTAL_MAX)}  (Timely Completion assumes you hand in now)"
     )
     hints = [c.hint for c in run.checks if c.hint and not c.hidden]
     if hints:
@@ -166,19 +167,30 @@ def cmd_report(args: argparse.Namespace) -> int:
         f"wrote {len(paths)} file(s) under {paths[-1].parent if paths else '?'}"
         + ("" if args.all else " (pages whose runs, marks and flags did not change were kept; --all redraws them)")
     )
+    _print_summary(args.course)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    path = api.export(
+    done = api.export_marks(
         course=args.course,
         out=args.out,
         format=args.format,
         per_component=args.per_component,
         identifier=args.identifier,
+        experiments=args.experiment,
     )
-    out.print(f"wrote {path}")
+    out.print(f"wrote {done.path} ({done.written} {'mark(s)' if args.format == 'gradescope' else 'row(s)'})")
+    if done.left_out:
+        out.print(f"left out, not final (the LMS keeps what it has for them): {len(done.left_out)}")
+        for item in done.left_out:
+            out.print(f"  roll {item.roll_no}: {escape(item.why)}")
     return 0
+
+
+def _print_summary(course: Path) -> None:
+    for line in api.class_summary(course=course):
+        out.print(escape(line))
 
 
 def cmd_override(args: argparse.Namespace) -> int:
@@ -334,6 +346,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, type=Path, help="the file to write (a folder for gradescope)")
     e.add_argument("--per-component", action="store_true", help="one column per marks-sheet column, not per total")
     e.add_argument("--identifier", choices=["email", "id_number"], help="the roster column the LMS matches on")
+    e.add_argument("--experiment", action="append", help="only this experiment's column (repeatable)")
     e.set_defaults(func=cmd_export)
     m = sub.add_parser("marks", help="examiners' marks in bulk: import a CSV, list the history, revert")
     msub = m.add_subparsers(dest="action", required=True, metavar="ACTION")
