@@ -102,7 +102,7 @@ def main() -> int:
     args = parser.parse_args()
     backends = [b for b in args.backends.split(",") if b]
     work = Path(tempfile.mkdtemp(prefix="labgrade-bench-"))
-    shutil.copy(ROOT / "reference/datasets/boston/BostonHousing.csv", work)
+    shutil.copy(ROOT / "rubrics/boston/data/BostonHousing.csv", work)
     source = work / "boston_bench.py"
     source.write_text(NOTEBOOK, encoding="utf-8")
     samples: dict[str, list[float]] = {"bare": [], **{b: [] for b in backends}}

@@ -20,15 +20,16 @@ from typing import Literal
 from graders import backends, batch, submissions
 from graders.backends import Sandbox
 from graders.backends.base import Limits
-from graders.config import CourseConfig, load_course
+from graders.config import CourseConfig, GradeSettings, Overrides, load_course
 from graders.desk.marks_import import MarkEntry, MarksError, Refusal, history_rows, read_marks_csv, revert
 from graders.executors import ExecutorError
+from graders.executors.grading import session_context
 from graders.gradebook import Gradebook
 from graders.integrity import SimilarityReport
 from graders.marking.writeups.find import find_writeups, writeup_detector
 from graders.marking.writeups.read import read_writeup
 from graders.models import COMPONENT_MAX, DEFAULT_SEED, Component, LatePolicy, Override, RunRecord
-from graders.pipeline import calibration_run, grade_task
+from graders.pipeline import calibration_run, grade_task, run_class_steps
 from graders.reports.exports import (
     Exported,
     ExportError,
@@ -40,7 +41,7 @@ from graders.reports.exports import (
 from graders.reports.model import load_class_marks
 from graders.reports.pages import class_summary as summary_lines
 from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
-from graders.state import GradeContext, Task
+from graders.state import ClassState, GradeContext, Task
 from graders.steps import integrity
 from graders.steps.report import report as render_class
 from graders.submissions import Student, Submission, class_list
@@ -112,21 +113,18 @@ def grade(
     course: Path | str,
     experiments: list[str] | None = None,
     students: list[str] | None = None,
-    backend: str | None = None,
-    profile: str | None = None,
-    workers: int | None = None,
-    executor: str | None = None,
-    address: str | None = None,
+    overrides: Overrides | None = None,
     regrade: bool = False,
     on_result: Progress | None = None,
     on_start: Callable[[int, str], None] | None = None,
 ) -> GradeSummary:
     """Grade every (or the chosen) student x experiment; one failure never stops the batch.
 
-    Unchanged work is reused, work whose scoring changed is re-scored from the stored artifacts, and the
-    rest is executed (``regrade`` executes everything); each run is recorded the moment it arrives.
+    ``overrides`` are the command line's choices over the course file (backend, profile, workers, executor,
+    address). Unchanged work is reused, work whose scoring changed is re-scored from the stored artifacts, and
+    the rest is executed (``regrade`` executes everything); each run is recorded the moment it arrives.
     """
-    cfg = load_course(course, backend=backend, profile=profile, workers=workers, executor=executor, address=address)
+    cfg = load_course(course, overrides)
     for exp in experiments or []:
         if exp not in cfg.experiments:
             raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
@@ -135,23 +133,15 @@ def grade(
     if cfg.executor == "ray":
         where = cfg.address or "a Ray started here"
         note = f"ray executor at {where}; each node picks its own backend (configured: {cfg.backend})"
-    ctx = _context(cfg, sandbox)
+    settings = GradeSettings.of(cfg)
+    ctx = session_context(settings, sandbox)
     tasks = _tasks(cfg, students, experiments)
     with Gradebook(_gradebook_file(cfg)) as book:
         todo = batch.plan(ctx, tasks, book, regrade=regrade)
     if on_start:
         on_start(len(todo.execute) + len(todo.rescore), note)
     try:
-        fresh = batch.run_batch(
-            ctx,
-            todo,
-            executor=cfg.executor,
-            backend=cfg.backend,
-            workers=cfg.workers,
-            address=cfg.address,
-            gpus=cfg.gpus,
-            on_result=on_result,
-        )
+        fresh = batch.run_batch(ctx, todo, settings, on_result=on_result)
     except ExecutorError as exc:
         raise GradingError(str(exc)) from None
     runs = sorted([*fresh, *todo.reuse], key=lambda r: (int(r.roll_no), r.experiment))
@@ -163,9 +153,8 @@ def grade(
         rescored=len(todo.rescore),
         reused=len(todo.reuse),
     )
-    if not students:  # similarity is a class-wide comparison: after a whole batch, not after one student
-        summary.similarity = integrity.similarity_reports(cfg, experiments or cfg.enabled, tasks)
-    summary.reports, summary.csv = render_class(cfg)
+    after = run_class_steps(ClassState(cfg, tasks, experiments or cfg.enabled, whole_class=not students))
+    summary.similarity, summary.reports, summary.csv = after.similarity, after.reports, after.csv
     return summary
 
 
@@ -197,21 +186,6 @@ def _gradebook_file(cfg: CourseConfig) -> Path:
         raise GradingError(f"{cfg.gradebook}: the gradebook must be a file (set `gradebook` in {cfg.source})")
     cfg.gradebook.parent.mkdir(parents=True, exist_ok=True)
     return cfg.gradebook
-
-
-def _context(cfg: CourseConfig, sandbox: Sandbox) -> GradeContext:
-    return GradeContext(
-        course=cfg.name,
-        profile=cfg.profile,
-        seed=cfg.seed,
-        limits=cfg.limits.to_limits(),
-        late_policy=cfg.late_policy,
-        backend=sandbox,
-        real_data=cfg.data,
-        gpus=bool(cfg.gpus),
-        gradebook=cfg.gradebook,
-        count_suggested_viva=cfg.marks.count_suggested_viva,
-    )
 
 
 # ---------------------------------------------------------------- report / export / override

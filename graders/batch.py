@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 
 from graders import __version__
+from graders.config import GradeSettings
 from graders.executors import get_executor
 from graders.executors.grading import GradeJob, grade_job, lost_record
 from graders.gradebook import Gradebook
@@ -168,12 +169,8 @@ def rescored(ctx: GradeContext, task: Task, last: RunRecord) -> RunRecord:
 def run_batch(
     ctx: GradeContext,
     todo: Plan,
+    settings: GradeSettings,
     *,
-    executor: str,
-    backend: str,
-    workers: int,
-    address: str | None,
-    gpus: int | str | bool,
     on_result: Progress | None,
 ) -> list[RunRecord]:
     """Re-score and execute what the plan says, recording every run in the gradebook the moment it arrives."""
@@ -190,12 +187,14 @@ def run_batch(
 
         for task, last in todo.rescore:
             arrived(rescored(ctx, task, last))
-        settings: dict[str, object] = {"gpus": gpus or None}
-        if executor == "local":
-            settings["workers"] = workers
-        else:
-            settings["address"] = address
-        pool = get_executor(executor, **settings)
-        jobs = [GradeJob.of(ctx, t, backend) for t in todo.execute]
+        pool = get_executor(settings.executor, **_executor_options(settings))
+        jobs = [GradeJob(t, settings) for t in todo.execute]
         pool.run(jobs, grade_job, on_result=lambda _job, run: arrived(run), on_lost=lost_record)
     return runs
+
+
+def _executor_options(settings: GradeSettings) -> dict[str, object]:
+    """What the configured executor takes: the GPUs, and a local pool's size or a Ray cluster's address."""
+    if settings.executor == "local":
+        return {"gpus": settings.gpus or None, "workers": settings.workers}
+    return {"gpus": settings.gpus or None, "address": settings.address}

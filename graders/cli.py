@@ -19,13 +19,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from graders import __version__, api
-from graders.config import ConfigError, load_course
+from graders.config import ConfigError, Overrides, load_course
 from graders.executors import ExecutorError
 from graders.gradebook import GradebookError
 from graders.integrity.similarity import page_name
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
 from graders.reports.model import MISSING_WORDING
-from graders.reports.sheet import format_total
+from graders.reports.sheet import format_marks, format_total
 from graders.rubric import RubricError
 from graders.submissions import IntakeError
 
@@ -48,10 +48,6 @@ SIMILARITY_KINDS = ("identical", "near-identical", "shared code")
 # soft_wrap: a line piped to a file or another program is one line, never hard-wrapped at 80 columns.
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-
-def _fmt(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 # ---------------------------------------------------------------- verbs
@@ -79,11 +75,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
             course=args.course,
             experiments=args.experiment,
             students=args.student,
-            backend=args.backend,
-            profile=args.profile,
-            workers=args.workers,
-            executor=args.executor,
-            address=args.address,
+            overrides=Overrides(
+                backend=args.backend,
+                profile=args.profile,
+                workers=args.workers,
+                executor=args.executor,
+                address=args.address,
+            ),
             regrade=args.regrade,
             on_result=done,
             on_start=started,
@@ -108,7 +106,7 @@ def _check_table(run: RunRecord) -> Table:
         table.add_row(
             sign,
             f"{escape(c.title)} [dim]({c.component.value})[/]",
-            f"{_fmt(c.awarded)}/{_fmt(c.points)}",
+            f"{format_marks(c.awarded)}/{format_marks(c.points)}",
             escape(c.evidence),
         )
     return table
@@ -133,10 +131,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     out.print("[bold]predicted marks[/] (public checks only; viva marks are entered by the examiner):")
     for comp in Component:
         value = run.marks.get(comp)
-        shown = "pending (given by the examiner)" if value is None else f"{_fmt(value)} / {_fmt(COMPONENT_MAX)}"
+        given = f"{format_marks(value)} / {format_marks(COMPONENT_MAX)}" if value is not None else ""
+        shown = "pending (given by the examiner)" if value is None else given
         out.print(f"  {comp.heading:<18} {shown}")
     out.print(
-        f"  {'Total':<18} {format_total(run.marks)} of {_fmt(TOTAL_MAX)}  (Timely Completion assumes you hand in now)"
+        f"  {'Total':<18} {format_total(run.marks)} of {format_marks(TOTAL_MAX)}"
+        "  (Timely Completion assumes you hand in now)"
     )
     hints = [c.hint for c in run.checks if c.hint and not c.hidden]
     if hints:
@@ -212,7 +212,7 @@ def cmd_override(args: argparse.Namespace) -> int:
 
 
 def _fmt_mark(value: float | None) -> str:
-    return "withdrawn (back to the run's own mark)" if value is None else _fmt(value)
+    return "withdrawn (back to the run's own mark)" if value is None else format_marks(value)
 
 
 def cmd_marks_import(args: argparse.Namespace) -> int:

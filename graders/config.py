@@ -8,7 +8,9 @@ relative to the file's own folder.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Literal
@@ -19,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from graders.backends.base import Limits
 from graders.integrity import SimilaritySettings
 from graders.models import DEFAULT_SEED, LatePolicy
-from graders.rubric import available_experiments, load_rubric
+from graders.rubric import available_experiments, describe_errors, load_rubric
 
 
 class ConfigError(ValueError):
@@ -164,6 +166,56 @@ class CourseConfig(_Model):
         return [k for k, v in self.experiments.items() if v.enabled]
 
 
+@dataclass(frozen=True)
+class Overrides:
+    """The command line's choices over the course file and the environment (None: not given)."""
+
+    backend: str | None = None
+    profile: str | None = None
+    workers: int | None = None
+    executor: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class GradeSettings:
+    """What every job of one grading session shares, made once from the course and passed whole (it pickles: an
+    executor sends it to its worker processes and Ray nodes with each job)."""
+
+    course: str
+    profile: str
+    seed: int
+    limits: Limits
+    late_policy: LatePolicy
+    backend: str  # the configured name; each node chooses its own backend object from it
+    executor: str
+    workers: int
+    address: str | None
+    gpus: int | str | bool
+    gradebook: Path
+    real_data: Path | None = None
+    count_suggested_viva: bool = False
+
+    @classmethod
+    def of(cls, cfg: CourseConfig) -> GradeSettings:
+        """The session settings of a course as loaded (file, environment and flags already merged)."""
+        return cls(
+            course=cfg.name,
+            profile=cfg.profile,
+            seed=cfg.seed,
+            limits=cfg.limits.to_limits(),
+            late_policy=cfg.late_policy,
+            backend=cfg.backend,
+            executor=cfg.executor,
+            workers=cfg.workers,
+            address=cfg.address,
+            gpus=cfg.gpus,
+            gradebook=cfg.gradebook,
+            real_data=cfg.data,
+            count_suggested_viva=cfg.marks.count_suggested_viva,
+        )
+
+
 _PATH_KEYS = ("roster", "submissions", "manifest", "gradebook", "reports", "data")
 _ENV = {
     "profile": "LABGRADE_PROFILE",
@@ -174,36 +226,8 @@ _ENV = {
 }
 
 
-def _describe(err: ValidationError, path: Path) -> str:
-    first = err.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    if first["type"] == "extra_forbidden":
-        return f"{path}: unknown key '{key}' (a misspelt table or key? {_known_here(first['loc'])})"
-    if first["type"] == "value_error" and not first["loc"]:
-        return f"{path}: {str(first['msg']).removeprefix('Value error, ')}"
-    got = first.get("input")
-    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
-    more = len(err.errors()) - 1
-    tail = f"; and {more} more problem(s)" if more else ""
-    return f"{path}: key '{key}': {first['msg']}{got_text}{tail}"
-
-
-def _known_here(loc: tuple[int | str, ...]) -> str:
-    """The keys the model accepts where an unknown key was found, for the message."""
-    model: type[BaseModel] = CourseConfig
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        annotation = field.annotation if field else None
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
-            return "see graders/config.py"
-    names = [n for n in model.model_fields if n != "source"]
-    return "known: " + ", ".join(names)
-
-
-def load_course(path: Path | str, **overrides: object) -> CourseConfig:
-    """Read and validate a course file; ``overrides`` are command-line flags (None = unset)."""
+def load_course(path: Path | str, overrides: Overrides | None = None) -> CourseConfig:
+    """Read and validate a course file; ``overrides`` are the command line's flags."""
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path}: is a folder; give the course file (e.g. {path / 'course.toml'})")
@@ -220,7 +244,7 @@ def load_course(path: Path | str, **overrides: object) -> CourseConfig:
     for key, var in _ENV.items():
         if os.environ.get(var):
             merged[key] = os.environ[var]
-    merged.update({k: v for k, v in overrides.items() if v is not None})
+    merged.update({k: v for k, v in dataclasses.asdict(overrides or Overrides()).items() if v is not None})
     base = path.resolve().parent
     for key in _PATH_KEYS:
         if isinstance(merged.get(key), str):
@@ -229,4 +253,4 @@ def load_course(path: Path | str, **overrides: object) -> CourseConfig:
     try:
         return CourseConfig.model_validate(merged)
     except ValidationError as err:
-        raise ConfigError(_describe(err, path)) from None
+        raise ConfigError(describe_errors(err, path, CourseConfig)) from None

@@ -1,10 +1,12 @@
 """Where the harness finds its experiments, its sandbox runtime and its cache.
 
 From a source checkout (an editable install, or running in the clone) the
-experiments are the checkout's ``rubrics/`` and ``reference/``; from a wheel
-they are the copies shipped inside the ``graders`` package. ``LABGRADE_HOME``
-points elsewhere, e.g. at a course's own copy of ``rubrics/`` and
-``reference/``. ``LABGRADE_CACHE`` (default: ``$XDG_CACHE_HOME/labgrade``,
+experiments are the checkout's ``rubrics/`` (each with its course files under
+``rubrics/<id>/data/``) and ``reference/``, and the stand-in generators they
+share are ``standins/``; from a wheel they are the copies shipped inside the
+``graders`` package. ``LABGRADE_HOME`` points elsewhere, e.g. at a course's
+own copy of ``rubrics/`` and ``reference/`` (and ``standins/``: without one
+there, the shipped library serves). ``LABGRADE_CACHE`` (default: ``$XDG_CACHE_HOME/labgrade``,
 i.e. ``~/.cache/labgrade``) holds every cache: the served datasets under
 ``data/`` and the grading image's build stages under ``sandbox/``.
 """
@@ -43,7 +45,18 @@ def _cache() -> Path:
 HOME = _home()
 RUBRICS_DIR = HOME / "rubrics"
 REFERENCE_DIR = HOME / "reference"
-DATASETS_DIR = REFERENCE_DIR / "datasets"
+STANDINS_DIR = next(  # the stand-in generators' library, beside the rubrics
+    (d / "standins" for d in (HOME, _CHECKOUT, _PACKAGE) if (d / "standins" / "__init__.py").is_file()),
+    HOME / "standins",
+)
+COURSE_DATA = "data"  # an experiment's own course files: rubrics/<id>/data/
+
+
+def course_data(experiment_folder: Path) -> Path:
+    """The folder of an experiment's real course files (and their variants): ``rubrics/<id>/data/``."""
+    return experiment_folder / COURSE_DATA
+
+
 RUNTIME_PACKAGE = _runtime_package()  # the labgrade_runtime package folder, mounted into every job
 CACHE_DIR = _cache()
 SANDBOX_CACHE = CACHE_DIR / "sandbox"  # the grading image's build stages and its locks

@@ -1,12 +1,15 @@
 """One submission's way through the harness: the steps, in order, in one place.
 
-    intake -> prepare -> execute -> evaluate -> check -> score -> record   (then, per class: report)
+    intake -> prepare -> execute -> evaluate -> check -> score -> record   (STEPS, per submission)
+    integrity -> report                                                    (CLASS_STEPS, per class)
 
 Each step is a function over one :class:`graders.state.GradeState`
 (:mod:`graders.steps`). :func:`grade_task` runs them in order, times each,
 and turns any failure -- the student's or the harness's -- into a graded
 :class:`~graders.models.RunRecord` with a status and a reason: one place for
-that conversion, so a crashed step is never a silent 0.
+that conversion, so a crashed step is never a silent 0. After the runs,
+:func:`run_class_steps` runs the class-wide steps over one
+:class:`graders.state.ClassState`.
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from typing import Any, NamedTuple
 
 from graders import __version__
 from graders.models import RunRecord, Status, Targets
-from graders.state import GradeContext, GradeState, Task, bare_failure
-from graders.steps import check, evaluate, execute, intake, prepare, record, score
+from graders.state import ClassState, GradeContext, GradeState, Task, bare_failure
+from graders.steps import check, evaluate, execute, intake, integrity, prepare, record, report, score
 
 
 class Step(NamedTuple):
@@ -41,6 +44,19 @@ STEPS: tuple[Step, ...] = (
 SANDBOXED = ("prepare", "execute", "evaluate")  # the steps a calibration runs
 
 
+class ClassStep(NamedTuple):
+    """A named step over the whole class, after its runs."""
+
+    name: str
+    run: Callable[[ClassState], None]
+
+
+CLASS_STEPS: tuple[ClassStep, ...] = (
+    ClassStep("integrity", integrity.compare),
+    ClassStep("report", report.render),
+)
+
+
 def run_steps(state: GradeState, steps: tuple[Step, ...] = STEPS) -> GradeState:
     """Run ``steps`` over the state, timing each; the workspace is removed afterwards, whatever happened."""
     try:
@@ -52,6 +68,17 @@ def run_steps(state: GradeState, steps: tuple[Step, ...] = STEPS) -> GradeState:
                 state.durations[step.name] = time.perf_counter() - started
     finally:
         prepare.cleanup(state)
+    return state
+
+
+def run_class_steps(state: ClassState, steps: tuple[ClassStep, ...] = CLASS_STEPS) -> ClassState:
+    """Run the class-wide steps over the state, timing each."""
+    for step in steps:
+        started = time.perf_counter()
+        try:
+            step.run(state)
+        finally:
+            state.durations[step.name] = time.perf_counter() - started
     return state
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import ErrorDetails
 
 from graders.models import COMPONENT_MAX, Component, Targets
 from graders.paths import REFERENCE_DIR, RUBRICS_DIR
@@ -97,7 +98,7 @@ class Resources(_Model):
         None,
         ge=256,
         description="Memory one run may use; raises the course's [limits] memory_mb for this experiment "
-        "(the manual's float64 multi-hot of 50,000 IMDB reviews and its split copies peak at 9.7 GB; Colab: 12.7).",
+        "(e.g. a manual's float64 multi-hot encoding of a whole text dataset and its split copies; Colab: 12.7 GB).",
     )
 
 
@@ -119,7 +120,7 @@ class Variant(_Model):
 
     solution: str = Field(description="The variant's reference notebook, in reference/<id>/.")
     when_metric: str = Field(description="A run whose metrics hold this key is compared with this variant's reference.")
-    label: str = Field(description='How evidence names the variant, e.g. "the manual\'s MNIST variant".')
+    label: str = Field(description='How evidence names the variant, e.g. "the manual\'s own code".')
 
 
 class Rubric(_Model):
@@ -181,10 +182,47 @@ class Rubric(_Model):
         return sum(w for pattern, w in self.detect.items() if re.search(pattern, code, re.IGNORECASE))
 
 
-def _describe(err: ValidationError, path: Path) -> str:
-    first = err.errors()[0]
-    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    return f"{path}: key '{key}': {first['msg']}"
+def describe_errors(err: ValidationError, path: Path, model: type[BaseModel]) -> str:
+    """Every problem pydantic found in the file at ``path`` (read into ``model``), on one line: the key, what is
+    wrong, what the file gave, and for an unknown key the keys known there. The one formatter of the harness's
+    TOML files (rubrics, variants, course files)."""
+    problems = [_problem(e, model) for e in err.errors()]
+    if len(problems) == 1:
+        return f"{path}: {problems[0]}"
+    return f"{path}: {len(problems)} problems: " + "; ".join(problems)
+
+
+def _problem(error: ErrorDetails, model: type[BaseModel]) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"unknown key '{key}' (a misspelt table or key? {_known_here(model, loc)})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not loc:
+        return message
+    got = error.get("input")
+    shown = "" if error["type"] == "missing" or isinstance(got, dict) else f" (got {_shorten(repr(got))})"
+    return f"key '{key}': {message}{shown}"
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _known_here(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
+    """The keys ``model`` accepts where an unknown key was found (following tables and tables of tables)."""
+    current: type[BaseModel] = model
+    parts = list(loc[:-1])
+    while parts:
+        field = current.model_fields.get(str(parts.pop(0)))
+        annotation = field.annotation if field else None
+        if get_origin(annotation) is dict and parts:
+            annotation, _ = get_args(annotation)[1], parts.pop(0)  # a table of tables: skip the entry's own name
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return "see the documentation of this file"
+        current = annotation
+    names = [n for n in current.model_fields if n != "source"]
+    return "known: " + ", ".join(names)
 
 
 @cache
@@ -204,7 +242,7 @@ def load_rubric(experiment: str, rubrics_dir: Path = RUBRICS_DIR) -> Rubric:
     try:
         return Rubric.model_validate({**raw, "folder": folder})
     except ValidationError as err:
-        raise RubricError(_describe(err, path)) from None
+        raise RubricError(describe_errors(err, path, Rubric)) from None
 
 
 def manual_order(number: str) -> tuple[bool, int, str]:
@@ -260,4 +298,4 @@ def load_targets(experiment: str, profile: str, reference_dir: Path = REFERENCE_
             f"run `labgrade calibrate --experiment {experiment} --profile {profile}`"
         ) from None
     except ValidationError as err:
-        raise RubricError(_describe(err, path)) from None
+        raise RubricError(describe_errors(err, path, Targets)) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +17,9 @@ from pathlib import Path
 import nbformat
 
 from graders.backends.base import JobResult, Limits, Sandbox
+from graders.config import CourseConfig
 from graders.data.store import ServedData
+from graders.integrity import SimilarityReport
 from graders.models import (
     Adaptation,
     Artifacts,
@@ -126,6 +129,20 @@ class GradeState:
     def settle(self, status: Status, reason: str, cell_error: CellError | None = None) -> None:
         """Fix how the run ended; the sandboxed steps after this one have nothing left to do."""
         self.status, self.reason, self.cell_error = status, reason, cell_error
+
+
+@dataclass
+class ClassState:
+    """What the class-wide steps after the runs read and fill in (:data:`graders.pipeline.CLASS_STEPS`)."""
+
+    cfg: CourseConfig
+    tasks: Sequence[Task]
+    experiments: Sequence[str]
+    whole_class: bool  # similarity compares a class: not run after grading chosen students
+    similarity: dict[str, SimilarityReport] = field(default_factory=dict)
+    reports: list[Path] = field(default_factory=list)
+    csv: Path | None = None
+    durations: dict[str, float] = field(default_factory=dict)
 
 
 def new_run_id() -> str:

@@ -41,11 +41,22 @@ class Student:
 
 
 def normalise_roll(text: str) -> str:
-    """A roll number as the roster holds it: ``02`` and ``2`` are the same student."""
-    value = text.strip()
-    if not value.isdigit():
-        raise IntakeError(f"roll number {text!r} is not a number")
+    """A roll number in its one canonical spelling, wherever it is read (roster, manifest, flags, marks files):
+    ``02``, `` 2 `` and Excel's ``2.0`` are ``2``. Anything else is an IntakeError (a ValueError) whose message
+    can be shown as it is."""
+    value = str(text).strip()
+    if re.fullmatch(r"[0-9]+\.0*", value):
+        value = value.split(".")[0]
+    if not re.fullmatch(r"[0-9]+", value):
+        raise IntakeError(f"{text!r} is not a roll number (write it as digits, e.g. 7 or 07)")
     return str(int(value))
+
+
+def _roll_or_none(text: str) -> str | None:
+    try:
+        return normalise_roll(text)
+    except IntakeError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -92,10 +103,9 @@ def load_roster(path: Path) -> list[Student]:
     students: list[Student] = []
     seen: dict[str, int] = {}
     for line, row in enumerate(rows, start=2):
-        roll, name = (row.get("roll_no") or "").strip(), (row.get("name") or "").strip()
-        if not roll.isdigit() or not name:
+        roll, name = _roll_or_none(row.get("roll_no") or ""), (row.get("name") or "").strip()
+        if roll is None or not name:
             raise IntakeError(f"{path}: line {line}: expected columns roll_no (a number) and name, got {row}")
-        roll = str(int(roll))
         if roll in seen:
             raise IntakeError(f"{path}: line {line}: roll number {roll} is already on line {seen[roll]}")
         seen[roll] = line
@@ -214,7 +224,8 @@ def load_manifest(path: Path | None) -> dict[tuple[str, str], datetime]:
     times = {}
     for line, row in enumerate(rows, start=2):
         try:
-            times[(row["roll_no"].strip(), row["file"].strip())] = datetime.fromisoformat(row["submitted_at"].strip())
+            roll = normalise_roll(row["roll_no"])
+            times[(roll, row["file"].strip())] = datetime.fromisoformat(row["submitted_at"].strip())
         except (KeyError, ValueError, AttributeError):
             raise IntakeError(
                 f"{path}: line {line}: expected roll_no,file,submitted_at (ISO date-time), got {row}"

@@ -11,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+from graders.config import Overrides
 from graders.paths import HOME, RUNTIME_PACKAGE
 
 SAMPLE = HOME / "submissions"
@@ -64,7 +65,9 @@ def graded_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object
     from graders import api
 
     course = copy_course(tmp_path_factory.mktemp("class"), cell_seconds=40)  # the Hang students time out sooner
-    summary = api.grade(course=course, backend="local", workers=2, experiments=["boston", "fashion"])
+    summary = api.grade(
+        course=course, overrides=Overrides(backend="local", workers=2), experiments=["boston", "fashion"]
+    )
     return course, summary
 
 

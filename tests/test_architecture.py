@@ -4,11 +4,12 @@ list."""
 from __future__ import annotations
 
 import ast
+import inspect
 from pathlib import Path
 
 import pytest
 
-from graders import pipeline
+from graders import api, pipeline
 from graders.paths import RUNTIME_PACKAGE
 
 GRADERS = Path(pipeline.__file__).resolve().parent
@@ -104,10 +105,15 @@ def test_the_kernel_does_not_import_the_evaluator() -> None:
 def test_the_pipeline_is_the_list_of_step_modules() -> None:
     names = [step.name for step in pipeline.STEPS]
     assert names == ["intake", "prepare", "execute", "evaluate", "check", "score", "record"]
+    class_names = [step.name for step in pipeline.CLASS_STEPS]
+    assert class_names == ["integrity", "report"]  # the class-wide steps after the runs
     modules = sorted(p.stem for p in (GRADERS / "steps").glob("*.py") if p.stem != "__init__")
-    assert modules == sorted([*names, "integrity", "report"])  # the class-wide steps after the runs
-    for step in pipeline.STEPS:
+    assert modules == sorted([*names, *class_names])  # every step module is in one of the two lists
+    for step in [*pipeline.STEPS, *pipeline.CLASS_STEPS]:
         assert step.run.__module__ == f"graders.steps.{step.name}"
+    grade = inspect.getsource(api.grade)  # api.grade runs the class list, it does not call the steps itself
+    assert "run_class_steps(" in grade
+    assert "similarity_reports(" not in grade and "render_class(" not in grade
 
 
 # The shell and its core types; every subsystem lives in a folder named for what it is.

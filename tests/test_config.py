@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.config import ConfigError, load_course
+from graders.config import ConfigError, GradeSettings, Overrides, load_course
 from tests.conftest import SAMPLE
 
 MINIMAL = """
@@ -61,4 +61,51 @@ def test_precedence_defaults_file_environment_flags(tmp_path, monkeypatch):
     assert load_course(path).workers == 3  # file
     monkeypatch.setenv("LABGRADE_WORKERS", "5")
     assert load_course(path).workers == 5  # environment beats file
-    assert load_course(path, workers=7).workers == 7  # flag beats environment
+    assert load_course(path, Overrides(workers=7)).workers == 7  # flag beats environment
+
+
+def test_a_misspelt_required_key_is_named_with_every_other_problem(tmp_path):
+    text = MINIMAL.replace('roster = "roster.csv"', 'rostr = "roster.csv"') + "\n[limits]\nmemory_mb = 10\n"
+    with pytest.raises(ConfigError) as info:
+        load_course(write(tmp_path, text))
+    message = str(info.value)
+    assert "3 problems" in message and "more problem" not in message and "\n" not in message
+    assert "key 'roster': Field required" in message
+    assert "unknown key 'rostr' (a misspelt table or key? known: name, roster, submissions," in message
+    assert "key 'limits.memory_mb': Input should be greater than or equal to 256 (got 10)" in message
+
+
+def test_an_unknown_key_in_a_table_of_tables_lists_the_keys_known_there(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_course(write(tmp_path, MINIMAL.replace("due = 2026-08-28", "due = 2026-08-28\ndeu = 2026-08-29")))
+    assert str(info.value).endswith(
+        "unknown key 'experiments.fashion.deu' (a misspelt table or key? known: enabled, start, due)"
+    )
+
+
+def test_rubric_errors_use_the_same_formatter(tmp_path):
+    from graders.paths import RUBRICS_DIR
+    from graders.rubric import RubricError, load_rubric
+
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    text = (RUBRICS_DIR / "fashion" / "rubric.toml").read_text(encoding="utf-8")
+    text = text.replace("[data]\n", "[data]\nkeras_dataset = []\n", 1).replace("title = ", "titel = ", 1)
+    (folder / "rubric.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(RubricError) as info:
+        load_rubric("fashion", tmp_path)
+    message = str(info.value)
+    assert (
+        "key 'title': Field required" in message and "unknown key 'titel' (a misspelt table or key? known: " in message
+    )
+    assert "unknown key 'data.keras_dataset' (a misspelt table or key? known: keras_datasets, files," in message
+    assert "more problem" not in message and "\n" not in message
+
+
+def test_the_session_settings_are_one_picklable_object(tmp_path):
+    import pickle
+
+    path = write(tmp_path, MINIMAL)
+    settings = GradeSettings.of(load_course(path, Overrides(backend="local", workers=3)))
+    assert pickle.loads(pickle.dumps(settings)) == settings
+    assert (settings.course, settings.backend, settings.workers, settings.executor) == ("c", "local", 3, "local")

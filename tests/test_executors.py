@@ -369,14 +369,14 @@ def test_a_ray_task_asks_for_its_memory_but_never_more_than_the_largest_node_has
 def test_an_experiment_that_declares_its_memory_gets_it_and_the_pool_reserves_it() -> None:
     from graders.backends.base import Limits
     from graders.executors.grading import GradeJob
-    from graders.models import LatePolicy
     from graders.rubric import load_rubric
     from graders.state import Task
     from graders.submissions import Student
+    from tests.test_executors_helpers import job_settings
 
     def job(experiment: str, limits: Limits) -> GradeJob:
         task = Task(Student("1", "One"), load_rubric(experiment), None, None)
-        return GradeJob(task, "c", "quick", 1, limits, LatePolicy.model_validate({}))
+        return GradeJob(task, job_settings(limits=limits))
 
     need = load_rubric("imdb").resources.memory_mb
     assert need is not None and need > Limits().memory_mb  # the manual's float64 multi-hot at real size

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from graders.executors import Slot
 
 if TYPE_CHECKING:  # importing the pipeline is slow: only the real grading jobs need it
+    from graders.backends.base import Limits
+    from graders.config import GradeSettings
     from graders.executors.grading import GradeJob
 
 LIMIT = 60.0  # any wait past this is a broken test; the job then fails loudly instead of hanging
@@ -74,25 +76,36 @@ def attempts(folder: Path, job_id: int) -> list[str]:
     return [p.name.split("-")[2] for p in folder.glob(f"started-{job_id}-*")]
 
 
+def job_settings(backend: str = "local", limits: Limits | None = None) -> GradeSettings:
+    """The session settings of a toy course (no gradebook is written by the jobs themselves)."""
+    from graders.backends.base import Limits
+    from graders.config import GradeSettings
+    from graders.models import LatePolicy
+
+    return GradeSettings(
+        course="executors",
+        profile="quick",
+        seed=1,
+        limits=limits or Limits(),
+        late_policy=LatePolicy.model_validate({}),
+        backend=backend,
+        executor="local",
+        workers=1,
+        address=None,
+        gpus=False,
+        gradebook=Path("unused-gradebook.sqlite"),
+    )
+
+
 def missing_jobs(count: int, backend: str = "local") -> list[GradeJob]:
     """Real grading jobs whose student handed nothing in: graded without running a notebook."""
-    from graders.backends.base import Limits
     from graders.executors.grading import GradeJob
-    from graders.models import LatePolicy
     from graders.rubric import load_rubric
     from graders.state import Task
     from graders.submissions import Student
 
     rubric = load_rubric("boston")
     return [
-        GradeJob(
-            task=Task(Student(str(roll), f"Student {roll}"), rubric, None, None),
-            course="executors",
-            profile="quick",
-            seed=1,
-            limits=Limits(),
-            late_policy=LatePolicy.model_validate({}),
-            backend=backend,
-        )
+        GradeJob(Task(Student(str(roll), f"Student {roll}"), rubric, None, None), job_settings(backend))
         for roll in range(1, count + 1)
     ]

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from graders import submissions
-from graders.data.datasets import synthetic
+from graders.kit import standins
 from graders.paths import HOME
 from graders.rubric import ProfileSpec, load_rubric, load_targets, targets_for
 from tests.conftest import load_evaluator, load_provider
@@ -110,8 +110,8 @@ def _vectorize(seqs: Any, dim: int) -> np.ndarray:
 @pytest.fixture(scope="module")
 def imdb_small() -> dict[str, Any]:
     """The stand-in in load_data(num_words=1000) form (train) and as an evaluator holdout."""
-    raw = synthetic.review_sequences(n_train=600, n_test=10, n_holdout=300, seed=3)
-    keras_form = synthetic.apply_load_args(raw, num_words=1000)
+    raw = standins().review_sequences(n_train=600, n_test=10, n_holdout=300, seed=3)
+    keras_form = standins().apply_load_args(raw, num_words=1000)
     x, lengths = imdb.pad_ranks(imdb.raw_ranks(raw["x_holdout"]))
     return {"keras": keras_form, "holdout": {"x": x, "lengths": lengths, "y": raw["y_holdout"]}}
 

@@ -41,7 +41,7 @@ def test_provider_is_deterministic_and_serves_the_three_csvs(tmp_path: Path) -> 
     for key, value in one["holdout"].items():
         np.testing.assert_array_equal(value, two["holdout"][key])
     # The Kaggle course files are served byte for byte: the Volume trap stays.
-    original = HOME / "reference" / "datasets" / "stock" / "Google_Stock_Price_Train.csv"
+    original = HOME / "rubrics" / "stock" / "data" / "Google_Stock_Price_Train.csv"
     assert (tmp_path / "a/served/files/Google_Stock_Price_Train.csv").read_bytes() == original.read_bytes()
     assert one["keras"] == {} and "2017-02-01..2017-12-29 (231 days)" in one["source"]["stock"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graders.data.datasets import synthetic
+from graders.kit import standins
 from graders.paths import HOME, RUNTIME_PACKAGE
 from graders.rubric import ProfileSpec
 from labgrade_runtime.contract import ProbeResult, TextPreprocessing
@@ -38,7 +38,7 @@ TEXTS = [
 
 
 def test_the_worktree_is_what_is_tested() -> None:
-    assert Path(synthetic.__file__).is_relative_to(HOME) and RUNTIME_PACKAGE.is_relative_to(HOME)
+    assert Path(standins().__file__).is_relative_to(HOME) and RUNTIME_PACKAGE.is_relative_to(HOME)
 
 
 # ---------------------------------------------------------------- trusted encoders equal Keras'
@@ -276,8 +276,8 @@ def test_every_model_kind_of_the_lab_learns_the_stand_in_in_a_few_epochs() -> No
     from keras import layers
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    data = synthetic.apply_load_args(
-        synthetic.review_sequences(n_train=4000, n_test=100, n_holdout=600, seed=11), num_words=10000
+    data = standins().apply_load_args(
+        standins().review_sequences(n_train=4000, n_test=100, n_holdout=600, seed=11), num_words=10000
     )
     y, y_hold = data["y_train"].astype("float32"), data["y_holdout"]
     pad = keras.utils.pad_sequences

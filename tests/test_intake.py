@@ -8,7 +8,16 @@ import nbformat
 import pytest
 
 from graders.rubric import load_rubric
-from graders.submissions import IntakeError, detect, load_roster, pick, read_notebook, read_submission
+from graders.submissions import (
+    IntakeError,
+    detect,
+    load_manifest,
+    load_roster,
+    normalise_roll,
+    pick,
+    read_notebook,
+    read_submission,
+)
 from tests.conftest import SAMPLE
 
 RUBRICS = [load_rubric("fashion"), load_rubric("boston")]
@@ -82,3 +91,28 @@ def test_a_notebook_in_a_sub_folder_of_an_archive_is_read(tmp_path: Path) -> Non
     subs = read_archive(archive, [load_rubric("fashion")], None)
     assert len(subs) == 1 and str(subs[0].path).endswith("handin.zip!Assignment3/lab.ipynb")
     assert subs[0].notebook is not None and subs[0].error == "" and subs[0].detected == "fashion"
+
+
+@pytest.mark.parametrize(
+    ("text", "roll"), [("7", "7"), ("07", "7"), (" 7 ", "7"), ("7.0", "7"), ("12.00", "12"), ("0", "0")]
+)
+def test_one_roll_number_rule_accepts_excels_spelling(text: str, roll: str) -> None:
+    assert normalise_roll(text) == roll
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "2a", "-3", "1.5", "1e3", "²"])
+def test_one_roll_number_rule_rejects_what_is_not_a_roll_number(bad: str) -> None:
+    with pytest.raises(IntakeError, match="is not a roll number"):
+        normalise_roll(bad)
+
+
+def test_roster_manifest_and_marks_files_read_rolls_by_the_same_rule(tmp_path: Path) -> None:
+    from graders.desk import marks_import
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("roll_no,name\n7.0,Seven\n08,Eight\n", encoding="utf-8")  # as Excel saves a number column
+    assert [s.roll_no for s in load_roster(roster)] == ["7", "8"]
+    manifest = tmp_path / "manifest.csv"
+    manifest.write_text("roll_no,file,submitted_at\n07.0,a.ipynb,2026-08-10T10:15:00\n", encoding="utf-8")
+    assert list(load_manifest(manifest)) == [("7", "a.ipynb")]
+    assert marks_import.normalise_roll is normalise_roll

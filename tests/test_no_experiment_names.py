@@ -1,8 +1,15 @@
-"""The harness names no experiment: an experiment is data (``rubrics/<id>/``, ``reference/<id>/``).
+"""The harness names no experiment and none of its data: an experiment is data (``rubrics/<id>/``, ``reference/<id>/``).
 
 Every ``.py`` under ``graders/`` and ``sandbox/`` is read with its comments
-and docstrings taken out; no experiment id may appear in what is left as a
-word. What an experiment needs lives in its own folder: its data provider
+and docstrings taken out; in what is left, no experiment id and no name an
+experiment declares for its data (its Keras datasets, its holdout, its course
+files and their aliases, its variants) may appear. The names are read from the
+rubrics, never kept here by hand. Code is matched by its parts, not whole
+words: an identifier or string is split at underscores, punctuation and
+case humps (``fashion_mnist`` -> fashion, mnist; ``UTKFace.csv`` -> utk, face,
+csv), and a name hits when its parts appear together (``imdb`` is in
+``load_imdb``, ``utkface`` in ``"utkface_v2"``; ``face`` is not in ``interface``).
+What an experiment needs lives in its own folder: its data provider
 (``rubrics/<id>/provider.py``) and kernel adapters (``rubrics/<id>/kernel/``).
 """
 
@@ -17,12 +24,13 @@ from pathlib import Path
 import pytest
 
 from graders.paths import HOME
-from graders.rubric import available_experiments
+from graders.rubric import Rubric, available_experiments, load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("graders", "sandbox")
-# Hits allowed in code: path -> words (none: the harness names no experiment).
+# Hits allowed in code: path -> names (none: the harness names no experiment).
 PENDING: dict[str, set[str]] = {}
+PART = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 
 
 def _docstring_lines(tree: ast.AST) -> set[int]:
@@ -50,29 +58,49 @@ def code_tokens(source: str) -> list[tuple[int, str]]:
     return out
 
 
-def experiment_words(experiments: list[str]) -> re.Pattern[str]:
-    """A word-boundary match of any experiment id (``grep -w`` semantics: letters, digits and _ make words)."""
-    return re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(map(re.escape, experiments)) + r")(?![A-Za-z0-9_])")
+def parts(text: str) -> tuple[str, ...]:
+    """``text``'s parts, lower case: split at anything not a letter or digit and at case humps."""
+    return tuple(p.lower() for p in PART.findall(text))
 
 
-def hits(root: Path, experiments: list[str]) -> list[str]:
-    """Every place an experiment id is named in code under ``root``'s harness folders."""
-    words = experiment_words(experiments)
+def declared_names(rubric: Rubric) -> set[str]:
+    """The experiment's id and every name it declares for its data, as the rubric spells them."""
+    data = rubric.data
+    aliases = {name for key, others in data.aliases.items() for name in (key, *others)}
+    return {rubric.id, data.holdout, *data.keras_datasets, *data.files, *aliases, *rubric.variants}
+
+
+def names_of(experiments: list[str], rubrics: Path) -> dict[tuple[str, ...], str]:
+    """Each declared name's parts -> the name (every experiment's)."""
+    return {parts(n): n for e in experiments for n in declared_names(load_rubric(e, rubrics)) if parts(n)}
+
+
+def named(text: str, names: dict[tuple[str, ...], str]) -> list[str]:
+    """The names whose parts appear, together and in order, among ``text``'s parts."""
+    have = parts(text)
+    return [n for want, n in names.items() if any(have[i : i + len(want)] == want for i in range(len(have)))]
+
+
+def hits(root: Path, names: dict[tuple[str, ...], str]) -> list[str]:
+    """Every place a declared name is named in code under ``root``'s harness folders."""
     found = []
     for folder in SOURCES:
         for path in sorted((root / folder).rglob("*.py")):
             rel = path.relative_to(root).as_posix()
             for line, text in code_tokens(path.read_text(encoding="utf-8")):
-                for word in words.findall(text):
-                    if word not in PENDING.get(rel, set()):
-                        found.append(f"{rel}:{line}: {word} in {text[:80]!r}")
+                for name in named(text, names):
+                    if name not in PENDING.get(rel, set()):
+                        found.append(f"{rel}:{line}: {name} in {text[:80]!r}")
     return found
 
 
-def test_the_harness_names_no_experiment() -> None:
+def test_the_harness_names_no_experiment_and_no_dataset() -> None:
     experiments = available_experiments(HOME / "rubrics")
     assert len(experiments) >= 8
-    assert hits(ROOT, experiments) == []
+    names = names_of(experiments, HOME / "rubrics")
+    declared = set(names.values())
+    assert {"fashion_mnist", "utkface", "imdb_word_index", "BostonHousing.csv"} <= declared  # read from the rubrics
+    assert hits(ROOT, names) == []
 
 
 def test_the_scan_sees_code_and_skips_comments_and_docstrings(tmp_path: Path) -> None:
@@ -83,12 +111,31 @@ def test_the_scan_sees_code_and_skips_comments_and_docstrings(tmp_path: Path) ->
         '    """The boston rows."""\n    return "boston_housing" + "boston"\n',
         encoding="utf-8",
     )
-    found = hits(tmp_path, ["boston"])
-    assert found == ["graders/m.py:7: boston in '\"boston\"'"]
+    found = hits(tmp_path, {parts("boston"): "boston"})
+    assert found == ["graders/m.py:7: boston in '\"boston_housing\"'", "graders/m.py:7: boston in '\"boston\"'"]
 
 
 @pytest.mark.parametrize(
-    "name, named", [("fashion_mnist", False), ("fashion", True), ("datasets.imdb", True), ("imdb2", False)]
+    "text, named_here",
+    [
+        ("fashion_mnist", ["fashion", "fashion_mnist"]),
+        ("load_fashion_mnist_npz", ["fashion", "fashion_mnist"]),
+        ("datasets.imdb", ["imdb"]),
+        ("imdb2", ["imdb"]),
+        ("'utkface'", ["utkface"]),
+        ("UTKFace.csv", ["UTKFace.csv", "face"]),
+        ("interface", []),
+        ("surfaces", []),
+        ("x_train", []),
+        ("FASHION", ["fashion"]),
+        ("mnist_like", []),
+    ],
 )
-def test_word_boundaries_are_greps(name: str, named: bool) -> None:
-    assert bool(experiment_words(["fashion", "imdb"]).search(name)) is named
+def test_names_are_found_by_their_parts(text: str, named_here: list[str]) -> None:
+    names = {parts(n): n for n in ("fashion", "fashion_mnist", "imdb", "utkface", "UTKFace.csv", "face", "train.csv")}
+    assert sorted(named(text, names)) == sorted(named_here)
+
+
+def test_the_names_come_from_what_a_rubric_declares() -> None:
+    rubric = load_rubric("letters")
+    assert {"letters", "mnist", "letter-recognition.data", "letterdata.csv"} <= declared_names(rubric)

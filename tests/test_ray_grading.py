@@ -21,6 +21,7 @@ import psutil
 import pytest
 
 from graders import api
+from graders.config import Overrides
 from graders.models import RunRecord, Status
 from tests.batch_helpers import ROOT, RUNTIME_ROOT, baseline, latest, marks_of, runs_per_key, small_class, survivors
 
@@ -116,7 +117,9 @@ def test_a_node_lost_mid_batch_costs_no_submission_and_no_mark(
             grid.remove_doomed()
             grid.removed_after.extend(r.run_id for r in arrived)
 
-    summary = api.grade(course=course, executor="ray", address=grid.cluster.address, on_result=on_result)
+    summary = api.grade(
+        course=course, overrides=Overrides(executor="ray", address=grid.cluster.address), on_result=on_result
+    )
     assert grid.removed_after and len(grid.removed_after) < len(KEYS)
     assert (summary.executed, summary.rescored, summary.reused) == (len(KEYS), 0, 0)
     assert sorted((r.roll_no, r.experiment) for r in arrived) == sorted(KEYS)  # each reported once

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graders import api
-from graders.config import load_course
+from graders.config import Overrides, load_course
 from tests.conftest import copy_course, read_csv
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,7 @@ MINI = {
 @pytest.fixture(scope="module")
 def whole_class(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple[str, str], dict[str, str]]]:
     course = copy_course(tmp_path_factory.mktemp("whole"))
-    api.grade(course=course, backend="local")
+    api.grade(course=course, overrides=Overrides(backend="local"))
     return course, read_csv(course.parent / "out" / "reports" / "marks.csv")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from graders.backends.base import Ending, Job, JobResult, Limits, Mount, Sandbox
 
 _REGISTRY: dict[str, Callable[[], Sandbox]] = {}
+_BUILTINS_ADDED: list[str] = []  # the built-ins once added (a registration before that never replaces them)
 
 
 class UnknownBackend(ValueError):
@@ -55,16 +56,20 @@ def backend_names() -> list[str]:
 
 
 def _register_builtins() -> None:
-    if _REGISTRY:
+    """Add the built-in backends once, beside whatever was registered before the first look-up (a custom
+    backend never hides ``local`` and ``docker``; one registered under a built-in's name replaces it)."""
+    if _BUILTINS_ADDED:
         return
     from graders.backends.local import from_environment
 
-    register("local", from_environment)
+    _REGISTRY.setdefault("local", from_environment)
+    _BUILTINS_ADDED.append("local")
     try:
         from graders.backends.docker import DockerSandbox
     except ImportError:  # the docker backend is optional at import time
         return
-    register("docker", DockerSandbox)
+    _REGISTRY.setdefault("docker", DockerSandbox)
+    _BUILTINS_ADDED.append("docker")
 
 
 __all__ = [

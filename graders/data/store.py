@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from graders.data.variants import VARIANTS_FILE
-from graders.paths import CACHE_DIR
+from graders.paths import CACHE_DIR, STANDINS_DIR, course_data
 from graders.rubric import ProfileSpec, Rubric, RubricError
 
 if TYPE_CHECKING:
@@ -123,7 +123,8 @@ def provider_for(rubric: Rubric) -> Provider:
 
 def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     """The cache folder's name: changes whenever the data it holds would change."""
-    helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py"))
+    helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py")) + sorted(STANDINS_DIR.rglob("*.py"))
+    helpers += sorted(p for p in course_data(rubric.folder).glob("*") if p.is_file())  # the course files
     variants = [rubric.folder / VARIANTS_FILE]
     variants += sorted(p for p in (rubric.folder / "data" / VARIANTS_DIR).rglob("*") if p.is_file())
     code = b"".join(

@@ -36,8 +36,6 @@ import pandas as pd
 import tomllib
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from graders.paths import DATASETS_DIR
-
 VARIANTS_FILE = "variants.toml"
 
 
@@ -152,7 +150,7 @@ class CourseFile(_Model):
     """A course data file (one dataset role of an experiment) and the variants of it students had."""
 
     name: str  # the canonical file's name, as the rubric's [data] files list it
-    canonical: str  # path under the datasets folder
+    canonical: str  # path under the experiment's folder (its course files: data/<file>)
     canonical_variant: str  # the variant served without evidence
     canonical_columns: list[str] | None = None  # names for a header-less canonical file
     date_column: str | None = None
@@ -196,13 +194,13 @@ def load_variants(folder: Path) -> list[CourseFile]:
 # ---------------------------------------------------------------- canonical rows
 
 
-def read_canonical(course: CourseFile, datasets_dir: Path = DATASETS_DIR) -> pd.DataFrame:
+def read_canonical(course: CourseFile) -> pd.DataFrame:
     """The canonical file as cell *text* (no parsing, no NA), index = 0-based canonical row number.
 
     Text, not numbers, because most variants keep the canonical cells' exact spelling (``18`` stays
     ``18``, ``"7,380,500"`` stays grouped) and a round trip through floats would change them.
     """
-    path = datasets_dir / course.canonical
+    path = course.folder / course.canonical
     header = None if course.canonical_columns else 0
     frame = pd.read_csv(path, header=header, dtype=str, keep_default_na=False)
     if course.canonical_columns:
@@ -415,21 +413,21 @@ def write_variant(spec: VariantSpec, course: CourseFile, canonical_rows: pd.Data
 
 
 @lru_cache(maxsize=64)
-def _full_cached(course_json: str, folder: str, variant_id: str, datasets_dir: str) -> bytes:
+def _full_cached(course_json: str, folder: str, variant_id: str) -> bytes:
     course = CourseFile.model_validate_json(course_json).model_copy(update={"folder": Path(folder)})
     spec = course.variant(variant_id)
-    rows = read_canonical(course, Path(datasets_dir)) if spec.source == "canonical" else None
+    rows = read_canonical(course) if spec.source == "canonical" else None
     if rows is None:
         return file_rows(spec, course, hide=False)
     return format_rows(spec, course, rows, hide=False)
 
 
-def student_bytes(course: CourseFile, variant_id: str, datasets_dir: Path = DATASETS_DIR) -> bytes:
+def student_bytes(course: CourseFile, variant_id: str) -> bytes:
     """The variant as the student had it: every canonical row (host side only, for matching; never served).
 
     For an archive variant this is its data member, the file the student's code reads from it.
     """
-    return _full_cached(course.model_dump_json(), str(course.folder), variant_id, str(datasets_dir))
+    return _full_cached(course.model_dump_json(), str(course.folder), variant_id)
 
 
 def served_name(spec: VariantSpec, course: CourseFile) -> str:

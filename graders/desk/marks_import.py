@@ -18,11 +18,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from graders.reports.sheet import COLUMN_MAX, COLUMNS, HEADINGS, format_marks
+from graders.submissions import normalise_roll  # the one roll-number rule
 
 MAX_REPORTED = 20
 REQUIRED_FIELDS: tuple[str, ...] = ("roll_no", "experiment", "column", "marks", "who", "why")
@@ -45,7 +46,6 @@ _FIELD_ALIASES = {
     "reason": "why",
 }
 _COLUMN_NAMES = {c: c for c in COLUMNS} | {re.sub(r"\s+", "_", h.lower()): c for c, h in HEADINGS.items()}
-_ROLL = re.compile(r"^[0-9]+$")
 _DECIMALS = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)$")
 
 
@@ -102,21 +102,6 @@ class MarkEntry:
     why: str
     at: datetime
     seq: int  # insertion order: ties in ``at`` are broken by it
-
-
-def normalise_roll(text: str) -> str:
-    """A roll number in its one canonical spelling: ``"02"`` and ``" 2 "`` are ``"2"``.
-
-    Roll numbers are integers however a spreadsheet writes them (leading
-    zeros, ``2.0`` after Excel has had it). Anything else is a ValueError
-    whose message can be shown as it is.
-    """
-    value = str(text).strip()
-    if re.fullmatch(r"[0-9]+\.0*", value):
-        value = value.split(".")[0]
-    if not _ROLL.match(value):
-        raise ValueError(f"{text!r} is not a roll number (write it as digits, e.g. 7 or 07)")
-    return str(int(value))
 
 
 def parse_column(text: str) -> str:

@@ -17,12 +17,12 @@ from __future__ import annotations
 import dataclasses
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from graders.backends import Sandbox, choose
-from graders.backends.base import Job, JobResult, Limits, stop_all
+from graders.backends.base import Job, JobResult, stop_all
+from graders.config import GradeSettings
 from graders.executors.base import Slot
-from graders.models import LatePolicy, RunRecord
+from graders.models import RunRecord
 from graders.state import GradeContext, Task, bare_failure
 
 _BACKENDS: dict[str, Sandbox] = {}
@@ -31,37 +31,34 @@ _BACKENDS_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class GradeJob:
-    """One student x experiment, with everything of the session but the backend object."""
+    """One student x experiment, with the session's settings (its backend by name, never as an object)."""
 
     task: Task
-    course: str
-    profile: str
-    seed: int
-    limits: Limits
-    late_policy: LatePolicy
-    backend: str = "auto"
-    real_data: Path | None = None
-    count_suggested_viva: bool = False
+    settings: GradeSettings
 
     @property
     def memory_mb(self) -> int:
         """The memory this job's sandbox may use: what an executor reserves for it."""
-        return self.task.limits(self.limits).memory_mb
+        return self.task.limits(self.settings.limits).memory_mb
 
-    @classmethod
-    def of(cls, ctx: GradeContext, task: Task, backend: str) -> GradeJob:
-        """The job for ``task`` in the session ``ctx``, its backend to be chosen by ``backend`` on the node."""
-        return cls(
-            task=task,
-            course=ctx.course,
-            profile=ctx.profile,
-            seed=ctx.seed,
-            limits=ctx.limits,
-            late_policy=ctx.late_policy,
-            backend=backend,
-            real_data=ctx.real_data,
-            count_suggested_viva=ctx.count_suggested_viva,
-        )
+
+def session_context(
+    settings: GradeSettings, backend: Sandbox, *, gpus: bool | None = None, on_node: bool = False
+) -> GradeContext:
+    """What every task of the session shares, on ``backend`` (``gpus``: the slot's, else the course's). On a
+    node the context has no gradebook: the driver records each result as it arrives."""
+    return GradeContext(
+        course=settings.course,
+        profile=settings.profile,
+        seed=settings.seed,
+        limits=settings.limits,
+        late_policy=settings.late_policy,
+        backend=backend,
+        real_data=settings.real_data,
+        gpus=bool(settings.gpus) if gpus is None else gpus,
+        gradebook=None if on_node else settings.gradebook,
+        count_suggested_viva=settings.count_suggested_viva,
+    )
 
 
 class PinnedSandbox:
@@ -104,18 +101,8 @@ def grade_job(job: GradeJob, slot: Slot) -> RunRecord:
     from graders.pipeline import grade_task
 
     slot.cancel.on_cancel(stop_all)  # an interrupted batch stops the sandboxes it runs, not only new jobs
-    backend = PinnedSandbox(node_backend(job.backend), slot)
-    ctx = GradeContext(
-        course=job.course,
-        profile=job.profile,
-        seed=job.seed,
-        limits=job.limits,
-        late_policy=job.late_policy,
-        backend=backend,
-        real_data=job.real_data,
-        gpus=bool(slot.gpus),
-        count_suggested_viva=job.count_suggested_viva,
-    )
+    backend = PinnedSandbox(node_backend(job.settings.backend), slot)
+    ctx = session_context(job.settings, backend, gpus=bool(slot.gpus), on_node=True)
     try:
         record = grade_task(ctx, job.task)
     except Exception as exc:  # even the failure record failed (e.g. a broken rubric): still one record
@@ -133,4 +120,4 @@ def with_placement(record: RunRecord, slot: Slot) -> RunRecord:
 
 def lost_record(job: GradeJob, reason: str) -> RunRecord:
     """The graded failure for a job no node could finish (the executor's ``on_lost``)."""
-    return bare_failure(job.course, job.task, reason)
+    return bare_failure(job.settings.course, job.task, reason)

@@ -29,16 +29,13 @@ import math
 
 from graders.integrity.leakage import cell_numbers, where
 from graders.models import Artifacts, IntegrityFlag
+from graders.reports.sheet import format_metric
 from graders.rubric import MetricRule
 
 ABSOLUTE_MARGIN = 0.10  # twice the honesty check's slack: a tenth of accuracy is no rounding or seed noise
 RELATIVE_FACTOR = 0.5  # a printed error under half the measured one
 SAME_ABSOLUTE = 0.005  # a printed number this close to a real one is that number (rounded)
 SAME_RELATIVE = 0.02
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def _same(printed: float, real: float, rule: MetricRule) -> bool:
@@ -114,13 +111,14 @@ def _evidence(art: Artifacts, rule: MetricRule, printed: float, measured: float,
     rows = f"{own.rows:,} of its {saved.total_rows:,}" if saved.total_rows > own.rows else f"{own.rows:,}"
     hidden = art.metrics.get(rule.name)
     parts = [
-        f"printed {label} {_fmt(printed)}; the saved model measures {_fmt(measured)} on the notebook's own "
-        f"{rows} test rows" + (f" and {_fmt(hidden)} on the hidden test set" if hidden is not None else ""),
+        f"printed {label} {format_metric(printed)}; "
+        f"the saved model measures {format_metric(measured)} on the notebook's own "
+        f"{rows} test rows" + (f" and {format_metric(hidden)} on the hidden test set" if hidden is not None else ""),
         f"Those rows are exactly {what}; the trusted evaluator reproduced the notebook's own predictions on them",
     ]
     for patch in art.probe.patched:
         returned = [c.returned for c in art.probe.calls if c.kind == patch.method and c.replaced and c.returned]
-        said = f", which returned {', '.join(_fmt(v) for v in returned[0])}" if returned else ""
+        said = f", which returned {', '.join(format_metric(v) for v in returned[0])}" if returned else ""
         parts.append(
             f"model.{patch.method} was replaced by the notebook's own function in "
             f"{where(patch.cell, cells) or 'a cell'}{said}"

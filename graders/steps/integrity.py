@@ -25,7 +25,7 @@ from graders.integrity import (
     write_pairs_csv,
 )
 from graders.paths import REFERENCE_DIR
-from graders.state import Task
+from graders.state import ClassState, Task
 from graders.submissions import read_notebook
 
 
@@ -64,6 +64,12 @@ def similarity_reports(
         _report_file(cfg, exp).write_text(report.model_dump_json(), encoding="utf-8")
         out[exp] = report
     return out
+
+
+def compare(state: ClassState) -> None:
+    """Class step: the similarity reports of the graded experiments, after a whole class (one student is no class)."""
+    if state.whole_class:
+        state.similarity = similarity_reports(state.cfg, state.experiments, state.tasks)
 
 
 def flags(cfg: CourseConfig) -> dict[tuple[str, str], str]:

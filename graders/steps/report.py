@@ -13,6 +13,7 @@ from graders.config import CourseConfig
 from graders.reports.exports import write_long_csv
 from graders.reports.model import ExperimentInfo, StudentInfo, course_inputs, load_class_marks
 from graders.reports.pages import render_reports
+from graders.state import ClassState
 
 
 def report_inputs(cfg: CourseConfig) -> tuple[dict[str, ExperimentInfo], list[StudentInfo]]:
@@ -42,3 +43,8 @@ def report(
     )
     csv_path = write_long_csv(marks, out / "marks.csv")
     return pages, csv_path
+
+
+def render(state: ClassState) -> None:
+    """Class step: the marks sheets, feedback and viva pages, the register and the CSV, from the gradebook."""
+    state.reports, state.csv = report(state.cfg)

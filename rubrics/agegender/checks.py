@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.marking.checks.plugin import Award
-from graders.models import Artifacts
+from graders.kit import Artifacts, Award
 
 # Age MAE within these relative margins of the reference's earns these shares.
 AGE_BANDS = ((0.15, 1.0), (0.35, 0.75), (0.70, 0.5))

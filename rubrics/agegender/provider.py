@@ -10,7 +10,7 @@ Served beside the notebook (rubric ``[data].files``):
   manual's ``male`` column (1 = male).
 
 The hidden holdout: ``x`` uint8 (N, S, S, 3), ``age`` int64 years, ``gender``
-int64 (0 male, 1 female). Images come from ``synthetic.utkface``.
+int64 (0 male, 1 female). Images come from the stand-in library's ``utkface``.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.data.datasets.images import image_stats, save_images
-from graders.rubric import ProfileSpec
+from graders.kit import ProfileSpec, image_stats, save_images, standins
 
 IMAGE_SIZE = 48
 
@@ -34,10 +33,8 @@ def file_names(age: np.ndarray, gender: np.ndarray, race: np.ndarray) -> list[st
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve ``UTKFace/`` + ``UTKFace.csv``; hold back other people's photos with their labels."""
-    from graders.data.datasets import synthetic
-
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
-    data = synthetic.utkface(
+    data = standins().utkface(
         n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000, size=IMAGE_SIZE, seed=seed
     )
     x, age, gender, race = (data[f"{k}_train"] for k in ("x", "age", "gender", "race"))

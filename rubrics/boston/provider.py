@@ -16,16 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.data.datasets.arrays import feature_stats
-from graders.data.variants import load_variants, read_canonical
-from graders.paths import DATASETS_DIR
-from graders.rubric import ProfileSpec
+from graders.kit import ProfileSpec, course_data, feature_stats, load_variants, read_canonical
+
+DATA = course_data(Path(__file__).parent)  # the real course files: rubrics/boston/data/
 
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Real Boston housing: a seeded hidden holdout, the rest served as CSVs and npz."""
-    clean = pd.read_csv(DATASETS_DIR / "boston" / "BostonHousing.csv")
-    kaggle = pd.read_csv(DATASETS_DIR / "boston" / "HousingData.csv")
+    clean = pd.read_csv(DATA / "BostonHousing.csv")
+    kaggle = pd.read_csv(DATA / "HousingData.csv")
     order = np.random.RandomState(seed).permutation(len(clean))
     n_hold = profile.holdout_size or 56
     hold, keep = np.sort(order[:n_hold]), np.sort(order[n_hold:])

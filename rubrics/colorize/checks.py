@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.marking.checks.plugin import Award
-from graders.models import Artifacts
+from graders.kit import Artifacts, Award
 
 
 @pytest.mark.check("image_output", title="Outputs a colour image")

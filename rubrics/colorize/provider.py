@@ -9,7 +9,7 @@ Served beside the notebook (rubric ``[data].files``):
 
 The hidden holdout is ``x``: uint8 (N, S, S, 3) colour scenes never served;
 the evaluator derives the gray inputs and the colour truth from them. Images
-come from ``synthetic.outdoor_scenes``.
+come from the stand-in library's ``outdoor_scenes``.
 """
 
 from __future__ import annotations
@@ -17,16 +17,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from graders.data.datasets.images import image_stats, save_images
-from graders.rubric import ProfileSpec
+from graders.kit import ProfileSpec, image_stats, save_images, standins
 
 IMAGE_SIZE = 32
 
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve ``color_images/`` + ``bw_image.jpg``; hold back other scenes in colour."""
-    from graders.data.datasets import synthetic
-
+    synthetic = standins()
     n_public = (profile.train_size or 8000) + (profile.test_size or 0)
     data = synthetic.outdoor_scenes(
         n_train=n_public, n_test=1, n_holdout=profile.holdout_size or 1000, size=IMAGE_SIZE, seed=seed

@@ -11,7 +11,7 @@ Served beside the notebook (rubric ``[data].files``):
 
 The hidden holdout is more photos of the same identities: ``x`` uint8
 (N, S, S, 3) and ``y`` int64 labels. Images come from the deterministic
-``synthetic.faces`` generator (no real CelebA offline).
+stand-in library's ``faces`` generator (no real CelebA offline).
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from graders.data.datasets.images import image_stats, save_images
-from graders.rubric import ProfileSpec
+from graders.kit import ProfileSpec, image_stats, save_images, standins
 
 N_IDENTITIES = 20  # the rubric's n_classes: the softmax width the structure check asks for
 IMAGE_SIZE = 48
@@ -37,10 +36,8 @@ def _counts(profile: ProfileSpec) -> tuple[int, int]:
 
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve ``faces/`` + ``faces.csv``; hold back more photos of the same people."""
-    from graders.data.datasets import synthetic
-
     public, hidden = _counts(profile)
-    data = synthetic.faces(
+    data = standins().faces(
         n_identities=N_IDENTITIES,
         per_identity=public,
         holdout_per_identity=hidden,

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.marking.checks.plugin import Award
-from graders.models import Artifacts
+from graders.kit import Artifacts, Award
 
 BINARY_OUTPUTS: dict[tuple[object, object], tuple[str, ...]] = {
     (1, "sigmoid"): ("binary",),

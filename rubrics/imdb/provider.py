@@ -15,7 +15,7 @@ the CSV gives each rank (when no encoder was captured);
 ``rubrics/imdb/evaluate.py`` encodes it the way the student's model was trained. Real Keras files in an
 instructor's cache (``<real>/datasets/imdb.npz`` + ``imdb_word_index.json``)
 are used when present; otherwise the deterministic review stand-in of
-``graders.data.datasets.synthetic``.
+the stand-in library (``standins/`` beside ``rubrics/``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.rubric import ProfileSpec
+from graders.kit import ProfileSpec, standins
 
 CSV_NAME = "IMDB Dataset.csv"
 _TOKENIZER_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # keras Tokenizer's default filters
@@ -43,7 +43,7 @@ def _object_array(seqs: list[list[int]]) -> np.ndarray:
 
 
 def raw_ranks(seqs: Any) -> list[list[int]]:
-    """``synthetic.review_sequences()`` sequences (start char 1, index_from 3) -> raw word ranks."""
+    """The stand-in ``review_sequences()`` sequences (start char 1, index_from 3) -> raw word ranks."""
     return [[int(w) - 3 for w in s[1:]] for s in seqs]
 
 
@@ -57,8 +57,7 @@ def pad_ranks(seqs: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _synthetic(profile: ProfileSpec, seed: int, n_hold: int) -> tuple[dict[str, Any], str]:
-    from graders.data.datasets import synthetic
-
+    synthetic = standins()
     # Train and test are drawn equally large so that the Kaggle CSV (which
     # review_texts decodes from review_sequences(n // 2, n - n // 2)) is the very same reviews.
     n_each = max(profile.train_size or 25000, profile.test_size or 25000)

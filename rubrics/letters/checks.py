@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.marking.checks.plugin import Award
-from graders.models import Artifacts
+from graders.kit import Artifacts, Award
 
 CLASSES = {26: "letters A-Z (UCI letter recognition)", 10: "digits 0-9 (the manual's MNIST code)"}
 

@@ -7,7 +7,7 @@ The lab asks for the UCI Letter Recognition data (20000 rows: the letter, then
 * ``letter-recognition.data`` and ``letter-recognition.csv`` beside the
   notebook (the same rows, no header, as UCI ships them), minus the hidden rows;
 * ``keras.datasets.mnist`` (real files from an instructor's cache, else the
-  deterministic stand-in of ``graders.data.datasets.synthetic``).
+  deterministic stand-in of the stand-in library, ``standins/``).
 
 The hidden holdout has both: held-out UCI rows (``x_letters``, ``y_letters``
 with A..Z -> 0..25, the alphabetical order LabelEncoder and ord()-65 both give)
@@ -25,16 +25,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.data.datasets.arrays import cut_to_profile, feature_stats
-from graders.data.datasets.keras_images import image_classes
-from graders.data.variants import load_variants, read_canonical
-from graders.paths import DATASETS_DIR
-from graders.rubric import ProfileSpec
+from graders.kit import (
+    ProfileSpec,
+    course_data,
+    cut_to_profile,
+    feature_stats,
+    image_classes,
+    load_variants,
+    read_canonical,
+    standins,
+)
 
 LETTER_FILES = ("letter-recognition.data", "letter-recognition.csv")
 
 
-def read_letters(path: Path = DATASETS_DIR / "letters" / "letter-recognition.data") -> pd.DataFrame:
+def read_letters(path: Path = course_data(Path(__file__).parent) / "letter-recognition.data") -> pd.DataFrame:
     """The UCI file as a frame: column 0 the letter, columns 1-16 the features."""
     return pd.read_csv(path, header=None)
 
@@ -63,7 +68,7 @@ def _letters(
 
 
 def _mnist(profile: ProfileSpec, seed: int, real: Path | None, n_hold: int) -> tuple[dict[str, np.ndarray], str]:
-    data, kind = image_classes("mnist", profile, seed, real, n_hold)
+    data, kind = image_classes("mnist", profile, seed, real, n_hold, standins().mnist)
     if kind == "real":
         return data, "real MNIST files from the instructor's dataset cache"
     return data, f"synthetic MNIST stand-in (seed {seed}), same shapes and dtypes as the real dataset"

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.marking.checks.plugin import Award
-from graders.models import Artifacts
+from graders.kit import Artifacts, Award
 
 # Daily prices are close to a random walk: beating "tomorrow = today" (ratio < 1)
 # is rare, and the manual-style stacked LSTM with dropout lands at 2-6 on the hidden

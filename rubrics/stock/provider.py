@@ -38,9 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from graders.data.variants import CourseFile, load_variants, read_canonical
-from graders.paths import DATASETS_DIR
-from graders.rubric import ProfileSpec
+from graders.kit import CourseFile, ProfileSpec, course_data, load_variants, read_canonical
 
 TRAIN_FILE = "Google_Stock_Price_Train.csv"
 TEST_FILE = "Google_Stock_Price_Test.csv"
@@ -53,7 +51,7 @@ def _source_dir(real: Path | None) -> Path:
     """The instructor's copy of the three CSVs if it has them, else the project's."""
     if real is not None and all((real / "stock" / f).is_file() for f in (TRAIN_FILE, TEST_FILE, YAHOO_FILE)):
         return real / "stock"
-    return DATASETS_DIR / "stock"
+    return course_data(Path(__file__).parent)
 
 
 def _truncated_yahoo(text: str, last_day: str) -> tuple[str, str]:

@@ -20,6 +20,7 @@ import psutil
 import pytest
 
 from graders import api
+from graders.config import Overrides
 from graders.data.store import served_data
 from graders.models import RunRecord, Status
 from graders.rubric import load_rubric
@@ -133,9 +134,9 @@ def hostile_run(
     listener = Listener()
     try:
         course = _make_class(tmp_path_factory.mktemp(f"hostile-{backend}") / "class", backend, listener.port)
-        batch = api.grade(course=course, backend=backend)
+        batch = api.grade(course=course, overrides=Overrides(backend=backend))
         solo_course = _make_class(tmp_path_factory.mktemp(f"solo-{backend}") / "class", backend, listener.port)
-        solo = api.grade(course=solo_course, backend=backend, students=["1"]).runs[0]
+        solo = api.grade(course=solo_course, overrides=Overrides(backend=backend), students=["1"]).runs[0]
         yield backend, {r.name: r for r in batch.runs}, solo, listener
     finally:
         listener.close()

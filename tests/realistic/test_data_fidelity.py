@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from graders import api
-from graders.paths import DATASETS_DIR
+from graders.paths import RUBRICS_DIR, course_data
 from tests.test_variants import run_cells
 
 pytestmark = pytest.mark.realistic
@@ -49,7 +49,7 @@ def _write(nb: nbformat.NotebookNode, path: Path) -> Path:
 def test_a_kaggle_copy_notebook_is_served_the_kaggle_copy(tmp_path: Path) -> None:
     drive = tmp_path / "content" / "drive" / "MyDrive"
     drive.mkdir(parents=True)
-    shutil.copyfile(DATASETS_DIR / "boston" / "HousingData.csv", drive / "HousingData.csv")
+    shutil.copyfile(course_data(RUBRICS_DIR / "boston") / "HousingData.csv", drive / "HousingData.csv")
     read = "/content/drive/MyDrive/HousingData.csv"
     cells = [
         f"import pandas as pd\nimport numpy as np\ndf = pd.read_csv({str(drive / 'HousingData.csv')!r})",

@@ -3,8 +3,8 @@
 The store (:mod:`graders.data.store`) runs an experiment's provider; the
 provider decides what is served and what is held back, using these generic
 pieces: ``keras_images`` (Keras image-class datasets from an instructor's
-cache, else a synthetic stand-in), ``images`` (writing and measuring image
-files), ``arrays`` (the scale statistics the evaluator matches) and
-``synthetic`` (deterministic stand-ins for data that is not available
-offline: garments, digits, reviews, faces, portraits, outdoor scenes).
+cache, else the stand-in the provider gives), ``images`` (writing and
+measuring image files) and ``arrays`` (the scale statistics the evaluator
+matches). Providers reach them through :mod:`graders.kit`; the stand-in
+generators themselves are the experiments' data library (``standins/``).
 """

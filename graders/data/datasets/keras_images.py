@@ -1,9 +1,9 @@
-"""Keras image-class datasets (``mnist``, ``fashion_mnist``): an instructor's real files, else a stand-in.
+"""Keras image-class datasets (28 x 28 digits or garments): an instructor's real files, else a stand-in.
 
-A provider that serves such a dataset calls :func:`serve_image_classes`: it
-reads the real MNIST-format files from the instructor's Keras cache
-(``<real>/datasets/<name>/``) when they are there, otherwise draws the
-deterministic stand-in ``graders.data.datasets.synthetic.<name>``; keeps the
+A provider that serves such a dataset calls :func:`serve_image_classes` with
+the dataset's Keras name and its stand-in generator: it reads the real
+IDX-format files from the instructor's Keras cache (``<real>/datasets/<name>/``)
+when they are there, otherwise calls the stand-in the provider gave; keeps the
 holdout back (the real test tail, or the stand-in's own holdout split);
 cuts train and test to the profile's sizes; and writes ``<name>.npz`` in the
 layout the kernel's ``keras.datasets.<name>.load_data`` serves.
@@ -12,6 +12,7 @@ layout the kernel's ``keras.datasets.<name>.load_data`` serves.
 from __future__ import annotations
 
 import gzip
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,26 +53,28 @@ def hold_test_tail(data: dict[str, np.ndarray], n_hold: int) -> None:
     data["x_test"], data["y_test"] = data["x_test"][:cut], data["y_test"][:cut]
 
 
-def image_classes(
-    name: str, profile: ProfileSpec, seed: int, real: Path | None, n_hold: int
-) -> tuple[dict[str, np.ndarray], str]:
-    """The dataset's splits (train, test, holdout; not yet cut to the profile) and where they came from."""
-    from graders.data.datasets import synthetic
+StandIn = Callable[..., dict[str, np.ndarray]]  # (n_train=, n_test=, n_holdout=, seed=) -> the splits
 
+
+def image_classes(
+    name: str, profile: ProfileSpec, seed: int, real: Path | None, n_hold: int, standin: StandIn
+) -> tuple[dict[str, np.ndarray], str]:
+    """The dataset's splits (train, test, holdout; not yet cut to the profile) and where they came from: the
+    instructor's real files, else ``standin`` (an experiment's generator, e.g. from ``graders.kit.standins()``)."""
     data = real_images(real, name.replace("_", "-"))
     if data is not None:
         hold_test_tail(data, n_hold)
         return data, "real"
-    made = getattr(synthetic, name)(
-        n_train=profile.train_size or 60000, n_test=profile.test_size or 10000, n_holdout=n_hold, seed=seed
-    )
+    made = standin(n_train=profile.train_size or 60000, n_test=profile.test_size or 10000, n_holdout=n_hold, seed=seed)
     return made, "synthetic"
 
 
-def serve_image_classes(name: str, profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
+def serve_image_classes(
+    name: str, profile: ProfileSpec, seed: int, real: Path | None, served: Path, standin: StandIn
+) -> dict[str, Any]:
     """A whole provider result for an experiment whose data is one Keras image-class dataset."""
     n_hold = profile.holdout_size or 2000
-    data, kind = image_classes(name, profile, seed, real, n_hold)
+    data, kind = image_classes(name, profile, seed, real, n_hold, standin)
     if kind == "real":
         source = f"real {name} files from the instructor's dataset cache"
     else:

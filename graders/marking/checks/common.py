@@ -12,11 +12,8 @@ import pytest
 from graders.marking.checks.plugin import Award
 from graders.marking.writeups.match import answer_sources, evidence
 from graders.models import COMPONENT_MAX, Artifacts, Status
+from graders.reports.sheet import format_metric
 from graders.rubric import Rubric
-
-
-def _fmt(value: float) -> str:
-    return f"{value:.4g}"
 
 
 def _reference(art: Artifacts, name: str) -> float | None:
@@ -55,13 +52,16 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
             sign = "−" if rule.higher_is_better else "+"
             margin = f"{band.margin:g}" if rule.margin_kind == "absolute" else f"{band.margin:.0%}"
             award.evidence = (
-                f"{label} {_fmt(value)}, target {op} {_fmt(threshold)} = reference "
-                f"{_fmt(reference)} {sign} {margin}{variant}"
+                f"{label} {format_metric(value)}, target {op} {format_metric(threshold)} = reference "
+                f"{format_metric(reference)} {sign} {margin}{variant}"
             )
             return
     loosest = rule.target(reference, rule.bands[-1])
     op = "≥" if rule.higher_is_better else "≤"
-    raise AssertionError(f"{label} {_fmt(value)}, target {op} {_fmt(loosest)} (reference {_fmt(reference)}{variant})")
+    raise AssertionError(
+        f"{label} {format_metric(value)}, target {op} {format_metric(loosest)} "
+        f"(reference {format_metric(reference)}{variant})"
+    )
 
 
 @pytest.mark.check("structure", title="Required network structure")
@@ -132,15 +132,15 @@ def check_honest(art: Artifacts, rubric: Rubric, award: Award) -> None:
     printed, measured = art.printed.get(name), art.metrics.get(name)
     assert measured is not None, "nothing measured to compare with"
     if printed is None:
-        award.evidence = f"no {name} printed; measured {_fmt(measured)}"
+        award.evidence = f"no {name} printed; measured {format_metric(measured)}"
         return
     slack = 0.05 if rubric.metric.margin_kind == "absolute" else 0.5 * abs(measured)
     better = printed - measured if rubric.metric.higher_is_better else measured - printed
     assert better <= slack, (
-        f"printed {name} {_fmt(printed)}, but the model measures {_fmt(measured)} on the hidden "
+        f"printed {name} {format_metric(printed)}, but the model measures {format_metric(measured)} on the hidden "
         f"test set{_own_split_words(art, name, printed)}"
     )
-    award.evidence = f"printed {_fmt(printed)}, measured {_fmt(measured)}"
+    award.evidence = f"printed {format_metric(printed)}, measured {format_metric(measured)}"
 
 
 def _own_split_words(art: Artifacts, name: str, printed: float) -> str:
@@ -151,10 +151,11 @@ def _own_split_words(art: Artifacts, name: str, printed: float) -> str:
         return ""
     if abs(value - printed) <= 0.01 * max(abs(printed), 1.0):
         return (
-            f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}, as printed: the gap is in "
+            f"; on the notebook's own {own.rows:,} test rows it measures {format_metric(value)}, "
+            "as printed: the gap is in "
             f"how the hidden set differs or generalisation, not in the numbers"
         )
-    return f"; on the notebook's own {own.rows:,} test rows it measures {_fmt(value)}"
+    return f"; on the notebook's own {own.rows:,} test rows it measures {format_metric(value)}"
 
 
 @pytest.mark.check("answer", title="Assignment question answered")

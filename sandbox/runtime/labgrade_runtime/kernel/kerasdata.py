@@ -4,9 +4,10 @@ Every Keras dataset module (Keras 3, ``tf.keras``, tf-keras; the public API
 module and ``keras.src``) is patched as it is imported: a *registered*
 dataset's ``load_data`` (and extras such as ``get_word_index``) serve the
 files the job spec lists under ``keras_datasets``; any other one raises a
-clear ``needs network`` status at once. The generic image-class datasets
-(``x_/y_train``, ``x_/y_test`` in one npz) are registered here; an experiment
-registers its own from a kernel adapter (``rubrics/<id>/kernel/*.py``)::
+clear ``needs network`` status at once. A served dataset nobody registered is
+read as an image-class dataset (``x_/y_train``, ``x_/y_test`` in one npz); an
+experiment whose files differ registers its own loader from a kernel adapter
+(``rubrics/<id>/kernel/*.py``)::
 
     kerasdata.register_dataset("reviews", load_reviews, extra={"get_word_index": word_index})
 """
@@ -69,20 +70,14 @@ def image_classes(name: str) -> Loader:
     return load_data
 
 
-def _not_served(name: str) -> Loader:
-    def load_data(*args: Any, **kwargs: Any) -> Any:
-        return data_file(name)  # raises: no file of this name is served
-
-    return load_data
-
-
 def patch_module(module: ModuleType) -> None:
     """Point a Keras dataset module's ``load_data`` (and registered extras) at the served files."""
     name = dataset_of(module.__name__)
     if name is None:
         return
     if hasattr(module, "load_data"):
-        module.load_data = _LOADERS.get(name) or _not_served(name)  # type: ignore[attr-defined]
+        # unregistered: the image-class layout, whose load_data raises "needs network" when nothing is served
+        module.load_data = _LOADERS.get(name) or image_classes(name)  # type: ignore[attr-defined]
     for attr, func in _EXTRAS.get(name, {}).items():
         if hasattr(module, attr):
             setattr(module, attr, func)
@@ -98,7 +93,3 @@ def register_dataset(name: str, loader: Loader, *, extra: dict[str, Callable[...
     for module_name, module in list(sys.modules.items()):
         if module is not None and dataset_of(module_name) == name:
             patch_module(module)
-
-
-for _name in ("fashion_mnist", "mnist", "cifar10"):
-    register_dataset(_name, image_classes(_name))

@@ -1,7 +1,9 @@
-"""Deterministic synthetic stand-ins for the lab's datasets (pure numpy).
+"""Deterministic synthetic stand-ins for the lab's datasets (pure numpy): a data library the experiments share.
 
-No grading sandbox has network, so when the instructor has no real files the
-harness serves these generators instead. Each one copies the real dataset's
+No grading sandbox has network, so when the instructor has no real files an
+experiment's provider (``rubrics/<id>/provider.py``) serves these generators
+instead; it reaches this folder, beside ``rubrics/``, through
+``graders.kit.standins()``. The harness itself knows none of them. Each one copies the real dataset's
 format exactly (dtypes, shapes, value ranges, index conventions) and is
 learnable, so that a good model clearly beats a broken one.
 
@@ -22,12 +24,12 @@ for a one-line summary of each generator.
 
 from __future__ import annotations
 
-from graders.data.datasets.synthetic._common import FASHION_CLASSES, SPLITS
-from graders.data.datasets.synthetic.digits import mnist
-from graders.data.datasets.synthetic.garments import fashion_mnist
-from graders.data.datasets.synthetic.people import faces, utkface
-from graders.data.datasets.synthetic.reviews import apply_load_args, review_sequences, review_texts
-from graders.data.datasets.synthetic.scenes import outdoor_scenes, to_gray
+from ._common import FASHION_CLASSES, SPLITS
+from .digits import mnist
+from .garments import fashion_mnist
+from .people import faces, utkface
+from .reviews import apply_load_args, review_sequences, review_texts
+from .scenes import outdoor_scenes, to_gray
 
 __all__ = [
     "SPLITS",

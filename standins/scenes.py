@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graders.data.datasets.synthetic._common import (
+from ._common import (
     Array,
     Params,
     _check_sizes,
@@ -17,7 +17,7 @@ from graders.data.datasets.synthetic._common import (
     _to_uint8,
     _uniform,
 )
-from graders.data.datasets.synthetic.people import _batched, _over
+from .people import _batched, _over
 
 
 def _scene_draw(rng: np.random.Generator, n: int) -> Params:

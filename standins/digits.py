@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graders.data.datasets.synthetic._common import Array, Params, _balanced_labels, _splits, _to_uint8, _uniform
+from ._common import Array, Params, _balanced_labels, _splits, _to_uint8, _uniform
 
 
 def _arc(cx: float, cy: float, rx: float, ry: float, t0: float, t1: float) -> Array:

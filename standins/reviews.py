@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graders.data.datasets.synthetic._common import _DATASET_IDS, SPLITS, Array, _check_sizes, _rng
+from ._common import _DATASET_IDS, SPLITS, Array, _check_sizes, _rng
 
 # Neutral frequent words, most frequent first (the head of the Zipf curve).
 _FUNCTION_WORDS = (

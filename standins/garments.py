@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from graders.data.datasets.synthetic._common import (
+from ._common import (
     Array,
     Params,
     _affine,
