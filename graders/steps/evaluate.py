@@ -15,7 +15,15 @@ from graders.backends import Ending, Job, Limits, Mount
 from graders.models import CellError, Status
 from graders.state import Execution, GradeState
 from graders.steps.execute import SCRATCH, job_env, python, runtime_mount
-from labgrade_runtime.contract import CLEAR_STATUSES, EvalResult, EvalRoots, EvalSpec, read_artifact
+from labgrade_runtime.contract import (
+    CLEAR_STATUSES,
+    EVALUATION_FILE,
+    HOLDOUT_FILE,
+    EvalResult,
+    EvalRoots,
+    EvalSpec,
+    read_artifact,
+)
 
 EVAL_WALL_SECONDS = 300
 EVAL_ROOTS = EvalRoots(artifacts=Path("/artifacts"), holdout=Path("/holdout"), out=Path("/out"), rubric=Path("/rubric"))
@@ -29,7 +37,7 @@ def evaluate(state: GradeState) -> None:
     assert execution is not None and ws is not None
     if execution.probe is not None and execution.probe.model_saved:
         hold = ws.dir("holdout")
-        shutil.copyfile(ws.data.holdout, hold / "holdout.npz")
+        shutil.copyfile(ws.data.holdout, hold / HOLDOUT_FILE)
         spec = EvalSpec(kind=rubric.kind, input=rubric.input, raw_stats=ws.data.raw_stats)
         (ws.dir("evaljob") / "spec.json").write_text(spec.dump(), encoding="utf-8")
         limits = state.task.limits(ctx.limits)
@@ -58,7 +66,7 @@ def evaluate(state: GradeState) -> None:
             gpu=ctx.gpus,
         )
         result = ctx.backend.run(job)
-        state.evaluation = read_artifact(ws.dir("eval") / "evaluation.json", EvalResult)
+        state.evaluation = read_artifact(ws.dir("eval") / EVALUATION_FILE, EvalResult)
         if state.evaluation is None:
             tail = result.output_tail.strip().splitlines()[-1:] or [result.message or result.ending.value]
             state.evaluation = EvalResult(

@@ -17,7 +17,17 @@ from graders.backends import Job, Mount
 from graders.models import Adaptation
 from graders.paths import RUNTIME_PACKAGE
 from graders.state import Execution, GradeContext, GradeState
-from labgrade_runtime.contract import ProbeResult, Roots, RunResult, RunRoots, read_artifact
+from labgrade_runtime.contract import (
+    ADAPTATIONS_FILE,
+    EXECUTED_FILE,
+    PROBE_FILE,
+    RUN_FILE,
+    ProbeResult,
+    Roots,
+    RunResult,
+    RunRoots,
+    read_artifact,
+)
 
 RUNTIME_TARGET = "/opt/labgrade-runtime"
 SCRATCH = "/scratch"
@@ -88,10 +98,10 @@ def execute(state: GradeState) -> None:
     out = ws.dir("out")
     state.execution = Execution(
         job=result,
-        run=read_artifact(out / "run.json", RunResult),
-        probe=read_artifact(out / "probe.json", ProbeResult),
-        adaptations=_adaptations(out / "adaptations.jsonl"),
-        executed=_read_executed(out / "executed.ipynb"),
+        run=read_artifact(out / RUN_FILE, RunResult),
+        probe=read_artifact(out / PROBE_FILE, ProbeResult),
+        adaptations=_adaptations(out / ADAPTATIONS_FILE),
+        executed=_read_executed(out / EXECUTED_FILE),
     )
 
 

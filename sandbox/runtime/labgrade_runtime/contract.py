@@ -25,8 +25,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SCHEMA_VERSION = 2
 MAX_ARTIFACT_BYTES = 5_000_000
+# The files of a job's folders, named once for the side that writes them and the side that reads them.
+RUN_FILE = "run.json"  # RunResult, by the runner (artifacts)
+PROBE_FILE = "probe.json"  # ProbeResult, by the probe in the student's kernel (artifacts)
+MODEL_FILE = "model.keras"  # the trained model, saved by the probe (artifacts)
+ADAPTATIONS_FILE = "adaptations.jsonl"  # one Adaptation a line, by the runner and the kernel (artifacts)
+EXECUTED_FILE = "executed.ipynb"  # the notebook with its outputs, by the runner (artifacts)
+OWN_SPLIT_FILE = "own_split.npz"  # the notebook's own test rows, by the probe (artifacts)
+HOLDOUT_FILE = "holdout.npz"  # the hidden holdout, by the host (holdout)
+EVALUATION_FILE = "evaluation.json"  # EvalResult, by the trusted evaluator (out of the evaluate job)
 OWN_SPLIT_ROWS = 2_000  # rows of the notebook's own test arrays the probe saves for the evaluator, at most
-OWN_SPLIT_FILE = "own_split.npz"
 MAX_STAT = 1e15  # a recorded training statistic beyond this (or infinite) cannot describe data a model learned
 MAX_DIMENSION = 10**12  # a recorded array dimension beyond this is not an array that was held in memory
 ROOTS_ENV = "LABGRADE_ROOTS"  # the job's folders, as ``name=path`` parts joined by ":" (see :class:`Roots`)

@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 
 from labgrade_runtime.contract import (
+    EVALUATION_FILE,
+    HOLDOUT_FILE,
+    MODEL_FILE,
+    PROBE_FILE,
     ArrayStats,
     ArtifactError,
     EvalResult,
@@ -175,16 +179,16 @@ def read_probe(path: Path) -> ProbeResult:
 
 def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
     """Score the model the run saved in ``roots.artifacts``; raises EvaluationError with a reason."""
-    probe = read_probe(roots.artifacts / "probe.json")
+    probe = read_probe(roots.artifacts / PROBE_FILE)
     fit = probe.fits[-1] if probe.fits else FitRecord()
-    model_file = roots.artifacts / "model.keras"
+    model_file = roots.artifacts / MODEL_FILE
     try:
         model = load_model(str(model_file), probe.keras_runtime)
     except Exception as exc:  # any failure to load safely is the submission's outcome
         raise EvaluationError(
             f"the saved model could not be loaded safely: {type(exc).__name__}: {str(exc)[:300]}"
         ) from exc
-    with np.load(roots.holdout / "holdout.npz", allow_pickle=False) as data:
+    with np.load(roots.holdout / HOLDOUT_FILE, allow_pickle=False) as data:
         holdout = {k: data[k] for k in data.files}
     hook = _experiment_hook(roots.rubric)
     # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text.
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate(spec, roots)
     except EvaluationError as exc:
         result = EvalResult(ok=False, reason=str(exc))
-    (roots.out / "evaluation.json").write_text(result.dump(), encoding="utf-8")
+    (roots.out / EVALUATION_FILE).write_text(result.dump(), encoding="utf-8")
     return 0
 
 

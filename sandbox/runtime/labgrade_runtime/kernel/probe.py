@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from labgrade_runtime.contract import ProbeResult
+from labgrade_runtime.contract import MODEL_FILE, PROBE_FILE, ProbeResult
 from labgrade_runtime.kernel import preprocess, watch
 from labgrade_runtime.kernel.state import JOB, STATE
 
@@ -47,7 +47,7 @@ def _pick_model(namespace: dict[str, Any]) -> tuple[Any, str]:
 
 def _save(model: Any, out: Path) -> str:
     try:
-        model.save(str(out / "model.keras"))
+        model.save(str(out / MODEL_FILE))
     except Exception as exc:  # the student's model may be unsaveable; that is a finding
         return f"{type(exc).__name__}: {exc}"
     return ""
@@ -73,7 +73,7 @@ def export(namespace: dict[str, Any]) -> None:
     probe.update(watch.export(model, out))  # integrity evidence: shared rows, replaced methods, the own split
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.
     result = ProbeResult.model_validate_json(json.dumps(probe, default=str))
-    (out / "probe.json").write_text(result.dump(), encoding="utf-8")
+    (out / PROBE_FILE).write_text(result.dump(), encoding="utf-8")
 
 
 def _merge(histories: list[dict[str, list[float]]]) -> dict[str, list[float]]:

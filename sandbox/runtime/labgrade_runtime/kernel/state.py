@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from labgrade_runtime.contract import JobSpec
+from labgrade_runtime.contract import ADAPTATIONS_FILE, JobSpec
 
 
 class Job:
@@ -39,5 +39,5 @@ def note(kind: str, detail: str, *, once: bool = True) -> None:
         return
     STATE["noted"].add(key)
     out = Path(JOB.spec.out_dir)
-    with open(out / "adaptations.jsonl", "a", encoding="utf-8") as fh:
+    with open(out / ADAPTATIONS_FILE, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"kind": kind, "detail": detail}) + "\n")

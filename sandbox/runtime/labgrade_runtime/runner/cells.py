@@ -20,7 +20,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from labgrade_runtime import errors
-from labgrade_runtime.contract import SCHEMA_VERSION, JobSpec
+from labgrade_runtime.contract import ADAPTATIONS_FILE, EXECUTED_FILE, SCHEMA_VERSION, JobSpec
 from labgrade_runtime.runner import drift, evidence
 
 TIMEOUT_ENAME = "CellTimeoutError"
@@ -164,7 +164,7 @@ async def _ask(client: CappedClient, source: str) -> str:
 def _adapt(client: CappedClient, kind: str, detail: str) -> None:
     """Record an adaptation the runner itself made, beside the kernel's (same file, same format)."""
     out = Path(client.resources.get("labgrade_out", "."))
-    with open(out / "adaptations.jsonl", "a", encoding="utf-8") as fh:
+    with open(out / ADAPTATIONS_FILE, "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"kind": kind, "detail": detail}) + "\n")
 
 
@@ -255,5 +255,5 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
         result["reason"] = f"the kernel died: {exc}"
     result["seconds"] = round(time.perf_counter() - started, 3)
     result["output_truncated"] = client.truncated
-    nbformat.write(nb, os.path.join(spec.out_dir, "executed.ipynb"))
+    nbformat.write(nb, os.path.join(spec.out_dir, EXECUTED_FILE))
     return result

@@ -41,7 +41,15 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 
 from labgrade_runtime import errors
-from labgrade_runtime.contract import JobSpec, RunResult, RunRoots
+from labgrade_runtime.contract import (
+    ADAPTATIONS_FILE,
+    MODEL_FILE,
+    PROBE_FILE,
+    RUN_FILE,
+    JobSpec,
+    RunResult,
+    RunRoots,
+)
 from labgrade_runtime.runner import keras_choice
 
 KERNEL_NAME = "python3"
@@ -99,7 +107,7 @@ async def execute(spec: JobSpec) -> dict[str, Any]:
         )
     error = result.get("cell_error") or {}
     if runtime == "keras3" and result["status"] == "cell_error" and keras_choice.looks_keras2(errors.describe(error)):
-        for name in ("adaptations.jsonl", "probe.json", "model.keras"):
+        for name in (ADAPTATIONS_FILE, PROBE_FILE, MODEL_FILE):
             Path(spec.out_dir, name).unlink(missing_ok=True)
         first = errors.describe(error)[:200]
         rerun = spec.model_copy(
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = resolve(fh.read())
     os.chdir(spec.cwd)
     result = asyncio.run(execute(spec))
-    (Path(spec.out_dir) / "run.json").write_text(RunResult.model_validate(result).dump(), encoding="utf-8")
+    (Path(spec.out_dir) / RUN_FILE).write_text(RunResult.model_validate(result).dump(), encoding="utf-8")
     return 0
 
 
