@@ -412,3 +412,16 @@ def test_serve_writes_each_choice_once_and_maps_read_names(tmp_path: Path) -> No
     train = pd.read_csv(tmp_path / served["Google_Stock_Price_Train.csv"])
     assert len(train) == 1258 + 20  # the Kaggle years and January 2017; the rest of 2017 is the holdout
     assert len(pd.read_csv(tmp_path / served["Google_Stock_Price_Test.csv"])) == 125
+
+
+def test_a_broken_variants_file_is_one_line_naming_every_problem(tmp_path: Path) -> None:
+    from graders.rubric import RubricError
+
+    text = (RUBRICS_DIR / "boston" / "variants.toml").read_text(encoding="utf-8")
+    (tmp_path / "variants.toml").write_text(text.replace("canonical_variant =", "canonical_varaint =", 1), "utf-8")
+    with pytest.raises(RubricError) as info:
+        load_variants(tmp_path)
+    message = str(info.value)
+    assert message.startswith(f"{tmp_path / 'variants.toml'}: 2 problems: ") and "\n" not in message
+    assert "key 'canonical_variant': Field required" in message
+    assert "unknown key 'canonical_varaint' (a misspelt table or key? known: name, canonical," in message

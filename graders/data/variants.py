@@ -34,7 +34,9 @@ from typing import Literal
 
 import pandas as pd
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from graders.rubric import RubricError, describe_errors
 
 VARIANTS_FILE = "variants.toml"
 
@@ -182,12 +184,18 @@ def load_variants(folder: Path) -> list[CourseFile]:
     path = folder / VARIANTS_FILE
     if not path.is_file():
         return []
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RubricError(f"{path}: not valid TOML: {exc}") from None
     files = []
     for entry in data.get("file", []):
         variants = entry.pop("variant", [])  # TOML spells the list [[file.variant]]
         entry = {**entry, "variants": variants, "folder": folder}
-        files.append(CourseFile.model_validate(entry))
+        try:
+            files.append(CourseFile.model_validate(entry))
+        except ValidationError as err:
+            raise RubricError(describe_errors(err, path, CourseFile)) from None
     return files
 
 
