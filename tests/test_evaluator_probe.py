@@ -193,3 +193,20 @@ def test_a_probe_linked_to_a_file_outside_the_job_is_not_read(tmp_path: Path, tr
     result = _evaluate(tmp_path, trained, lambda path: path.symlink_to(outside))
     assert not result.ok and result.metrics == {}
     assert "probe.json is a link (to " in result.reason and str(outside) in result.reason, result.reason
+
+
+def test_statistics_of_missing_values_are_kept_as_written(tmp_path: Path) -> None:
+    """Data with missing values has NaN statistics, which JSON writes as null: the probe stays valid on both sides."""
+    from labgrade_runtime.evaluator.evaluate import read_probe
+
+    x = np.array([[1.0, np.nan], [2.0, 3.0]])
+    stats = ArrayStats(shape=[2, 2], mean=float(np.mean(x)), std=1.0, min=1.0, max=3.0, feature_mean=[1.5, np.nan])
+    path = tmp_path / "probe.json"
+    path.write_text(ProbeResult(model_found=True, fits=[FitRecord(x=stats)]).dump(), encoding="utf-8")
+    assert '"mean":null' in path.read_text(encoding="utf-8")
+    for probe in (read_artifact(path, ProbeResult), read_probe(path)):
+        assert probe is not None and probe.fits[0].x is not None
+        assert np.isnan(probe.fits[0].x.mean) and probe.fits[0].x.feature_mean == [
+            1.5,
+            pytest.approx(np.nan, nan_ok=True),
+        ]

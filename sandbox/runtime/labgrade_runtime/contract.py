@@ -248,6 +248,17 @@ class ArrayStats(BaseModel):
     feature_mean: list[float] | None = None  # per column, for tables of at most 512 columns
     feature_std: list[float] | None = None
 
+    @field_validator("mean", "std", "min", "max", mode="before")
+    @classmethod
+    def _null_is_nan(cls, value: Any) -> Any:
+        """JSON has no NaN: a statistic of data with missing values is written as null, and read back as NaN."""
+        return math.nan if value is None else value
+
+    @field_validator("feature_mean", "feature_std", mode="before")
+    @classmethod
+    def _nulls_are_nan(cls, value: Any) -> Any:
+        return [math.nan if v is None else v for v in value] if isinstance(value, list) else value
+
     def out_of_range(self) -> str:
         """Why these numbers cannot describe an array a model was trained on ('' when they can).
 
