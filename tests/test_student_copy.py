@@ -152,6 +152,7 @@ def test_missing_and_pending_in_the_students_terms(copies: tuple[Path, Path]) ->
     assert "15 of 20 so far; 5 more to come (viva pending)" in graded
     index = (out / "2_Weak" / "index.html").read_text(encoding="utf-8")
     assert MISSING in index and "Not graded yet." in index  # imdb and the rest: no run at all
+    assert "So far: 15 of 120; 5 more to come once the pending columns are given." in index
 
 
 def test_a_roll_not_on_the_roster_and_a_file_for_out(copies: tuple[Path, Path], tmp_path: Path) -> None:

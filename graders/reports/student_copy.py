@@ -277,7 +277,14 @@ def write_student(marks: ClassMarks, student: StudentInfo, out: Path, course_nam
     folder.mkdir(parents=True)
     env = _environment()
     views = [experiment_view(cell) for cell in marks.assigned(student.roll_no)]
-    common = {"course_name": course_name, "student": student, "experiments": views, "component_max": COMPONENT_MAX}
+    roll = student.roll_no
+    common = {
+        "course_name": course_name,
+        "student": student,
+        "experiments": views,
+        "component_max": COMPONENT_MAX,
+        "totals": (marks.given(roll), marks.maximum(roll), marks.pending_marks(roll)),
+    }
     _write(folder / "index.html", env.get_template("student_index.html").render(common))
     for view in views:
         _write(folder / view.page, env.get_template("student_experiment.html").render(common, view=view))
