@@ -5,8 +5,8 @@ Every run records two keys of what decided it (:func:`inputs_of`):
 * ``execution`` -- what the sandboxed run depends on: the submission's content
   hash, the experiment's provider, kernel adapters, evaluator and data and
   profile settings, the profile, seed, limits, the harness version and the
-  sandbox runtime (its code, the backend and the grading image or the
-  host's package versions);
+  sandbox runtime (its code, the backend, the grading image and the
+  digest of the lock the runtime is built from);
 * ``scoring`` -- what turns the stored artifacts into marks: the rubric and
   check files, the calibrated targets, the due date, the late policy, the
   submission time.
@@ -27,10 +27,10 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import metadata
 from pathlib import Path
 
 from graders import __version__
+from graders.backends import runtime_env
 from graders.config import GradeSettings
 from graders.executors import get_executor
 from graders.executors.grading import GradeJob, grade_job, lost_record
@@ -41,7 +41,6 @@ from graders.paths import RUNTIME_PACKAGE
 from graders.rubric import targets_path
 from graders.state import GradeContext, GradeState, Task, new_run_id
 from graders.steps import check, score
-from graders.steps.score import RUNTIME_DISTRIBUTIONS
 
 Progress = Callable[[RunRecord], None]
 
@@ -59,16 +58,11 @@ def _files(paths: Iterable[Path]) -> list[bytes]:
 
 
 def runtime_fingerprint(ctx: GradeContext) -> str:
-    """The sandbox runtime a run executed on: its code, the backend, and the image or the host's packages."""
+    """The sandbox runtime a run executed on: its code, the backend, the image, and the lock both install (a
+    changed lock executes again)."""
     code = _files(sorted(RUNTIME_PACKAGE.rglob("*.py")))
-    versions = []
-    for dist in RUNTIME_DISTRIBUTIONS:
-        try:
-            versions.append(f"{dist}={metadata.version(dist)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{dist}=absent")
     image = getattr(ctx.backend, "image", "")
-    return _digest([ctx.backend.name, str(image), *versions, *code])
+    return _digest([ctx.backend.name, str(image), f"lock={runtime_env.lock_digest()}", *code])
 
 
 def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import re
+import warnings
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
@@ -70,6 +72,7 @@ class Submission:
     error: str = ""
     detected: str = ""
     scores: dict[str, float] = field(default_factory=dict)
+    repairs: tuple[str, ...] = ()  # what was repaired to read it as Jupyter does (read_repaired)
 
     @property
     def code(self) -> str:
@@ -133,19 +136,22 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
 
 def parse_notebook(name: str, raw: bytes) -> nbformat.NotebookNode:
     """A notebook (or a .py module turned into one) from its bytes."""
+    return read_repaired(name, raw)[0]
+
+
+def read_repaired(name: str, raw: bytes) -> tuple[nbformat.NotebookNode, list[str]]:
+    """A notebook read as Jupyter reads it, and what was repaired on the way (:func:`repair_notebook`); only
+    what stays unreadable is an IntakeError."""
     text = raw.decode("utf-8", errors="replace")
     if name.endswith(".py"):
-        return module_to_notebook(text)
+        return module_to_notebook(text), []
     try:
-        nb = nbformat.reads(text, as_version=4)
+        return repair_notebook(text)
+    except nbformat.ValidationError as exc:
+        raise IntakeError(f"{name} is not a valid notebook: {exc.message}") from None
     except Exception as exc:  # nbformat raises several unrelated types for bad JSON
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise IntakeError(f"{name} is not a valid notebook (the JSON does not parse: {first})") from None
-    try:
-        nbformat.validate(nb)
-    except nbformat.ValidationError as exc:
-        raise IntakeError(f"{name} is not a valid notebook: {exc.message}") from None
-    return nb
 
 
 def detect(code: str, rubrics: list[Rubric]) -> tuple[str, dict[str, float]]:
@@ -162,13 +168,14 @@ def read_submission(path: Path, rubrics: list[Rubric], submitted_at: datetime | 
         datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).replace(tzinfo=None) if path.is_file() else None
     )
     try:
-        nb = read_notebook(path)
-    except IntakeError as exc:
+        nb, repairs = read_repaired(path.name, path.read_bytes())
+    except (IntakeError, OSError) as exc:
         hint = next((r.id for r in rubrics if r.id in path.name.lower()), "")
-        return Submission(path, digest, when, None, error=str(exc), detected=hint)
+        error = str(exc) if isinstance(exc, IntakeError) else f"{path.name}: cannot be read: {exc.strerror}"
+        return Submission(path, digest, when, None, error=error, detected=hint)
     code = "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
     found, scores = detect(code, rubrics)
-    return Submission(path, digest, when, nb, detected=found, scores=scores)
+    return Submission(path, digest, when, nb, detected=found, scores=scores, repairs=tuple(repairs))
 
 
 def unsafe_member(name: str) -> bool:
@@ -204,12 +211,12 @@ def _from_bytes(
 ) -> Submission:
     member = archive.parent / f"{archive.name}!{name}"  # a member in a sub-folder keeps its path in the name
     try:
-        nb = parse_notebook(PurePosixPath(name).name, raw)
+        nb, repairs = read_repaired(PurePosixPath(name).name, raw)
     except IntakeError as exc:
         return Submission(member, digest, when, None, error=str(exc))
     code = "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
     found, scores = detect(code, rubrics)
-    return Submission(member, digest, when, nb, detected=found, scores=scores)
+    return Submission(member, digest, when, nb, detected=found, scores=scores, repairs=tuple(repairs))
 
 
 def load_manifest(path: Path | None) -> dict[tuple[str, str], datetime]:
@@ -298,3 +305,93 @@ def class_list(cfg: CourseConfig) -> list[tuple[Student, list[str]]]:
             mine.append(mini)
         out.append((student, mine))
     return out
+
+
+# -- notebooks read as Jupyter reads them ---------------------------------------------------------------
+
+# The fields nbformat's v4 schema allows on each kind of cell and output; Jupyter drops any other on save.
+_CELL_FIELDS = {
+    "code": {"id", "cell_type", "metadata", "source", "outputs", "execution_count"},
+    "markdown": {"id", "cell_type", "metadata", "source", "attachments"},
+    "raw": {"id", "cell_type", "metadata", "source", "attachments"},
+}
+_OUTPUT_FIELDS = {
+    "execute_result": {"output_type", "execution_count", "data", "metadata"},
+    "display_data": {"output_type", "data", "metadata", "transient"},
+    "stream": {"output_type", "name", "text"},
+    "error": {"output_type", "ename", "evalue", "traceback"},
+}
+# What Jupyter assumes when an output lacks a required field.
+_OUTPUT_DEFAULTS: dict[str, dict[str, object]] = {
+    "execute_result": {"execution_count": None, "data": {}, "metadata": {}},
+    "display_data": {"data": {}, "metadata": {}},
+    "stream": {"name": "stdout", "text": ""},
+    "error": {"ename": "", "evalue": "", "traceback": []},
+}
+
+
+def repair_notebook(text: str) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Parse ``text`` as Jupyter, VS Code and GitHub open it: what they tolerate a notebook lacking (output
+    metadata, a stream's name, cell ids, execution counts) is filled in as Jupyter fills it, fields the schema
+    does not know are dropped, and each kind of repair is one sentence. Raises ``nbformat.ValidationError`` for
+    what stays unreadable, and nbformat's own errors for text that is no notebook at all."""
+    with warnings.catch_warnings():  # nbformat warns about each missing id: the repairs below say it once
+        warnings.simplefilter("ignore")
+        nb = nbformat.convert(nbformat.reader.reads(text), 4)
+        repairs = _fill_in(nb)
+        if nb.nbformat_minor < 5 and any("id" in c for c in nb.cells):  # ids belong to format 4.5 on
+            nb.nbformat_minor = 5
+            repairs.append("cells carried ids under an older format version (raised to 4.5)")
+        if (nb.nbformat, nb.nbformat_minor) >= (4, 5):
+            ids = [c.get("id") for c in nb.cells]
+            if None in ids or len(set(ids)) != len(ids):
+                repairs.append("cells lacked ids (or shared one)")
+            nbformat.validator.normalize(nb)
+        nbformat.validate(nb)
+    return nb, repairs
+
+
+def _fill_in(nb: nbformat.NotebookNode) -> list[str]:
+    """Fill in the fields Jupyter assumes and drop the ones it ignores; what was done, in words."""
+    found: list[str] = []
+
+    def note(sentence: str) -> None:
+        if sentence not in found:
+            found.append(sentence)
+
+    if not isinstance(nb.get("metadata"), dict):
+        nb["metadata"] = nbformat.NotebookNode()
+        note("the notebook lacked its metadata")
+    for cell in nb.get("cells", []):
+        allowed = _CELL_FIELDS.get(cell.get("cell_type", ""), set())
+        if "metadata" not in cell:
+            cell["metadata"] = nbformat.NotebookNode()
+            note("cells lacked metadata")
+        if cell.get("cell_type") == "code":
+            if "execution_count" not in cell:
+                cell["execution_count"] = None
+                note("code cells lacked their execution count")
+            if "outputs" not in cell:
+                cell["outputs"] = []
+                note("code cells lacked their outputs")
+            for out in cell.get("outputs", []):
+                _fill_output(out, note)
+        if allowed and set(cell) - allowed:
+            for key in set(cell) - allowed:
+                del cell[key]
+            note("cells held fields the format does not know (dropped)")
+    return found
+
+
+def _fill_output(out: nbformat.NotebookNode, note: Callable[[str], None]) -> None:
+    kind = out.get("output_type", "")
+    for key, default in _OUTPUT_DEFAULTS.get(kind, {}).items():
+        if key not in out:
+            out[key] = nbformat.from_dict(default) if isinstance(default, dict | list) else default
+            what = "a stream output lacked its name" if key == "name" else f"outputs lacked {key.replace('_', ' ')}"
+            note(what)
+    extra = set(out) - _OUTPUT_FIELDS.get(kind, set(out))
+    for key in extra:
+        del out[key]
+    if extra:
+        note("outputs held fields the format does not know (dropped)")

@@ -5,6 +5,8 @@
 #   ca-certificates  https to deb.debian.org and PyPI
 #   tar              packs the root filesystem for the engine
 #   chromium, chromium-driver  the headless browser the page tests drive (the desk, the similarity page)
+#   python3-venv     `python3 -m venv` for Debian's own python3, which the grading runtime is built with when
+#                    labgrade runs on it (graders/backends/runtime_env.py; other Pythons bring venv themselves)
 # Idempotent: apt-get only installs what is missing. Run as root on Debian/Ubuntu.
 set -eu
 
@@ -13,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-PACKAGES="debootstrap debian-archive-keyring ca-certificates tar chromium chromium-driver"
+PACKAGES="debootstrap debian-archive-keyring ca-certificates tar chromium chromium-driver python3-venv"
 missing=""
 for pkg in $PACKAGES; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \

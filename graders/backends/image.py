@@ -1,17 +1,19 @@
 """Build the grading image locally, without any container registry.
 
 The image is a minimal Debian root filesystem made by ``debootstrap``, with a
-virtualenv at ``/opt/labgrade`` holding the *same* Python packages, at the
-same versions, as the host's labgrade runtime, and a non-root ``grader``
-user (uid 1000). The root filesystem is packed as a tarball and imported into
-the engine with the docker SDK (``images/create?fromSrc=-``): one layer,
-nothing pulled.
+virtualenv at ``/opt/labgrade`` holding exactly the grading runtime's lock
+(``sandbox/lock/runtime.lock``, every file checked against its hash: the
+packages the local backend's environment holds too, see
+:mod:`graders.backends.runtime_env`), and a non-root ``grader`` user (uid
+1000). The root filesystem is packed as a tarball and imported into the
+engine with the docker SDK (``images/create?fromSrc=-``): one layer, nothing
+pulled.
 
 Every stage is cached under ``graders.paths.SANDBOX_CACHE``, keyed by what it was
 made from, so a rebuild only redoes what changed:
 
 1. ``base-<key>/``    debootstrap of bookworm (minbase + python3 + venv)
-2. ``wheels/``        ``pip download`` of the pinned requirement closure
+2. ``wheels/``        ``pip download --require-hashes`` of the lock
 3. ``rootfs-<key>/``  base + venv + wheels installed + grader user, slimmed
 4. the image          tar of (3) imported with USER/ENV/WORKDIR changes
 
@@ -29,14 +31,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from importlib import metadata
 from pathlib import Path
 
 import docker
 import requests
 from docker.errors import DockerException, ImageNotFound
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from graders.backends.docker import (
     DEFAULT_IMAGE,
@@ -47,43 +46,20 @@ from graders.backends.docker import (
     drop_stale_env_volumes,
     env_volume,
 )
+from graders.backends.runtime_env import lock_digest, lock_path, pins
 from graders.paths import SANDBOX_CACHE
 
 DEBIAN_SUITE = "bookworm"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
-# python3 is bookworm's 3.11, the same minor version as the host runtime;
+# python3 is bookworm's 3.11, the Python of the Colab generation the lock follows;
 # libgomp1 is the OpenMP runtime some wheels expect from the system.
 DEBIAN_PACKAGES = ("python3", "python3-venv", "ca-certificates", "libgomp1")
-IMAGE_PYTHON = (3, 11)  # bookworm's python3: the host runtime must match for the wheels
+IMAGE_PYTHON = (3, 11)  # bookworm's python3: the host downloads the wheels for it, so it must match
 
-# What notebooks and the in-sandbox runtime import; their whole dependency
-# closure is pinned to the host's installed versions.
-RUNTIME_PACKAGES = (
-    "tensorflow",
-    "tf-keras",
-    "keras",
-    "nbclient",
-    "nbformat",
-    "ipykernel",
-    "jupyter_client",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "matplotlib",
-    "pillow",
-    "psutil",
-    "pydantic",
-    "h5py",
-    "scipy",
-    "seaborn",
-    "plotly",
-    "tqdm",
-    "opencv-python-headless",
-    "openpyxl",
-)
+LOCK_FILE = "runtime.lock"  # the lock's name in the wheelhouse
 
 # Bumped when the image's make-up changes beyond its package pins (labels, layout): forces a rebuild.
-IMAGE_RECIPE = "2"
+IMAGE_RECIPE = "3"
 
 IMAGE_ENV = {
     "PATH": f"{VENV}/bin:/usr/local/bin:/usr/bin:/bin",
@@ -179,40 +155,10 @@ def _recipe_digest(requirements: list[str]) -> str:
     return _digest([*requirements, f"recipe={IMAGE_RECIPE}"])
 
 
-def runtime_requirements(packages: Iterable[str] = RUNTIME_PACKAGES) -> list[str]:
-    """Pins (``name==version``) for ``packages`` and their whole dependency closure, as installed here.
-
-    Dependencies the host does not have are left for pip to resolve.
-    """
-    wanted = list(packages)
-    pins: dict[str, str] = {}
-    queue: list[tuple[str, frozenset[str]]] = [(name, frozenset()) for name in wanted]
-    seen: set[tuple[str, frozenset[str]]] = set()
-    while queue:
-        name, extras = queue.pop()
-        if (canonicalize_name(name), extras) in seen:
-            continue
-        seen.add((canonicalize_name(name), extras))
-        try:
-            dist = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            if name in wanted:
-                raise ImageBuildError(f"{name} is not installed in this Python environment") from None
-            continue
-        pins[canonicalize_name(name)] = f"{dist.metadata['Name']}=={dist.version}"
-        queue.extend(_dependencies(dist, extras))
-    return sorted(pins.values(), key=str.lower)
-
-
-def _dependencies(dist: metadata.Distribution, extras: frozenset[str]) -> list[tuple[str, frozenset[str]]]:
-    """The requirements of ``dist`` that apply here, with the given extras selected."""
-    found = []
-    for raw in dist.requires or []:
-        req = Requirement(raw)
-        if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ("", *extras)):
-            continue
-        found.append((req.name, frozenset(req.extras)))
-    return found
+def runtime_requirements(lock: Path | None = None) -> list[str]:
+    """The image's packages: the lock's pins (``name==version``) for its Python, and the lock's digest."""
+    found = pins(lock)
+    return [f"lock={lock_digest(lock)}", *(f"{name}=={found[name]}" for name in sorted(found))]
 
 
 def _client() -> docker.DockerClient:
@@ -289,13 +235,13 @@ def _wheelhouse(cache: Path, requirements: list[str], say: Progress) -> Path:
     wheels = cache / "wheels"
     wheels.mkdir(exist_ok=True)
     complete = wheels / f".complete-{_digest(requirements)}"
-    (wheels / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    shutil.copyfile(lock_path(), wheels / LOCK_FILE)
     if complete.exists():
-        say(f"wheels: cached ({len(requirements)} pinned packages)")
+        say(f"wheels: cached ({len(requirements) - 1} packages of the lock)")
         return wheels
-    say(f"wheels: {len(requirements)} pinned packages (pip download into {wheels})")
+    say(f"wheels: {len(requirements) - 1} packages of {lock_path().name} (pip download into {wheels})")
     pip = [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--no-cache-dir"]
-    pip += ["--only-binary=:all:", "--dest", str(wheels), "-r", str(wheels / "requirements.txt")]
+    pip += ["--only-binary=:all:", "--require-hashes", "--dest", str(wheels), "-r", str(wheels / LOCK_FILE)]
     _run(pip, cache, "pip download")
     complete.touch()
     return wheels
@@ -331,7 +277,7 @@ def _install_packages(rootfs: Path, wheels: Path, cache: Path, say: Progress) ->
     _link_tree(wheels, inside)
     say("runtime root filesystem: pip install (offline, from the wheelhouse)")
     pip = [f"{VENV}/bin/python", "-m", "pip", "install", "--disable-pip-version-check", "--no-cache-dir"]
-    pip += ["--no-index", "--find-links", "/tmp/wheels", "-r", "/tmp/wheels/requirements.txt"]
+    pip += ["--no-index", "--find-links", "/tmp/wheels", "--require-hashes", "-r", f"/tmp/wheels/{LOCK_FILE}"]
     try:
         _chroot(rootfs, pip, cache)
     finally:

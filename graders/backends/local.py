@@ -42,8 +42,8 @@ path of a ``name=path`` part) that is a mount target or lies below one is
 rewritten to the host source. The job gets
 a fresh environment: the job's own plus ``HOME``/``TMPDIR`` (a private temp
 directory removed afterwards), ``LANG``, and a ``PATH`` that starts with the
-harness's own interpreter directory -- locally, that interpreter *is* the
-runtime.
+job's interpreter directory -- for grading jobs, the grading runtime's
+environment built from the project's lock (:mod:`graders.backends.runtime_env`).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ from typing import Any, Literal
 
 import psutil
 
-from graders.backends import _posix
+from graders.backends import _posix, runtime_env
 from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, running, writable_bytes
 
 NOBODY = 65534
@@ -154,7 +154,11 @@ def uid_pool() -> UidPool:
 
 
 def from_environment() -> LocalSandbox:
-    """The registry's factory: one uid per job from the pool, or $LABGRADE_SANDBOX_UID for every job."""
+    """The registry's factory: one uid per job from the pool, or $LABGRADE_SANDBOX_UID for every job.
+
+    The grading runtime the jobs run with is made ready here, before anything is graded: built from the lock
+    on first use, checked against it every time (a mismatch is a :class:`runtime_env.RuntimeEnvError`)."""
+    runtime_env.local_python(progress=lambda line: print(line, file=sys.stderr, flush=True))
     if os.environ.get(UID_ENV):
         uid = int(os.environ[UID_ENV])
         return LocalSandbox(uid=uid, gid=uid)
@@ -284,8 +288,11 @@ def _plan(job: Job, tmpdir: str, drop: tuple[int, int] | None) -> dict[str, Any]
         # A local job runs the harness's own interpreter: its PYTHONPATH names host folders (which may well lie
         # under a path that is also a mount target, e.g. a checkout in /work), never sandbox ones.
         env[key] = value if key == "PYTHONPATH" else ":".join(_translate_part(p, job.mounts) for p in value.split(":"))
-    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", os.defpath)])
     argv = [translate(arg, job.mounts) for arg in job.argv]
+    # The job's own interpreter first (the grading runtime's, for the runner and the evaluator), so a
+    # notebook's `!python` or `!pip` finds the same one.
+    program_dir = os.path.dirname(argv[0]) if os.path.isabs(argv[0]) else os.path.dirname(sys.executable)
+    env["PATH"] = os.pathsep.join([program_dir, env.get("PATH", os.defpath)])
     sources = {os.path.realpath(m.source): m.read_only for m in job.mounts}
     if drop is not None:
         for source, read_only in {**sources, tmpdir: False}.items():

@@ -8,12 +8,11 @@ does not validate as missing.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nbformat
 
-from graders.backends import Job, Mount
+from graders.backends import Job, Mount, runtime_env
 from graders.models import Adaptation
 from graders.paths import RUNTIME_PACKAGE
 from graders.state import Execution, GradeContext, GradeState
@@ -36,8 +35,9 @@ MAX_ADAPTATIONS = 200
 
 
 def python(ctx: GradeContext) -> str:
-    """The interpreter inside the sandbox: the harness's own locally, the image's in a container."""
-    return sys.executable if ctx.backend.name == "local" else "python3"
+    """The interpreter inside the sandbox: the grading runtime's locally (built from the lock), the image's in a
+    container (which installs the same lock)."""
+    return runtime_env.local_python() if ctx.backend.name == "local" else "python3"
 
 
 def runtime_mount() -> Mount:
@@ -48,7 +48,7 @@ def runtime_mount() -> Mount:
 def job_env(ctx: GradeContext, roots: Roots) -> dict[str, str]:
     """The environment of a sandboxed job: its roots (as the sandbox sees them), a scratch folder for every cache.
 
-    A local job runs the harness's own interpreter, so it imports the runtime from where the host has it;
+    A local job imports the sandbox runtime's code from where the host has it (its packages are the lock's);
     a container imports the mounted copy.
     """
     env = roots.env()
@@ -100,9 +100,17 @@ def execute(state: GradeState) -> None:
         job=result,
         run=read_artifact(out / RUN_FILE, RunResult),
         probe=read_artifact(out / PROBE_FILE, ProbeResult),
-        adaptations=_adaptations(out / ADAPTATIONS_FILE),
+        adaptations=[*_repairs(state), *_adaptations(out / ADAPTATIONS_FILE)],
         executed=_read_executed(out / EXECUTED_FILE),
     )
+
+
+def _repairs(state: GradeState) -> list[Adaptation]:
+    """What intake repaired to read the notebook as Jupyter does, as one adaptation."""
+    sub = state.task.submission
+    if sub is None or not sub.repairs:
+        return []
+    return [Adaptation(kind="notebook_repaired", detail=f"{'; '.join(sub.repairs)}: repaired as Jupyter does")]
 
 
 def _adaptations(path: Path) -> list[Adaptation]:

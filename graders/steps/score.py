@@ -10,9 +10,11 @@ from __future__ import annotations
 import platform
 from collections.abc import Collection
 from datetime import datetime
-from importlib import metadata
+
+from packaging.utils import canonicalize_name
 
 from graders import __version__
+from graders.backends import runtime_env
 from graders.integrity.forgery import forgery_flags
 from graders.integrity.leakage import leakage_flags
 from graders.marking.writeups.match import answer_sources, nothing_written
@@ -28,7 +30,7 @@ from graders.models import (
 )
 from graders.state import GradeState, new_run_id
 
-RUNTIME_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras", "nbclient", "numpy")
+RUNTIME_DISTRIBUTIONS = ("tensorflow", "keras", "tf-keras", "nbclient", "numpy", "pandas", "scikit-learn")
 
 
 def component_marks(checks: list[CheckResult], pending: Collection[Component] = ()) -> ComponentMarks:
@@ -101,19 +103,15 @@ def integrity_flags(state: GradeState) -> list[IntegrityFlag]:
     return forgery_flags(art, state.task.rubric.metric, notebook) + leakage_flags(art.probe, notebook)
 
 
-def _version(dist: str) -> str:
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "absent"
-
-
 def provenance(state: GradeState) -> Provenance | None:
     """Where this result came from: versions, data, machine, timings, isolation (None when nothing ran)."""
     ctx, ws, execution = state.ctx, state.workspace, state.execution
     if ws is None or execution is None:
         return None
-    runtime = {d: _version(d) for d in RUNTIME_DISTRIBUTIONS}
+    # The grading runtime is the lock (every run's environment is checked against it): its versions and digest.
+    locked = runtime_env.pins()
+    runtime = {d: locked.get(canonicalize_name(d), "absent") for d in RUNTIME_DISTRIBUTIONS}
+    runtime["lock"] = runtime_env.lock_digest()
     runtime["python"] = platform.python_version()
     if execution.probe is not None:
         runtime["keras_runtime_used"] = execution.probe.keras_runtime

@@ -85,6 +85,14 @@ def _cv2_imshow(image: Any, *args: Any, **kwargs: Any) -> None:
     display(Image.fromarray(arr.squeeze()))  # type: ignore[no-untyped-call]
 
 
+def _patches_imports(name: str) -> ModuleType:
+    """What the real google.colab.patches holds from its own imports: `from google.colab.patches import cv2`."""
+    imported = {"cv2": "cv2", "PIL": "PIL", "display": "IPython.display"}
+    if name not in imported:
+        raise AttributeError(f"module 'google.colab.patches' has no attribute {name!r}")
+    return importlib.import_module(imported[name])
+
+
 def _quiet(what: str) -> Callable[..., None]:
     def call(*args: Any, **kwargs: Any) -> None:
         note("headless", f"{what} skipped (non-interactive run)")
@@ -105,7 +113,7 @@ def build_colab() -> dict[str, ModuleType]:
     parts: dict[str, dict[str, Any]] = {
         "drive": {"mount": _mount, "flush_and_unmount": _quiet("drive.flush_and_unmount()")},
         "files": {"upload": _upload, "download": _quiet("files.download()"), "view": _quiet("files.view()")},
-        "patches": {"cv2_imshow": _cv2_imshow},
+        "patches": {"cv2_imshow": _cv2_imshow, "__getattr__": _patches_imports},
         "output": {
             "eval_js": _eval_js,
             "clear": _quiet("output.clear()"),
