@@ -78,7 +78,7 @@ def main() -> int:
         "copy_pairs_listed": len(report.pairs) - len(honest_listed),
         "honest_pairs_listed": len(honest_listed),
         "honest_pairs": all_pairs - pairs_in_groups,
-        "exact_pairs": sum(p.exact for p in report.pairs),
+        "kinds": {k: sum(p.kind == k for p in report.pairs) for k in ("identical", "near-identical", "shared code")},
         "clusters": len(report.clusters),
         "common_fingerprints": report.common_fingerprints,
         "settings": report.settings.model_dump(),
