@@ -210,3 +210,30 @@ def test_statistics_of_missing_values_are_kept_as_written(tmp_path: Path) -> Non
             1.5,
             pytest.approx(np.nan, nan_ok=True),
         ]
+
+
+def test_a_model_linked_to_a_file_outside_the_job_is_not_loaded(tmp_path: Path, trained: Path) -> None:
+    """model.keras left as a link to the hidden holdout (mounted beside the artifacts) is refused, not opened."""
+
+    def link_model(path: Path) -> None:
+        _json(_honest_probe(trained))(path)
+        model = path.parent / "model.keras"
+        model.unlink()
+        model.symlink_to("../holdout/holdout.npz")
+
+    result = _evaluate(tmp_path, trained, link_model)
+    assert not result.ok and result.metrics == {}
+    assert result.reason.startswith("the saved model cannot be trusted: model.keras is a link"), result.reason
+
+
+def test_an_own_split_linked_to_the_hidden_holdout_is_not_scored(tmp_path: Path, trained: Path) -> None:
+    """The holdout has the x and y an own split has: a link to it must not report the hidden rows' score."""
+
+    def link_split(path: Path) -> None:
+        _json({**_honest_probe(trained), "own_split": {"call": 0, "file": "own_split.npz"}})(path)
+        (path.parent / "own_split.npz").symlink_to("../holdout/holdout.npz")
+
+    result = _evaluate(tmp_path, trained, link_split)
+    assert result.ok and result.own_split is not None, result.reason  # the hidden holdout itself is still scored
+    assert result.own_split.rows == 0 and result.own_split.metrics == {}
+    assert "own_split.npz is a link (to ../holdout/holdout.npz)" in result.own_split.reason, result.own_split.reason

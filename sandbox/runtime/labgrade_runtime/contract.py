@@ -464,10 +464,20 @@ def describe(exc: ValidationError, limit: int = 5) -> str:
     return "; ".join(problems[:limit]) + more
 
 
-def check_artifact(path: Path, model: type[M]) -> M:
-    """Validate a JSON artifact written next to student code; an ArtifactError saying why it cannot be used."""
+def written_here(path: Path) -> Path:
+    """``path``, refused with an ArtifactError when it is a link: a run hands over only the files it wrote.
+
+    Student code can leave a link in its artifacts to any path the trusted side could read (the hidden holdout
+    is mounted beside them in the evaluate job).
+    """
     if path.is_symlink():
         raise ArtifactError(f"{path.name} is a link (to {os.readlink(path)[:120]}), not a file the run wrote")
+    return path
+
+
+def check_artifact(path: Path, model: type[M]) -> M:
+    """Validate a JSON artifact written next to student code; an ArtifactError saying why it cannot be used."""
+    written_here(path)
     try:
         size = path.stat().st_size
         if size > MAX_ARTIFACT_BYTES:

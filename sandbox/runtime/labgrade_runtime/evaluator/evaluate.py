@@ -35,6 +35,7 @@ from labgrade_runtime.contract import (
     Layer,
     ProbeResult,
     check_artifact,
+    written_here,
 )
 from labgrade_runtime.evaluator import own_split
 from labgrade_runtime.evaluator.kit import EvaluationError, affine, classification_metrics, input_transform, reshape_for
@@ -181,7 +182,10 @@ def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
     """Score the model the run saved in ``roots.artifacts``; raises EvaluationError with a reason."""
     probe = read_probe(roots.artifacts / PROBE_FILE)
     fit = probe.fits[-1] if probe.fits else FitRecord()
-    model_file = roots.artifacts / MODEL_FILE
+    try:
+        model_file = written_here(roots.artifacts / MODEL_FILE)
+    except ArtifactError as exc:
+        raise EvaluationError(f"the saved model cannot be trusted: {exc}") from None
     try:
         model = load_model(str(model_file), probe.keras_runtime)
     except Exception as exc:  # any failure to load safely is the submission's outcome

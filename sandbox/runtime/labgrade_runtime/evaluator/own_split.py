@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.contract import OWN_SPLIT_ROWS, OwnSplitScore, ProbeResult
+from labgrade_runtime.contract import OWN_SPLIT_ROWS, OwnSplitScore, ProbeResult, written_here
 from labgrade_runtime.evaluator.kit import classification_metrics, predict_first
 
 MAX_BYTES = 64_000_000
@@ -43,7 +43,7 @@ def score(model: Any, probe: ProbeResult, folder: Path) -> OwnSplitScore | None:
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    if path.stat().st_size > MAX_BYTES:
+    if written_here(path).stat().st_size > MAX_BYTES:
         raise ValueError(f"own_split.npz is over {MAX_BYTES:,} bytes")
     with np.load(path, allow_pickle=False) as data:
         if sorted(data.files) != ["x", "y"]:
