@@ -456,8 +456,10 @@ def check(
     backend: str = "local",
     limits: Limits | None = None,
     seed: int = DEFAULT_SEED,
+    uncapped: bool = False,
 ) -> RunRecord:
-    """Self-check one notebook as the grader would (quick profile by default)."""
+    """Self-check one notebook as the grader would (quick profile by default; ``uncapped``: without its fit
+    budget, as ``grade --uncapped-inconclusive`` repeats a run)."""
     path = Path(notebook)
     if path.is_dir():
         raise GradingError(f"{path}: is a folder, not a notebook (give the .ipynb, .py or .zip file)")
@@ -495,7 +497,7 @@ def check(
         late_policy=LatePolicy(),
         backend=sandbox,
     )
-    return grade_task(ctx, Task(Student("0", "self-check"), rubric, sub, None, note))
+    return grade_task(ctx, Task(Student("0", "self-check"), rubric, sub, None, note, uncapped=uncapped))
 
 
 def calibrate(

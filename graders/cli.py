@@ -103,6 +103,7 @@ def _check_table(run: RunRecord) -> Table:
         if c.hidden:
             continue
         sign = "[green]✔[/]" if c.passed and c.awarded >= c.points else ("[yellow]~[/]" if c.passed else "[red]✘[/]")
+        sign = "[yellow]?[/]" if c.inconclusive else sign
         table.add_row(
             sign,
             f"{escape(c.title)} [dim]({c.component.value})[/]",
@@ -128,6 +129,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         for a in run.adaptations:
             out.print(f"  • {a.kind}: {escape(a.detail)}")
     out.print(_check_table(run))
+    for c in run.checks:
+        if c.inconclusive and c.id == "metric":
+            out.print(f"[bold yellow]⚠ {escape(c.title)}: {escape(c.evidence)}[/]")
     out.print("[bold]predicted marks[/] (public checks only; viva marks are entered by the examiner):")
     for comp in Component:
         value = run.marks.get(comp)

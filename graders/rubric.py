@@ -77,18 +77,41 @@ class DataSpec(_Model):
 
 
 class ProfileSpec(_Model):
-    """Per-profile settings of an experiment."""
+    """Per-profile settings of an experiment.
 
-    epoch_cap: int = Field(0, ge=0, description="Cap on fit(epochs=...); 0 = none.")
+    A profile with a budget caps each ``fit()`` by its cost in gradient updates (batches), never by seconds or
+    by a count of epochs: a fit runs as written while the updates it asks for fit ``fit_updates``; only one
+    over it is cut, with the numbers said. The budget is the reference's own training (``reference_updates``)
+    times ``update_margin``, both stated here. A cut fit whose training loss was still falling faster than
+    ``improving_rate`` leaves the metric inconclusive rather than failed.
+    """
+
     train_size: int | None = Field(None, ge=1, description="Training samples served (subsample); None = all.")
     test_size: int | None = Field(None, ge=1, description="Test samples served; None = all.")
     holdout_size: int | None = Field(None, ge=1, description="Hidden holdout samples kept by the harness.")
-    fit_samples: int = Field(
+    reference_updates: int = Field(
         0,
         ge=0,
-        description="Samples fit() trains on per epoch (a seeded sample of the "
-        "student's arrays; what is loaded keeps the real sizes); 0 = all.",
+        description="Gradient updates the reference solution's training makes as written (its epochs x its "
+        "batches per epoch on the data this profile serves).",
     )
+    update_margin: float = Field(
+        0.0,
+        ge=0,
+        description="The budget per fit() as a multiple of reference_updates; 0 = no budget (fits run as written).",
+    )
+    improving_rate: float = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description="A cut fit whose training loss fell by more than this share over the last fifth of its epochs "
+        "was still improving at the cap: its metric is inconclusive.",
+    )
+
+    @property
+    def fit_updates(self) -> int:
+        """The budget of gradient updates per fit(); 0 = none."""
+        return round(self.reference_updates * self.update_margin)
 
 
 class Resources(_Model):

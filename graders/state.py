@@ -65,6 +65,7 @@ class Task:
     note: str = ""
     inputs: dict[str, str] = field(default_factory=dict, compare=False)  # graders.batch.inputs_of: what decided it
     writeups: tuple[WriteupText, ...] = ()  # answers handed in beside the notebook (graders.marking.writeups)
+    uncapped: bool = False  # repeated without the profile's fit budget (its metric was inconclusive under it)
 
     def limits(self, course: Limits) -> Limits:
         """The course's limits for this task's runs: the experiment's declared memory need raises the memory limit."""

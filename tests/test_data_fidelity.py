@@ -8,7 +8,6 @@ profile's time by training on a seeded sample, never by cutting what the noteboo
 
 from __future__ import annotations
 
-import inspect
 import json
 import shutil
 import sys
@@ -26,7 +25,7 @@ from graders.data.variants import load_variants
 from graders.paths import RUBRICS_DIR, RUNTIME_PACKAGE
 from graders.rubric import available_experiments, load_rubric
 from graders.steps.prepare import matched_variants
-from tests.job_spec import change_spec, kernel_spec
+from tests.job_spec import kernel_spec
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
@@ -181,60 +180,6 @@ def test_a_file_the_notebook_wrote_itself_is_never_replaced(kernel: Path) -> Non
     own.mkdir()
     (own / "HousingData.csv").write_text("mine\n", encoding="utf-8")
     assert datafiles.local(str(own / "HousingData.csv")) == str(own / "HousingData.csv")
-
-
-def _bound(**kwargs: Any) -> inspect.BoundArguments:
-    def fit(
-        self: Any,
-        x: Any = None,
-        y: Any = None,
-        epochs: int = 1,
-        sample_weight: Any = None,
-        validation_data: Any = None,
-        steps_per_epoch: Any = None,
-    ) -> None:
-        """A Keras-like fit signature."""
-
-    bound = inspect.signature(fit).bind(None, **kwargs)
-    bound.apply_defaults()
-    return bound
-
-
-def test_fit_trains_on_a_seeded_sample_per_epoch_in_the_quick_profile(kernel: Path) -> None:
-    change_spec(fit_samples=100)
-    x, y = np.arange(6000 * 4).reshape(6000, 4), np.arange(6000)
-    bound = _bound(x=x, y=pd.Series(y), validation_data=(x[:1000], y[:1000]))
-    shims._cap_samples(bound)
-    assert bound.arguments["x"].shape == (100, 4) and len(bound.arguments["y"]) == 100
-    assert (bound.arguments["x"][:, 0] // 4 == bound.arguments["y"].to_numpy()).all()  # rows stay paired
-    assert len(bound.arguments["validation_data"][0]) == 25
-    again = _bound(x=x, y=y)
-    shims._cap_samples(again)
-    assert (again.arguments["y"] == bound.arguments["y"].to_numpy()).all()  # seeded: the same every run
-    details = [n["detail"] for n in _noted(kernel) if n["kind"] == "fit_samples"]
-    assert "same shapes as the real dataset; fit() trained on 100 of the 6,000 samples" in details[0]
-
-
-def test_fit_leaves_arrays_alone_without_a_cap_and_names_an_empty_training_set(kernel: Path) -> None:
-    x = np.zeros((500, 3))
-    bound = _bound(x=x, y=np.zeros(500))
-    shims._cap_samples(bound)
-    assert bound.arguments["x"] is x
-    shims._cap_samples(_bound(x=np.zeros((0, 784)), y=np.zeros(0)))
-    assert [n["kind"] for n in _noted(kernel)] == ["empty_training_set"]
-
-
-def test_a_batch_iterator_gets_a_step_cap(kernel: Path) -> None:
-    class Flow:
-        batch_size = 32
-
-        def __len__(self) -> int:
-            return 1875
-
-    change_spec(fit_samples=8000)
-    bound = _bound(x=Flow())
-    shims._cap_samples(bound)
-    assert bound.arguments["steps_per_epoch"] == 250
 
 
 def test_kaggle_fashion_pixel_csvs_under_plain_names(tmp_path: Path) -> None:

@@ -42,8 +42,9 @@ files = ["toy.csv"]
 holdout = "toy"
 
 [profiles.quick]
-epoch_cap = 2
 holdout_size = 50
+reference_updates = 20
+update_margin = 2
 
 [metric]
 name = "mse"

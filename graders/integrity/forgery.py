@@ -26,6 +26,7 @@ split of its own gets no flag.
 from __future__ import annotations
 
 import math
+import re
 
 from graders.integrity.leakage import cell_numbers, where
 from graders.models import Artifacts, IntegrityFlag
@@ -124,3 +125,76 @@ def _evidence(art: Artifacts, rule: MetricRule, printed: float, measured: float,
             f"{where(patch.cell, cells) or 'a cell'}{said}"
         )
     return ". ".join(parts)
+
+
+# ---------------------------------------------------------------- the author's own run against ours
+
+# A test metric the saved outputs label as such ("Test accuracy: 0.86", "test MSE = 23.9"): never a training line.
+_SAVED_TEST = {
+    "accuracy": re.compile(r"\btest[ _\-]*acc(?:uracy)?\W{0,3}\s*[:=]?\s*\(?\s*(\d*\.\d+)", re.IGNORECASE),
+    "mse": re.compile(r"\btest[ _\-]*(?:mean[ _]squared[ _]error|mse)[^0-9\n]{0,30}?(\d+\.?\d*)", re.IGNORECASE),
+    "mae": re.compile(r"\btest[ _\-]*(?:mean[ _]absolute[ _]error|mae)[^0-9\n]{0,30}?(\d+\.?\d*)", re.IGNORECASE),
+}
+
+
+def saved_test_metric(notebook: object, name: str) -> float | None:
+    """The last test metric ``name`` the handed-in notebook's saved outputs show (the author's own run)."""
+    pattern = _SAVED_TEST.get(name)
+    if pattern is None or notebook is None:
+        return None
+    chunks = []
+    for cell in getattr(notebook, "cells", []):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream":
+                chunks.append(str(out.get("text", "")))
+            elif out.get("output_type") in ("execute_result", "display_data"):
+                chunks.append(str(out.get("data", {}).get("text/plain", "")))
+    found = pattern.findall("\n".join(chunks))
+    try:
+        return float(found[-1]) if found else None
+    except ValueError:
+        return None
+
+
+def _real(art: Artifacts, dataset: str) -> bool:
+    """The hidden set is of the real dataset, as the author's was (not a synthetic stand-in, not a variant's)."""
+    source = art.targets.dataset_source.get(dataset, "").lower()
+    return bool(source) and "synthetic" not in source and not art.targets.variant
+
+
+def discrepancy_flags(
+    art: Artifacts, rule: MetricRule, notebook: object = None, *, dataset: str = ""
+) -> list[IntegrityFlag]:
+    """The measured metric far worse than the one the notebook's own saved outputs show, on real data
+    (``dataset``: the one the hidden set is drawn from).
+
+    Not an accusation: the harness and the author's run disagree by more than a different test split explains
+    (the forged-numbers margins, and four standard errors of the hidden set for an accuracy), which an examiner
+    should look at (a cap, a data copy, a library version). A note on the examiner's sheet; marks are unchanged.
+    """
+    saved, measured = saved_test_metric(notebook, rule.name), art.metrics.get(rule.name)
+    if saved is None or measured is None or not _real(art, dataset) or art.evaluation is None:
+        return []
+    rows = max(1, art.evaluation.holdout_size)
+    if not _far_better(saved, measured, rows, True, rule):
+        return []
+    label = rule.label or rule.name
+    own = art.evaluation.own_split
+    mine = own.metrics.get(rule.name) if own is not None and own.reproduced else None
+    evidence = (
+        f"the notebook's saved outputs show {label} {format_metric(saved)} from its author's own run; the harness "
+        f"measures {format_metric(measured)} on the hidden test set ({rows:,} rows), further from it than a "
+        "different test split explains: worth a look (the training budget, the data copy served, library versions)"
+    )
+    return [
+        IntegrityFlag(
+            kind="measured_below_saved",
+            label="measured far below the author's own run",
+            severity="note",
+            evidence=evidence,
+            metric=rule.name,
+            printed=saved,
+            own_split=mine,
+            hidden=measured,
+        )
+    ]

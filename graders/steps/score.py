@@ -15,7 +15,7 @@ from packaging.utils import canonicalize_name
 
 from graders import __version__
 from graders.backends import runtime_env
-from graders.integrity.forgery import forgery_flags
+from graders.integrity.forgery import discrepancy_flags, forgery_flags
 from graders.integrity.leakage import leakage_flags
 from graders.marking.writeups.match import answer_sources, nothing_written
 from graders.models import (
@@ -48,8 +48,9 @@ def pending_columns(state: GradeState) -> set[Component]:
 
     The viva is held by an examiner (what the notebook's text answers is only a
     suggestion, counted when the course says so); Answers wait for the examiner
-    when the student wrote nothing to score; nothing handed in, or a harness
-    failure, leaves every column to be given.
+    when the student wrote nothing to score; a column with an inconclusive check
+    waits for a run without the quick profile's budget; nothing handed in, or a
+    harness failure, leaves every column to be given.
     """
     if state.status in (Status.missing, Status.sandbox_error):
         return set(Component)
@@ -57,6 +58,9 @@ def pending_columns(state: GradeState) -> set[Component]:
     art = state.artifacts
     if art is not None and nothing_written(answer_sources(art, state.task.rubric)):
         pending.add(Component.answers)
+    # A check the run could not decide (a fit cut by the quick profile's budget while still improving) leaves
+    # its column pending until the run is repeated without the budget: its points are not given, nor a 0.
+    pending.update(c.component for c in state.checks if c.inconclusive)
     return pending
 
 
@@ -100,7 +104,11 @@ def integrity_flags(state: GradeState) -> list[IntegrityFlag]:
     if art is None or not art.status.ran:
         return []
     notebook = sub.notebook if sub is not None else None
-    return forgery_flags(art, state.task.rubric.metric, notebook) + leakage_flags(art.probe, notebook)
+    rule = state.task.rubric.metric
+    forged = forgery_flags(art, rule, notebook)
+    dataset = state.task.rubric.data.holdout
+    disagrees = [] if forged else discrepancy_flags(art, rule, notebook, dataset=dataset)  # forgery explains it
+    return forged + disagrees + leakage_flags(art.probe, notebook)
 
 
 def provenance(state: GradeState) -> Provenance | None:

@@ -3,7 +3,7 @@
 ``make_notebooks.py`` writes ``notebooks/<name>.<suffix>`` from these cells;
 ``test_realistic.py`` grades every notebook in the quick profile and asserts
 its status, the reason's wording and which shims acted (run.adaptations).
-Each notebook is tiny (small models, the quick profile's data and epoch caps).
+Each notebook is tiny (small models, the quick profile's data and training budget).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ CASES: list[Case] = [
         "b_colab_drive",
         "from google.colab import drive\ndrive.mount('/content/drive')\ndf = pd.read_csv('/content/drive/MyDrive/DL Lab/HousingData.csv')\n"
         + B_FILLNA,
-        kinds=("colab", "file_variant", "epoch_cap", "keras_runtime"),
+        kinds=("colab", "file_variant", "keras_runtime"),
     ),
     boston("b_colab_content", "df = pd.read_csv('/content/BostonHousing.csv')", kinds=("file_alias",)),
     boston(
@@ -321,7 +321,7 @@ CASES: list[Case] = [
             "model = Sequential()\nmodel.add(Dense(64, input_dim=13, activation='relu'))\nmodel.add(Dense(1))\n"
             "model.compile(optimizer=Adam(lr=0.01, decay=1e-5), loss='mean_squared_error')\nmodel.fit(X_train, y_train, epochs=200, batch_size=32, verbose=1)",
         ),
-        ("keras_runtime", "keras2_compat", "epoch_cap"),
+        ("keras_runtime", "keras2_compat"),
         details=("tf-keras", "lr=0.01"),
     ),
     Case(
@@ -336,7 +336,7 @@ CASES: list[Case] = [
             "model = tf.keras.Sequential([tf.keras.layers.Dense(32, activation='relu', input_shape=(13,)), tf.keras.layers.Dense(1)])\n"
             "model.compile(optimizer='adam', loss='mse')\nmodel.fit_generator(batches(X_train, y_train), steps_per_epoch=12, epochs=150)",
         ),
-        ("keras_runtime", "epoch_cap"),
+        ("keras_runtime",),
         details=("fit_generator",),
     ),
     Case(
@@ -369,7 +369,7 @@ CASES: list[Case] = [
             "pipeline = Pipeline(estimators)\nkfold = KFold(n_splits=3)\nresults = cross_val_score(pipeline, X, Y, cv=kfold)\n"
             "print('Standardized: %.2f (%.2f) MSE' % (results.mean(), results.std()))",
         ),
-        ("keras_runtime", "keras2_compat", "file_variant", "epoch_cap"),
+        ("keras_runtime", "keras2_compat", "file_variant"),
         details=("KerasRegressor",),
     ),
     # -- removed scikit-learn / pandas APIs, scikit-learn-only work
@@ -418,15 +418,15 @@ CASES: list[Case] = [
         "boston",
         "completed",
         (B_IMPORTS, "df = pd.read_csv('BostonHousing.csv')", B_SPLIT, B_MODEL.replace("epochs=100", "epochs=500")),
-        ("epoch_cap",),
-        details=("epochs=500",),
+        ("fit_budget",),
+        details=("fit(epochs=500) trained",),
     ),
     # -- Fashion-MNIST
     fashion(
         "f_tf_keras_import",
         F_LOAD,
         F_MODEL,
-        kinds=("dataset_served", "epoch_cap", "keras_runtime"),
+        kinds=("dataset_served", "fit_budget", "keras_runtime"),
         details=("Keras 3",),
     ),
     fashion(
@@ -452,7 +452,7 @@ CASES: list[Case] = [
         "gen = ImageDataGenerator(rescale=1.0 / 255, width_shift_range=0.05)\n"
         "model.fit_generator(gen.flow(x_train, y_train_c, batch_size=128), steps_per_epoch=len(x_train) // 128, epochs=30)",
         "pred = model.predict_classes(x_test)\nprint('accuracy', (pred == y_test).mean())",
-        kinds=("keras_runtime", "epoch_cap", "keras2_compat"),
+        kinds=("keras_runtime", "fit_budget", "keras2_compat"),
         details=("tf-keras", "predict_classes"),
     ),
     fashion(
@@ -541,7 +541,7 @@ CASES: list[Case] = [
             I_VECTORIZE,
             I_MODEL,
         ),
-        ("dataset_served", "epoch_cap"),
+        ("dataset_served",),
     ),
     Case(
         "i_word_index",

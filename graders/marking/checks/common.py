@@ -6,6 +6,7 @@ Points per check id come from the experiment's rubric.toml ``[points]``.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pytest
 
@@ -13,7 +14,7 @@ from graders.marking.checks.plugin import Award
 from graders.marking.writeups.match import answer_sources, evidence
 from graders.models import COMPONENT_MAX, Artifacts, Status
 from graders.reports.sheet import format_metric
-from graders.rubric import Rubric
+from graders.rubric import Band, Rubric
 
 
 def _reference(art: Artifacts, name: str) -> float | None:
@@ -33,35 +34,127 @@ def check_runs(art: Artifacts, award: Award) -> None:
         award.evidence = f"ran to the end only past an error: {drift[0]}"
 
 
+@dataclass(frozen=True)
+class MetricOutcome:
+    """Where the trusted metric lands against the calibrated reference (shared by the checks that depend on it)."""
+
+    value: float | None
+    reference: float | None
+    band: Band | None  # the tightest band met; None when none is (or nothing was measured)
+    evidence: str  # what the metric check says
+    improving: str  # a cut fit still improving at the budget, in words ("" when not)
+
+    @property
+    def inconclusive(self) -> bool:
+        """A cut fit still improving, short of the top band: the cap, not the model, may be why."""
+        return bool(self.improving) and self.value is not None and (self.band is None or self.band.fraction < 1)
+
+    @property
+    def reaches_a_band(self) -> bool:
+        """The model earns at least the metric's lowest band."""
+        return self.band is not None
+
+
+def metric_outcome(art: Artifacts, rubric: Rubric) -> MetricOutcome:
+    """The metric's band, its evidence, and whether a budget cut leaves it undecided."""
+    rule = rubric.metric
+    label = rule.label or rule.name
+    value = art.metrics.get(rule.name)
+    reference = _reference(art, rule.name)
+    variant = f" ({art.targets.variant})" if art.targets.variant else ""
+    improving = still_improving(art, rubric)
+    if value is None:
+        return MetricOutcome(
+            None, reference, None, f"no {label} measured: {art.reason or 'no trained model was evaluated'}", improving
+        )
+    if reference is None:
+        return MetricOutcome(value, None, None, f"no calibrated reference {label} for the {art.profile} profile", "")
+    op = "≥" if rule.higher_is_better else "≤"
+    for band in rule.bands:
+        threshold = rule.target(reference, band)
+        if rule.meets(value, threshold):
+            sign = "−" if rule.higher_is_better else "+"
+            margin = f"{band.margin:g}" if rule.margin_kind == "absolute" else f"{band.margin:.0%}"
+            evidence = (
+                f"{label} {format_metric(value)}, target {op} {format_metric(threshold)} = reference "
+                f"{format_metric(reference)} {sign} {margin}{variant}"
+            )
+            return MetricOutcome(value, reference, band, evidence, improving)
+    loosest = rule.target(reference, rule.bands[-1])
+    evidence = (
+        f"{label} {format_metric(value)}, target {op} {format_metric(loosest)} "
+        f"(reference {format_metric(reference)}{variant})"
+    )
+    return MetricOutcome(value, reference, None, evidence, improving)
+
+
+def still_improving(art: Artifacts, rubric: Rubric) -> str:
+    """The evidence that the model's fit was cut by the profile's budget while its loss was still falling fast.
+
+    The last fit() trained the model that was scored. Its own history decides: the mean training loss of its
+    last fifth of epochs against the fifth before, a fall of more than the profile's ``improving_rate``.
+    """
+    profile = rubric.profiles.get(art.profile)
+    fit = art.fits[-1] if art.fits else None
+    if profile is None or fit is None or not fit.cut:
+        return ""
+    losses = [v for v in fit.losses if math.isfinite(v)]
+    if len(losses) < 2 or len(losses) != len(fit.losses):
+        return ""
+    k = max(1, len(losses) // 5)
+    before, last = losses[-2 * k : -k] if len(losses) >= 2 * k else losses[:-k], losses[-k:]
+    start, end = sum(before) / len(before), sum(last) / len(last)
+    if start <= 0 or (start - end) / start <= profile.improving_rate:
+        return ""
+    asked = f"{fit.updates_asked:,}" if fit.updates_asked is not None else "more"
+    return (
+        f"the {art.profile} profile cut fit() to {fit.updates or 0:,} of the {asked} updates it asked for, and its "
+        f"training loss was still falling at the cut: {start:.4g} → {end:.4g} ({(start - end) / start:.0%}) over its "
+        f"last {k} epoch(s), more than the {profile.improving_rate:.0%} that counts as settled"
+    )
+
+
+def _predicted(outcome: MetricOutcome) -> str:
+    if outcome.band is None:
+        return "below the lowest band so far"
+    return f"{outcome.band.fraction:.0%} of the metric points so far, at least"
+
+
 @pytest.mark.check("metric", title="Model quality on the hidden test set")
 def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
     """The trusted metric meets the target set relative to the calibrated reference."""
     rule = rubric.metric
     label = rule.label or rule.name
     award.hint = f"Improve {label}: compare your preprocessing, architecture and epochs with the manual's."
-    value = art.metrics.get(rule.name)
-    reference = _reference(art, rule.name)
-    variant = f" ({art.targets.variant})" if art.targets.variant else ""
-    assert value is not None, f"no {label} measured: {art.reason or 'no trained model was evaluated'}"
-    assert reference is not None, f"no calibrated reference {label} for the {art.profile} profile"
-    for band in rule.bands:
-        threshold = rule.target(reference, band)
-        if rule.meets(value, threshold):
-            award.fraction = band.fraction
-            op = "≥" if rule.higher_is_better else "≤"
-            sign = "−" if rule.higher_is_better else "+"
-            margin = f"{band.margin:g}" if rule.margin_kind == "absolute" else f"{band.margin:.0%}"
-            award.evidence = (
-                f"{label} {format_metric(value)}, target {op} {format_metric(threshold)} = reference "
-                f"{format_metric(reference)} {sign} {margin}{variant}"
-            )
-            return
-    loosest = rule.target(reference, rule.bands[-1])
-    op = "≥" if rule.higher_is_better else "≤"
-    raise AssertionError(
-        f"{label} {format_metric(value)}, target {op} {format_metric(loosest)} "
-        f"(reference {format_metric(reference)}{variant})"
+    outcome = metric_outcome(art, rubric)
+    if outcome.inconclusive:
+        award.inconclusive = True
+        award.hint = "Inconclusive under the quick profile's training budget: the full profile decides this mark."
+        award.evidence = (
+            f"inconclusive: {outcome.evidence}; predicted {_predicted(outcome)}, but {outcome.improving}; "
+            "pending until the run is repeated without the budget"
+        )
+        return
+    assert outcome.band is not None, outcome.evidence
+    award.fraction = outcome.band.fraction
+    award.evidence = outcome.evidence
+
+
+def _needs_a_band(art: Artifacts, rubric: Rubric, award: Award, what: str) -> bool:
+    """The efficiency and "numbers match" half-marks go only to a model that reaches the metric's lowest band.
+
+    True when the check may go on; an inconclusive metric leaves the check inconclusive (pending) too; a model
+    below every band fails it, with the reason on the sheet.
+    """
+    outcome = metric_outcome(art, rubric)
+    if outcome.inconclusive:
+        award.inconclusive = True
+        award.evidence = f"inconclusive with the metric: {what} is marked once the metric is decided"
+        return False
+    assert outcome.band is not None, (
+        f"{what} is marked only for a model that reaches the metric's lowest band ({outcome.evidence})"
     )
+    return True
 
 
 @pytest.mark.check("structure", title="Required network structure")
@@ -87,7 +180,7 @@ def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
         assert out.activation in spec.output_activation, (
             f"output activation '{out.activation}', expected {' or '.join(spec.output_activation)}"
         )
-    loss = art.compile.get("loss", "").lower()
+    loss = compiled_loss(art)
     if spec.losses:
         assert any(name in loss for name in spec.losses), (
             f"loss '{loss or 'unknown'}', expected {' or '.join(spec.losses)}"
@@ -95,10 +188,25 @@ def check_structure(art: Artifacts, rubric: Rubric, award: Award) -> None:
     award.evidence = f"{len(art.architecture)} layers, output {out.units} × {out.activation}, loss {loss or 'n/a'}"
 
 
+def compiled_loss(art: Artifacts) -> str:
+    """The loss the model was compiled with, by name, however it was spelt.
+
+    The saved file names a string loss; a function object (``loss=losses.binary_crossentropy``) is saved as
+    ``function``, and a ``Loss`` object by its class: the kernel's record of the fit names the function either way.
+    """
+    saved = str(art.compile.get("loss", "") or "").lower()
+    recorded = next((f.loss for f in reversed(art.fits) if f.loss), "").lower()
+    if recorded and (not saved or saved in ("function", "lossfunctionwrapper") or saved.startswith("<")):
+        return recorded
+    return saved or recorded
+
+
 @pytest.mark.check("efficiency", title="Efficiency against the reference")
 def check_efficiency(art: Artifacts, rubric: Rubric, award: Award) -> None:
-    """Parameters and training time stay within the rubric's multiples of the reference."""
+    """Parameters and training time stay within the rubric's multiples of the reference, for a model that learns."""
     award.hint = "A far bigger model or far longer training than the reference is not better engineering."
+    if not _needs_a_band(art, rubric, award, "efficiency"):
+        return
     ref_params = art.targets.total_params
     assert art.total_params > 0, "no model to measure"
     max_params = rubric.efficiency.get("max_params_ratio", 5.0) * ref_params
@@ -126,20 +234,23 @@ def check_efficiency(art: Artifacts, rubric: Rubric, award: Award) -> None:
 
 @pytest.mark.check("honest", title="Reported numbers match the measured ones")
 def check_honest(art: Artifacts, rubric: Rubric, award: Award) -> None:
-    """What the notebook printed is not far better than what the harness measured."""
+    """What the notebook printed is not far better than what the harness measured, for a model that learns."""
     award.hint = "Report the numbers your model really achieves."
     name = rubric.metric.name
     printed, measured = art.printed.get(name), art.metrics.get(name)
     assert measured is not None, "nothing measured to compare with"
+    if printed is not None:  # a printed number far better than the truth fails first, whatever the band
+        slack = 0.05 if rubric.metric.margin_kind == "absolute" else 0.5 * abs(measured)
+        better = printed - measured if rubric.metric.higher_is_better else measured - printed
+        assert better <= slack, (
+            f"printed {name} {format_metric(printed)}, but the model measures {format_metric(measured)} on the hidden "
+            f"test set{_own_split_words(art, name, printed)}"
+        )
+    if not _needs_a_band(art, rubric, award, "whether the printed numbers match"):
+        return
     if printed is None:
         award.evidence = f"no {name} printed; measured {format_metric(measured)}"
         return
-    slack = 0.05 if rubric.metric.margin_kind == "absolute" else 0.5 * abs(measured)
-    better = printed - measured if rubric.metric.higher_is_better else measured - printed
-    assert better <= slack, (
-        f"printed {name} {format_metric(printed)}, but the model measures {format_metric(measured)} on the hidden "
-        f"test set{_own_split_words(art, name, printed)}"
-    )
     award.evidence = f"printed {format_metric(printed)}, measured {format_metric(measured)}"
 
 

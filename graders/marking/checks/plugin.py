@@ -34,6 +34,7 @@ class Award:
     fraction: float = 1.0
     evidence: str = ""
     hint: str = ""
+    inconclusive: bool = False  # the run cannot decide the check: its points are pending, not 0
 
 
 @dataclass
@@ -116,7 +117,8 @@ def _results(plugin: CheckPlugin, rubric: Rubric) -> list[CheckResult]:
     for collected in plugin.results.values():
         component, points = table[collected.check_id]
         share = points / counts[collected.check_id]
-        fraction = min(1.0, max(0.0, collected.award.fraction)) if collected.passed else 0.0
+        inconclusive = collected.passed and collected.award.inconclusive
+        fraction = min(1.0, max(0.0, collected.award.fraction)) if collected.passed and not inconclusive else 0.0
         out.append(
             CheckResult(
                 id=collected.check_id,
@@ -124,10 +126,11 @@ def _results(plugin: CheckPlugin, rubric: Rubric) -> list[CheckResult]:
                 component=component,
                 points=round(share, 4),
                 awarded=round(share * fraction, 4),
-                passed=collected.passed,
+                passed=collected.passed and not inconclusive,
                 evidence=collected.award.evidence or collected.failure,
                 hint=collected.award.hint if not collected.passed or fraction < 1 else "",
                 hidden=collected.hidden,
+                inconclusive=inconclusive,
             )
         )
     return out

@@ -144,8 +144,8 @@ class JobSpec(_Spec):
     output_bytes: int
     probe_seconds: float = 120.0
     profile: str
-    epoch_cap: int = 0
-    fit_samples: int = 0  # quick profile: fit() trains on at most this many samples per epoch (0 = all)
+    # Quick profile: the gradient updates (batches) one fit() may make; a fit over it is cut (0 = none).
+    fit_updates: int = 0
     seed: int
     keras_datasets: dict[str, str] = Field(default_factory=dict)  # loader name -> file under the data root
     dataset_source: dict[str, str] = Field(default_factory=dict)
@@ -285,6 +285,11 @@ class FitRecord(_Untrusted):
     cell: int | None = None  # the execution count (In [n]) of the cell that called fit()
     names: list[str] = Field(default_factory=list)  # the notebook's names for x (e.g. "X_train")
     rows_hashed: int = 0  # distinct training rows fingerprinted (integrity evidence)
+    loss: str = ""  # the compiled loss by name, also when given as a function or Loss object
+    updates_asked: int | None = None  # gradient updates the call asked for (None: an iterator of unknown length)
+    updates: int | None = None  # gradient updates it was allowed under the profile's budget
+    cut: str = ""  # how the budget cut the call ("" when it ran as written)
+    losses: list[float] = Field(default_factory=list)  # the call's own training loss, one per epoch
 
 
 class CallRecord(_Untrusted):

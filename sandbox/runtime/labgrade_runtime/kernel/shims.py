@@ -4,12 +4,12 @@ Installed by the runner as the kernel's first (hidden) cell:
 
 * ``keras.datasets.*.load_data`` (Keras 3, ``tf.keras`` and tf-keras) serve the
   harness's own files for the profile instead of downloading (``kerasdata``);
-* ``Model.fit`` caps epochs in the quick profile and trains on a seeded
-  sample of the student's own arrays per epoch (what the notebook loads keeps
-  the real dataset's shapes in every profile: the time is saved here, never at
-  load time); keeps one line per epoch, and records the trained model, its
-  training inputs' shape and scale, and its history for the probe;
-  ``Model.evaluate`` scores a seeded sample in the quick profile too;
+* ``Model.fit`` runs as written while it fits the quick profile's budget of
+  gradient updates, and a fit over it is cut to the budget in batches per
+  epoch (``budget``; what the notebook loads keeps the real dataset's shapes
+  in every profile: the time is saved here, never at load time); keeps one
+  line per epoch, and records the trained model, its loss, its training
+  inputs' shape and scale, its updates and its history for the probe;
 * the offline/headless environment of real students' notebooks, each in its
   own module: course files under any name or path (``datafiles``,
   ``derived``), downloads (``network``), removed scikit-learn APIs
@@ -37,7 +37,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from labgrade_runtime.kernel import hooks, kerasdata, watch
+from labgrade_runtime.kernel import budget, hooks, kerasdata, watch
 from labgrade_runtime.kernel.state import JOB, STATE, note
 
 _FIT_MODULES = {
@@ -124,150 +124,15 @@ def _input_stats(x: Any, y: Any) -> tuple[dict[str, Any] | None, dict[str, Any] 
     return stats[0], stats[1]
 
 
-def _cap_epochs(bound: inspect.BoundArguments) -> None:
-    cap = JOB.spec.epoch_cap
-    if not cap:
-        return
-    asked = bound.arguments.get("epochs", 1)
-    if isinstance(asked, int) and asked > cap:
-        bound.arguments["epochs"] = int(cap)
-        note("epoch_cap", f"fit(epochs={asked}) capped to {cap} epochs ({JOB.spec.profile} profile)", once=False)
-
-
-def _length(a: Any) -> int | None:
-    """How many samples an array-like holds (the first dimension), or None for a generator or dataset."""
-    if isinstance(a, dict):
-        lengths = {_length(v) for v in a.values()}
-        return lengths.pop() if len(lengths) == 1 else None
-    if isinstance(a, (list, tuple)) and a and all(hasattr(v, "shape") for v in a):
-        lengths = {_length(v) for v in a}
-        return lengths.pop() if len(lengths) == 1 else None
-    shape = getattr(a, "shape", None)
-    if shape is None or not len(shape) or shape[0] is None:
-        return None
-    return int(shape[0])
-
-
-def _take(a: Any, rows: Any) -> Any:
-    """The samples ``rows`` of an array-like (numpy, pandas, sparse, a tensor; a list or dict of them)."""
-    if a is None:
-        return None
-    if isinstance(a, dict):
-        return {k: _take(v, rows) for k, v in a.items()}
-    if isinstance(a, (list, tuple)):
-        return type(a)(_take(v, rows) for v in a)
-    if hasattr(a, "iloc"):
-        return a.iloc[rows]
-    if type(a).__module__.startswith("numpy") or hasattr(a, "tocsr"):
-        return a[rows]
-    import numpy as np
-
-    return np.asarray(a)[rows]  # a framework tensor: its values
-
-
-def _sample(n: int, size: int, salt: int) -> Any:
-    """A seeded sample of ``size`` of ``n`` sample positions, in random order (fit shuffles anyway)."""
-    import numpy as np
-
-    return np.random.RandomState(JOB.spec.seed + salt).permutation(n)[:size]
-
-
-def _cap_samples(bound: inspect.BoundArguments) -> None:
-    """Quick profile: fit() trains on a seeded ``fit_samples`` of the student's samples per epoch.
-
-    The notebook loaded the real dataset's shapes (a ``reshape(60000, 784)`` or an ``x[10000:]``
-    works as its author ran it); the time the quick profile saves is saved here. Arrays are
-    sliced; a batch iterator (``ImageDataGenerator.flow``, a ``PyDataset``) gets a step cap.
-    Validation data is sampled to a quarter of that. An empty training set is said, not trained silently.
-    """
-    args = bound.arguments
-    x, n = args.get("x"), _length(args.get("x"))
-    if n == 0:
+def _note_empty(bound: inspect.BoundArguments) -> None:
+    """An empty training set is said, not trained silently."""
+    if budget.length(bound.arguments.get("x")) == 0:
         note(
             "empty_training_set",
             "fit() was given 0 training samples (an empty x): nothing was trained; "
             "the data the notebook loaded has the real dataset's shapes, so its own code left x empty",
             once=False,
         )
-        return
-    cap, profile = JOB.spec.fit_samples, JOB.spec.profile
-    if not cap:
-        return
-    if n is None:
-        _cap_steps(bound, cap)
-    elif n > cap and _length(args.get("y")) in (None, n) and (args.get("y") is not None or not isinstance(x, dict)):
-        rows = _sample(n, cap, 0)
-        for key in ("x", "y", "sample_weight"):
-            if _length(args.get(key)) == n:
-                args[key] = _take(args[key], rows)
-        note(
-            "fit_samples",
-            f"same shapes as the real dataset; fit() trained on {cap:,} of the {n:,} samples "
-            f"it was given per epoch (a seeded sample) in the {profile} profile",
-            once=False,
-        )
-    val = args.get("validation_data")
-    if isinstance(val, (list, tuple)) and 2 <= len(val) <= 3 and (_length(val[0]) or 0) > max(1, cap // 4):
-        m, size = _length(val[0]) or 0, max(1, cap // 4)
-        if all(_length(part) == m for part in val if part is not None):
-            args["validation_data"] = type(val)(_take(part, _sample(m, size, 1)) for part in val)
-            note(
-                "fit_samples",
-                f"fit() validated on {size:,} of the {m:,} validation samples (a seeded sample) "
-                f"in the {profile} profile",
-            )
-
-
-def _cap_steps(bound: inspect.BoundArguments, cap: int) -> None:
-    """A batch iterator of known length and batch size: at most ``cap`` samples' worth of steps per epoch."""
-    x = bound.arguments.get("x")
-    batch = getattr(x, "batch_size", None)
-    try:
-        batches = len(x)  # type: ignore[arg-type]
-    except TypeError:
-        return
-    if not isinstance(batch, int) or batch <= 0 or batches * batch <= cap:
-        return
-    steps = max(1, -(-cap // batch))
-    asked = bound.arguments.get("steps_per_epoch")
-    if asked is None or (isinstance(asked, int) and asked > steps):
-        bound.arguments["steps_per_epoch"] = steps
-        note(
-            "fit_samples",
-            f"same shapes as the real dataset; fit() trained on {steps} batches of {batch} "
-            f"per epoch (of {batches}) in the {JOB.spec.profile} profile",
-            once=False,
-        )
-
-
-def _wrap_evaluate(evaluate: Callable[..., Any]) -> Callable[..., Any]:
-    """Quick profile: evaluate() on a seeded quarter of ``fit_samples`` of the student's arrays (its own metric)."""
-    signature = inspect.signature(evaluate)
-
-    def evaluate_sampled(self: Any, *args: Any, **kwargs: Any) -> Any:
-        cap = max(1, JOB.spec.fit_samples // 4)
-        try:
-            bound = signature.bind(self, *args, **kwargs)
-        except TypeError:
-            return evaluate(self, *args, **kwargs)
-        x, y = bound.arguments.get("x"), bound.arguments.get("y")
-        n = _length(x)
-        if JOB.spec.fit_samples and n is not None and n > cap and _length(y) in (None, n):
-            rows = _sample(n, cap, 2)
-            for key in ("x", "y", "sample_weight"):
-                if _length(bound.arguments.get(key)) == n:
-                    bound.arguments[key] = _take(bound.arguments[key], rows)
-            note(
-                "evaluate_samples",
-                f"evaluate() scored {cap:,} of the {n:,} samples it was given (a seeded "
-                f"sample) in the {JOB.spec.profile} profile; the grade comes from the hidden holdout",
-            )
-        return evaluate(*bound.args, **bound.kwargs)
-
-    evaluate_sampled.__wrapped__ = evaluate  # type: ignore[attr-defined]
-    evaluate_sampled._labgrade = True  # type: ignore[attr-defined]
-    evaluate_sampled.__doc__ = evaluate.__doc__
-    return evaluate_sampled
 
 
 def _quiet_progress(bound: inspect.BoundArguments) -> None:
@@ -282,10 +147,9 @@ def _wrap_fit(fit: Callable[..., Any], runtime: str) -> Callable[..., Any]:
     def fit_recorded(self: Any, *args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
-        _cap_epochs(bound)
         _quiet_progress(bound)
         x_stats, y_stats = _input_stats(bound.arguments.get("x"), bound.arguments.get("y"))
-        _cap_samples(bound)
+        _note_empty(bound)
         record = {
             "runtime": runtime,
             "x": x_stats,
@@ -293,10 +157,13 @@ def _wrap_fit(fit: Callable[..., Any], runtime: str) -> Callable[..., Any]:
             "epochs": bound.arguments.get("epochs"),
             "validation_split": bound.arguments.get("validation_split"),
             "has_validation_data": bound.arguments.get("validation_data") is not None,
+            "loss": budget.loss_name(self),
         }
-        watch.on_fit(self, bound.arguments, record)
+        watch.on_fit(self, bound.arguments, record)  # the rows the notebook gave, before any cut
+        cut = budget.plan(bound.arguments, record)
         start, start_cpu = time.perf_counter(), time.process_time()
-        history = fit(*bound.args, **bound.kwargs)
+        with budget.quiet_cut(cut):
+            history = fit(*bound.args, **bound.kwargs)
         record["seconds"] = time.perf_counter() - start
         # CPU time is what the efficiency check compares: it does not grow when other jobs share the host.
         record["cpu_seconds"] = time.process_time() - start_cpu
@@ -305,6 +172,7 @@ def _wrap_fit(fit: Callable[..., Any], runtime: str) -> Callable[..., Any]:
         hist = getattr(history, "history", None)
         if isinstance(hist, dict):
             STATE["histories"].append({k: [float(v) for v in vals] for k, vals in hist.items()})
+            record["losses"] = [float(v) for v in hist.get("loss", [])]
         return history
 
     fit_recorded.__wrapped__ = fit  # type: ignore[attr-defined]
@@ -321,8 +189,6 @@ def _patch_model_module(module: ModuleType) -> None:
     if model_cls is None or getattr(model_cls.fit, "_labgrade", False):
         return
     model_cls.fit = _wrap_fit(model_cls.fit, runtime)
-    if not getattr(model_cls.evaluate, "_labgrade", False):
-        model_cls.evaluate = _wrap_evaluate(model_cls.evaluate)
     keras2.patch_model_class(model_cls)
     watch.patch_model_class(model_cls)
     _note_runtime(runtime)
