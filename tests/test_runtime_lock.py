@@ -183,3 +183,27 @@ def test_the_runtime_module_builds_and_reports_from_the_command_line(built: Path
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(str(built)) and "as locked" in proc.stdout and "building" not in proc.stdout
+
+
+@pytest.mark.parametrize("python", [sys.executable, "/nonexistent/bin/python"])
+def test_a_runtime_that_is_not_the_lock_stops_the_grade_in_one_line(tmp_path: Path, python: str) -> None:
+    """$LABGRADE_RUNTIME_PYTHON naming an interpreter that is not the lock (the harness's own, newer packages) or no
+    interpreter at all: `labgrade check` stops before running anything, one line and exit 2, saying what to do."""
+    notebook = tmp_path / "boston.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")]), notebook)
+    env = {**os.environ, runtime_env.PYTHON_ENV: python}
+    proc = subprocess.run(
+        [sys.executable, "-m", "graders.cli", "check", str(notebook), "--experiment", "boston", "--backend", "local"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("labgrade: error: the grading runtime at " + python)
+    if python == sys.executable:
+        assert "does not match" in line and "pip install --require-hashes -r" in line
+    else:
+        assert "does not start" in line

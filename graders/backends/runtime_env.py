@@ -114,7 +114,10 @@ def installed_versions(python: str | Path) -> dict[str, str]:
         "import json, importlib.metadata as m\n"
         "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions() if d.metadata['Name']}))"
     )
-    proc = subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True, check=False)
+    try:
+        proc = subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise RuntimeEnvError(f"the grading runtime at {python} does not start: {exc.strerror}") from None
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeEnvError(f"the grading runtime at {python} does not start: {last}")
@@ -147,7 +150,7 @@ def ensure(
     """The checked interpreter of the lock's environment, built first if it is not there (or ``rebuild``)."""
     lock = lock or lock_path()
     target = env_dir(cache, lock)
-    fix = f"remove {target} and run again to rebuild it from the lock"
+    fix = "rebuild it from the lock with `python -m graders.backends.runtime_env --rebuild`"
     if rebuild or not (target / MARKER).is_file():
         with _build_lock(target):
             if rebuild or not (target / MARKER).is_file():  # another builder may have finished meanwhile
