@@ -6,11 +6,14 @@ report(course=...)           re-render every report from the gradebook (runs not
 override(course=..., ...)    record an examiner's change, kept as history
 export(course=..., out=...)  one CSV row per student x experiment
 calibrate(experiment=...)    run the reference solution, store its targets
+calibrate_course(course=...) the same on a course's own data, its targets written beside the course
+fetch_data(course=...)       the real Keras datasets into the course's data folder, verified
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +24,7 @@ from graders import backends, batch, submissions
 from graders.backends import Sandbox
 from graders.backends.base import Limits
 from graders.config import CourseConfig, GradeSettings, Overrides, load_course
+from graders.data.fetch import Fetched, fetch
 from graders.desk.marks_import import MarkEntry, MarksError, Refusal, history_rows, read_marks_csv, revert
 from graders.executors import ExecutorError
 from graders.executors.grading import session_context
@@ -40,7 +44,7 @@ from graders.reports.exports import (
 )
 from graders.reports.model import load_class_marks
 from graders.reports.pages import class_summary as summary_lines
-from graders.rubric import REFERENCE_KEYS, Rubric, load_rubric, targets_path
+from graders.rubric import REFERENCE_KEYS, Rubric, course_targets_path, load_rubric, targets_path
 from graders.state import ClassState, GradeContext, Task
 from graders.steps import integrity
 from graders.steps.report import report as render_class
@@ -506,7 +510,6 @@ def calibrate(
     """Run reference/<id>/solution.ipynb (and each variant's solution) under a profile; store their metrics as
     the targets."""
     rubric: Rubric = load_rubric(experiment)
-    folder = rubric.folder.parent.parent / "reference" / experiment
     sandbox, _ = choose_backend(backend)
     ctx = GradeContext(
         course="calibration",
@@ -516,6 +519,75 @@ def calibrate(
         late_policy=LatePolicy(),
         backend=sandbox,
     )
+    run = _reference_runs(ctx, rubric)
+    path = targets_path(experiment, profile)
+    path.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+    return run
+
+
+def calibrate_course(
+    *,
+    course: Path | str,
+    experiments: list[str] | None = None,
+    profile: str | None = None,
+    backend: str | None = None,
+    progress: Callable[[str, dict[str, object]], None] | None = None,
+) -> dict[str, Path]:
+    """Run the reference solutions on the course's own data (its ``data`` folder, its seed); write each
+    experiment's targets beside the course (``targets/<id>-<profile>.json``), which its grading then uses.
+
+    The targets are part of every run's scoring key: the next ``grade`` re-scores the class against them
+    from the stored artifacts, without running a notebook again.
+    """
+    cfg = load_course(course)
+    for exp in experiments or []:
+        if exp not in cfg.experiments:
+            raise GradingError(f"experiment {exp!r} is not in {cfg.source} (has: {', '.join(cfg.experiments)})")
+    chosen = profile or cfg.profile
+    sandbox, _ = choose_backend(backend or cfg.backend)
+    ctx = GradeContext(
+        course="calibration",
+        profile=chosen,
+        seed=cfg.seed,
+        limits=Limits(cell_seconds=3600, wall_seconds=7200, memory_mb=cfg.limits.memory_mb),
+        late_policy=LatePolicy(),
+        backend=sandbox,
+        real_data=cfg.data,
+    )
+    written: dict[str, Path] = {}
+    for exp in experiments or cfg.enabled:
+        run = {**_reference_runs(ctx, load_rubric(exp)), "course": cfg.name}
+        path = course_targets_path(cfg.targets_dir, exp, chosen)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tmp.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)  # a grade reading the targets meanwhile sees the old file or the new, never half
+        written[exp] = path
+        if progress is not None:
+            progress(exp, run)
+    return written
+
+
+def fetch_data(
+    *,
+    course: Path | str,
+    datasets: list[str] | None = None,
+    base_url: str | None = None,
+    keras_source: Path | None = None,
+    progress: Callable[[Fetched], None] | None = None,
+) -> tuple[Path, list[Fetched]]:
+    """Download the real Keras datasets the experiments declare into the course's ``data`` folder, verified."""
+    cfg = load_course(course)
+    if cfg.data is None:
+        raise GradingError(f'{cfg.source}: no `data` folder to fetch into; add `data = "data"` under [course]')
+    if cfg.data.exists() and not cfg.data.is_dir():
+        raise GradingError(f"{cfg.data}: the course's `data` is a file; it must be a folder")
+    return cfg.data, fetch(cfg.data, only=datasets, base_url=base_url, source=keras_source, progress=progress)
+
+
+def _reference_runs(ctx: GradeContext, rubric: Rubric) -> dict[str, object]:
+    """The reference solution's targets, with each variant's reference beside them."""
+    folder = rubric.folder.parent.parent / "reference" / rubric.id
     run = _calibration_run(ctx, rubric, folder / "solution.ipynb")
     variants = {
         name: _calibration_run(ctx, rubric, folder / variant.solution) for name, variant in rubric.variants.items()
@@ -524,8 +596,6 @@ def calibrate(
         run["variants"] = {
             name: {key: value[key] for key in REFERENCE_KEYS if key in value} for name, value in variants.items()
         }
-    path = targets_path(experiment, profile)
-    path.write_text(json.dumps(run, indent=2) + "\n", encoding="utf-8")
     return run
 
 

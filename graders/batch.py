@@ -32,13 +32,14 @@ from pathlib import Path
 from graders import __version__
 from graders.backends import runtime_env
 from graders.config import GradeSettings
+from graders.data.store import real_fingerprint
 from graders.executors import get_executor
 from graders.executors.grading import GradeJob, grade_job, lost_record
 from graders.gradebook import Gradebook
 from graders.marking.checks.plugin import COMMON_CHECKS, check_files
 from graders.models import RunRecord, Status
 from graders.paths import RUNTIME_PACKAGE
-from graders.rubric import targets_path
+from graders.rubric import targets_file
 from graders.state import GradeContext, GradeState, Task, new_run_id
 from graders.steps import check, score
 
@@ -83,6 +84,7 @@ def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:
             str(ctx.seed),
             repr(ctx.limits),
             str(ctx.real_data),
+            real_fingerprint(ctx.real_data),
             str(ctx.gpus),
             __version__,
             runtime,
@@ -93,7 +95,12 @@ def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:
     scoring = _digest(
         [
             *_files(
-                [folder / "rubric.toml", COMMON_CHECKS, *check_files(rubric), targets_path(rubric.id, ctx.profile)]
+                [
+                    folder / "rubric.toml",
+                    COMMON_CHECKS,
+                    *check_files(rubric),
+                    targets_file(rubric.id, ctx.profile, ctx.targets_dir),
+                ]
             ),
             str(task.due),
             policy,

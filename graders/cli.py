@@ -20,6 +20,7 @@ from rich.table import Table
 
 from graders import __version__, api
 from graders.config import ConfigError, Overrides, load_course
+from graders.data.fetch import Fetched, FetchError
 from graders.executors import ExecutorError
 from graders.gradebook import GradebookError
 from graders.integrity.similarity import page_name
@@ -36,6 +37,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     RubricError,
     GradebookError,
     ExecutorError,
+    FetchError,
     FileNotFoundError,
 )
 try:
@@ -277,10 +279,50 @@ def cmd_similarity(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    targets = api.calibrate(experiment=args.experiment, profile=args.profile, backend=args.backend, seed=args.seed)
-    _print_reference(f"{args.experiment} [{args.profile}]", targets)
-    for name, variant in dict(targets.get("variants") or {}).items():  # type: ignore[call-overload]
+    if args.course is not None:
+        if args.seed is not None:
+            raise api.GradingError("--seed: a course is calibrated with its own seed (`seed` in the course file)")
+        written = api.calibrate_course(
+            course=args.course,
+            experiments=[args.experiment] if args.experiment else None,
+            profile=args.profile,
+            backend=args.backend,
+            progress=lambda exp, run: _print_calibrated(exp, run),
+        )
+        folder = next(iter(written.values())).parent if written else load_course(args.course).targets_dir
+        out.print(f"targets: {folder} (the next `grade` re-scores the class against them; no notebook is run again)")
+        return 0
+    if not args.experiment:
+        raise api.GradingError("calibrate needs --experiment ID (the harness's targets) or --course FILE (a course's)")
+    profile, seed = args.profile or "quick", 1234 if args.seed is None else args.seed
+    targets = api.calibrate(experiment=args.experiment, profile=profile, backend=args.backend or "local", seed=seed)
+    _print_calibrated(f"{args.experiment} [{profile}]", targets)
+    return 0
+
+
+def _print_calibrated(title: str, targets: dict[str, Any]) -> None:
+    _print_reference(title, targets)
+    kinds = dict(targets.get("dataset_kind") or {})
+    if kinds:
+        out.print("  data: " + ", ".join(f"{name} {kind}" for name, kind in sorted(kinds.items())))
+    for name, variant in dict(targets.get("variants") or {}).items():
         _print_reference(f"  variant {name}", variant)
+
+
+def cmd_data_fetch(args: argparse.Namespace) -> int:
+    def said(got: Fetched) -> None:
+        what = "fetched" if got.downloaded else "present"
+        out.print(
+            f"  {got.remote.relpath:<48} {got.size:>12,} bytes  sha256 {got.sha256[:16]}…  {what}, checksum ok "
+            f"({got.verified})",
+            markup=False,
+        )
+
+    folder, got = api.fetch_data(
+        course=args.course, datasets=args.dataset, base_url=args.base_url, keras_source=args.keras_source, progress=said
+    )
+    fetched = sum(g.downloaded for g in got)
+    out.print(f"{fetched} file(s) fetched, {len(got) - fetched} already present and verified; in {folder}")
     return 0
 
 
@@ -390,12 +432,33 @@ def _parser() -> argparse.ArgumentParser:
     o.add_argument("--who", required=True)
     o.add_argument("--why", required=True)
     o.set_defaults(func=cmd_override)
-    k = sub.add_parser("calibrate", help="run the reference solution and store its targets")
-    k.add_argument("--experiment", required=True)
-    k.add_argument("--profile", default="quick", choices=["quick", "full"])
-    k.add_argument("--backend", default="local", choices=["auto", "local", "docker"])
-    k.add_argument("--seed", type=int, default=1234)
+    k = sub.add_parser(
+        "calibrate",
+        help="run the reference solution and store its targets",
+        description="With --experiment: the harness's own targets (reference/<id>/). With --course: the course's "
+        "targets, measured on its own data and written to targets/ beside the course file.",
+    )
+    k.add_argument("--course", type=Path, help="calibrate on this course's data and seed; targets beside it")
+    k.add_argument("--experiment", help="the experiment (with --course: default every enabled one)")
+    k.add_argument("--profile", choices=["quick", "full"], help="default: quick, or the course's profile")
+    k.add_argument("--backend", choices=["auto", "local", "docker"], help="default: local, or the course's backend")
+    k.add_argument("--seed", type=int, help="the harness's targets' seed (default 1234)")
     k.set_defaults(func=cmd_calibrate)
+    dt = sub.add_parser("data", help="the course's real datasets")
+    dsub = dt.add_subparsers(dest="action", required=True, metavar="ACTION")
+    df = dsub.add_parser(
+        "fetch",
+        help="download the real Keras datasets into the course's data folder, each file's checksum verified",
+        description="Downloads the files the Keras loaders of every declared keras.datasets name (their URLs and "
+        "hashes read from the installed keras) into the course's `data` folder, in Keras' cache layout.",
+    )
+    df.add_argument("--course", required=True, type=Path)
+    df.add_argument("--dataset", action="append", help="only this dataset, by its keras.datasets name (repeatable)")
+    df.add_argument("--base-url", help="a mirror serving the same file names (or $LABGRADE_DATASETS_URL)")
+    df.add_argument(
+        "--keras-source", type=Path, help="a folder of Keras dataset loaders to read (or $LABGRADE_KERAS_SOURCE)"
+    )
+    df.set_defaults(func=cmd_data_fetch)
     s = sub.add_parser("sandbox", help="manage the docker grading image")
     ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
     b = ssub.add_parser("build", help="build the grading image locally (no registry needed)")

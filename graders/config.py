@@ -161,6 +161,11 @@ class CourseConfig(_Model):
         return self
 
     @property
+    def targets_dir(self) -> Path:
+        """Where the course's own calibrated targets live (``calibrate --course``): ``targets/`` beside the course."""
+        return self.source.parent / "targets"
+
+    @property
     def enabled(self) -> list[str]:
         """Ids of the experiments to grade, in file order."""
         return [k for k, v in self.experiments.items() if v.enabled]
@@ -194,6 +199,7 @@ class GradeSettings:
     gpus: int | str | bool
     gradebook: Path
     real_data: Path | None = None
+    targets_dir: Path | None = None
     count_suggested_viva: bool = False
 
     @classmethod
@@ -212,6 +218,7 @@ class GradeSettings:
             gpus=cfg.gpus,
             gradebook=cfg.gradebook,
             real_data=cfg.data,
+            targets_dir=cfg.targets_dir,
             count_suggested_viva=cfg.marks.count_suggested_viva,
         )
 

@@ -162,6 +162,7 @@ class Provenance(Frozen):
     profile: str
     seed: int
     dataset_source: dict[str, str] = Field(default_factory=dict)
+    dataset_kind: dict[str, str] = Field(default_factory=dict)  # dataset -> "real" or "stand-in"
     runtime: dict[str, str] = Field(default_factory=dict)
     hardware: dict[str, str] = Field(default_factory=dict)
     durations: dict[str, float] = Field(default_factory=dict)
@@ -206,6 +207,8 @@ class Targets(BaseModel):
     train_seconds: float = 0.0
     train_cpu_seconds: float = 0.0
     dataset_source: dict[str, str] = Field(default_factory=dict)
+    dataset_kind: dict[str, str] = Field(default_factory=dict)  # dataset -> "real" or "stand-in"
+    course: str = ""  # the course whose own data they were calibrated on ("": the harness's own targets)
     runtime: dict[str, str] = Field(default_factory=dict)
     harness_version: str = ""
     calibrated_at: str = ""

@@ -126,6 +126,7 @@ def calibration_run(ctx: GradeContext, task: Task) -> dict[str, Any]:
         "train_seconds": round(probe.train_seconds, 2) if probe else 0.0,
         "train_cpu_seconds": round(probe.train_cpu_seconds, 2) if probe else 0.0,
         "dataset_source": prov.dataset_source if prov else {},
+        "dataset_kind": prov.dataset_kind if prov else {},
         "runtime": prov.runtime if prov else {},
         "harness_version": __version__,
         "calibrated_at": datetime.now().isoformat(timespec="seconds"),

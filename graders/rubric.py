@@ -285,6 +285,20 @@ def targets_path(experiment: str, profile: str, reference_dir: Path = REFERENCE_
     return reference_dir / experiment / f"targets-{profile}.json"
 
 
+def course_targets_path(course_targets: Path, experiment: str, profile: str) -> Path:
+    """Where ``calibrate --course`` writes a course's own targets: beside the course, never into the package."""
+    return course_targets / f"{experiment}-{profile}.json"
+
+
+def targets_file(experiment: str, profile: str, course_targets: Path | None = None) -> Path:
+    """The targets a course's runs are compared with: its own calibration when it has one, else the harness's."""
+    if course_targets is not None:
+        own = course_targets_path(course_targets, experiment, profile)
+        if own.is_file():
+            return own
+    return targets_path(experiment, profile)
+
+
 # What a target file holds per reference solution; a variant's entry replaces these for its runs.
 REFERENCE_KEYS = ("metrics", "total_params", "train_seconds", "train_cpu_seconds", "dataset_source")
 
@@ -310,9 +324,14 @@ def targets_for(rubric: Rubric, targets: Targets, metrics: dict[str, float]) -> 
     return targets
 
 
-def load_targets(experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR) -> Targets:
-    """Calibrated reference metrics; a clear error pointing at ``labgrade calibrate``."""
+def load_targets(
+    experiment: str, profile: str, reference_dir: Path = REFERENCE_DIR, course_targets: Path | None = None
+) -> Targets:
+    """Calibrated reference metrics (a course's own, when it calibrated them); a clear error pointing at
+    ``labgrade calibrate``."""
     path = targets_path(experiment, profile, reference_dir)
+    if course_targets is not None and course_targets_path(course_targets, experiment, profile).is_file():
+        path = course_targets_path(course_targets, experiment, profile)
     try:
         return Targets.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

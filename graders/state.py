@@ -49,6 +49,7 @@ class GradeContext:
     late_policy: LatePolicy
     backend: Sandbox
     real_data: Path | None = None
+    targets_dir: Path | None = None  # the course's own calibrated targets (``calibrate --course``), when it has any
     gpus: bool = False
     gradebook: Path | None = None  # where the record step writes each run the moment it exists
     count_suggested_viva: bool = False  # count the notebook-suggested viva marks instead of leaving viva pending

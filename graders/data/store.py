@@ -34,7 +34,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -66,6 +66,7 @@ class ServedData:
     holdout: Path
     raw_stats: dict[str, Any]
     source: dict[str, str]
+    kind: dict[str, str] = field(default_factory=dict)  # dataset -> "real" or "stand-in"
 
     @property
     def rows_dir(self) -> Path:
@@ -121,6 +122,25 @@ def provider_for(rubric: Rubric) -> Provider:
 # ---------------------------------------------------------------- the store
 
 
+def real_fingerprint(real: Path | None) -> str:
+    """What the instructor's data folder holds (each file's path, size and time): new files build new data."""
+    if real is None or not real.is_dir():
+        return "none"
+    files = sorted(p for p in real.rglob("*") if p.is_file() and not p.name.startswith("."))
+    stats = [(p.relative_to(real).as_posix(), p.stat()) for p in files]
+    return hashlib.sha256("".join(f"{n}:{s.st_size}:{s.st_mtime_ns};" for n, s in stats).encode()).hexdigest()[:16]
+
+
+def dataset_kinds(source: dict[str, str], declared: dict[str, str]) -> dict[str, str]:
+    """Each served dataset's kind, "real" or "stand-in": as the provider declares it, else as its source says.
+
+    A provider names a dataset's origin in ``source``; the harness's providers
+    begin it with "real" for real files and otherwise describe the stand-in.
+    """
+    kinds = {name: "real" if text.startswith("real") else "stand-in" for name, text in source.items()}
+    return {name: declared.get(name) or kind for name, kind in kinds.items()}
+
+
 def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     """The cache folder's name: changes whenever the data it holds would change."""
     helpers = sorted(Path(__file__).with_name("datasets").rglob("*.py")) + sorted(STANDINS_DIR.rglob("*.py"))
@@ -133,7 +153,7 @@ def _key(rubric: Rubric, profile: str, seed: int, real: Path | None) -> str:
     )
     code += b"".join(p.relative_to(rubric.folder).as_posix().encode() + p.read_bytes() for p in variants if p.is_file())
     spec = rubric.profiles.get(profile, ProfileSpec()).model_dump_json()
-    digest = hashlib.sha256(code + f"{spec}{real}".encode()).hexdigest()[:10]
+    digest = hashlib.sha256(code + f"{spec}{real}{real_fingerprint(real)}".encode()).hexdigest()[:10]
     return f"v{STORE_VERSION}-{rubric.data.holdout}-{profile}-{seed}-{digest}"
 
 
@@ -149,6 +169,7 @@ def _build(rubric: Rubric, spec: ProfileSpec, seed: int, real: Path | None, root
     for name, frame in made.get("canonical_rows", {}).items():
         frame.to_pickle(tmp / ROWS_DIR / f"{name}.pkl")
     meta = {k: made[k] for k in ("keras", "raw_stats", "source")}
+    meta["kind"] = dataset_kinds(made["source"], made.get("kind", {}))
     (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
     for path in (tmp / "served").rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -180,6 +201,7 @@ def served_data(
         holdout=root / "hidden" / "holdout.npz",
         raw_stats=meta["raw_stats"],
         source=meta["source"],
+        kind=meta.get("kind", {}),
     )
 
 

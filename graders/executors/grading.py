@@ -55,6 +55,7 @@ def session_context(
         late_policy=settings.late_policy,
         backend=backend,
         real_data=settings.real_data,
+        targets_dir=settings.targets_dir,
         gpus=bool(settings.gpus) if gpus is None else gpus,
         gradebook=None if on_node else settings.gradebook,
         count_suggested_viva=settings.count_suggested_viva,

@@ -73,6 +73,6 @@ def _rescored(state: GradeState, stored: Artifacts) -> Artifacts:
 def check(state: GradeState) -> None:
     """Run every check of the rubric over the run's artifacts."""
     if state.targets is None and state.stored is not None:
-        state.targets = load_targets(state.task.rubric.id, state.ctx.profile)
+        state.targets = load_targets(state.task.rubric.id, state.ctx.profile, course_targets=state.ctx.targets_dir)
     state.artifacts = artifacts_of(state)
     state.checks = run_checks(state.task.rubric, state.artifacts)

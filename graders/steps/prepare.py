@@ -37,7 +37,7 @@ def prepare(state: GradeState) -> None:
     if not state.runnable:
         return
     if state.targets is None:
-        state.targets = load_targets(task.rubric.id, ctx.profile)
+        state.targets = load_targets(task.rubric.id, ctx.profile, course_targets=ctx.targets_dir)
     assert task.submission is not None and task.submission.notebook is not None
     JOBS_ROOT.mkdir(mode=0o711, exist_ok=True)
     JOBS_ROOT.chmod(0o711)

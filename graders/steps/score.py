@@ -132,6 +132,7 @@ def provenance(state: GradeState) -> Provenance | None:
         profile=ctx.profile,
         seed=ctx.seed,
         dataset_source=dict(ws.data.source),
+        dataset_kind=dict(ws.data.kind),
         runtime=runtime,
         hardware={
             "machine": platform.machine(),

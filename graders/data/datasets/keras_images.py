@@ -39,11 +39,18 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def real_images(real: Path | None, folder_name: str) -> dict[str, np.ndarray] | None:
-    """Real MNIST-format files from an instructor's Keras cache, if present."""
+    """Real files from an instructor's Keras cache, if present: the IDX files of ``datasets/<name>/``
+    (Fashion-MNIST's cache), else the one ``datasets/<name>.npz`` (MNIST's cache)."""
     folder = real / "datasets" / folder_name if real else None
-    if folder is None or not (folder / "train-images-idx3-ubyte.gz").is_file():
+    if folder is None:
         return None
-    return {key: read_idx(folder / f"{stem}-ubyte.gz") for key, stem in _IDX_PARTS}
+    if (folder / "train-images-idx3-ubyte.gz").is_file():
+        return {key: read_idx(folder / f"{stem}-ubyte.gz") for key, stem in _IDX_PARTS}
+    npz = folder.with_name(f"{folder_name}.npz")
+    if npz.is_file():
+        with np.load(npz, allow_pickle=False) as f:
+            return {key: np.asarray(f[key]) for key, _ in _IDX_PARTS}
+    return None
 
 
 def hold_test_tail(data: dict[str, np.ndarray], n_hold: int) -> None:
