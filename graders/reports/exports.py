@@ -157,14 +157,15 @@ def lms_columns(
     experiments: Sequence[str] | None = None,
     mini_projects: Iterable[str] = (),
 ) -> list[LmsColumn]:
-    """The grade columns in course order: each experiment under its LMS name (``names``), else its title; the mini
-    projects under one "Mini project" heading unless named; only ``experiments`` when given."""
+    """The grade columns in course order: each experiment under its LMS name (``names``), else its short title (the
+    register's heading); the mini projects under one "Mini project" heading unless named; only ``experiments``
+    when given."""
     minis = set(mini_projects)
     wanted = list(marks.experiments) if experiments is None else [e for e in marks.experiments if e in experiments]
     grouped: dict[str, list[str]] = {}
     for exp_id in wanted:
         info = marks.experiments[exp_id]
-        heading = names.get(exp_id) or (MINI_PROJECT_COLUMN if exp_id in minis else info.title)
+        heading = names.get(exp_id) or (MINI_PROJECT_COLUMN if exp_id in minis else info.short or info.title)
         grouped.setdefault(heading.strip(), []).append(exp_id)
     if not per_component:
         return [LmsColumn(h, tuple(exps), None, TOTAL_MAX) for h, exps in grouped.items()]
