@@ -601,6 +601,17 @@ def test_the_register_of_a_whole_lab_fits_a_laptop_screen(browser: Any, tmp_path
             "return [th.textContent.trim(), th.getBoundingClientRect().right - window.innerWidth];"
         )
         assert beyond[0] == "Total" and beyond[1] <= 0, "the Total column is cut off"
+        rolls = "return [...document.querySelectorAll('#register tbody tr')].map(r => r.cells[0].textContent.trim());"
+        totals = "return [...document.querySelectorAll('#register tbody tr')].map(r => +r.dataset.kTotal);"
+        button = browser.find_element(_by("CSS_SELECTOR"), "#register thead button[data-key='total']")
+        button.click()
+        assert browser.execute_script(totals) == sorted(browser.execute_script(totals))
+        button.click()
+        ordered = browser.execute_script(totals)
+        assert ordered == sorted(ordered, reverse=True) and browser.execute_script(rolls)[0] == "1"
+        browser.find_element(_by("CSS_SELECTOR"), "#register thead button[data-key='name']").click()
+        names = "return [...document.querySelectorAll('#register tbody tr')].map(r => r.cells[1].textContent.trim());"
+        assert browser.execute_script(names) == sorted(browser.execute_script(names))
         shoot(browser, shots / "register_full_course.png")
     finally:
         desk.close()
