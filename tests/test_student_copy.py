@@ -182,6 +182,8 @@ def test_concept_words(alternatives: list[str], key: str, words: str) -> None:
 def test_paths_and_folder_names() -> None:
     assert without_paths("read /home/ta/course/sample/1_A/lab.ipynb (no such file)") == "read lab.ipynb (no such file)"
     assert without_paths("loss 0.5/epoch, 3/4 done") == "loss 0.5/epoch, 3/4 done"
+    assert without_paths("see https://keras.io/api/layers") == "see https://keras.io/api/layers"
+    assert without_paths("No such file: '/tmp/lgjob-1/data/x.csv'") == "No such file: 'x.csv'"
     from graders.reports.model import StudentInfo
 
     assert folder_name(StudentInfo("7", "Zoë D'Souza")) == "7_Zoe-D-Souza"

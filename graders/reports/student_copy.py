@@ -50,7 +50,7 @@ PENDING_FOR_STUDENTS = {
 }
 HARNESS_FAILED = "pending: the run could not be graded because of a fault on the grading side; it will be graded again"
 _REGEX_SYNTAX = re.compile(r"[\\\[\](){}|*+?^$.]")
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.~])(?:[A-Za-z]:)?(?:/[^\s/'\",;:()\[\]]+)+/?")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:])(?:[A-Za-z]:)?(?:/[^\s/'\",;:()\[\]]+)+/?")
 
 
 # -- words a student reads ----------------------------------------------------
