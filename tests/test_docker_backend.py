@@ -7,16 +7,18 @@ program that probes one wall of the sandbox.
 
 from __future__ import annotations
 
+import json
 import os
 import textwrap
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 
 import docker
 import pytest
+from packaging.utils import canonicalize_name
 
 from graders.backends import docker as docker_backend
+from graders.backends import runtime_env
 from graders.backends.base import Ending, Job, JobResult, Limits, Mount
 from graders.backends.docker import (
     DEFAULT_IMAGE,
@@ -330,17 +332,23 @@ def test_output_flood_keeps_a_bounded_tail(sandbox: DockerSandbox) -> None:
     assert "output capped" in result.message
 
 
-def test_image_has_the_runtime_at_the_host_versions(sandbox: DockerSandbox) -> None:
+def test_image_has_the_runtime_at_the_lock_versions(sandbox: DockerSandbox) -> None:
+    """The image holds exactly the grading runtime's lock, as the local backend's environment does."""
     result = run_ok(
         sandbox,
         """
-        import tensorflow, keras, nbclient, ipykernel, tf_keras
-        print("versions", tensorflow.__version__, keras.__version__, nbclient.__version__)
+        import json, importlib.metadata as m
+        # listed before the imports below: pkg_resources (which one of them loads) adds setuptools' vendored
+        # packages to sys.path
+        print("versions", json.dumps({d.metadata["Name"]: d.version for d in m.distributions()}))
+        import tensorflow, keras, nbclient, ipykernel, tf_keras, mlxtend
         """,
         limits=Limits(wall_seconds=120, memory_mb=2048, cpus=1.0, pids=256, output_bytes=100_000, disk_mb=64),
     )
-    host = [metadata.version(name) for name in ("tensorflow", "keras", "nbclient")]
-    assert f"versions {' '.join(host)}" in result.output_tail
+    line = next(ln for ln in result.output_tail.splitlines() if ln.startswith("versions "))
+    have = {canonicalize_name(name): version for name, version in json.loads(line.removeprefix("versions ")).items()}
+    have.pop("pip", None)
+    assert have == runtime_env.pins()
 
 
 def test_gpu_job_requests_a_device(sandbox: DockerSandbox, engine: docker.DockerClient) -> None:
