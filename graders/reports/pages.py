@@ -371,11 +371,16 @@ def _read_state(path: Path) -> dict[str, str]:
 
 
 def class_summary(marks: ClassMarks) -> list[str]:
-    """The class as the command line prints it after grading or rendering: one line per student (each experiment's
-    marks in the register's words, the marks given and still pending), then one line for the class."""
+    """The class as the command line prints it after grading or rendering: one line per student (each handed-in
+    experiment's marks in the register's words, then the others by state: "not handed in: imdb, stock"; the marks
+    given and still pending), then one line for the class."""
     lines = []
     for student in marks.students:
-        cells = "; ".join(f"{c.experiment.id} {cell_total(c)}" for c in marks.assigned(student.roll_no))
+        mine = marks.assigned(student.roll_no)
+        parts = [f"{c.experiment.id} {cell_total(c)}" for c in mine if c.handed_in]
+        for label in dict.fromkeys(c.status_label for c in mine if not c.handed_in):  # "not handed in: imdb, stock"
+            parts.append(f"{label}: {', '.join(c.experiment.id for c in mine if c.status_label == label)}")
+        cells = "; ".join(parts)
         given = f"{format_marks(marks.given(student.roll_no))}/{format_marks(marks.maximum(student.roll_no))}"
         pending = _format_pending_marks(marks.pending_marks(student.roll_no))
         lines.append(f"{student.roll_no:>4} {student.name}: {given}{' ' + pending if pending else ''} ({cells})")
