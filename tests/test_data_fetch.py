@@ -103,6 +103,7 @@ class Mirror:
     root: Path
     url: str = ""
     asked: list[str] = field(default_factory=list)
+    cut_off: set[str] = field(default_factory=set)  # paths whose connection drops halfway through the body
 
 
 @contextlib.contextmanager
@@ -113,7 +114,15 @@ def serving(root: Path) -> Iterator[Mirror]:
     class Handler(SimpleHTTPRequestHandler):
         def do_GET(self) -> None:
             mirror.asked.append(self.path)
-            super().do_GET()
+            if self.path not in mirror.cut_off:
+                super().do_GET()
+                return
+            body = (root / self.path.lstrip("/")).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])  # then the connection closes: an interrupted download
+            self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 -- the base class names it so
             pass
@@ -302,6 +311,19 @@ def test_a_broken_gzip_or_a_changed_unhashed_file_is_refused(
     changed = fetch_cmd(course, mirror, loaders, "--dataset", "fashion_mnist")
     assert changed.returncode == 2 and "is not the" in changed.stderr and "first fetch" in changed.stderr
     assert local.read_bytes() == b"damaged" and leftovers(data) == []  # never replaced by an unverified file
+
+
+def test_a_download_cut_off_halfway_leaves_nothing_behind(tmp_path: Path, mirror: Mirror, loaders: Path) -> None:
+    course = write_course(tmp_path)
+    mirror.cut_off.add("/mnist.npz")
+    done = fetch_cmd(course, mirror, loaders, "--dataset", "mnist")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert "Traceback" not in done.stderr and "mnist.npz" in done.stderr
+    data = tmp_path / "data"
+    assert not (data / "datasets" / "mnist.npz").exists() and leftovers(data) == []
+    mirror.cut_off.clear()
+    assert fetch_cmd(course, mirror, loaders, "--dataset", "mnist").returncode == 0  # the next fetch completes it
+    assert (data / "datasets" / "mnist.npz").is_file()
 
 
 def test_no_network_is_one_line_and_exit_2(tmp_path: Path, loaders: Path) -> None:

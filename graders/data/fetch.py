@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 import gzip
 import hashlib
+import http.client
 import importlib.util
 import json
 import os
@@ -332,7 +333,7 @@ def _download(url: str, into: Path, timeout: float) -> None:
             shutil.copyfileobj(response, fh, _CHUNK)
     except urllib.error.HTTPError as exc:
         raise FetchError(f"{url}: the server answered {exc.code} {exc.reason}") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(
             f"cannot reach {url} ({reason}): `data fetch` needs a network or a mirror (--base-url)"
