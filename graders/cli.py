@@ -187,6 +187,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         experiments=args.experiment,
     )
     out.print(f"wrote {done.path} ({done.written} {'mark(s)' if args.format == 'gradescope' else 'row(s)'})")
+    if args.format == "gradescope":
+        out.print(f"upload: zip the contents of each {done.path}/<experiment>/ as that assignment's autograder")
     if done.left_out:
         out.print(f"left out, not final (the LMS keeps what it has for them): {len(done.left_out)}")
         for item in done.left_out:
