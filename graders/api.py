@@ -119,6 +119,7 @@ def grade(
     students: list[str] | None = None,
     overrides: Overrides | None = None,
     regrade: bool = False,
+    uncapped_inconclusive: bool = False,
     on_result: Progress | None = None,
     on_start: Callable[[int, str], None] | None = None,
 ) -> GradeSummary:
@@ -127,6 +128,8 @@ def grade(
     ``overrides`` are the command line's choices over the course file (backend, profile, workers, executor,
     address). Unchanged work is reused, work whose scoring changed is re-scored from the stored artifacts, and
     the rest is executed (``regrade`` executes everything); each run is recorded the moment it arrives.
+    ``uncapped_inconclusive`` executes only the runs whose latest record left a check inconclusive, again
+    without the profile's fit budget, and records them as new runs.
     """
     cfg = load_course(course, overrides)
     for exp in experiments or []:
@@ -141,7 +144,9 @@ def grade(
     ctx = session_context(settings, sandbox)
     tasks = _tasks(cfg, students, experiments)
     with Gradebook(_gradebook_file(cfg)) as book:
-        todo = batch.plan(ctx, tasks, book, regrade=regrade)
+        if uncapped_inconclusive:
+            tasks = batch.inconclusive_tasks(tasks, book, ctx.course)
+        todo = batch.plan(ctx, tasks, book, regrade=regrade or uncapped_inconclusive)
     if on_start:
         on_start(len(todo.execute) + len(todo.rescore), note)
     try:
@@ -157,7 +162,8 @@ def grade(
         rescored=len(todo.rescore),
         reused=len(todo.reuse),
     )
-    after = run_class_steps(ClassState(cfg, tasks, experiments or cfg.enabled, whole_class=not students))
+    whole_class = not students and not uncapped_inconclusive
+    after = run_class_steps(ClassState(cfg, tasks, experiments or cfg.enabled, whole_class=whole_class))
     summary.similarity, summary.reports, summary.csv = after.similarity, after.reports, after.csv
     return summary
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -89,6 +89,7 @@ def inputs_of(ctx: GradeContext, task: Task, runtime: str) -> dict[str, str]:
             __version__,
             runtime,
             *_files(execution_files),
+            *(["uncapped"] if task.uncapped else []),
         ]
     )
     policy = ctx.late_policy.model_dump_json()
@@ -129,9 +130,12 @@ def plan(ctx: GradeContext, tasks: Sequence[Task], book: Gradebook, *, regrade: 
     runtime = runtime_fingerprint(ctx)
     out = Plan()
     for task in tasks:
-        inputs = inputs_of(ctx, task, runtime)
-        task = Task(task.student, task.rubric, task.submission, task.due, task.note, inputs=inputs)
         last = latest.get((task.student.roll_no, task.rubric.id))
+        task = _as_last_ran(ctx, task, last, runtime)
+        inputs = inputs_of(ctx, task, runtime)
+        task = Task(
+            task.student, task.rubric, task.submission, task.due, task.note, inputs=inputs, uncapped=task.uncapped
+        )
         if (
             regrade
             or last is None
@@ -145,6 +149,33 @@ def plan(ctx: GradeContext, tasks: Sequence[Task], book: Gradebook, *, regrade: 
             out.execute.append(task)  # a run without stored artifacts cannot be re-scored
         else:
             out.reuse.append(last)
+    return out
+
+
+UNCAPPED_NOTE = "repeated without the quick profile's training budget: its metric was inconclusive under it"
+
+
+def _uncapped(task: Task) -> Task:
+    return replace(task, uncapped=True, note="; ".join(filter(None, (task.note, UNCAPPED_NOTE))))
+
+
+def _as_last_ran(ctx: GradeContext, task: Task, last: RunRecord | None, runtime: str) -> Task:
+    """A run repeated without the fit budget (``grade --uncapped-inconclusive``) stays so while nothing that
+    executed it changed: the next plain ``grade`` reuses or re-scores it instead of capping it again."""
+    if task.uncapped or last is None:
+        return task
+    uncapped = _uncapped(task)
+    return uncapped if last.inputs.get("execution") == inputs_of(ctx, uncapped, runtime)["execution"] else task
+
+
+def inconclusive_tasks(tasks: Sequence[Task], book: Gradebook, course: str) -> list[Task]:
+    """The tasks whose latest run left a check inconclusive, to be repeated without the fit budget."""
+    latest = {(r.roll_no, r.experiment): r for r in book.latest_runs(course)}
+    out = []
+    for task in tasks:
+        last = latest.get((task.student.roll_no, task.rubric.id))
+        if last is not None and any(c.inconclusive for c in last.checks):
+            out.append(_uncapped(task))
     return out
 
 

@@ -85,6 +85,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                 address=args.address,
             ),
             regrade=args.regrade,
+            uncapped_inconclusive=args.uncapped_inconclusive,
             on_result=done,
             on_start=started,
         )
@@ -366,6 +367,12 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--executor", choices=["local", "ray"], help="where jobs run (default: the course's; local)")
     g.add_argument("--address", help="the Ray cluster's HOST:PORT (with --executor ray)")
     g.add_argument("--regrade", action="store_true", help="execute every submission again, even unchanged ones")
+    g.add_argument(
+        "--uncapped-inconclusive",
+        action="store_true",
+        help="execute again, without the quick profile's training budget, only the runs whose metric was "
+        "inconclusive under it (their marks are pending until then)",
+    )
     g.set_defaults(func=cmd_grade)
     c = sub.add_parser(
         "check",

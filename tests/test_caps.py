@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -353,3 +354,77 @@ def test_a_measure_far_below_the_author_s_own_saved_test_metric_is_a_note_for_th
     assert not discrepancy_flags(
         _letters_run(0.58, "fashion"), fashion, _saved("Test accuracy: 0.91\n"), dataset="fashion_mnist"
     )
+
+
+# ---------------------------------------------------------------- grade --uncapped-inconclusive
+
+
+def _task_and_context(tmp_path: Path) -> tuple[Any, Any]:
+    from graders import submissions
+    from graders.backends.local import LocalSandbox
+    from graders.models import LatePolicy
+    from graders.state import GradeContext, Task
+    from graders.submissions import Student
+    from tests.caps_notebooks import CASES
+
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(notebook(CASES[0]), path)
+    rubric = load_rubric("boston")
+    sub = submissions.read_submission(path, [rubric], None)
+    ctx = GradeContext(
+        course="C", profile="quick", seed=1, limits=_limits(), late_policy=LatePolicy(), backend=LocalSandbox()
+    )
+    return ctx, Task(Student("7", "Slow"), rubric, sub, None)
+
+
+def _limits() -> Any:
+    from graders.backends.base import Limits
+
+    return Limits()
+
+
+def test_uncapped_inconclusive_repeats_exactly_the_inconclusive_runs_and_they_stay_repeated(tmp_path: Path) -> None:
+    from graders import batch
+    from graders.gradebook import Gradebook
+    from graders.models import CheckResult, RunRecord
+
+    ctx, task = _task_and_context(tmp_path)
+    runtime = batch.runtime_fingerprint(ctx)
+    metric = CheckResult(
+        id="metric",
+        title="m",
+        component=Component.coding_efficiency,
+        points=2,
+        awarded=0,
+        passed=False,
+        inconclusive=True,
+    )
+    capped = RunRecord(
+        run_id="r1",
+        course="C",
+        roll_no="7",
+        name="Slow",
+        experiment="boston",
+        status=Status.completed,
+        checks=[metric],
+        inputs=batch.inputs_of(ctx, task, runtime),
+        graded_at=datetime(2026, 9, 1),
+    )
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record_run(capped)
+        [again] = batch.inconclusive_tasks([task], book, "C")
+        assert again.uncapped and "without the quick profile's training budget" in again.note
+        plan = batch.plan(ctx, [again], book, regrade=True)
+        assert [t.uncapped for t in plan.execute] == [True]
+        assert plan.execute[0].inputs["execution"] != capped.inputs["execution"]  # a run of its own
+        decided = capped.model_copy(
+            update={
+                "run_id": "r2",
+                "checks": [metric.model_copy(update={"inconclusive": False})],
+                "inputs": plan.execute[0].inputs,
+            }
+        )
+        book.record_run(decided)
+        assert batch.inconclusive_tasks([task], book, "C") == []
+        later = batch.plan(ctx, [task], book)  # a plain grade afterwards: the uncapped run is reused, not capped again
+        assert [r.run_id for r in later.reuse] == ["r2"] and not later.execute
