@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import read_csv
 
 pytestmark = pytest.mark.e2e
-HEADER = "roll_no,name,experiment,answers,coding_efficiency,viva,timely_completion,total,status"
+HEADER = "roll_no,name,experiment,answers,coding_efficiency,viva,timely_completion,total,status,pending_marks,note"
 
 
 def _csv(graded_class: tuple[Path, object]) -> dict[tuple[str, str], dict[str, str]]:
@@ -148,22 +148,13 @@ def test_a_missing_submission_is_a_graded_status(graded_class):
 
 
 def test_exports_an_lms_takes(graded_class):
-    """Moodle: one row per student, the email the LMS matches on, pending and missing blank, UTF-8 with a BOM;
-    Gradescope: a results.json per graded submission."""
-    import csv as _csv
-    import json as _json
-
+    """Only final marks go to an LMS: with every viva pending, Moodle gets no file (a blank cell would clear the
+    grade Moodle holds) and Gradescope no score, only the autograder that will post them."""
     from graders import api
 
     course, _ = graded_class
-    moodle = api.export(course=course, out=course.parent / "moodle.csv", format="moodle")
-    raw = moodle.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf")
-    rows = list(_csv.DictReader(raw.decode("utf-8-sig").splitlines()))
-    assert len(rows) == 16 and "Email address" in rows[0]
-    good = next(r for r in rows if r["Email address"].startswith("good.1@"))
-    boston = next(k for k in good if "Boston" in k)
-    assert good[boston] == ""  # the viva is pending: no total an LMS would import as final
+    with pytest.raises(api.GradingError, match="no student has a final mark"):
+        api.export(course=course, out=course.parent / "moodle.csv", format="moodle")
+    assert not (course.parent / "moodle.csv").exists()
     out = api.export(course=course, out=course.parent / "gradescope", format="gradescope")
-    results = list(out.rglob("results.json"))
-    assert results and all("tests" in _json.loads(p.read_text(encoding="utf-8")) for p in results)
+    assert not list(out.rglob("results.json")) and (out / "boston" / "run_autograder").is_file()
