@@ -21,7 +21,7 @@ class CapsCase:
     experiment: str
     cells: tuple[str, ...]
     cut: bool  # the budget cuts its fit
-    inconclusive: bool  # its metric is left pending
+    inconclusive: bool | None  # its metric is left pending (None: either, the case is about something else)
     epochs: int  # entries in the fit's own history (a cut never changes it here)
     updates_asked: int | None = None
     min_metric_points: float = 0.0  # when decided
@@ -166,7 +166,7 @@ CASES = (
         "fashion",
         (FASHION_LOAD, FASHION_PLOT),
         cut=True,
-        inconclusive=False,
+        inconclusive=None,
         epochs=15,
         updates_asked=15 * 1875,
         min_metric_points=1.0,
@@ -178,7 +178,7 @@ CASES = (
         "boston",
         (BOSTON_LOAD, BOSTON_SLOW),
         cut=True,
-        inconclusive=False,
+        inconclusive=None,
         epochs=600,
         min_metric_points=1.0,
     ),
@@ -220,7 +220,7 @@ CASES = (
         "letters",
         (LETTERS_SLOW,),
         cut=True,
-        inconclusive=False,
+        inconclusive=None,
         epochs=40,
         updates_asked=40 * 1800,
         min_metric_points=1.0,
