@@ -102,10 +102,10 @@ def test_a_cut_fit_validates_on_a_fixed_sample_and_keeps_keras_s_validation_spli
     assert budget.plan(args, {})
     val_x, val_y = args["validation_data"]
     assert args["validation_split"] == 0.0 and len(args["x"]) == 48000 and (args["y"] == y[:48000]).all()
-    assert len(val_x) == 2400 and (val_y >= 48000).all() and (val_x[:, 0] // 2 == val_y).all()  # the last samples
+    assert len(val_x) == 600 and (val_y >= 48000).all() and (val_x[:, 0] // 2 == val_y).all()  # the last samples
     data = _args(x=x, y=y, epochs=50, validation_data=(x[:10000], y[:10000]))
     budget.plan(data, {})
-    assert len(data["validation_data"][0]) == 2400
+    assert len(data["validation_data"][0]) == 600  # a quarter of the 2,400 samples it trains an epoch
 
 
 def test_a_batch_iterator_is_cut_in_steps(job: Path) -> None:

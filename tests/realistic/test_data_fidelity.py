@@ -97,8 +97,8 @@ def test_real_sizes_hard_coded_run_in_the_quick_profile(tmp_path: Path) -> None:
     record = api.check(notebook=_write(nb, tmp_path / "fashion.ipynb"), experiment="fashion", backend="local")
     assert record.status.value == "completed", record.reason
     notes = _adaptations(record)
-    # 10 epochs x 391 batches of 128 over the quick budget (938 updates): every epoch runs, on 93 batches each
-    assert any("fit(epochs=10) trained 93 of its 391 batches per epoch" in d for d in notes["fit_budget"]), notes
+    # 10 epochs x 391 batches of 128 over the quick budget (563 updates): every epoch runs, on 56 batches each
+    assert any("fit(epochs=10) trained 56 of its 391 batches per epoch" in d for d in notes["fit_budget"]), notes
     assert "empty_training_set" not in notes
     assert record.metrics["accuracy"] > 0.5
 

@@ -31,7 +31,7 @@ from typing import Any
 from labgrade_runtime.kernel.state import JOB, note
 
 DEFAULT_BATCH = 32  # Keras's batch_size when fit() is given arrays and none
-MIN_VALIDATION = 1_000  # a cut fit keeps at least this many validation samples (or all it has)
+MIN_VALIDATION = 500  # a cut fit validates on a quarter of what it trains an epoch, at least this many samples
 
 
 def length(a: Any) -> int | None:
@@ -133,8 +133,8 @@ def plan(args: dict[str, Any], record: dict[str, Any]) -> bool:
 
 
 def _sample_validation(args: dict[str, Any], per_epoch_samples: int) -> None:
-    """A cut fit validates on a fixed seeded sample: what it scores per epoch stays in proportion to what it trains."""
-    size, profile = max(MIN_VALIDATION, per_epoch_samples), JOB.spec.profile
+    """A cut fit validates on a fixed seeded sample, a quarter of what it trains an epoch (at least 500 samples)."""
+    size, profile = max(MIN_VALIDATION, per_epoch_samples // 4), JOB.spec.profile
     split = args.get("validation_split") or 0.0
     x, y = args.get("x"), args.get("y")
     n = length(x)
