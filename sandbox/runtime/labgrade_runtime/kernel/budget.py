@@ -5,10 +5,13 @@ epoch) fit the profile's budget (``JobSpec.fit_updates``, derived in the
 rubric from the reference's own training). Only a fit over it is cut, and the
 cut is invisible to the notebook's own code: every epoch it asked for still
 runs (so ``history`` has as many entries as ``epochs``, and a plot against
-``range(1, EPOCHS + 1)`` still works), each on fewer batches
-(``steps_per_epoch``). Keras carries the data iterator over from one epoch to
-the next, so a cut fit still walks through all of its training samples.
-Updates are counted, not rows: a big ``batch_size`` is not starved. Only a
+``range(1, EPOCHS + 1)`` still works), each on fewer batches. Arrays are cut
+to a seeded sample of the rows those batches hold (the same sample every
+epoch): Keras walks and shuffles the whole array it is given each epoch, so
+``steps_per_epoch`` over a 60,000-image array costs over ten times the
+updates it makes. A generator or dataset, whose rows cannot be sampled, gets
+``steps_per_epoch``. Updates are counted, not rows: a big ``batch_size`` is
+not starved. Only a
 fit asking for more epochs than the budget has updates is cut in epochs
 (one batch each), and says so.
 
@@ -110,13 +113,16 @@ def plan(args: dict[str, Any], record: dict[str, Any]) -> bool:
     steps = budget // epochs
     total_epochs = _int(args.get("epochs"), 1)
     if steps >= 1:
-        args["steps_per_epoch"] = steps
         record.update(updates=steps * epochs, cut="batches per epoch")
-        seen = f"{steps * batch:,} of {train:,} samples" if train is not None and batch else f"{steps} batches"
+        if train is not None and batch:
+            seen = f"{steps * batch:,} of {train:,} samples (a seeded sample, the same every epoch)"
+        else:
+            args["steps_per_epoch"] = steps
+            seen = f"{steps} batches, each epoch going on where the last stopped"
         detail = (
-            f"fit(epochs={total_epochs}) trained {steps} of its {per_epoch:,} batches per epoch ({seen} an epoch, "
-            f"each epoch going on where the last stopped): {steps * epochs:,} of the {asked:,} updates it asked "
-            f"for, the {profile} profile's budget of {budget:,} updates per fit; all {epochs} epochs ran"
+            f"fit(epochs={total_epochs}) trained {steps} of its {per_epoch:,} batches per epoch ({seen}): "
+            f"{steps * epochs:,} of the {asked:,} updates it asked for, the {profile} profile's budget of "
+            f"{budget:,} updates per fit; all {epochs} epochs ran"
         )
     else:
         args["epochs"] = total_epochs - epochs + budget
@@ -129,7 +135,20 @@ def plan(args: dict[str, Any], record: dict[str, Any]) -> bool:
         )
     note("fit_budget", detail, once=False)
     _sample_validation(args, steps * batch if steps >= 1 else batch)
+    if steps >= 1 and train is not None and batch:
+        _sample_training(args, steps * batch)
     return True
+
+
+def _sample_training(args: dict[str, Any], size: int) -> None:
+    """Train on a seeded sample of ``size`` rows (after the validation part, if any, is set apart)."""
+    n = length(args.get("x"))
+    if n is None or n <= size:
+        return
+    rows = sample(n, size, 2)
+    for key in ("x", "y", "sample_weight"):
+        if length(args.get(key)) == n:
+            args[key] = take(args[key], rows)
 
 
 def _sample_validation(args: dict[str, Any], per_epoch_samples: int) -> None:
