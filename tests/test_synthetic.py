@@ -238,8 +238,17 @@ def test_imdb_sentiment_words_follow_the_label(reviews: dict[str, Any]) -> None:
 def _keras_load_data(
     tmp_path: Any, raw: dict[str, Any], monkeypatch: pytest.MonkeyPatch, **kwargs: Any
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """keras' own load_data on an npz in the stored IMDB form (word ranks, no start)."""
-    import keras.src.datasets.imdb as keras_imdb
+    """keras' own load_data on an npz in the stored IMDB form (word ranks, no start).
+
+    A fresh copy of Keras's module: a test that loaded the experiment's kernel adapter in this process has pointed
+    the imported one's ``load_data`` at the served files, as a kernel does.
+    """
+    import importlib.util
+
+    found = importlib.util.find_spec("keras.src.datasets.imdb")
+    assert found is not None and found.loader is not None
+    keras_imdb = importlib.util.module_from_spec(found)
+    found.loader.exec_module(keras_imdb)
 
     path = tmp_path / "imdb.npz"
     if not path.exists():
