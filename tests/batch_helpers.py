@@ -24,7 +24,7 @@ from pathlib import Path
 
 import psutil
 
-from graders.config import load_course
+from graders.config import Overrides, load_course
 from graders.gradebook import Gradebook
 from graders.models import RunRecord
 from tests.conftest import copy_course, read_csv
@@ -254,10 +254,12 @@ def survivors(procs: Iterable[psutil.Process], grace: float = 60) -> list[str]:
 def plan_counts(course: Path) -> tuple[int, int, int]:
     """What the next ``grade`` of ``course`` would do, without doing it: (executed, re-scored, reused)."""
     from graders import api, batch
+    from graders.config import GradeSettings
+    from graders.executors.grading import session_context
 
-    cfg = load_course(course, backend="local")
+    cfg = load_course(course, Overrides(backend="local"))
     sandbox, _ = api.choose_backend(cfg.backend)
-    ctx = api._context(cfg, sandbox)
+    ctx = session_context(GradeSettings.of(cfg), sandbox)
     with Gradebook(cfg.gradebook) as book:
         todo = batch.plan(ctx, api._tasks(cfg, None, None), book)
     return len(todo.execute), len(todo.rescore), len(todo.reuse)

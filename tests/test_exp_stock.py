@@ -210,7 +210,15 @@ def _checked(ratio: float, reference: float = 2.5) -> dict[str, Any]:
 # no longer worth full metric marks: the column separates a model that learned the task from one that did not.
 @pytest.mark.parametrize(
     ("ratio", "naive_points", "metric_points"),
-    [(0.95, 0.5, 2.0), (1.15, 0.25, 2.0), (1.45, 0.25, 1.5), (1.6, 0.0, 1.0), (2.2, 0.0, 1.0), (4.9, 0.0, 0.0), (30.0, 0.0, 0.0)],
+    [
+        (0.95, 0.5, 2.0),
+        (1.15, 0.25, 2.0),
+        (1.45, 0.25, 1.5),
+        (1.6, 0.0, 1.0),
+        (2.2, 0.0, 1.0),
+        (4.9, 0.0, 0.0),
+        (30.0, 0.0, 0.0),
+    ],
 )
 def test_beats_naive_and_metric_bands(ratio: float, naive_points: float, metric_points: float) -> None:
     results = _checked(ratio, reference=float(load_targets_value()))

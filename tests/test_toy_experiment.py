@@ -43,7 +43,7 @@ holdout = "toy"
 
 [profiles.quick]
 holdout_size = 50
-reference_updates = 20
+reference_updates = 100  # the reference: 5 epochs of its rows in batches of 16
 update_margin = 2
 
 [metric]
