@@ -307,7 +307,9 @@ def _assert_deserved(case: CapsCase, run: Any) -> None:
     if not metric.inconclusive:
         assert metric.awarded >= case.min_metric_points, metric.evidence
     fit = run.artifacts.fits[-1]
-    assert fit.updates_asked == case.updates_asked and len(fit.losses) == case.epochs
+    assert len(fit.losses) == case.epochs
+    if case.updates_asked is not None:  # None: the case does not pin the count its call asks for
+        assert fit.updates_asked == case.updates_asked
 
 
 @pytest.mark.e2e
