@@ -615,3 +615,15 @@ CASES: list[Case] = [
         kinds=("file_alias",),
     ),
 ]
+
+
+def _families() -> list[Case]:
+    """The fixtures kept beside this file, one module per family of patterns."""
+    import cases_data
+    import cases_eval
+    import cases_run
+
+    return [*cases_data.CASES, *cases_run.CASES, *cases_eval.CASES]
+
+
+CASES += _families()
