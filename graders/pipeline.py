@@ -16,23 +16,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, Generic, TypeVar
 
 from graders import __version__
 from graders.models import RunRecord, Status, Targets
 from graders.state import ClassState, GradeContext, GradeState, Task, bare_failure
 from graders.steps import check, evaluate, execute, intake, integrity, prepare, record, report, score
 
+S = TypeVar("S", GradeState, ClassState)
 
-class Step(NamedTuple):
-    """A named step of the pipeline."""
+
+@dataclass(frozen=True)
+class Step(Generic[S]):
+    """A named step of the pipeline, over one submission's state or the whole class's."""
 
     name: str
-    run: Callable[[GradeState], None]
+    run: Callable[[S], None]
 
 
-STEPS: tuple[Step, ...] = (
+STEPS: tuple[Step[GradeState], ...] = (
     Step("intake", intake.intake),
     Step("prepare", prepare.prepare),
     Step("execute", execute.execute),
@@ -43,36 +47,14 @@ STEPS: tuple[Step, ...] = (
 )
 SANDBOXED = ("prepare", "execute", "evaluate")  # the steps a calibration runs
 
-
-class ClassStep(NamedTuple):
-    """A named step over the whole class, after its runs."""
-
-    name: str
-    run: Callable[[ClassState], None]
-
-
-CLASS_STEPS: tuple[ClassStep, ...] = (
-    ClassStep("integrity", integrity.compare),
-    ClassStep("report", report.render),
+CLASS_STEPS: tuple[Step[ClassState], ...] = (
+    Step("integrity", integrity.compare),
+    Step("report", report.render),
 )
 
 
-def run_steps(state: GradeState, steps: tuple[Step, ...] = STEPS) -> GradeState:
-    """Run ``steps`` over the state, timing each; the workspace is removed afterwards, whatever happened."""
-    try:
-        for step in steps:
-            started = time.perf_counter()
-            try:
-                step.run(state)
-            finally:
-                state.durations[step.name] = time.perf_counter() - started
-    finally:
-        prepare.cleanup(state)
-    return state
-
-
-def run_class_steps(state: ClassState, steps: tuple[ClassStep, ...] = CLASS_STEPS) -> ClassState:
-    """Run the class-wide steps over the state, timing each."""
+def _timed(state: S, steps: tuple[Step[S], ...]) -> S:
+    """Run ``steps`` over the state in order, each one's seconds into ``state.durations``."""
     for step in steps:
         started = time.perf_counter()
         try:
@@ -80,6 +62,19 @@ def run_class_steps(state: ClassState, steps: tuple[ClassStep, ...] = CLASS_STEP
         finally:
             state.durations[step.name] = time.perf_counter() - started
     return state
+
+
+def run_steps(state: GradeState, steps: tuple[Step[GradeState], ...] = STEPS) -> GradeState:
+    """Run ``steps`` over one submission's state; the workspace is removed afterwards, whatever happened."""
+    try:
+        return _timed(state, steps)
+    finally:
+        prepare.cleanup(state)
+
+
+def run_class_steps(state: ClassState, steps: tuple[Step[ClassState], ...] = CLASS_STEPS) -> ClassState:
+    """Run the class-wide steps over the state."""
+    return _timed(state, steps)
 
 
 def grade_task(ctx: GradeContext, task: Task) -> RunRecord:
