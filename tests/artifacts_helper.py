@@ -51,3 +51,23 @@ def make_run(**fields: Any) -> RunRecord:
             experiment=fields["experiment"], profile="quick", status=fields["status"], **inner
         )
     return RunRecord(**fields)
+
+
+def course_toml(name: str, extra: str = "") -> str:
+    """A course file for a class taking Boston and Fashion (its files under ``out/``), plus ``extra`` sections."""
+    return f"""
+[course]
+name = "{name}"
+roster = "roster.csv"
+submissions = "submissions"
+gradebook = "out/gradebook.sqlite"
+reports = "out/reports"
+
+[experiments.boston]
+start = 2026-08-03
+due = 2026-08-14
+
+[experiments.fashion]
+start = 2026-08-17
+due = 2026-08-28
+{extra}"""

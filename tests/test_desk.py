@@ -25,29 +25,14 @@ from graders.desk.app import check_bind, create_app, serve
 from graders.desk.sheets import Desk, DeskError, FormItem, MarkingForm, compose_why
 from graders.gradebook import Gradebook
 from graders.models import CheckResult, Component, ComponentMarks, IntegrityFlag, RunRecord, Status, VivaQuestion
-from tests.artifacts_helper import make_run
+from tests.artifacts_helper import course_toml, make_run
 
 COURSE = "Desk test class"
 T0 = datetime(2026, 8, 27, 10, 0)
 TOKEN = "s3cret-desk-token"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
-COURSE_TOML = f"""
-[course]
-name = "{COURSE}"
-roster = "roster.csv"
-submissions = "submissions"
-gradebook = "out/gradebook.sqlite"
-reports = "out/reports"
-
-[experiments.boston]
-start = 2026-08-03
-due = 2026-08-14
-
-[experiments.fashion]
-start = 2026-08-17
-due = 2026-08-28
-"""
+COURSE_TOML = course_toml(COURSE)
 ROSTER = "roll_no,name\n1,Asha Patil\n2,Rohan Deshmukh\n3,Meera <b>Joshi</b>\n"
 
 

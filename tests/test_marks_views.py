@@ -33,30 +33,18 @@ from graders.models import (
     Status,
     VivaQuestion,
 )
-from tests.artifacts_helper import make_run
+from tests.artifacts_helper import course_toml, make_run
 
 COURSE = "Views test class"
 T0 = datetime(2026, 8, 27, 10, 0)
-COURSE_TOML = f"""
-[course]
-name = "{COURSE}"
-roster = "roster.csv"
-submissions = "submissions"
-gradebook = "out/gradebook.sqlite"
-reports = "out/reports"
-
-[experiments.boston]
-start = 2026-08-03
-due = 2026-08-14
-
-[experiments.fashion]
-start = 2026-08-17
-due = 2026-08-28
-
+COURSE_TOML = course_toml(
+    COURSE,
+    """
 [lms.canvas]
 boston = "Boston housing (1201)"
 fashion = "Fashion CNN (1234)"
-"""
+""",
+)
 ROSTER = (
     "roll_no,name,email,id_number\n"
     "1,Asha Patil,asha@college.example,S001\n"
