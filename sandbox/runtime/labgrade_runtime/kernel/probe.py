@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.contract import MODEL_FILE, PROBE_FILE, ProbeResult
-from labgrade_runtime.kernel import preprocess, watch
-from labgrade_runtime.kernel.state import JOB, STATE
+from labgrade_runtime.kernel import embedding, preprocess, watch
+from labgrade_runtime.kernel.state import JOB, STATE, note
 
 
 def _keras_models_in(namespace: dict[str, Any]) -> list[Any]:
@@ -56,6 +56,7 @@ def _save(model: Any, out: Path) -> str:
 def export(namespace: dict[str, Any]) -> None:
     """Write model.keras and probe.json into the job's artifact directory."""
     out = Path(JOB.spec.out_dir)
+    _note_embedding_lookups()
     model, how = _pick_model(namespace)
     save_error = _save(model, out) if model is not None else ""
     runtime = STATE["fits"][-1]["runtime"] if STATE["fits"] else ("tf_keras" if "tf_keras" in sys.modules else "keras3")
@@ -74,6 +75,16 @@ def export(namespace: dict[str, Any]) -> None:
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.
     result = ProbeResult.model_validate_json(json.dumps(probe, default=str))
     (out / PROBE_FILE).write_text(result.dump(), encoding="utf-8")
+
+
+def _note_embedding_lookups() -> None:
+    """Say so when Embedding lookups fell outside the vocabulary (zeros, as on the students' GPU)."""
+    try:
+        detail = embedding.report()
+    except Exception:  # the counter could not be read: nothing to say, nothing lost
+        return
+    if detail:
+        note(embedding.KIND, detail)
 
 
 def _merge(histories: list[dict[str, list[float]]]) -> dict[str, list[float]]:

@@ -59,6 +59,8 @@ _PATCHERS = {
     "keras.src.utils.model_visualization": "labgrade_runtime.kernel.compat:patch_plot_model",
     "tf_keras.src.utils.vis_utils": "labgrade_runtime.kernel.compat:patch_plot_model",
     "seaborn": "labgrade_runtime.kernel.compat:patch_seaborn",
+    "keras.src.layers.core.embedding": "labgrade_runtime.kernel.embedding:patch_module",
+    "tf_keras.src.layers.core.embedding": "labgrade_runtime.kernel.embedding:patch_module",
 }
 
 
