@@ -185,6 +185,17 @@ async def _hidden(client: CappedClient, source: str, timeout: float, cell: Any =
     return ""
 
 
+def prose_to_markdown(nb: Any, saved: list[evidence.SavedCell]) -> list[str]:
+    """Turn the never-run code cells that hold prose into Markdown cells; the notes saying so."""
+    notes: list[str] = []
+    for cell in saved:
+        why = drift.prose_cell(cell)
+        if why:
+            nb.cells[cell.index] = nbformat.v4.new_markdown_cell(nb.cells[cell.index].source)
+            notes.append(why)
+    return notes
+
+
 def notebook_code(nb: Any) -> str:
     """The code of every code cell, for static analysis (never executed here)."""
     return "\n".join(str(c.source) for c in nb.cells if c.cell_type == "code")
@@ -211,6 +222,7 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
     The kernel is shut down afterwards, whatever happened.
     """
     nb, saved = load(spec.notebook)
+    prose = prose_to_markdown(nb, saved)
     client = CappedClient(
         nb,
         km=km,
@@ -243,6 +255,8 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
             )
             if setup_error:
                 raise RuntimeError(f"the harness shims failed to install: {setup_error}")
+            for why in prose:
+                _adapt(client, "prose_cell", why)
             await _run_cells(client, nb, result, saved)
             probe_error = await _hidden(
                 client,

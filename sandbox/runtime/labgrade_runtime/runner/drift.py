@@ -16,9 +16,18 @@ Anything else -- an error the student never saw, or one after which they ran
 nothing -- stops the run as before (``cell_error``). At most
 :data:`MAX_RAN_ON` cells are run past: more means the notebook as handed in
 does not run.
+
+Prose in a code cell (:func:`prose_cell`): a code cell the author never ran
+(no execution count, no outputs) that does not compile, even as IPython
+reads it, and reads as prose -- a Markdown fence, or sentences rather than
+code -- is notes pasted into the wrong kind of cell. Jupyter would show it as
+text had it been a Markdown cell; the run treats it as one, noted, instead of
+stopping at a SyntaxError the author never met.
 """
 
 from __future__ import annotations
+
+import re
 
 from labgrade_runtime.runner.evidence import SavedCell, by_index, ran_later, same_error, stale_history_key
 
@@ -50,3 +59,54 @@ def ran_past(saved: list[SavedCell], index: int, ename: str, evalue: str) -> str
 
 def _span(indices: list[int]) -> str:
     return f"{indices[0]}-{indices[-1]}" if len(indices) > 1 else str(indices[0])
+
+
+_FENCE = re.compile(r"^\s*(```|~~~)", re.MULTILINE)
+_WORD = re.compile(r"^[(\"'*_]*[A-Za-z][A-Za-z'’\-]*[)\"'*_.,;:!?]*$")
+_MARKDOWN_LINE = re.compile(r"^\s*(#{1,6} |[-*+] |\d+\. |> |\|)")
+
+
+def _prose_line(line: str) -> bool:
+    """Words, not code: four or more, three in four of them plain words (a sentence, a list item, a heading)."""
+    text = _MARKDOWN_LINE.sub("", line).strip()
+    words = text.split()
+    return len(words) >= 4 and sum(bool(_WORD.match(w)) for w in words) >= 0.75 * len(words)
+
+
+def compiles(source: str) -> bool:
+    """Whether the cell is Python as IPython runs it (magics and ``!`` lines transformed first)."""
+    try:
+        compile(source, "<cell>", "exec")
+        return True
+    except SyntaxError:
+        pass
+    except (ValueError, OverflowError):
+        return False
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        compile(TransformerManager().transform_cell(source), "<cell>", "exec")  # type: ignore[no-untyped-call]
+    except Exception:  # SyntaxError, or a transformer giving up on the text
+        return False
+    return True
+
+
+def reads_as_prose(source: str) -> bool:
+    """A Markdown fence, or at least half of the non-empty lines are sentences rather than code."""
+    if _FENCE.search(source):
+        return True
+    lines = [line for line in source.splitlines() if line.strip()]
+    return bool(lines) and sum(_prose_line(line) for line in lines) * 2 >= len(lines)
+
+
+def prose_cell(cell: SavedCell) -> str | None:
+    """The note for a never-run code cell that does not compile and reads as prose (None: run it as code)."""
+    if cell.execution_count is not None or cell.has_outputs or not cell.source.strip():
+        return None
+    if compiles(cell.source) or not reads_as_prose(cell.source):
+        return None
+    first = next(line.strip() for line in cell.source.splitlines() if line.strip())[:80]
+    return (
+        f"cell {cell.index} is prose in a code cell that was never run ({first!r}...): it does not compile as "
+        "Python and was treated as Markdown, as Jupyter would show it"
+    )

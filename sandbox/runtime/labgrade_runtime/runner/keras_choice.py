@@ -8,8 +8,13 @@ is re-run once on tf-keras. The saved outputs are evidence too: a notebook
 handed in with Keras 2's progress lines (``60000/60000 [====] - 5s
 83us/sample - loss:``, ``- 2s 1ms/step - loss:``, ``Train on N samples``) or
 tf-keras' warnings was run on Keras 2 by its author, and gets tf-keras up
-front; Keras 3 draws its bar with ``━`` and prints no ``[===]``. The kernel
-side lives in :mod:`labgrade_runtime.kernel.keras2`.
+front; Keras 3 draws its bar with ``━`` and prints no ``[===]``. A saved
+traceback outranks both: its file paths name the package that raised
+(``…/keras/src/backend/…``, ``keras/src/trainers`` are Keras 3;
+``…/tf_keras/…``, ``keras/engine``, ``keras/src/engine``,
+``tensorflow/python/keras`` are Keras 2), while a progress bar may be left
+over from an older run of the cell. The kernel side lives in
+:mod:`labgrade_runtime.kernel.keras2`.
 """
 
 from __future__ import annotations
@@ -61,10 +66,35 @@ KERAS2_WARNINGS = re.compile(
     re.MULTILINE,
 )
 KERAS3_PROGRESS = re.compile(r"^\s*\d+/\d+ ━+")
+# Folders only one generation has, as they show in a saved traceback's frames (keras/src/ alone is both:
+# Keras 2.13-2.15 moved its code there too).
+KERAS3_PATHS = re.compile(
+    r"[/\\]keras[/\\]src[/\\]((backend|trainers|ops)[/\\]|layers[/\\]layer\.py|models[/\\](model|functional|sequential)\.py)"
+)
+KERAS2_PATHS = re.compile(
+    r"[/\\]tf_keras[/\\]|[/\\]keras[/\\](src[/\\])?engine[/\\]|tensorflow[/\\]python[/\\]keras[/\\]"
+)
+
+
+def traceback_generation(cells: Iterable[SavedCell]) -> tuple[str, str] | None:
+    """('keras3' | 'tf_keras', why) from the last saved traceback whose paths name one Keras generation."""
+    found: tuple[str, str] | None = None
+    for cell in cells:
+        keras3, keras2 = KERAS3_PATHS.search(cell.traceback), KERAS2_PATHS.search(cell.traceback)
+        if keras3 and not keras2:
+            found = ("keras3", f"saved traceback of cell {cell.index} runs through Keras 3 ({keras3.group(0)})")
+        elif keras2 and not keras3:
+            found = ("tf_keras", f"saved traceback of cell {cell.index} runs through Keras 2 ({keras2.group(0)})")
+    return found
 
 
 def saved_output_signs(cells: Iterable[SavedCell]) -> list[str]:
-    """Why the saved outputs say the author ran Keras 2 (nothing when any shows Keras 3's progress bar)."""
+    """Why the saved outputs say the author ran Keras 2: nothing when a saved traceback's paths say Keras 3 or
+    any output shows Keras 3's progress bar; a Keras 2 traceback path before any progress line."""
+    cells = list(cells)
+    traced = traceback_generation(cells)
+    if traced is not None:
+        return [traced[1]] if traced[0] == "tf_keras" else []
     found: list[str] = []
     for cell in cells:
         if KERAS3_PROGRESS.search(cell.text):
@@ -77,9 +107,19 @@ def saved_output_signs(cells: Iterable[SavedCell]) -> list[str]:
 
 
 def choose(code: str, saved: Iterable[SavedCell] = ()) -> tuple[str, list[str]]:
-    """('tf_keras' | 'keras3', reasons) for the notebook's code and the outputs its author saved."""
-    reasons = [why for pattern, why in KERAS2_SIGNS if re.search(pattern, code)] + saved_output_signs(saved)
-    return ("tf_keras" if reasons else "keras3"), reasons
+    """('tf_keras' | 'keras3', reasons) for the notebook's code and the outputs its author saved.
+
+    Keras 2 APIs in the code decide first (they do not run on Keras 3); then a saved traceback's paths; then
+    the saved progress lines and warnings."""
+    saved = list(saved)
+    needs = [why for pattern, why in KERAS2_SIGNS if re.search(pattern, code)]
+    if needs:
+        return "tf_keras", needs
+    traced = traceback_generation(saved)
+    if traced is not None:
+        return traced[0], [traced[1]]
+    signs = saved_output_signs(saved)
+    return ("tf_keras" if signs else "keras3"), signs
 
 
 def looks_keras2(error_text: str) -> bool:

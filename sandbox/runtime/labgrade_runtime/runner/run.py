@@ -99,6 +99,7 @@ async def execute(spec: JobSpec) -> dict[str, Any]:
         from labgrade_runtime.runner import cells  # nbformat + nbclient: imported while the kernel boots
 
         nb, saved = cells.load(spec.notebook)
+        cells.prose_to_markdown(nb, saved)  # prose pasted into a code cell is not code to read
         code = cells.notebook_code(nb)
         runtime, reasons = keras_choice.choose(code, saved)
         spec = spec.model_copy(update={"code": code})

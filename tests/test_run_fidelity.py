@@ -1,0 +1,165 @@
+"""Running a notebook as its author ran it (fast, in this process): errors the author saw compared across Keras
+generations, the Keras generation read off a saved traceback, prose pasted into code cells, heavy analysis under
+the run's budget, the pandas generation read off the saved outputs, and Colab's memory."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import nbformat
+import pytest
+
+from graders.paths import RUNTIME_PACKAGE
+
+sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+
+from labgrade_runtime.runner import drift, evidence, keras_choice  # noqa: E402
+
+ANSI_FRAME = "\x1b[0;32m{path}\x1b[0m in \x1b[0;36mtrain_function\x1b[0;34m(iterator)\x1b[0m"
+KERAS3_TRACE = [
+    ANSI_FRAME.format(path="/usr/local/lib/python3.11/dist-packages/keras/src/utils/traceback_utils.py"),
+    ANSI_FRAME.format(path="/usr/local/lib/python3.11/dist-packages/keras/src/backend/tensorflow/trainer.py"),
+]
+KERAS2_TRACE = [ANSI_FRAME.format(path="/usr/local/lib/python3.10/dist-packages/keras/engine/training.py")]
+KERAS2_LINE = "1875/1875 [==============================] - 5s 3ms/step - loss: 0.5012 - accuracy: 0.8237\n"
+
+
+def notebook(*cells: tuple[str, list[dict[str, Any]], int | None]) -> list[evidence.SavedCell]:
+    """The saved cells of a notebook (a markdown title first)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("# lab"))
+    for source, outputs, count in cells:
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = [nbformat.from_dict(o) for o in outputs]
+        cell.execution_count = count
+        nb.cells.append(cell)
+    return evidence.saved_cells(nbformat.from_dict(nbformat.reads(nbformat.writes(nb), as_version=4)))
+
+
+def stream(text: str, name: str = "stdout") -> dict[str, Any]:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict[str, Any]:
+    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback or []}
+
+
+# ---------------------------------------------------------------- the same error, worded by two generations
+
+KERAS3_SHAPES = (
+    "Arguments `target` and `output` must have the same shape. Received: target.shape=(None, 1), "
+    "output.shape=(None, 10)"
+)
+TF_KERAS_SHAPES = (
+    'in user code:\n\n    File "/venv/lib/python3.11/site-packages/tf_keras/src/engine/training.py", line 1401, in '
+    "train_function  *\n        return step_function(self, iterator)\n\n"
+    "    ValueError: Shapes (None, 1) and (None, 10) are incompatible\n"
+)
+KERAS3_INPUT = (
+    'Exception encountered when calling Sequential.call().\n\n\x1b[1mInput 0 of layer "dense" is incompatible with '
+    "the layer: expected axis -1 of input shape to have value 784, but received input with shape (None, 28, 28)\x1b[0m"
+    "\n\nArguments received by Sequential.call():\n  • inputs=tf.Tensor(shape=(None, 28, 28), dtype=float32)"
+)
+TF_KERAS_INPUT = (
+    'in user code:\n\n    File "/venv/tf_keras/src/engine/training.py", line 1401, in train_function  *\n'
+    '        return step_function(self, iterator)\n\n    ValueError: Input 0 of layer "sequential_1" is incompatible '
+    "with the layer: expected shape=(None, 784), found shape=(None, 28, 28)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("saved", "now"), [(KERAS3_SHAPES, TF_KERAS_SHAPES), (KERAS3_INPUT, TF_KERAS_INPUT), (TF_KERAS_INPUT, KERAS3_INPUT)]
+)
+def test_the_same_error_worded_by_keras_3_and_tf_keras_matches(saved: str, now: str) -> None:
+    cells = notebook(
+        ("model.fit(x, y)", [error("ValueError", saved)], 4), ("model.evaluate(x, y)", [stream("ok\n")], 5)
+    )
+    assert evidence.same_error(cells[0], "ValueError", now)
+    why = drift.ran_past(cells, 1, "ValueError", now)
+    assert why is not None and "the same error" in why
+
+
+def test_another_class_or_another_phrase_is_not_the_same_error() -> None:
+    cells = notebook(("model.fit(x, y)", [error("ValueError", KERAS3_SHAPES)], 4))
+    assert not evidence.same_error(cells[0], "TypeError", TF_KERAS_SHAPES)
+    assert not evidence.same_error(cells[0], "ValueError", "could not convert string to float: '2012-01-03'")
+    names = notebook(("print(x)", [error("NameError", "name 'x' is not defined")], 4))
+    assert evidence.same_error(names[0], "NameError", "name 'x' is not defined")
+    assert not evidence.same_error(names[0], "NameError", "name 'model' is not defined")
+
+
+def test_a_module_qualified_class_is_its_class() -> None:
+    cells = notebook(("a", [error("InvalidArgumentError", "indices[3,1] = 88000 is not in [0, 10000)")], 4))
+    assert evidence.same_error(
+        cells[0],
+        "tensorflow.python.framework.errors_impl.InvalidArgumentError",
+        "indices[7,2] = 87000 is not in [0, 10000)",
+    )
+
+
+# ---------------------------------------------------------------- the generation from a saved traceback
+
+
+def test_a_keras3_traceback_outranks_a_stale_keras2_progress_bar() -> None:
+    saved = notebook(
+        ("model.fit(x, y, epochs=2)", [stream("Epoch 1/2\n" + KERAS2_LINE)], 3),
+        ("model.fit(x, y_onehot)", [error("ValueError", KERAS3_SHAPES, KERAS3_TRACE)], 7),
+    )
+    runtime, reasons = keras_choice.choose("model.fit(x, y)", saved)
+    assert runtime == "keras3"
+    assert reasons and "saved traceback of cell 2 runs through Keras 3" in reasons[0]
+    assert keras_choice.choose("model.fit(x, y)", saved[:1])[0] == "tf_keras"  # the bar alone still says Keras 2
+
+
+def test_a_keras2_traceback_is_keras2_even_beside_a_keras3_bar() -> None:
+    saved = notebook(
+        ("model.fit(x, y)", [stream("10/10 ━━━━━━━━━━ 1s 2ms/step - loss: 1\n")], 1),
+        ("model.fit(x, z)", [error("ValueError", TF_KERAS_SHAPES, KERAS2_TRACE)], 2),
+    )
+    runtime, reasons = keras_choice.choose("", saved)
+    assert runtime == "tf_keras" and "runs through Keras 2" in reasons[0]
+
+
+def test_keras2_code_decides_before_any_saved_output() -> None:
+    saved = notebook(("model.fit(x, y)", [error("ValueError", KERAS3_SHAPES, KERAS3_TRACE)], 2))
+    assert keras_choice.choose("model.predict_classes(x)", saved)[0] == "tf_keras"
+
+
+def test_paths_both_generations_share_are_no_evidence() -> None:
+    shared = [ANSI_FRAME.format(path="/usr/local/lib/python3.10/dist-packages/keras/src/utils/traceback_utils.py")]
+    saved = notebook(("model.fit(x, y)", [error("ValueError", "x", shared)], 2))
+    assert keras_choice.traceback_generation(saved) is None
+
+
+# ---------------------------------------------------------------- prose pasted into a code cell
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "```python\nmodel.fit(x, y)\n```\nThe model is trained for ten epochs.",
+        "Q1. What is the role of the activation function?\nIt adds non-linearity, so the network can learn curves.",
+        "## Observations\nThe validation loss stops falling after epoch 6, which means the model starts to overfit.",
+    ],
+)
+def test_never_run_prose_in_a_code_cell_is_markdown(source: str) -> None:
+    cell = notebook((source, [], None))[0]
+    why = drift.prose_cell(cell)
+    assert why is not None and "treated as Markdown" in why and "cell 1" in why
+
+
+@pytest.mark.parametrize(
+    ("source", "outputs", "count"),
+    [
+        ("model.fit(x, y", [], None),  # a syntax error in code: the author's own
+        ("for i in range(10) print(i)", [], None),
+        ("!pip install mlxtend\n%matplotlib inline\nprint('a b c d e')", [], None),  # IPython reads it
+        ("# The model is trained for ten epochs and then evaluated.\nx = 1", [], None),  # compiles
+        ("The model is trained for ten epochs and then evaluated.", [stream("x")], 3),  # the author ran it
+    ],
+)
+def test_code_or_a_cell_the_author_ran_is_not_prose(
+    source: str, outputs: list[dict[str, Any]], count: int | None
+) -> None:
+    assert drift.prose_cell(notebook((source, outputs, count))[0]) is None
