@@ -82,8 +82,8 @@ class ProfileSpec(_Model):
     A profile with a budget caps each ``fit()`` by its cost in gradient updates (batches), never by seconds or
     by a count of epochs: a fit runs as written while the updates it asks for fit ``fit_updates``; only one
     over it is cut, with the numbers said. The budget is the reference's own training (``reference_updates``)
-    times ``update_margin``, both stated here. A cut fit whose training loss was still falling faster than
-    ``improving_rate`` leaves the metric inconclusive rather than failed.
+    times ``update_margin``, both stated here. A cut fit still learning at the cut (see ``improving_rate``)
+    leaves the metric inconclusive rather than failed; a cut fit whose loss had levelled off is decided.
     """
 
     train_size: int | None = Field(None, ge=1, description="Training samples served (subsample); None = all.")
@@ -104,8 +104,12 @@ class ProfileSpec(_Model):
         0.02,
         gt=0,
         lt=1,
-        description="A cut fit whose training loss fell by more than this share over the last fifth of its epochs "
-        "was still improving at the cap: its metric is inconclusive.",
+        description="A fit cut by the budget was still learning at the cut, and its metric (short of the top band) "
+        "is inconclusive, when its mean training loss over the last fifth of its epochs fell more than this share "
+        "below the fifth before; or when it fell steadily: from every fifth to the next, by 0.5% or more from the "
+        "first fifth to the last, and over the last fifth at a third or more of its average pace per epoch since "
+        "the first (a slow learner, not a curve bending towards a plateau). A loss that levelled off, however high, "
+        "is settled: the metric is decided.",
     )
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import math
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -238,6 +239,48 @@ def test_a_settled_or_good_or_uncut_fit_is_decided() -> None:
     assert not _checks(REFERENCE - 0.2, SETTLED)["metric"].inconclusive  # no longer improving: a real low mark
     assert not _checks(REFERENCE, FALLING)["metric"].inconclusive  # the top band already: nothing to decide
     assert not _checks(REFERENCE - 0.2, FALLING, cut="")["metric"].inconclusive  # ran as written
+
+
+# Plain SGD with a small learning rate, cut to a few hundred updates: the loss falls at much the same pace every
+# epoch, 1.7 % a fifth, under the 2 % that alone counts as still improving (the pattern of a real Fashion fit).
+STEADY = [2.46 - 0.005 * i for i in range(40)]
+# Levelled off high: a fast fall in the first epochs, then flat within the noise of a cut fit's epochs.
+PLATEAU_HIGH = [2.46 - 0.05 * i for i in range(5)] + [2.21 + 0.001 * (i % 3) for i in range(35)]
+# Levelled off with a drift: falling in every fifth, but the last fifth at a sliver of its average pace.
+DRIFTING = [0.4 + 2.0 * math.exp(-i / 2) - 0.0002 * i for i in range(40)]
+NOISY_FLAT = [2.3 + (0.02 if i % 2 else -0.02) for i in range(40)]
+
+
+def test_a_cut_fit_falling_slowly_but_steadily_is_still_learning_whatever_the_loss_s_scale() -> None:
+    for scale in (1.0, 100.0):  # cross-entropy or an MSE in the hundreds: the rule reads shares, not amounts
+        metric = _checks(REFERENCE - 0.6, [scale * v for v in STEADY])["metric"]
+        assert metric.inconclusive and not metric.passed and metric.awarded == 0, metric.evidence
+        assert "still falling at the cut" in metric.evidence and "(1.7%) over its last 8 epoch(s)" in metric.evidence
+        assert "slower than 2% a fifth but steady" in metric.evidence and "pending" in metric.evidence
+    short = _checks(REFERENCE - 0.6, [2.4, 2.38])["metric"]  # two epochs, each a little lower: still learning
+    assert short.inconclusive, short.evidence
+
+
+def test_a_cut_fit_whose_loss_levelled_off_is_decided_and_says_why() -> None:
+    for losses in (PLATEAU_HIGH, DRIFTING, NOISY_FLAT):
+        metric = _checks(REFERENCE - 0.6, losses)["metric"]
+        assert not metric.inconclusive and metric.awarded == 0, metric.evidence
+        assert "cut fit() to 3,750 of the 93,750 updates" in metric.evidence, metric.evidence
+        assert "its training loss had levelled off" in metric.evidence
+    lowest = FASHION.metric.target(REFERENCE, FASHION.metric.bands[-1])
+    decided = _checks(lowest + 0.001, DRIFTING)["metric"]  # a band met, short of the top: the budget is not why
+    assert decided.awarded == 0.25 * decided.points and "levelled off" in decided.evidence
+    one = _checks(REFERENCE - 0.6, [2.3])["metric"]  # one epoch shows no trend: decided, and said
+    assert not one.inconclusive and "too few epochs to show a trend" in one.evidence
+    top = _checks(REFERENCE, PLATEAU_HIGH)["metric"]
+    assert top.awarded == top.points and "levelled off" not in top.evidence  # nothing to explain at the top
+
+
+def test_the_rubric_states_the_still_learning_rule() -> None:
+    from graders.rubric import ProfileSpec
+
+    words = ProfileSpec.model_fields["improving_rate"].description or ""
+    assert "last fifth" in words and "steadily" in words and "levelled off" in words
 
 
 def test_the_inconclusive_column_is_pending_in_the_run() -> None:

@@ -12,9 +12,9 @@ import pytest
 
 from graders.marking.checks.plugin import Award
 from graders.marking.writeups.match import answer_sources, evidence
-from graders.models import COMPONENT_MAX, Artifacts, Status
+from graders.models import COMPONENT_MAX, Artifacts, FitRecord, Status
 from graders.reports.sheet import format_metric
-from graders.rubric import Band, Rubric
+from graders.rubric import Band, ProfileSpec, Rubric
 
 
 def _reference(art: Artifacts, name: str) -> float | None:
@@ -88,30 +88,114 @@ def metric_outcome(art: Artifacts, rubric: Rubric) -> MetricOutcome:
     return MetricOutcome(value, reference, None, evidence, improving)
 
 
-def still_improving(art: Artifacts, rubric: Rubric) -> str:
-    """The evidence that the model's fit was cut by the profile's budget while its loss was still falling fast.
+# A cut fit that falls slower than ``improving_rate`` per fifth is still learning when its fall is steady: it
+# fell from every fifth of its epochs to the next, by at least LEARNT in all (so it learns at all, beyond the
+# float noise of a flat curve), and its last fifth fell at STEADY_PACE or more of its average pace since the
+# first fifth (a curve bending towards a plateau falls far slower at the end than on average; a slow learner,
+# plain SGD with a small learning rate, falls at much the same pace throughout).
+STEADY_PACE = 1 / 3
+LEARNT = 0.005
 
-    The last fit() trained the model that was scored. Its own history decides: the mean training loss of its
-    last fifth of epochs against the fifth before, a fall of more than the profile's ``improving_rate``.
+
+@dataclass(frozen=True)
+class LossTrend:
+    """The shape of a fit's own training loss, read in fifths of its epochs (the last five blocks of k)."""
+
+    means: tuple[float, ...]  # each block's mean loss, first to last
+    k: int  # epochs per block
+
+    @classmethod
+    def of(cls, losses: list[float]) -> LossTrend | None:
+        """None when there is no trend to read (under two epochs, or a loss that is not a finite number)."""
+        n = len(losses)
+        if n < 2 or not all(math.isfinite(v) for v in losses):
+            return None
+        k = max(1, n // 5)
+        blocks = [losses[n - (i + 1) * k : n - i * k] for i in range(min(5, n // k))][::-1]
+        return cls(tuple(sum(b) / len(b) for b in blocks), k)
+
+    @property
+    def fall(self) -> float:
+        """The last block's fall below the one before, as a share of it."""
+        before, last = self.means[-2], self.means[-1]
+        return (before - last) / before if before > 0 else 0.0
+
+    @property
+    def learnt(self) -> float:
+        """The whole fall from the first block to the last, as a share of the first."""
+        first, last = self.means[0], self.means[-1]
+        return (first - last) / first if first > 0 else 0.0
+
+    @property
+    def pace(self) -> float:
+        """The last block's fall per epoch against the average fall per epoch since the first block."""
+        travelled = self.means[0] - self.means[-1]
+        return (self.means[-2] - self.means[-1]) * (len(self.means) - 1) / travelled if travelled > 0 else 0.0
+
+    @property
+    def steady(self) -> bool:
+        """Still learning at a steady pace: a fall in every block, LEARNT in all, the last at STEADY_PACE or more."""
+        falling = all(b < a for a, b in zip(self.means, self.means[1:], strict=False))
+        return falling and self.learnt >= LEARNT and self.pace >= STEADY_PACE
+
+    def words(self) -> str:
+        """The last block's fall and the pace, in numbers."""
+        span = f"{self.k} epoch(s)" if len(self.means) == 5 else "epoch"
+        return (
+            f"{self.means[-2]:.4g} → {self.means[-1]:.4g} ({self.fall:.1%}) over its last {span}, "
+            f"{self.means[0]:.4g} → {self.means[-1]:.4g} ({self.learnt:.0%}) from its first {span} to its last, "
+            f"the last at {self.pace:.0%} of its average pace"
+        )
+
+
+def still_improving(art: Artifacts, rubric: Rubric) -> str:
+    """The evidence that the model's fit was cut by the profile's budget while it was still learning ("" if not).
+
+    The last fit() trained the model that was scored; its own training history decides, read in fifths of its
+    epochs: still learning when its mean loss over the last fifth fell more than the profile's ``improving_rate``
+    below the fifth before, or fell steadily (:attr:`LossTrend.steady`); a loss that levelled off, however high,
+    is settled and the metric decided.
     """
+    profile, fit, trend = _cut_trend(art, rubric)
+    if profile is None or fit is None or trend is None:
+        return ""
+    if trend.fall > profile.improving_rate:
+        why = f"more than the {profile.improving_rate:.0%} a fifth that counts as settled"
+    elif trend.steady:
+        why = (
+            f"slower than {profile.improving_rate:.0%} a fifth but steady, falling in every fifth and not bending "
+            f"towards a plateau ({STEADY_PACE:.0%} of its average pace or more)"
+        )
+    else:
+        return ""
+    return f"{_cut_words(art, fit)}, and its training loss was still falling at the cut: {trend.words()}: {why}"
+
+
+def settled_at_cut(art: Artifacts, rubric: Rubric) -> str:
+    """For a cut fit that was not still learning: the evidence that its loss had levelled off ("" if uncut)."""
+    profile, fit, trend = _cut_trend(art, rubric)
+    if profile is None or fit is None:
+        return ""
+    if trend is None:
+        return f"{_cut_words(art, fit)}; its history has too few epochs to show a trend"
+    return (
+        f"{_cut_words(art, fit)}, but its training loss had levelled off: {trend.words()} "
+        f"(still learning would be a fall of more than {profile.improving_rate:.0%} a fifth, or a steady one: in "
+        f"every fifth, and the last at {STEADY_PACE:.0%} or more of its average pace)"
+    )
+
+
+def _cut_trend(art: Artifacts, rubric: Rubric) -> tuple[ProfileSpec | None, FitRecord | None, LossTrend | None]:
     profile = rubric.profiles.get(art.profile)
     fit = art.fits[-1] if art.fits else None
     if profile is None or fit is None or not fit.cut:
-        return ""
-    losses = [v for v in fit.losses if math.isfinite(v)]
-    if len(losses) < 2 or len(losses) != len(fit.losses):
-        return ""
-    k = max(1, len(losses) // 5)
-    before, last = losses[-2 * k : -k] if len(losses) >= 2 * k else losses[:-k], losses[-k:]
-    start, end = sum(before) / len(before), sum(last) / len(last)
-    if start <= 0 or (start - end) / start <= profile.improving_rate:
-        return ""
+        return None, None, None
+    return profile, fit, LossTrend.of(fit.losses)
+
+
+def _cut_words(art: Artifacts, fit: FitRecord) -> str:
     asked = f"{fit.updates_asked:,}" if fit.updates_asked is not None else "more"
-    return (
-        f"the {art.profile} profile cut fit() to {fit.updates or 0:,} of the {asked} updates it asked for, and its "
-        f"training loss was still falling at the cut: {start:.4g} → {end:.4g} ({(start - end) / start:.0%}) over its "
-        f"last {k} epoch(s), more than the {profile.improving_rate:.0%} that counts as settled"
-    )
+    return f"the {art.profile} profile cut fit() to {fit.updates or 0:,} of the {asked} updates it asked for"
 
 
 def _predicted(outcome: MetricOutcome) -> str:
@@ -135,9 +219,11 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
             "pending until the run is repeated without the budget"
         )
         return
-    assert outcome.band is not None, outcome.evidence
+    settled = settled_at_cut(art, rubric) if outcome.band is None or outcome.band.fraction < 1 else ""
+    evidence = f"{outcome.evidence}; {settled}" if settled and outcome.value is not None else outcome.evidence
+    assert outcome.band is not None, evidence
     award.fraction = outcome.band.fraction
-    award.evidence = outcome.evidence
+    award.evidence = evidence
 
 
 def _needs_a_band(art: Artifacts, rubric: Rubric, award: Award, what: str) -> bool:
