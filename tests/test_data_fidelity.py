@@ -8,6 +8,7 @@ profile's time by training on a seeded sample, never by cutting what the noteboo
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import sys
@@ -125,14 +126,35 @@ def test_the_job_spec_roots_the_data_map_under_the_data_root() -> None:
     assert JobSpec.model_validate_json(rooted.dump()).data_reasons == {"HousingData.csv": "why"}
 
 
-@pytest.mark.parametrize("experiment", available_experiments())
+def _real_sized(experiment: str) -> bool:
+    """An experiment whose data has real sizes (Keras datasets or declared course files), not a generated folder."""
+    rubric = load_rubric(experiment)
+    return bool(rubric.data.keras_datasets) or (rubric.folder / "variants.toml").is_file()
+
+
+REAL_SIZED = [e for e in available_experiments() if _real_sized(e)]
+GENERATED = [e for e in available_experiments() if not _real_sized(e)]
+
+
+@pytest.mark.parametrize("experiment", REAL_SIZED)
 def test_no_profile_cuts_a_dataset_with_real_sizes(experiment: str) -> None:
     """What a notebook loads has the real sizes in every profile: no train_size/test_size for Keras or course data."""
     rubric = load_rubric(experiment)
-    if not rubric.data.keras_datasets and not (rubric.folder / "variants.toml").is_file():
-        pytest.skip("a generated image folder: its size is the profile's")
     for name, profile in rubric.profiles.items():
         assert profile.train_size is None and profile.test_size is None, (experiment, name)
+
+
+@pytest.mark.parametrize("experiment", GENERATED)
+def test_a_generated_image_folder_has_the_size_its_profile_declares(experiment: str) -> None:
+    """A generated image folder's size is the profile's own: declared in each profile, the full one the larger."""
+    profiles = load_rubric(experiment).profiles
+    sizes = {name: profile.train_size for name, profile in profiles.items()}
+    assert all(isinstance(size, int) and size > 0 for size in sizes.values()), (experiment, sizes)
+    assert sizes["full"] >= sizes["quick"], (experiment, sizes)  # type: ignore[operator]
+
+
+def test_every_experiment_is_checked_for_its_data_sizes() -> None:
+    assert sorted(REAL_SIZED + GENERATED) == sorted(available_experiments()) and REAL_SIZED
 
 
 # ---------------------------------------------------------------- kernel side
@@ -196,3 +218,104 @@ def test_kaggle_fashion_pixel_csvs_under_plain_names(tmp_path: Path) -> None:
             frame = pd.read_csv(made)
             assert frame.shape == (rows, 785) and list(frame.columns[:2]) == ["label", "pixel1"]
         assert (pd.read_csv(tmp_path / "train.csv").iloc[:, 1:].to_numpy() == x.reshape(30, -1)).all()
+
+
+# ---------------------------------------------------------------- reads found by content, names of other datasets
+
+from graders.data.evidence.choice import choose_for_notebook  # noqa: E402
+from graders.data.evidence.progress import fit_rows  # noqa: E402
+from graders.data.variants import file_rows, hidden_lines  # noqa: E402
+
+
+def _stock() -> list[Any]:
+    return load_variants(RUBRICS_DIR / "stock")
+
+
+def _with_stream(nb: nbformat.NotebookNode, cell: int, text: str) -> nbformat.NotebookNode:
+    nb.cells[cell].outputs.append(nbformat.v4.new_output("stream", name="stdout", text=text))
+    return nb
+
+
+WINDOWS = "x = df[['Open']].values\nX = [x[i - 60:i] for i in range(60, len(x))]"
+
+
+@pytest.mark.parametrize("name", ["AAPL.csv", "/content/drive/MyDrive/TSLA.csv", "msft_stock_prices.csv", "Apple.csv"])
+def test_a_read_named_for_another_company_is_never_served_a_course_file(name: str) -> None:
+    nb = _nb(f"df = pd.read_csv({name!r})", WINDOWS, ("df.shape", "(1258, 6)"))
+    assert choose_for_notebook(nb, _stock()) == {}
+
+
+def test_a_read_under_a_name_of_the_students_own_is_served_what_its_columns_match() -> None:
+    nb = _nb("df = pd.read_csv('my_prices_2012_2016.csv')", WINDOWS)
+    choice = choose_for_notebook(nb, _stock())["my_prices_2012_2016.csv"]
+    assert choice.decided_by == "code" and "found by content" in choice.reason
+
+
+def test_a_read_under_its_own_name_whose_columns_are_another_tables_is_left_missing() -> None:
+    nb = _nb("df = pd.read_csv('house_sales.csv')", "X = df[['bedrooms', 'sqft_living']]\ny = df['Open']")
+    assert choose_for_notebook(nb, _stock()) == {}
+    boston = load_variants(RUBRICS_DIR / "boston")
+    sales = _nb("df = pd.read_csv('data.csv')", "X = df[['bedrooms', 'sqft_living']]\ny = df['price']")
+    assert choose_for_notebook(sales, boston) == {}
+
+
+def test_a_name_without_evidence_gets_the_copy_most_students_shipped_under_it() -> None:
+    nb = _nb("df = pd.read_csv('goog.csv')", "model.fit(df.values, df.values)")
+    choice = choose_for_notebook(nb, _stock())["goog.csv"]
+    assert (choice.variant, choice.decided_by) == ("v08", "name"), choice.reason
+    assert "5 of the students' repositories" in choice.reason
+    tied = choose_for_notebook(_nb("df = pd.read_csv('GOOG.csv')"), _stock())["GOOG.csv"]
+    assert tied.decided_by == "default"  # four copies, one repository each: no copy leads, the canonical one
+
+
+@pytest.mark.parametrize(
+    ("stream", "batch", "rows"),
+    [
+        ("Epoch 1/20\n11/11 [==============================] - 1s 5ms/step - loss: 0.1\n", 4, (41, 45)),
+        (
+            "Epoch 1/5\n\x1b[1m1/11\x1b[0m ━━ 0s\r"
+            "\x1b[1m11/11\x1b[0m \x1b[32m━━━━━━━━━━━━━━━━━━━━\x1b[0m 1s 5ms/step - loss: 0.1\n",
+            4,
+            (41, 45),
+        ),
+        ("Train on 44 samples\nEpoch 1/5\n44/44 [====] - 0s - loss: 0.1\n", 32, (44, 45)),
+    ],
+)
+def test_saved_progress_bars_bound_the_rows_a_fit_trained_on(stream: str, batch: int, rows: tuple[int, int]) -> None:
+    nb = _with_stream(_nb("import pandas as pd", f"model.fit(X, y, epochs=20, batch_size={batch})"), 1, stream)
+    found = fit_rows(nb)
+    assert found is not None and (found.low, found.high) == rows
+
+
+def test_progress_bars_pick_the_short_export_over_a_long_copy_of_the_same_name() -> None:
+    """``11/11`` steps at ``batch_size=4``: some 44 windows, a 61-day export, not a 1,258-day file."""
+    nb = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')", WINDOWS, "model.fit(X, y, epochs=20, batch_size=4)")
+    _with_stream(nb, 2, "Epoch 1/20\n11/11 [==============================] - 1s 5ms/step - loss: 0.1\n")
+    choice = choose_for_notebook(nb, _stock())["Google_Stock_Price_Train.csv"]
+    assert (choice.variant, choice.decided_by) == ("v08", "rows"), choice.reason
+    assert "saved training run" in choice.reason and "far more than" in choice.reason
+    without = _nb("df = pd.read_csv('Google_Stock_Price_Train.csv')", WINDOWS)
+    assert choose_for_notebook(without, _stock())["Google_Stock_Price_Train.csv"].variant == "v01"
+
+
+def test_the_holdout_replaces_a_short_exports_hidden_days_and_keeps_its_length(tmp_path: Path) -> None:
+    stock = {c.name: c for c in _stock()}
+    data = served_data(load_rubric("stock"), "quick", 1234, cache=tmp_path)
+    rows = {name: pd.read_pickle(data.rows_dir / f"{name}.pkl") for name in stock}
+    course = stock["Google_Stock_Price_Train.csv"]
+    spec = course.variant("v08")
+    fill = {name: (stock[name], frame) for name, frame in rows.items()}
+    served = pd.read_csv(io.BytesIO(file_rows(spec, course, fill=fill)))
+    student = pd.read_csv(io.BytesIO(file_rows(spec, course, hide=False)))
+    assert len(served) == len(student) == 61 and hidden_lines(spec, course) == 32
+    days = pd.to_datetime(served["Date"], format="%m/%d/%Y")
+    assert days.is_monotonic_increasing and days.max() < pd.Timestamp("2017-02-01")
+    assert list(served.columns) == list(student.columns) and served.dtypes.equals(student.dtypes)
+    assert (
+        served["Date"].iloc[0].count("/") == 2 and not served["Date"].str.match(r"0\d/").any()
+    )  # unpadded, as its own
+    assert served.iloc[32:].reset_index(drop=True).equals(student.iloc[:29])  # its own first 29 days, unchanged
+    windows = served["Open"].to_numpy()
+    assert len([windows[i - 60 : i] for i in range(60, len(windows))]) == 1  # the 60-day window its author had
+    choice = choose_for_notebook(_nb("df = pd.read_csv('goog.csv')", ("df.shape", "(61, 6)")), _stock())["goog.csv"]
+    assert "replaced by the 32 trading days before its first day" in choice.reason

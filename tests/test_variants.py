@@ -410,7 +410,10 @@ def test_serve_writes_each_choice_once_and_maps_read_names(tmp_path: Path) -> No
     }
     served = ev_choice.serve(choices, files, {c.name: served_rows(c)[0] for c in files}, tmp_path)
     train = pd.read_csv(tmp_path / served["Google_Stock_Price_Train.csv"])
-    assert len(train) == 1258 + 20  # the Kaggle years and January 2017; the rest of 2017 is the holdout
+    # as long as the student's copy: the Kaggle years and January 2017, and in place of the hidden rest of 2017
+    # (the holdout) the 231 trading days before 2012, written in the copy's own format
+    assert len(train) == 1509
+    assert list(train["Date"].iloc[[230, 231, -1]]) == ["12/30/2011", "01/03/2012", "31/01/2017"]
     assert len(pd.read_csv(tmp_path / served["Google_Stock_Price_Test.csv"])) == 125
 
 

@@ -28,6 +28,7 @@ import datetime as dt
 import io
 import math
 import zipfile
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -87,12 +88,21 @@ class ArchiveSpec(_Model):
     omitted: str = ""  # members of the student's archive not served, and why
 
 
+class FillSource(_Model):
+    """A course file whose served rows continue a file variant's series (for days its holdout removes)."""
+
+    file: str  # the course file's name (its served canonical rows, hidden days already removed)
+    since: dt.date | None = None  # only its rows from this day on (e.g. after a split its prices were adjusted)
+    scale: dict[str, float] = {}  # column (lower case) -> factor, for a variant on another split level
+
+
 class VariantSpec(_Model):
     """One copy of a course file that students shipped: its format over the canonical rows, or its own file."""
 
     id: str
     label: str
     repos: int = 1  # how many student repositories held it: a tie-break prior only
+    names: list[str] = []  # file names students shipped it under (a prior for a read by that name, nothing more)
     source: Literal["canonical", "file"] = "canonical"
     notes: str = ""
     # -- source = "canonical": the format
@@ -122,6 +132,9 @@ class VariantSpec(_Model):
     header_lines: int = 1
     date_field: int = 0  # 0-based field holding the date
     dates: list[DateSegment] = []
+    # the trading days before its first served day that replace the days its holdout removes, so a read keeps
+    # the length its author had: taken from these course files' served rows (first that has the day)
+    fill_from: list[FillSource] = []
 
     @model_validator(mode="after")
     def _source_fields(self) -> VariantSpec:
@@ -148,6 +161,14 @@ class HoldoutSpec(_Model):
         return self
 
 
+class OtherData(_Model):
+    """Names that mean another dataset than the course's (another company's ticker): never served a course file."""
+
+    pattern: str  # a regex searched in the read's file name (its last path component, without the suffix)
+    label: str
+    ignore_case: bool = False
+
+
 class CourseFile(_Model):
     """A course data file (one dataset role of an experiment) and the variants of it students had."""
 
@@ -158,6 +179,8 @@ class CourseFile(_Model):
     date_column: str | None = None
     canonical_date_format: str | None = None
     read_names: list[str] = []  # names that route a read with no evidence to this course file (never a variant)
+    # names that mean another dataset (the experiment's top-level [[other]] list, the same for each of its files)
+    other_data: list[OtherData] = []
     holdout: HoldoutSpec
     variants: list[VariantSpec]
     folder: Path = Field(default=Path("."), exclude=True)  # the experiment's folder (file variants live there)
@@ -189,9 +212,10 @@ def load_variants(folder: Path) -> list[CourseFile]:
     except tomllib.TOMLDecodeError as exc:
         raise RubricError(f"{path}: not valid TOML: {exc}") from None
     files = []
+    others = data.get("other", [])
     for entry in data.get("file", []):
         variants = entry.pop("variant", [])  # TOML spells the list [[file.variant]]
-        entry = {**entry, "variants": variants, "folder": folder}
+        entry = {**entry, "variants": variants, "folder": folder, "other_data": others}
         try:
             files.append(CourseFile.model_validate(entry))
         except ValidationError as err:
@@ -370,8 +394,16 @@ def _line_date(spec: VariantSpec, line: str, row: int) -> dt.date:
     return dt.datetime.strptime(field.strip(), fmt).date()
 
 
-def file_rows(spec: VariantSpec, course: CourseFile, *, hide: bool = True) -> bytes:
-    """A file variant's bytes, every line dated in the hidden range removed (``hide=False``: as the student had it)."""
+Fill = dict[str, tuple["CourseFile", pd.DataFrame]]  # course file name -> (its declaration, its served rows)
+
+
+def file_rows(spec: VariantSpec, course: CourseFile, *, hide: bool = True, fill: Fill | None = None) -> bytes:
+    """A file variant's bytes, every line dated in the hidden range removed (``hide=False``: as the student had it).
+
+    With ``fill`` (the served rows of the course files the variant declares in ``fill_from``), the removed
+    lines are replaced by the trading days just before the variant's first served day, written in its own
+    format: the read keeps the length its author had, and no line holds a hidden day.
+    """
     assert spec.file is not None
     raw = (course.folder / spec.file).read_bytes()
     if not hide:
@@ -383,9 +415,112 @@ def file_rows(spec: VariantSpec, course: CourseFile, *, hide: bool = True) -> by
         for i, ln in enumerate(body, 1)
         if ln.strip() and not _hidden(course, _line_date(spec, ln.decode("utf-8"), i))
     ]
+    removed = sum(1 for ln in body if ln.strip()) - len(kept)
+    if removed and kept and fill is not None and spec.fill_from:
+        kept = _filled(spec, course, head, kept, removed, fill) + kept
     if kept and body and not body[-1].endswith(b"\n"):  # keep the file's "no final newline" form
         kept[-1] = kept[-1].rstrip(b"\r\n")
+    elif kept and not kept[-1].endswith(b"\n"):
+        kept[-1] += b"\r\n" if body[0].endswith(b"\r\n") else b"\n"
     return b"".join(head + kept)
+
+
+def hidden_lines(spec: VariantSpec, course: CourseFile) -> int:
+    """How many data lines of a file variant fall in the hidden range (what its holdout removes)."""
+    if spec.source != "file" or spec.file is None:
+        return 0
+    body = (course.folder / spec.file).read_bytes().splitlines()[spec.header_lines :]
+    return sum(
+        1 for i, ln in enumerate(body, 1) if ln.strip() and _hidden(course, _line_date(spec, ln.decode("utf-8"), i))
+    )
+
+
+def _fields(spec: VariantSpec, line: str) -> list[str]:
+    text = line.rstrip("\r\n")
+    return next(csv.reader([text])) if spec.sep == "," else text.split(spec.sep)
+
+
+def _like(template: str, value: float) -> str:
+    """``value`` written as the template cell is: its decimals, its thousands separators."""
+    plain = template.replace(",", "")
+    whole, dot, frac = plain.partition(".")
+    if dot and len(frac) > 9:
+        text = repr(float(value))
+    elif dot:
+        text = f"{value:.{len(frac)}f}"
+    else:
+        text = str(round(value))
+    if "," in template:
+        head, _, tail = text.partition(".")
+        text = _group(head, "western") + (f".{tail}" if tail else "")
+    return text
+
+
+def _series_days(course: CourseFile, rows: pd.DataFrame, since: dt.date | None) -> dict[dt.date, dict[str, float]]:
+    """A course file's served rows by day: lower-case column -> number."""
+    assert course.date_column and course.canonical_date_format
+    out: dict[dt.date, dict[str, float]] = {}
+    for _, row in rows.iterrows():
+        day = dt.datetime.strptime(row[course.date_column], course.canonical_date_format).date()
+        if _hidden(course, day) or (since is not None and day < since):
+            continue
+        out[day] = {str(c).strip().lower(): _number(v) for c, v in row.items() if c != course.date_column and v}
+    return out
+
+
+def _date_writer(spec: VariantSpec, lines: list[bytes], fmt: str) -> Callable[[dt.date], str]:
+    """Dates written as the file's own lines write them: padded or not, per kind of date (Excel pads some only)."""
+    unpadded = fmt.replace("%m", "%-m").replace("%d", "%-d")
+    seen: dict[tuple[bool, bool, bool], str] = {}
+    for i, raw in enumerate(lines[:400], 1):
+        line = raw.decode("utf-8")
+        text = _fields(spec, line)[spec.date_field].strip()
+        day = _line_date(spec, line, i)
+        kind = (day.month < 10, day.day < 10, day.day > 12)
+        for candidate in (fmt, unpadded):
+            if kind not in seen and _strftime(day, candidate) == text:
+                seen[kind] = candidate
+    # a kind of date the file never shows: each part padded as the file pads it where it shows one
+    month = next((f for k, f in seen.items() if k[0]), fmt)
+    day_part = next((f for k, f in seen.items() if k[1]), fmt)
+    other = fmt.replace("%m", "%-m" if "%-m" in month else "%m").replace("%d", "%-d" if "%-d" in day_part else "%d")
+    return lambda day: _strftime(day, seen.get((day.month < 10, day.day < 10, day.day > 12), other))
+
+
+def _filled(
+    spec: VariantSpec, course: CourseFile, head: list[bytes], kept: list[bytes], count: int, fill: Fill
+) -> list[bytes]:
+    """Up to ``count`` lines for the trading days before the first kept line, in the variant's own format."""
+    first = kept[0].decode("utf-8")
+    template = _fields(spec, first)
+    names = [n.strip().lower() for n in _fields(spec, head[0].decode("utf-8"))] if head else []
+    start = _line_date(spec, first, 1)
+    days: dict[dt.date, dict[str, float]] = {}
+    for source in reversed(spec.fill_from):  # the first source declared wins a day both hold
+        if source.file in fill:
+            other, rows = fill[source.file]
+            for day, values in _series_days(other, rows, source.since).items():
+                days[day] = {k: v * source.scale.get(k, 1.0) for k, v in values.items()}
+    before = sorted(d for d in days if d < start)[-count:]
+    fmt = spec.dates[0].format
+    write_date = _date_writer(spec, kept, fmt)  # the file may write 1/3/2012, not 01/03/2012
+    end = "\r\n" if first.endswith("\r\n") else "\n"
+    out = []
+    for day in before:
+        values = days[day]
+        values.setdefault("adj close", values.get("close", 0.0))
+        cells = []
+        for i, cell in enumerate(template):
+            name = names[i] if i < len(names) else ""
+            if i == spec.date_field:
+                cells.append(write_date(day))
+            elif name in values:
+                cells.append(_like(cell, values[name]))
+            else:
+                cells.append(cell)  # a column the source lacks keeps the first served day's value
+        text = spec.sep.join('"' + c + '"' if spec.sep == "," and "," in c else c for c in cells)
+        out.append((text + end).encode("utf-8"))
+    return out
 
 
 # ---------------------------------------------------------------- writing
@@ -403,21 +538,29 @@ def _zip(spec: VariantSpec, course: CourseFile, data: bytes) -> bytes:
 
 
 def variant_bytes(
-    spec: VariantSpec, course: CourseFile, canonical_rows: pd.DataFrame | None, *, hide: bool = True
+    spec: VariantSpec,
+    course: CourseFile,
+    canonical_rows: pd.DataFrame | None,
+    *,
+    hide: bool = True,
+    fill: Fill | None = None,
 ) -> bytes:
-    """The bytes served for ``spec``: ``canonical_rows`` (the served rows) in its format, or its filtered file."""
+    """The bytes served for ``spec``: ``canonical_rows`` (the served rows) in its format, or its filtered file
+    (its hidden days replaced by earlier days of ``fill``'s course files, when it declares them)."""
     if spec.source == "file":
-        return file_rows(spec, course, hide=hide)
+        return file_rows(spec, course, hide=hide, fill=fill)
     if canonical_rows is None:
         raise ValueError(f"variant {spec.id} is a format over the canonical rows: pass the served rows")
     data = format_rows(spec, course, canonical_rows)
     return _zip(spec, course, data) if spec.archive else data
 
 
-def write_variant(spec: VariantSpec, course: CourseFile, canonical_rows: pd.DataFrame | None, path: Path) -> None:
+def write_variant(
+    spec: VariantSpec, course: CourseFile, canonical_rows: pd.DataFrame | None, path: Path, fill: Fill | None = None
+) -> None:
     """Write the served file of ``spec`` at ``path``: training rows only, in the variant's own format."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(variant_bytes(spec, course, canonical_rows))
+    path.write_bytes(variant_bytes(spec, course, canonical_rows, fill=fill))
 
 
 @lru_cache(maxsize=64)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,13 +13,15 @@ import nbformat
 import pandas as pd
 
 from graders.data.evidence.model import Evidence
+from graders.data.evidence.progress import FitRows, fit_rows
 from graders.data.evidence.reads import notebook_reads
 from graders.data.evidence.replay import replay, similarity, simulate_read
-from graders.data.variants import CourseFile, VariantSpec
+from graders.data.variants import CourseFile, VariantSpec, hidden_lines
 
 OUTPUT_WEIGHT = 100.0  # one saved output reproduced exactly outweighs any amount of code heuristics
 SHARPNESS = 32  # similarity ** SHARPNESS: an output 1 % off scores 28 % less, more than code can ever add
 CODE_CAP = 4.0
+ROWS_FIT, ROWS_FLOOR = 2.0, -6.0  # the rows a saved fit trained on: one fitting copy, or far too many/few rows
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,7 @@ class Choice:
     label: str
     reason: str
     score: float
-    decided_by: str  # "outputs", "code" or "default"
+    decided_by: str  # "outputs", "code", "rows", "content", "name" or "default"
 
 
 @dataclass
@@ -41,6 +44,11 @@ class _Score:
     outputs: float = 0.0
     code: float = 0.0
     role: float = 0.0
+    prior: int = 0  # how many students shipped this copy under the read's own name (when one copy leads)
+    rows: float = 0.0
+    rows_note: str = ""
+    hits: int = 0
+    misses: int = 0
     exact: list[str] = field(default_factory=list)
     close: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -52,12 +60,13 @@ class _Score:
 
     @property
     def total(self) -> float:
-        return self.outputs + self.code_score
+        return self.outputs + self.code_score + self.rows
 
-    def key(self) -> tuple[float, bool, bool, int]:
-        """Best first: score, then the canonical copy, then a format over the canonical rows, then how common."""
+    def key(self) -> tuple[float, int, bool, bool, int]:
+        """Best first: score, the copy most students shipped under the read's name, the canonical copy, a format
+        over the canonical rows, how common."""
         canonical = self.spec.id == self.course.canonical_variant
-        return (round(self.total, 6), canonical, self.spec.source == "canonical", self.spec.repos)
+        return (round(self.total, 6), self.prior, canonical, self.spec.source == "canonical", self.spec.repos)
 
 
 def _norm(name: str) -> str:
@@ -128,6 +137,7 @@ def _score_code(score: _Score, ev: Evidence, frame: pd.DataFrame | None) -> None
     cols = {str(c) for c in frame.columns}
     keys = [k for k in ev.columns_used if k not in ev.assigned_columns]
     hits, misses = [k for k in keys if k in cols], [k for k in keys if k not in cols]
+    score.hits, score.misses = len(hits), len(misses)
     score.code += 0.5 * len(hits) - 1.0 * len(misses)
     if misses:
         score.notes.append(f"has no {', '.join(map(repr, misses[:4]))}")
@@ -167,6 +177,22 @@ def _score_outputs(score: _Score, ev: Evidence, frame: pd.DataFrame | None) -> N
             score.close.append(f"{label}, similarity {sim:.2f}")
 
 
+def _base(name: str) -> str:
+    return re.split(r"[\\/]", name)[-1]
+
+
+def _priors(scores: list[_Score], name: str) -> None:
+    """The copy most students shipped under this very name (case and all, else loosely) leads ties; none if tied."""
+    for same in (lambda n: n == _base(name), lambda n: _norm(n) == _norm(name)):
+        named = {id(s): s.spec.repos for s in scores if any(same(n) for n in s.spec.names)}
+        if named:
+            top = max(named.values())
+            if list(named.values()).count(top) == 1:
+                for s in scores:
+                    s.prior = top if named.get(id(s)) == top else 0
+            return
+
+
 def _candidates(course_files: Sequence[CourseFile], ev: Evidence) -> list[_Score]:
     archive = ev.read is not None and ev.read.func == "archive"
     name = _norm(ev.read.name) if ev.read else ""
@@ -174,11 +200,30 @@ def _candidates(course_files: Sequence[CourseFile], ev: Evidence) -> list[_Score
     for course in course_files:
         role = 1.0 if name and name in {_norm(n) for n in course.read_names} else 0.0
         out += [_Score(course, spec, role=role) for spec in course.variants if (spec.archive is not None) == archive]
+    if ev.read is not None:
+        _priors(out, ev.read.name)
     return out
 
 
-def score_variants(course_files: CourseFile | Sequence[CourseFile], ev: Evidence) -> list[_Score]:
-    """Every candidate variant scored against the evidence, best first."""
+def _score_rows(score: _Score, fit: FitRows, frame: pd.DataFrame | None) -> None:
+    """A copy the saved fit's rows fit (a few to all of its rows trained on) against one far off."""
+    if frame is None:
+        return
+    rows = len(frame)
+    if rows < fit.low * 0.98:
+        score.rows, why = ROWS_FLOOR, "fewer"
+    else:
+        ratio = fit.high / rows
+        score.rows = ROWS_FIT if ratio >= 0.25 else max(ROWS_FLOOR, -1.5 * math.log2(0.25 / ratio))
+        why = "" if ratio >= 0.25 else "far more"
+    if why:
+        score.rows_note = f"{rows} rows, {why} than the {fit.low}-{fit.high} the saved fit trained on"
+
+
+def score_variants(
+    course_files: CourseFile | Sequence[CourseFile], ev: Evidence, fit: FitRows | None = None
+) -> list[_Score]:
+    """Every candidate variant scored against the evidence (and the rows a saved fit trained on), best first."""
     files = [course_files] if isinstance(course_files, CourseFile) else list(course_files)
     scores = _candidates(files, ev)
     for score in scores:
@@ -188,6 +233,8 @@ def score_variants(course_files: CourseFile | Sequence[CourseFile], ev: Evidence
         _score_outputs(score, ev, frame)
         if not ev.empty:
             _score_code(score, ev, frame)
+        if fit is not None:
+            _score_rows(score, fit, frame)
     return sorted(scores, key=lambda s: s.key(), reverse=True)
 
 
@@ -217,6 +264,15 @@ def _code_summary(ev: Evidence) -> str:
 def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -> str:
     name = ev.read.name if ev.read else "the file"
     head = f"served {best.spec.id} ({best.spec.label}) of {best.course.name} for {name!r}"
+    if decided_by == "name":
+        return (
+            f"{head}: the notebook says nothing that tells the copies apart; {best.prior} of the students' "
+            f"repositories ship this copy under the name {_base(name)!r}, more than any other copy"
+        )
+    if decided_by == "rows":
+        far = [f"{s.spec.id} {s.rows_note}" for s in scores[1:] if s.rows_note][:3]
+        text = f"{head}: the rows its saved training run had fit this copy{_describe_copy(best, ev)}"
+        return text + (f" (against: {'; '.join(far)})" if far else "")
     if decided_by == "default":
         return (
             f"{head}: the notebook says nothing about this copy (no saved output of it, no column names, "
@@ -241,32 +297,60 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
     )
     if others:
         text += f" (against: {'; '.join(others)})"
-    return text + "; ties go to the canonical copy, then to a format of the canonical rows, then to the commonest copy"
+    return text + (
+        "; ties go to the copy most students shipped under this name, then to the canonical copy, then to a format "
+        "of the canonical rows, then to the commonest copy"
+    )
 
 
-def choose_variant(course_files: CourseFile | Sequence[CourseFile], evidence: Evidence) -> Choice:
-    """The variant to serve for one read, with a reason naming the evidence."""
-    scores = score_variants(course_files, evidence)
-    if not scores:
-        raise ValueError("no variant of this kind of file is declared")
+def _decide(scores: list[_Score], evidence: Evidence) -> tuple[_Score, str]:
     best = scores[0]
     rivals = [s for s in scores[1:] if s.spec.archive is None]
     top_rival = max((s.outputs for s in rivals), default=0.0)
     if evidence.observations and best.outputs > 0.5 and (best.exact or best.outputs - top_rival > 0.5):
-        decided_by = "outputs"
-    elif evidence.read is not None and evidence.read.func == "archive" and len(scores) == 1:
-        decided_by = "code"  # the notebook opens the file as an archive, and one archive copy is declared
-    elif not evidence.empty and any(s.key()[0] != best.key()[0] for s in scores):
-        decided_by = "code"
-    else:
-        decided_by = "default"
-        best = _default(scores)
+        return best, "outputs"
+    if evidence.read is not None and evidence.read.func == "archive" and len(scores) == 1:
+        return best, "code"  # the notebook opens the file as an archive, and one archive copy is declared
+    by_code = [s for s in scores if round(s.code_score, 6) == round(best.code_score, 6)]
+    if best.rows > 0 and any(s.rows < 0 for s in by_code):
+        return best, "rows"  # the code alone could not tell it from a copy the saved fit rules out
+    if not evidence.empty and any(s.key()[0] != best.key()[0] for s in scores):
+        return best, "code"
+    named = [s for s in scores if s.prior > 0]
+    if named:
+        return named[0], "name"
+    return _default(scores), "default"
+
+
+def _holdout_note(best: _Score) -> str:
+    """What the hidden holdout changed in the served copy (its hidden days replaced by earlier ones)."""
+    spec, course = best.spec, best.course
+    count = hidden_lines(spec, course)
+    if not count:
+        return ""
+    if spec.fill_from:
+        sources = " / ".join(f.file for f in spec.fill_from)
+        return (
+            f"; its {count} days in the hidden holdout period are replaced by the {count} trading days before "
+            f"its first day (from {sources}, in this copy's own format), so the read keeps its {spec.id} length"
+        )
+    return f"; its {count} days in the hidden holdout period are not served"
+
+
+def choose_variant(
+    course_files: CourseFile | Sequence[CourseFile], evidence: Evidence, fit: FitRows | None = None
+) -> Choice:
+    """The variant to serve for one read, with a reason naming the evidence."""
+    scores = score_variants(course_files, evidence, fit)
+    if not scores:
+        raise ValueError("no variant of this kind of file is declared")
+    best, decided_by = _decide(scores, evidence)
     return Choice(
         file=evidence.read.name if evidence.read else "",
         course_file=best.course.name,
         variant=best.spec.id,
         label=best.spec.label,
-        reason=_reason(best, scores, evidence, decided_by),
+        reason=_reason(best, scores, evidence, decided_by) + _holdout_note(best),
         score=round(best.total, 3),
         decided_by=decided_by,
     )
@@ -279,16 +363,59 @@ def _default(scores: list[_Score]) -> _Score:
     return canonical[0] if canonical else routed[0]
 
 
+def other_dataset(name: str, course_files: Sequence[CourseFile]) -> str | None:
+    """What another dataset a read's file name stands for (``AAPL.csv``: another company's ticker), or None."""
+    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", _base(name))
+    for course in course_files[:1]:  # every course file carries the experiment's list
+        for other in course.other_data:
+            if re.search(other.pattern, stem, re.IGNORECASE if other.ignore_case else 0):
+                return other.label
+    return None
+
+
+def known_name(name: str, course_files: Sequence[CourseFile]) -> bool:
+    """True when a read's file name is one the course files are read under (a course name, a variant's name)."""
+    key = _norm(name)
+    return any(
+        key in {_norm(n) for n in [course.name, *course.read_names, *(n for v in course.variants for n in v.names)]}
+        for course in course_files
+    )
+
+
+def _by_content(choice: Choice, scores_best: _Score) -> bool:
+    """A read under a name of the student's own is served a course file only when its evidence matches one."""
+    if choice.decided_by in ("outputs", "rows"):
+        return True
+    return choice.decided_by == "code" and scores_best.hits > 0 and scores_best.misses == 0
+
+
 def choose_for_notebook(nb: nbformat.NotebookNode, course_files: Sequence[CourseFile]) -> dict[str, Choice]:
-    """Read name (as the notebook writes it) -> the variant served for it, for every read of a course file."""
+    """Read name (as the notebook writes it) -> the variant served for it, for every read of a course file.
+
+    A read named for another dataset (:func:`other_dataset`) gets none, whatever its columns; a read under a
+    name no course file is known by gets one only when its saved outputs, the rows its saved fit trained on or
+    the columns its code uses (all of them) match a copy. Those left out are answered by the kernel: a course
+    file by its name, else ``missing_data_file``.
+    """
     out: dict[str, Choice] = {}
-    for ev in notebook_reads(nb):
-        if ev.read is None or ev.read.name in out:
+    fit = fit_rows(nb)
+    reads = [ev for ev in notebook_reads(nb) if ev.read is not None]
+    for ev in reads:
+        assert ev.read is not None
+        name = ev.read.name
+        if name in out or other_dataset(name, course_files):
             continue
+        trains = fit if fit is not None and (len(reads) == 1 or "test" not in _norm(name)) else None
         try:
-            out[ev.read.name] = choose_variant(course_files, ev)
+            choice = choose_variant(course_files, ev, trains)
         except ValueError:
             continue  # e.g. an archive read in an experiment that declares no archive variant
+        if not known_name(name, course_files) and ev.read.func != "archive":
+            best = next(s for s in score_variants(course_files, ev, trains) if s.spec.id == choice.variant)
+            if not _by_content(choice, best):
+                continue
+            choice = replace(choice, reason=choice.reason.replace(" for ", " (found by content) for ", 1))
+        out[name] = choice
     return out
 
 
@@ -303,12 +430,13 @@ def serve(
     from graders.data.variants import served_name, write_variant
 
     by_name = {c.name: c for c in course_files}
+    fill = {name: (by_name[name], frame) for name, frame in rows.items() if name in by_name}
     out: dict[str, str] = {}
     for read_name, choice in choices.items():
         course = by_name[choice.course_file]
         spec = course.variant(choice.variant)
         target = served_name(spec, course)
         if not (folder / target).exists():
-            write_variant(spec, course, rows.get(course.name), folder / target)
+            write_variant(spec, course, rows.get(course.name), folder / target, fill=fill)
         out[read_name] = target
     return out
