@@ -11,17 +11,20 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from graders.backends import Ending, Job, Limits, Mount
+from graders.backends import Ending, Job, JobResult, Limits, Mount
 from graders.models import CellError, Status
 from graders.state import Execution, GradeState
 from graders.steps.execute import SCRATCH, job_env, python, runtime_mount
 from labgrade_runtime.contract import (
     CLEAR_STATUSES,
+    EVAL_STAGE_FILE,
     EVALUATION_FILE,
     HOLDOUT_FILE,
     EvalResult,
     EvalRoots,
     EvalSpec,
+    EvalStage,
+    OwnSplitScore,
     read_artifact,
 )
 
@@ -66,13 +69,55 @@ def evaluate(state: GradeState) -> None:
             gpu=ctx.gpus,
         )
         result = ctx.backend.run(job)
-        state.evaluation = read_artifact(ws.dir("eval") / EVALUATION_FILE, EvalResult)
-        if state.evaluation is None:
-            tail = result.output_tail.strip().splitlines()[-1:] or [result.message or result.ending.value]
-            state.evaluation = EvalResult(
-                ok=False, reason=f"the evaluator did not finish ({result.ending.value}): {tail[0][:200]}"
-            )
+        state.evaluation = settled_evaluation(ws.dir("eval"), result)
     state.settle(*status_of(execution, state.evaluation))
+
+
+# Exit statuses of a process a signal ended: negative (the local backend) or 128 + n (a shell, docker).
+_SIGNALS = {
+    6: "aborted (SIGABRT)",
+    11: "crashed (SIGSEGV)",
+    4: "crashed (SIGILL)",
+    7: "crashed (SIGBUS)",
+    8: "crashed (SIGFPE)",
+    9: "was killed (SIGKILL)",
+}
+
+
+def _death(result: JobResult) -> str:
+    """How the evaluator process ended when it did not finish, in words."""
+    if result.ending is Ending.exited and result.exit_code is not None:
+        code = result.exit_code
+        number = -code if code < 0 else code - 128 if code > 128 else 0
+        if number in _SIGNALS:
+            return f"TensorFlow {_SIGNALS[number]}" if number != 9 else f"the evaluator {_SIGNALS[number]}"
+        return f"the evaluator exited with code {code}"
+    words = {
+        Ending.timeout: f"the evaluator ran out of time ({EVAL_WALL_SECONDS} s)",
+        Ending.memory: "the evaluator ran out of memory",
+    }
+    return words.get(result.ending, f"the evaluator did not finish ({result.ending.value})")
+
+
+def settled_evaluation(folder: Path, result: JobResult) -> EvalResult:
+    """The evaluation as it stands once the evaluator's process ended, however it ended.
+
+    The evaluator writes its main result before any secondary scoring and keeps a note of the stage it is
+    in (``evaluation.stage.json``, removed when it finishes). A process TensorFlow killed natively (an
+    abort in a CPU kernel, a segfault) leaves that note: the reason names the stage in words, and a result
+    already written is kept, with the secondary score it did not reach said to be lost.
+    """
+    evaluation = read_artifact(folder / EVALUATION_FILE, EvalResult)
+    stage = read_artifact(folder / EVAL_STAGE_FILE, EvalStage)
+    if stage is None:
+        if evaluation is not None:
+            return evaluation
+        tail = result.output_tail.strip().splitlines()[-1:] or [result.message or result.ending.value]
+        return EvalResult(ok=False, reason=f"the evaluator did not finish ({result.ending.value}): {tail[0][:200]}")
+    what = f"{_death(result)} while {stage.stage}" + (f": {stage.detail}" if stage.detail else "")
+    if evaluation is not None and evaluation.ok and stage.secondary:
+        return evaluation.model_copy(update={"own_split": OwnSplitScore(reason=what)})
+    return EvalResult(ok=False, reason=what)
 
 
 def status_of(execution: Execution, evaluation: EvalResult | None) -> tuple[Status, str, CellError | None]:

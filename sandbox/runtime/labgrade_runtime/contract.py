@@ -34,6 +34,7 @@ EXECUTED_FILE = "executed.ipynb"  # the notebook with its outputs, by the runner
 OWN_SPLIT_FILE = "own_split.npz"  # the notebook's own test rows, by the probe (artifacts)
 HOLDOUT_FILE = "holdout.npz"  # the hidden holdout, by the host (holdout)
 EVALUATION_FILE = "evaluation.json"  # EvalResult, by the trusted evaluator (out of the evaluate job)
+EVAL_STAGE_FILE = "evaluation.stage.json"  # EvalStage: what the evaluator is doing now, gone when it finished
 OWN_SPLIT_ROWS = 2_000  # rows of the notebook's own test arrays the probe saves for the evaluator, at most
 MAX_STAT = 1e15  # a recorded training statistic beyond this (or infinite) cannot describe data a model learned
 MAX_DIMENSION = 10**12  # a recorded array dimension beyond this is not an array that was held in memory
@@ -352,7 +353,7 @@ class OwnSplit(_Untrusted):
 
 
 class TextPreprocessing(BaseModel):
-    """The notebook's own text encoding (a fitted Tokenizer or TextVectorization), captured by the probe.
+    """The notebook's own text encoding (a fitted Tokenizer, TextVectorization or scikit-learn vectorizer).
 
     The trusted evaluator encodes the hidden texts with it, so that a model
     trained on the student's own word indices is scored on the same indices.
@@ -363,7 +364,7 @@ class TextPreprocessing(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    kind: str  # "tokenizer" | "text_vectorization" | "unmatched"
+    kind: str  # "tokenizer" | "text_vectorization" | "sklearn" (a fitted scikit-learn vectorizer) | "unmatched"
     variable: str = ""  # the notebook's name for it
     vocabulary: list[str] = Field(default_factory=list)  # tokenizer: word of index i + 1; vectorizer: index i
     vocabulary_size: int = 0  # before the probe's cap
@@ -449,6 +450,18 @@ class EvalResult(_Untrusted):
     target_transform: str = ""
     holdout_size: int = 0
     own_split: OwnSplitScore | None = None
+
+
+class EvalStage(_Untrusted):
+    """What the trusted evaluator is doing right now (``evaluation.stage.json``), removed when it finished.
+
+    A step that TensorFlow aborts natively (exit 134, a segfault) writes no result of its own: the host
+    reads this file to say in words which step died, on what input, and keeps any result written before.
+    """
+
+    stage: str  # e.g. "scoring the notebook's own test split"
+    detail: str = ""  # e.g. "Conv2D model taking (None, 28, 28, 1) fed (2000, 28, 28)"
+    secondary: bool = False  # the main result was already written: a death here costs only this step
 
 
 M = TypeVar("M", bound=BaseModel)

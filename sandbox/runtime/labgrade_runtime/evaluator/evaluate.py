@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from labgrade_runtime.contract import (
+    EVAL_STAGE_FILE,
     EVALUATION_FILE,
     HOLDOUT_FILE,
     MODEL_FILE,
@@ -31,6 +32,7 @@ from labgrade_runtime.contract import (
     EvalResult,
     EvalRoots,
     EvalSpec,
+    EvalStage,
     FitRecord,
     Layer,
     ProbeResult,
@@ -39,6 +41,7 @@ from labgrade_runtime.contract import (
 )
 from labgrade_runtime.evaluator import own_split
 from labgrade_runtime.evaluator.kit import EvaluationError, affine, classification_metrics, input_transform, reshape_for
+from labgrade_runtime.kernel import embedding
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -178,15 +181,71 @@ def read_probe(path: Path) -> ProbeResult:
     return probe
 
 
-def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
-    """Score the model the run saved in ``roots.artifacts``; raises EvaluationError with a reason."""
+class Progress:
+    """The evaluator's steps on disk: the stage it is in (``evaluation.stage.json``) and each result as it is known.
+
+    TensorFlow can abort the process natively while a model is fed (an assertion in a oneDNN kernel, exit
+    134): nothing of Python runs after that. So the main result is written the moment it is measured, before
+    any secondary scoring, and the stage file says what was being done; the host turns a native death into
+    those words and keeps the result already written.
+    """
+
+    def __init__(self, out: Path | None) -> None:
+        self.out = out
+
+    def stage(self, stage: str, detail: str = "", *, secondary: bool = False) -> None:
+        """Enter a stage (replacing the previous one)."""
+        if self.out is not None:
+            self._replace(EVAL_STAGE_FILE, EvalStage(stage=stage, detail=detail[:300], secondary=secondary).dump())
+
+    def result(self, result: EvalResult) -> None:
+        """Write (or rewrite) the result file."""
+        if self.out is not None:
+            self._replace(EVALUATION_FILE, result.dump())
+
+    def done(self) -> None:
+        """Finished: no stage is in progress."""
+        if self.out is not None:
+            (self.out / EVAL_STAGE_FILE).unlink(missing_ok=True)
+
+    def _replace(self, name: str, text: str) -> None:
+        assert self.out is not None
+        tmp = self.out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, self.out / name)  # never a half-written file, even if the process dies next
+
+
+def _input_shape(model: Any) -> str:
+    try:
+        shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
+        return str(tuple(None if d is None else int(d) for d in tuple(shape)))
+    except Exception:  # a model without a single input: described by its class only
+        return "?"
+
+
+def _model_words(model: Any) -> str:
+    """'Conv2D model taking (None, 28, 28, 1)': its first weighted layer's class and its input shape."""
+    first = next((type(layer).__name__ for layer in getattr(model, "layers", []) if layer.weights), "Keras")
+    return f"{first} model taking {_input_shape(model)}"
+
+
+def evaluate(spec: EvalSpec, roots: EvalRoots, progress: Progress | None = None) -> EvalResult:
+    """Score the model the run saved in ``roots.artifacts``; raises EvaluationError with a reason.
+
+    With ``progress``, the main result is written as soon as it is measured, then the notebook's own split
+    is scored and the result rewritten with it.
+    """
+    progress = progress or Progress(None)
+    progress.stage("reading the run's record")
     probe = read_probe(roots.artifacts / PROBE_FILE)
     fit = probe.fits[-1] if probe.fits else FitRecord()
     try:
         model_file = written_here(roots.artifacts / MODEL_FILE)
     except ArtifactError as exc:
         raise EvaluationError(f"the saved model cannot be trusted: {exc}") from None
+    progress.stage("loading the saved model", f"saved by {probe.keras_runtime}")
     try:
+        embedding.patch_loaded(probe.keras_runtime)  # out-of-range lookups as on the students' GPU, as in the run
         model = load_model(str(model_file), probe.keras_runtime)
     except Exception as exc:  # any failure to load safely is the submission's outcome
         raise EvaluationError(
@@ -197,6 +256,7 @@ def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
     hook = _experiment_hook(roots.rubric)
     # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text.
     spec = spec.model_copy(update={"preprocessing": probe.preprocessing})
+    progress.stage("scoring the hidden holdout", _model_words(model))
     try:
         if hook is not None:
             metrics, how = hook.score(model, holdout, fit, spec)
@@ -208,7 +268,13 @@ def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
         raise EvaluationError(
             f"the model could not be run on the holdout: {type(exc).__name__}: {str(exc)[:300]}"
         ) from exc
-    return EvalResult(
+    outside, top, _ = embedding.out_of_range()
+    if outside:
+        how += (
+            f"; {outside:,} Embedding lookups beyond the vocabulary (indices up to {top:,}) gave zero vectors, "
+            "as on a GPU"
+        )
+    result = EvalResult(
         ok=True,
         metrics={k: float(v) for k, v in metrics.items()},
         architecture=architecture(model),
@@ -216,8 +282,17 @@ def evaluate(spec: EvalSpec, roots: EvalRoots) -> EvalResult:
         compile=_compile_info(model_file),
         input_transform=how,
         holdout_size=int(len(next(iter(holdout.values())))) if holdout else 0,
-        own_split=own_split.score(model, probe, roots.artifacts),  # the notebook's own test rows
     )
+    progress.result(result)  # the main result, before anything secondary can kill the process
+    if probe.own_split is not None:
+        progress.stage(
+            "scoring the notebook's own test split",
+            f"{_model_words(model)} fed {own_split.saved_shape(probe, roots.artifacts)}",
+            secondary=True,
+        )
+        # the notebook's own test rows
+        result = result.model_copy(update={"own_split": own_split.score(model, probe, roots.artifacts)})
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -225,11 +300,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     spec = EvalSpec.model_validate_json(Path(args[0]).read_text(encoding="utf-8"))
     roots = EvalRoots.from_env()
+    progress = Progress(roots.out)
     try:
-        result = evaluate(spec, roots)
+        result = evaluate(spec, roots, progress)
     except EvaluationError as exc:
         result = EvalResult(ok=False, reason=str(exc))
-    (roots.out / EVALUATION_FILE).write_text(result.dump(), encoding="utf-8")
+    progress.result(result)
+    progress.done()
     return 0
 
 

@@ -33,6 +33,7 @@ def score(model: Any, probe: ProbeResult, folder: Path) -> OwnSplitScore | None:
         return None
     try:
         x, y = _load(folder / info.file)  # the contract keeps the name a plain file beside probe.json
+        x = conform(model, x)  # shaped as the model's own Keras generation shaped it, checked before TF sees it
         pred = predict_first(model, x) if x.dtype.kind != "U" else np.asarray(model.predict(x, verbose=0))
     except Exception as exc:  # an unreadable or unfit file is a reason, never a failed evaluation
         return OwnSplitScore(
@@ -40,6 +41,48 @@ def score(model: Any, probe: ProbeResult, folder: Path) -> OwnSplitScore | None:
         )
     reproduced, difference = _reproduced(pred, info.predictions)
     return OwnSplitScore(rows=len(x), metrics=metrics(pred, y), reproduced=reproduced, max_difference=difference)
+
+
+def saved_shape(probe: ProbeResult, folder: Path) -> str:
+    """The saved split's input shape, read from the file's header only ('' when it cannot be read)."""
+    info = probe.own_split
+    if info is None:
+        return ""
+    try:
+        with np.load(written_here(folder / info.file), allow_pickle=False) as data:
+            x = data["x"]
+            return f"{tuple(int(d) for d in x.shape)} {x.dtype}"
+    except Exception:  # unreadable: score() says why
+        return "an unreadable file"
+
+
+def conform(model: Any, x: np.ndarray) -> np.ndarray:
+    """``x`` as the model's Keras generation would shape it for this model; ValueError in words if it cannot.
+
+    tf-keras (Keras 2) adds the trailing channel a model's input has and the array lacks (a 3-D stack of
+    gray images fed to a Conv2D taking (28, 28, 1)) and so reproduces the student's own evaluate(); fed
+    as is, TensorFlow's CPU kernels may abort the whole process rather than raise. Any other mismatch of
+    the known dimensions is refused here, before TensorFlow sees it.
+    """
+    try:
+        shape = model.inputs[0].shape if getattr(model, "inputs", None) else model.input_shape
+        want = [None if d is None else int(d) for d in tuple(shape)[1:]]
+    except Exception:  # several inputs or none known: fed as saved
+        return x
+    if x.dtype.kind == "U":
+        return x
+    have = list(x.shape[1:])
+
+    def fits(dims: list[int]) -> bool:
+        return len(dims) == len(want) and all(w is None or w == d for w, d in zip(want, dims))
+
+    if not fits(have) and want and want[-1] == 1 and fits([*have, 1]):
+        return x[..., np.newaxis]
+    if not fits(have):
+        raise ValueError(
+            f"the saved inputs have samples of shape {tuple(have)} and the model takes {tuple(want)}: not fed to it"
+        )
+    return x
 
 
 def _load(path: Path) -> tuple[np.ndarray, np.ndarray]:
