@@ -254,6 +254,123 @@ def test_an_open_length_embedding_is_fed_the_recorded_training_length(reviews: d
     assert 0.0 <= metrics["accuracy"] <= 1.0 and "length 120" in how
 
 
+# ---------------------------------------------------------------- scikit-learn text features
+
+
+def _sk_vectorizers() -> dict[str, Any]:
+    from sklearn.feature_extraction.text import (
+        CountVectorizer,
+        HashingVectorizer,
+        TfidfTransformer,
+        TfidfVectorizer,
+    )
+    from sklearn.pipeline import Pipeline, make_pipeline
+
+    return {
+        "tfidf": TfidfVectorizer(),
+        "tfidf_capped_bigrams": TfidfVectorizer(max_features=12, ngram_range=(1, 2), stop_words="english"),
+        "tfidf_sublinear_l1": TfidfVectorizer(sublinear_tf=True, norm="l1", lowercase=False, min_df=1),
+        "tfidf_no_idf": TfidfVectorizer(use_idf=False, binary=True),
+        "count_binary": CountVectorizer(binary=True, stop_words=["the", "and"]),
+        "count_chars": CountVectorizer(analyzer="char_wb", ngram_range=(2, 3), max_features=40),
+        "hashing": HashingVectorizer(n_features=64),
+        "hashing_tfidf": make_pipeline(HashingVectorizer(n_features=32, alternate_sign=False), TfidfTransformer()),
+        "count_tfidf": Pipeline([("vect", CountVectorizer()), ("tfidf", TfidfTransformer(smooth_idf=False))]),
+    }
+
+
+@pytest.mark.parametrize("name", list(_sk_vectorizers()))
+def test_sklearn_text_features_are_rebuilt_from_their_capture(name: str) -> None:
+    from labgrade_runtime.kernel import sktext
+
+    live = _sk_vectorizers()[name]
+    train = live.fit_transform(TEXTS[:3])
+    width = train.shape[1]
+    steps = sktext._steps(live)
+    assert steps is not None
+    record = TextPreprocessing.model_validate(sktext._record(name, steps))
+    assert record.kind == "sklearn" and not record.reason and record.length == width
+    unseen = [*TEXTS, "Wonderful! A GREAT and dull film, the end."]
+    expected = live.transform(unseen)
+    ours = text.encode(record, unseen)
+    assert ours.dtype == np.float32 and ours.shape == (len(unseen), width)
+    np.testing.assert_allclose(ours, expected.toarray(), rtol=1e-5, atol=1e-6)
+    assert "notebook's own" in text.describe(record) and f"{width:,} columns" in text.describe(record)
+
+
+def test_the_probe_captures_the_vectorizer_whose_width_feeds_the_model() -> None:
+    import keras
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+
+    from labgrade_runtime.kernel import sktext
+
+    texts = TEXTS * 4
+    tfidf = TfidfVectorizer(max_features=10)
+    features = tfidf.fit_transform(texts)  # sparse, as fit() may be given it
+    other = CountVectorizer().fit(texts)  # wider: not what fed the model
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1, activation="sigmoid")])
+    ns = {"tfidf": tfidf, "cv": other, "reviews": texts, "X_train": features, "model": model}
+    captured = sktext.capture(ns, model)
+    assert captured is not None and captured["kind"] == "sklearn" and captured["variable"] == "tfidf"
+    assert captured["verified"] == len(texts) and "tfidf.transform(reviews) reproduces" in captured["evidence"]
+    assert sktext.capture({"cv": other}, model) is None  # no vectorizer of the model's width
+    custom = TfidfVectorizer(tokenizer=str.split, token_pattern=None).fit(texts)
+    model_wide = keras.Sequential([keras.Input((len(custom.vocabulary_),)), keras.layers.Dense(1)])
+    refused = sktext.capture({"vec": custom}, model_wide)
+    assert refused is not None and refused["reason"] == "vec uses a custom tokenizer function"
+    with pytest.raises(EvaluationError, match="the harness could not reproduce"):
+        text.encode(TextPreprocessing.model_validate(refused), texts)
+
+
+def test_crafted_sklearn_options_are_refused_naming_the_harness() -> None:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from labgrade_runtime.kernel import sktext
+
+    live = TfidfVectorizer().fit(TEXTS)
+    record = sktext._record("v", [live])
+    for change in (
+        {"analyzer": "os.system"},
+        {"ngram_range": [1, 10**9]},
+        {"idf": ["x"] * record["length"]},
+        {"idf": [1.0]},
+        {"norm": "l3"},
+        {"lowercase": "yes"},
+        {"class": "Pipeline"},
+    ):
+        crafted = TextPreprocessing.model_validate({**record, "config": {**record["config"], **change}})
+        with pytest.raises(EvaluationError, match="the harness could not reproduce"):
+            text.encode(crafted, TEXTS)
+
+
+def test_a_tfidf_model_scores_on_the_holdout_what_it_scores_in_the_notebook(reviews: dict[str, Any]) -> None:
+    import keras
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from labgrade_runtime.kernel import sktext
+
+    keras.utils.set_random_seed(1)
+    csv = reviews["csv"].sample(frac=1.0, random_state=0)
+    texts, y = csv["review"].tolist(), (csv["sentiment"] == "positive").to_numpy("float32")
+    tfidf = TfidfVectorizer(max_features=2000)
+    x_train = tfidf.fit_transform(texts[:2400]).toarray()
+    x_test = tfidf.transform(texts[2400:]).toarray()
+    model = keras.Sequential(
+        [keras.Input((2000,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(1, activation="sigmoid")]
+    )
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(x_train, y[:2400], epochs=6, batch_size=64, verbose=0)
+    own = float(((model.predict(x_test, verbose=0).ravel() > 0.5) == y[2400:]).mean())
+    captured = sktext.capture({"tfidf": tfidf, "train_texts": texts[:2400], "X_train": x_train}, model)
+    assert captured is not None and captured["verified"] and own > 0.7
+    fit = fit_record(_fit_of(x_train)[0])
+    metrics, how = imdb_eval.score(model, reviews["holdout"], fit, eval_spec(preprocessing=captured))
+    assert abs(metrics["accuracy"] - own) < 0.06, how
+    assert "TfidfVectorizer 'tfidf' (2,000 columns)" in how
+    blind, _ = imdb_eval.score(model, reviews["holdout"], fit, eval_spec())  # word ranks: not its columns
+    assert blind["accuracy"] < metrics["accuracy"] - 0.1
+
+
 # ---------------------------------------------------------------- the stand-in is learnable by every model kind
 
 

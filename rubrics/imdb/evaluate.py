@@ -134,6 +134,9 @@ def _encoding(model: Any, fit_x: ArrayStats | None) -> tuple[str, int, Callable[
         counts = fit_x is not None and fit_x.max > 1.0
         return f"{'word counts' if counts else 'multi-hot'} of dimension {size}", size, lambda s, n: _bag(s, n, counts)
     limit = vocab or (int(fit_x.max) + 1 if fit_x else 10000)
+    if vocab is not None and fit_x is not None and fit_x.max >= vocab:
+        # trained on indices beyond its Embedding (zero vectors, as on the students' GPU): fed the same indices
+        limit = int(fit_x.max) + 1
     means = (fit_x.feature_mean if fit_x else None) or []
     post = (
         len(means) == size and size >= 4 and float(np.mean(means[: size // 4])) > float(np.mean(means[-(size // 4) :]))
@@ -197,7 +200,7 @@ def _score_captured(
     model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, pre: TextPreprocessing
 ) -> tuple[dict[str, float], str]:
     """Accuracy with the notebook's own Tokenizer / TextVectorization on the hidden reviews' text."""
-    if pre.kind not in ("tokenizer", "text_vectorization") or pre.reason:
+    if pre.kind not in ("tokenizer", "text_vectorization", "sklearn") or pre.reason:
         raise EvaluationError(f"{text.HARNESS}: {pre.reason or 'it was not recognised'}")
     texts, shape = _texts(holdout), _per_sample(model, fit.x)
     if int(np.prod(shape)) != pre.length:
@@ -205,7 +208,7 @@ def _score_captured(
             f"{text.HARNESS}: the captured encoding gives {pre.length} values per review, the model takes {shape}"
         )
     # The truncation side is only known when the probe reproduced the training rows; otherwise both are tried.
-    sides = [pre.truncating] if pre.truncating else ["pre", "post"]
+    sides = [pre.truncating] if pre.truncating or pre.kind == "sklearn" else ["pre", "post"]
     results = {}
     for side in sides:
         parts = [

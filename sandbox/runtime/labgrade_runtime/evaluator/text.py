@@ -133,11 +133,116 @@ def encode(pre: TextPreprocessing, texts: Sequence[str], truncating: str | None 
         if output != "sequence" or pre.config.get("output_sequence_length") == length:
             return out  # the layer itself padded and truncated to the training length
         return pad([[int(v) for v in row if v != 0] for row in out], length, padding, truncating)
+    if kind == "sklearn" and not pre.reason:
+        return sklearn_features(pre, texts)
     raise EvaluationError(f"{HARNESS}: {pre.reason or 'it was not captured'}")
+
+
+# ---------------------------------------------------------------- scikit-learn text features
+
+_ANALYZERS = ("word", "char", "char_wb")
+_ACCENTS = (None, "ascii", "unicode")
+_NORMS = (None, "l1", "l2")
+
+
+def _option(config: dict[str, Any], key: str, kinds: tuple[type, ...], default: Any = None) -> Any:
+    """One captured option, of the types scikit-learn takes for it; anything else is the harness's failure."""
+    value = config.get(key, default)
+    if value is not None and (not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)):
+        raise EvaluationError(f"{HARNESS}: its option {key}={str(value)[:60]!r} is not a plain value")
+    return value
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _choice(config: dict[str, Any], key: str, allowed: tuple[Any, ...], default: Any) -> Any:
+    value = config.get(key, default)
+    if value not in allowed:
+        raise EvaluationError(f"{HARNESS}: its option {key}={str(value)[:60]!r} is not one of {allowed}")
+    return value
+
+
+def _tokenising(config: dict[str, Any]) -> dict[str, Any]:
+    """The options shared by CountVectorizer and HashingVectorizer, checked."""
+    ngrams = config.get("ngram_range", [1, 1])
+    if not (isinstance(ngrams, list) and len(ngrams) == 2 and all(type(n) is int and 0 < n <= 10 for n in ngrams)):
+        raise EvaluationError(f"{HARNESS}: its ngram_range {str(ngrams)[:40]} is not two small numbers")
+    stop = config.get("stop_words")
+    if not (stop is None or stop == "english" or (isinstance(stop, list) and all(isinstance(w, str) for w in stop))):
+        raise EvaluationError(f"{HARNESS}: its stop_words {str(stop)[:60]!r} are not a word list or 'english'")
+    options: dict[str, Any] = {
+        "lowercase": _option(config, "lowercase", (bool,), True),
+        "ngram_range": (ngrams[0], ngrams[1]),
+        "analyzer": _choice(config, "analyzer", _ANALYZERS, "word"),
+        "strip_accents": _choice(config, "strip_accents", _ACCENTS, None),
+        "stop_words": stop,
+        "binary": _option(config, "binary", (bool,), False),
+    }
+    pattern = _option(config, "token_pattern", (str,))
+    if pattern is not None:
+        options["token_pattern"] = pattern
+    return options
+
+
+def sklearn_features(pre: TextPreprocessing, texts: Sequence[str]) -> np.ndarray:
+    """The texts as the notebook's fitted scikit-learn vectorizer (and tf-idf step) would give them, dense.
+
+    Rebuilt in trusted code from the captured vocabulary (or hashing width), options and idf weights: the
+    counts by a fresh CountVectorizer / HashingVectorizer, then the tf-idf weighting as scikit-learn
+    computes it (sublinear tf, times idf, row norm).
+    """
+    from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
+    from sklearn.preprocessing import normalize
+
+    config = pre.config
+    first = str(config.get("class", "")).split(" + ")[0]
+    options = _tokenising(config)
+    if first == "HashingVectorizer":
+        width = _option(config, "n_features", (int,))
+        if width != pre.length:
+            raise EvaluationError(f"{HARNESS}: its hashing width {width} is not the model's {pre.length} inputs")
+        counter: Any = HashingVectorizer(
+            n_features=width,
+            alternate_sign=_option(config, "alternate_sign", (bool,), True),
+            norm=_choice(config, "hash_norm", _NORMS, "l2"),
+            **options,
+        )
+    elif first in ("CountVectorizer", "TfidfVectorizer"):
+        if len(pre.vocabulary) != pre.length or len(set(pre.vocabulary)) != pre.length:
+            raise EvaluationError(
+                f"{HARNESS}: {len(pre.vocabulary)} distinct vocabulary words captured for {pre.length} inputs"
+            )
+        counter = CountVectorizer(vocabulary={w: i for i, w in enumerate(pre.vocabulary)}, **options)
+    else:
+        raise EvaluationError(f"{HARNESS}: {first or 'its vectorizer'} is not a scikit-learn text vectorizer")
+    features = counter.transform(list(texts)).astype("float64").tocsr()
+    if pre.output == "tf_idf":
+        if _option(config, "sublinear_tf", (bool,), False):
+            features.data = np.log(features.data) + 1.0
+        if _option(config, "use_idf", (bool,), True):
+            idf = config.get("idf")
+            if not isinstance(idf, list) or len(idf) != pre.length or not all(_number(v) for v in idf):
+                raise EvaluationError(f"{HARNESS}: its idf weights were not captured for its {pre.length} columns")
+            weights = np.asarray(idf, dtype="float64")
+            if not np.all(np.isfinite(weights)):
+                raise EvaluationError(f"{HARNESS}: its captured idf weights are not finite numbers")
+            features = features.multiply(weights[np.newaxis, :]).tocsr()
+        norm = _choice(config, "norm", _NORMS, "l2")
+        if norm is not None:
+            features = normalize(features, norm=norm)
+    return np.asarray(features.toarray(), dtype="float32")
 
 
 def describe(pre: TextPreprocessing) -> str:
     """How the hidden texts were encoded, for the examiner."""
+    if pre.kind == "sklearn":
+        check = f"; {pre.evidence}" if pre.evidence else ""
+        width = f"{pre.length:,} columns"
+        return (
+            f"hidden texts encoded with the notebook's own {pre.config.get('class')} '{pre.variable}' ({width}){check}"
+        )
     what = "Tokenizer" if pre.kind == "tokenizer" else "TextVectorization"
     name = f"'{pre.variable}'" if pre.variable else ""
     shape = (

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from labgrade_runtime.contract import MODEL_FILE, PROBE_FILE, ProbeResult
-from labgrade_runtime.kernel import embedding, preprocess, watch
+from labgrade_runtime.kernel import embedding, preprocess, sktext, watch
 from labgrade_runtime.kernel.state import JOB, STATE, note
 
 
@@ -69,12 +69,22 @@ def export(namespace: dict[str, Any]) -> None:
         "fits": STATE["fits"],
         "history": _merge(STATE["histories"]),
         "sklearn_estimators": _sklearn_estimators(namespace),
-        "preprocessing": preprocess.capture(namespace, STATE["fits"]),  # the notebook's own text encoding
+        "preprocessing": _text_encoding(namespace, model),  # the notebook's own text encoding
     }
     probe.update(watch.export(model, out))  # integrity evidence: shared rows, replaced methods, the own split
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.
     result = ProbeResult.model_validate_json(json.dumps(probe, default=str))
     (out / PROBE_FILE).write_text(result.dump(), encoding="utf-8")
+
+
+def _text_encoding(namespace: dict[str, Any], model: Any) -> dict[str, Any] | None:
+    """A Keras Tokenizer / TextVectorization that fed the last fit(), else scikit-learn text features that did."""
+    keras_text = preprocess.capture(namespace, STATE["fits"])
+    if keras_text is None or keras_text.get("kind") == "unmatched":
+        features = sktext.capture(namespace, model)
+        if features is not None and (keras_text is None or features.get("kind") == "sklearn"):
+            return features
+    return keras_text
 
 
 def _note_embedding_lookups() -> None:
