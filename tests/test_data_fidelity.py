@@ -319,3 +319,52 @@ def test_the_holdout_replaces_a_short_exports_hidden_days_and_keeps_its_length(t
     assert len([windows[i - 60 : i] for i in range(60, len(windows))]) == 1  # the 60-day window its author had
     choice = choose_for_notebook(_nb("df = pd.read_csv('goog.csv')", ("df.shape", "(61, 6)")), _stock())["goog.csv"]
     assert "replaced by the 32 trading days before its first day" in choice.reason
+
+
+def _html_head(columns: list[str], row: list[str]) -> str:
+    head = "".join(f"<th>{c}</th>" for c in columns)
+    body = "".join(f"<td>{v}</td>" for v in row)
+    table = f"<thead><tr><th></th>{head}</tr></thead><tbody><tr><th>0</th>{body}</tr></tbody>"
+    return f'<table class="dataframe">{table}</table>'
+
+
+def _with_html(nb: nbformat.NotebookNode, cell: int, html: str) -> nbformat.NotebookNode:
+    nb.cells[cell].outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/html": html, "text/plain": "..."}, execution_count=cell)
+    ]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def imdb(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """IMDB's quick-profile data (its served review CSV) in a cache of this test module's own."""
+    return served_data(load_rubric("imdb"), "quick", 1234, cache=tmp_path_factory.mktemp("cache"))
+
+
+def test_a_review_csv_under_the_students_own_name_is_found_by_its_saved_table(imdb: Any) -> None:
+    from graders.data.evidence.served import served_matches
+
+    data = imdb
+    read = "/content/drive/MyDrive/NLP/movie_reviews_50k.csv"
+    nb = _nb(f"df = pd.read_csv({read!r})", "df.head()", "y = (df['sentiment'] == 'positive').astype(int)")
+    _with_html(nb, 1, _html_head(["review", "sentiment"], ["One of the other reviewers has mentioned", "positive"]))
+    found, why = served_matches(nb, data.served_dir / "files", data.files, [], {})
+    assert found == {read: "files/IMDB Dataset.csv"}
+    assert "found by content" in why[read] and "review, sentiment" in why[read]
+    other = _nb("df = pd.read_csv('top_movies.csv')", "df.head()")
+    _with_html(other, 1, _html_head(["Series_Title", "Released_Year", "IMDB_Rating"], ["The Godfather", "1972", "9.2"]))
+    silent = _nb("df = pd.read_csv('movie_reviews_50k.csv')")
+    for nb_other in (other, silent):  # another table's columns, or no evidence at all: left to the kernel
+        assert served_matches(nb_other, data.served_dir / "files", data.files, [], {}) == ({}, {})
+
+
+def test_prepare_maps_a_read_found_by_content_under_the_data_root(imdb: Any) -> None:
+    rubric, data = load_rubric("imdb"), imdb
+    nb = _nb("df = pd.read_csv('reviews_mine.csv')", "df.head()")
+    _with_html(nb, 1, _html_head(["review", "sentiment"], ["A film", "negative"]))
+    data_map, reasons = matched_variants(rubric, data, nb)
+    assert (
+        data_map == {"reviews_mine.csv": "files/IMDB Dataset.csv"}
+        and (data.served_dir / data_map["reviews_mine.csv"]).is_file()
+    )
+    assert "reviews_mine.csv" in reasons

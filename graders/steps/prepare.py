@@ -58,6 +58,7 @@ def prepare(state: GradeState) -> None:
     spec = JobSpec(
         notebook=ws.notebook_name,
         cell_seconds=ctx.limits.cell_seconds,
+        wall_seconds=ctx.limits.wall_seconds,
         output_bytes=ctx.limits.output_bytes,
         profile=ctx.profile,
         fit_updates=profile.fit_updates if profile and not task.uncapped else 0,
@@ -84,17 +85,17 @@ def matched_variants(
     files are served, as they would be without evidence.
     """
     from graders.data.evidence.choice import choose_for_notebook
+    from graders.data.evidence.served import served_matches
 
     course_files = load_variants(rubric.folder)
-    if not course_files:
-        return {}, {}
     try:
         choices = {k: c for k, c in choose_for_notebook(nb, course_files).items() if c.decided_by != "default"}
-        files = variant_files(data, choices, course_files)
+        files = variant_files(data, choices, course_files) if choices else {}
+        found, why = served_matches(nb, data.served_dir / "files", data.files, course_files, rubric.data.aliases)
     except Exception:  # noqa: BLE001 - an odd notebook must not stop grading; canonical files are served
         log.warning("matching course-file variants failed; serving the canonical files", exc_info=True)
         return {}, {}
-    return files, {k: c.reason for k, c in choices.items()}
+    return {**found, **files}, {**why, **{k: c.reason for k, c in choices.items()}}
 
 
 def cleanup(state: GradeState) -> None:
