@@ -9,6 +9,7 @@ this after changing a case.
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -23,13 +24,19 @@ OUT = HERE / "notebooks"
 BROKEN = "b_broken_json.ipynb"
 
 
+def _id(case: Case, index: int) -> str:
+    """A cell id that is the same every time the fixtures are written (nbformat's own are random)."""
+    return hashlib.sha1(f"{case.name}/{index}".encode()).hexdigest()[:8]
+
+
 def notebook(case: Case) -> nbformat.NotebookNode:
     """The case as a notebook: a title cell, its code cells, stored outputs where the case has them."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells.append(nbformat.v4.new_markdown_cell(f"# {case.name}\nA student's notebook, as handed in."))
+    title = f"# {case.name}\nA student's notebook, as handed in."
+    nb.cells.append(nbformat.v4.new_markdown_cell(title, id=_id(case, -1)))
     for index, source in enumerate(case.cells):
-        cell = nbformat.v4.new_code_cell(source)
+        cell = nbformat.v4.new_code_cell(source, id=_id(case, index))
         if index in case.outputs:
             cell.outputs = [nbformat.from_dict(o) for o in case.outputs[index]]
             cell.execution_count = 41
