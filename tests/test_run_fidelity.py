@@ -5,16 +5,29 @@ the run's budget, the pandas generation read off the saved outputs, and Colab's 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import nbformat
 import pytest
 
 from graders.paths import RUNTIME_PACKAGE
+from tests.job_spec import kernel_spec, spec_of
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
-from labgrade_runtime.runner import drift, evidence, keras_choice  # noqa: E402
+from labgrade_runtime.contract import JobSpec  # noqa: E402
+from labgrade_runtime.kernel import compat  # noqa: E402
+from labgrade_runtime.runner import drift, evidence, keras_choice, pandas_choice  # noqa: E402
+
+
+@pytest.fixture
+def spec(tmp_path: Path) -> Iterator[JobSpec]:
+    """A job spec pointing at tmp_path (the notes go to tmp_path/adaptations.jsonl)."""
+    with kernel_spec(cwd=str(tmp_path), out_dir=str(tmp_path)) as job:
+        yield job
+
 
 ANSI_FRAME = "\x1b[0;32m{path}\x1b[0m in \x1b[0;36mtrain_function\x1b[0;34m(iterator)\x1b[0m"
 KERAS3_TRACE = [
@@ -163,3 +176,108 @@ def test_code_or_a_cell_the_author_ran_is_not_prose(
     source: str, outputs: list[dict[str, Any]], count: int | None
 ) -> None:
     assert drift.prose_cell(notebook((source, outputs, count))[0]) is None
+
+
+# ---------------------------------------------------------------- the pandas generation from the saved outputs
+
+PANDAS15_WARNING = (
+    "/tmp/ipykernel_812/3340611.py:1: FutureWarning: The default value of numeric_only in DataFrame.corr is "
+    "deprecated. In a future version, it will default to False. Select only valid columns or specify the value of "
+    "numeric_only to silence this warning.\n  sns.heatmap(df.corr())\n"
+)
+PY310_PATH = "/usr/local/lib/python3.10/dist-packages/seaborn/matrix.py:260: UserWarning: x\n"
+
+
+def test_pandas15_warnings_choose_the_2023_generation() -> None:
+    saved = notebook(
+        ("import pandas as pd", [], 1),
+        ("sns.heatmap(df.corr())", [stream(PANDAS15_WARNING + PY310_PATH, "stderr")], 2),
+    )
+    reasons = pandas_choice.choose(saved)
+    assert reasons == [
+        "saved output of cell 2 shows pandas 1.5's numeric_only FutureWarning",
+        "its paths are Python 3.10's (Colab 2023)",
+    ]
+
+
+def test_python310_paths_alone_or_pandas2_outputs_keep_pandas2() -> None:
+    assert pandas_choice.choose(notebook(("x", [stream(PY310_PATH, "stderr")], 1))) == []
+    pip2 = "Requirement already satisfied: pandas in /usr/local/lib/python3.10/dist-packages (2.2.2)\n"
+    assert pandas_choice.choose(notebook(("!pip install pandas", [stream(pip2)], 1))) == []
+    pip1 = pip2.replace("(2.2.2)", "(1.5.3)")
+    assert pandas_choice.choose(notebook(("!pip install pandas", [stream(pip1)], 1))) != []
+
+
+def test_pandas15_reductions_skip_what_they_cannot_use(spec: JobSpec, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"Date": ["2012-01-03", "2012-01-04", "2012-01-05"], "Open": [1.0, 2.0, 4.0]})
+    frame["Close"] = frame["Open"] * 2
+    with pytest.raises(ValueError):
+        frame.corr()  # pandas 2 and later, unpatched
+    patched = type("Frame", (pd.DataFrame,), {})
+    module = type(sys)("fake_pandas")
+    module.DataFrame = patched  # type: ignore[attr-defined]
+    compat._PANDAS15["reasons"] = ["saved output of cell 2 shows pandas 1.5's numeric_only FutureWarning"]
+    compat.patch_pandas15(module)
+    old = patched(frame)
+    with pytest.warns(FutureWarning, match="numeric_only in DataFrame.corr"):
+        corr = old.corr()
+    assert list(corr.columns) == ["Open", "Close"] and corr.loc["Open", "Close"] == pytest.approx(1.0)
+    with pytest.warns(FutureWarning, match="numeric_only in DataFrame.mean"):
+        assert old.mean()["Open"] == pytest.approx(7 / 3)
+    with pytest.raises(ValueError):
+        old.corr(numeric_only=False)  # asked for explicitly: pandas 2's answer
+    notes = (tmp_path / "adaptations.jsonl").read_text()
+    assert "pandas_generation" in notes and "(Date)" in notes and "pandas 1.5" in notes
+
+
+# ---------------------------------------------------------------- heavy analysis under the run's budget
+
+
+def test_a_cell_its_author_completed_gets_the_wall_budget_left_in_the_quick_profile() -> None:
+    from labgrade_runtime.runner import cells
+
+    job = spec_of(cell_seconds=120, wall_seconds=600, profile="quick")
+    done, failed, never = notebook(
+        ("tsne = TSNE().fit_transform(x)", [stream("done\n")], 3),
+        ("gs.fit(x, y)", [error("KeyboardInterrupt", "")], 4),
+        ("gs.fit(x, y)", [], None),
+    )
+    assert cells.cell_limit(job, done, elapsed=100) == 600 - 100 - (120 + 30)
+    assert cells.cell_limit(job, done, elapsed=500) == 120  # never below the cell limit
+    assert cells.cell_limit(job, failed, elapsed=100) == 120
+    assert cells.cell_limit(job, never, elapsed=100) == 120
+    assert cells.cell_limit(job, None, elapsed=100) == 120
+    full = spec_of(cell_seconds=120, wall_seconds=600, profile="full")
+    assert cells.cell_limit(full, done, elapsed=100) == 120
+
+
+def test_a_tsne_over_the_budget_embeds_a_seeded_sample_and_keeps_one_point_per_row(
+    spec: JobSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    from sklearn import manifold
+
+    from labgrade_runtime.kernel import budget, heavy
+
+    monkeypatch.setattr(heavy, "TSNE_ROWS", 150)
+    monkeypatch.setattr(manifold.TSNE, "fit_transform", manifold.TSNE.fit_transform)  # undone after the test
+    heavy.patch_manifold(manifold)
+    rng = np.random.RandomState(0)
+    x = np.vstack([rng.normal(0, 1, (200, 5)), rng.normal(8, 1, (200, 5))])
+    model = manifold.TSNE(n_components=2, perplexity=10, random_state=0, max_iter=250)
+    points = model.fit_transform(x)
+    assert points.shape == (400, 2) and model.embedding_.shape == (400, 2)
+    sampled = set(budget.sample(400, 150, 3).tolist())
+    for row in set(range(400)) - sampled:  # each other row sits on a sampled row of its own cluster
+        twins = [r for r in sampled if np.array_equal(points[r], points[row])]
+        assert twins and all((r < 200) == (row < 200) for r in twins)
+    assert (
+        "TSNE.fit_transform() of 400 rows embedded a seeded sample of 150"
+        in (tmp_path / "adaptations.jsonl").read_text()
+    )
+    again = manifold.TSNE(n_components=2, perplexity=10, random_state=0, max_iter=250).fit_transform(x)
+    assert np.array_equal(points, again)  # the same sample every time
+    small = manifold.TSNE(n_components=2, perplexity=10, random_state=0, max_iter=250).fit_transform(x[:100])
+    assert small.shape == (100, 2)

@@ -142,6 +142,9 @@ class JobSpec(_Spec):
 
     notebook: str
     cell_seconds: float
+    # The whole run's time limit (the backend kills the job past it): in the quick profile, a cell whose saved
+    # output shows it completed for its author may run past cell_seconds within it (0 = not given).
+    wall_seconds: float = 0.0
     output_bytes: int
     probe_seconds: float = 120.0
     profile: str

@@ -192,3 +192,64 @@ def patch_seaborn(module: ModuleType) -> None:
             setattr(module, name, _positional_compat(name, func))
     if not hasattr(module, "factorplot") and hasattr(module, "catplot"):
         module.factorplot = _factorplot(module.catplot)  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- pandas 1.5's reductions (the 2023 generation)
+
+# pandas 1.5 ran these on the columns it could use when numeric_only was not given, with a FutureWarning;
+# pandas 2 raises on the first column it cannot use (a date string).
+PANDAS15_REDUCTIONS = ("corr", "cov", "mean", "median", "std", "var", "sem", "skew", "kurt")
+_PANDAS15: dict[str, Any] = {"reasons": []}
+
+
+def _pandas15_reduction(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def reduction(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(self, *args, **kwargs)
+        except (TypeError, ValueError):
+            if "numeric_only" in kwargs or len(args) > 2:
+                raise
+            skipped = [str(c) for c, kind in self.dtypes.items() if kind.kind not in "biufcmMb"]
+            if not skipped:
+                raise
+        import warnings
+
+        warnings.warn(
+            f"The default value of numeric_only in DataFrame.{name} is deprecated. In a future version, it will "
+            "default to False. Select only valid columns or specify the value of numeric_only to silence this "
+            "warning.",
+            FutureWarning,
+            stacklevel=2,
+        )
+        note(
+            "pandas_generation",
+            f"df.{name}() left out the columns it cannot use ({', '.join(skipped[:4])}) with a FutureWarning, as "
+            f"pandas 1.5 did, where pandas 2 raises: {'; '.join(_PANDAS15['reasons'])}",
+        )
+        return original(self, *args, **{**kwargs, "numeric_only": True})
+
+    reduction._labgrade = True  # type: ignore[attr-defined]
+    return reduction
+
+
+def patch_pandas15(module: ModuleType) -> None:
+    """DataFrame reductions as pandas 1.5 ran them when numeric_only was not given."""
+    frame = getattr(module, "DataFrame", None)
+    if frame is None:
+        return
+    for name in PANDAS15_REDUCTIONS:
+        original = getattr(frame, name, None)
+        if original is not None and not getattr(original, "_labgrade", False):
+            setattr(frame, name, _pandas15_reduction(name, original))
+
+
+def use_pandas15(reasons: list[str]) -> None:
+    """The notebook's saved outputs show the pandas 1.5 generation: its reductions behave as they did then.
+
+    Called by the runner (hidden, before any of the notebook's cells) only on that evidence; a notebook of
+    the 2024-25 generation keeps pandas 2's errors."""
+    from labgrade_runtime.kernel import hooks
+
+    _PANDAS15["reasons"] = list(reasons)
+    hooks.install(lambda name: patch_pandas15 if name == "pandas" else None)

@@ -21,7 +21,7 @@ from nbclient.exceptions import CellExecutionError, DeadKernelError
 
 from labgrade_runtime import errors
 from labgrade_runtime.contract import ADAPTATIONS_FILE, EXECUTED_FILE, SCHEMA_VERSION, JobSpec
-from labgrade_runtime.runner import drift, evidence
+from labgrade_runtime.runner import drift, evidence, pandas_choice
 
 TIMEOUT_ENAME = "CellTimeoutError"
 # Statuses a notebook may end with after training (a prediction typed in, a webcam demo): see _interactive_end.
@@ -69,7 +69,33 @@ def _cell_error(index: int, cell: Any, exc: CellExecutionError) -> dict[str, Any
     }
 
 
-async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any], saved: list[evidence.SavedCell]) -> None:
+STARTED = time.monotonic()  # the runner's start (imported first thing): what the backend's wall clock counts from
+
+
+def cell_limit(spec: JobSpec, cell: evidence.SavedCell | None, elapsed: float) -> float:
+    """The time limit of one cell: the profile's cell limit; in the quick profile, for a cell whose saved output
+    shows it completed for its author (outputs, no error), what is left of the run's wall budget instead, less a
+    reserve for the probe and the cells after it (never less than the cell limit)."""
+    if spec.profile != "quick" or not spec.wall_seconds or cell is None or not completed(cell):
+        return float(spec.cell_seconds)
+    reserve = min(spec.probe_seconds, spec.wall_seconds / 4) + 30
+    return max(float(spec.cell_seconds), spec.wall_seconds - elapsed - reserve)
+
+
+def completed(cell: evidence.SavedCell) -> bool:
+    """Whether the cell's saved output shows the author ran it to the end (it printed or drew, raised nothing)."""
+    return cell.execution_count is not None and cell.has_outputs and not cell.errors
+
+
+def _timeout_text(spec: JobSpec, limit: float) -> str:
+    if limit > spec.cell_seconds:
+        return f"a cell its author completed ran longer than the {limit:.0f} s left of the run's wall budget"
+    return f"a cell ran longer than {spec.cell_seconds} s"
+
+
+async def _run_cells(
+    client: CappedClient, nb: Any, result: dict[str, Any], saved: list[evidence.SavedCell], spec: JobSpec
+) -> None:
     """Every code cell in order; after a failing one, :func:`_after_error` says whether the run goes on."""
     cells = evidence.by_index(saved)
     ran_on: list[str] = []
@@ -80,6 +106,9 @@ async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any], save
         reply = evidence.replies(cells[index]) if index in cells else None
         if reply:
             await _hidden(client, f"{_ENV}.expect_replies({index}, {reply[0]!r}, {reply[1]!r})", 30)
+        limit = cell_limit(spec, cells.get(index), time.monotonic() - STARTED)
+        client.timeout = int(limit)
+        client.error_on_timeout = {"ename": TIMEOUT_ENAME, "evalue": _timeout_text(spec, limit), "traceback": []}
         try:
             await client.async_execute_cell(cell, index)
         except CellExecutionError as exc:
@@ -87,9 +116,18 @@ async def _run_cells(client: CappedClient, nb: Any, result: dict[str, Any], save
                 continue
             return
         finally:
-            result["cell_seconds"][str(index)] = round(time.perf_counter() - started, 3)
+            seconds = time.perf_counter() - started
+            result["cell_seconds"][str(index)] = round(seconds, 3)
+            client.timeout = int(spec.cell_seconds)
             if reply:
                 await _hidden(client, f"{_ENV}.expect_replies(-1, '', [])", 30)
+        if seconds > spec.cell_seconds:
+            _adapt(
+                client,
+                "heavy_budget",
+                f"cell {index} ran {seconds:.0f} s, past the {spec.profile} profile's {spec.cell_seconds:.0f} s "
+                "cell limit, within the run's wall budget: its saved output shows it completed for its author",
+            )
         result["cells_run"] += 1
     if ran_on:
         result["reason"] = "; ".join(ran_on)
@@ -257,7 +295,22 @@ async def execute_once(spec: JobSpec, km: AsyncKernelManager) -> dict[str, Any]:
                 raise RuntimeError(f"the harness shims failed to install: {setup_error}")
             for why in prose:
                 _adapt(client, "prose_cell", why)
-            await _run_cells(client, nb, result, saved)
+            pandas15 = pandas_choice.choose(saved)
+            if pandas15:
+                compat_error = await _hidden(
+                    client,
+                    f"import labgrade_runtime.kernel.compat as _lg_compat\n_lg_compat.use_pandas15({pandas15!r})",
+                    60,
+                )
+                if compat_error:
+                    raise RuntimeError(f"the pandas 1.5 compatibility shim failed to install: {compat_error}")
+            if spec.profile == "quick" and spec.fit_updates:
+                heavy_error = await _hidden(
+                    client, "import labgrade_runtime.kernel.heavy as _lg_heavy\n_lg_heavy.install()", 60
+                )
+                if heavy_error:
+                    raise RuntimeError(f"the heavy-analysis budget failed to install: {heavy_error}")
+            await _run_cells(client, nb, result, saved, spec)
             probe_error = await _hidden(
                 client,
                 "import labgrade_runtime.kernel.probe as _lg_probe\n_lg_probe.export(globals())",
