@@ -32,12 +32,44 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# What Colab's standard runtime gave the students of this lab (12.7 GB of RAM): what a run may grow to before it is
+# killed, where the host has it. The pool still reserves only what an experiment declares (``memory_mb``).
+COLAB_MEMORY_MB = 12 * 1024
+HOST_HEADROOM_MB = 2 * 1024  # left to the host and the harness when a run may use the host's memory
+MIB = 1024 * 1024
+
+
+def host_memory_mb() -> int:
+    """This host's physical memory in MB (0 where the platform does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MIB
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def kill_memory_mb(reserved_mb: int, host_mb: int | None = None, colab_mb: int = COLAB_MEMORY_MB) -> int:
+    """The memory a run may reach before it is killed: what the students' Colab gave (``colab_mb``), where the
+    host can give it (its memory less :data:`HOST_HEADROOM_MB`), never less than what the run reserves.
+
+    The reservation (``reserved_mb``, the course's ``memory_mb`` or the experiment's declared need) is what an
+    executor counts when it decides how many runs fit beside each other; only the kill limit rises, so a batch
+    of runs that need far less keeps its parallelism."""
+    host = host_memory_mb() if host_mb is None else host_mb
+    if host <= 0:
+        return reserved_mb
+    return max(reserved_mb, min(colab_mb, host - HOST_HEADROOM_MB))
+
+
 class LimitsConfig(_Model):
     """Resource limits per submission (see graders.backends.base.Limits)."""
 
     cell_seconds: float = Field(Limits.cell_seconds, gt=0, description="One cell's time limit.")
     wall_seconds: float = Field(Limits.wall_seconds, gt=0, description="The whole run's time limit.")
-    memory_mb: int = Field(Limits.memory_mb, ge=256, description="Resident memory of the run.")
+    memory_mb: int = Field(
+        Limits.memory_mb,
+        ge=256,
+        description="Resident memory reserved for a run (a run may grow to Colab's 12 GB where the host has it).",
+    )
     cpus: float = Field(Limits.cpus, gt=0, description="CPU cores for the run.")
     pids: int = Field(Limits.pids, ge=16, description="Processes and threads of the run.")
     output_bytes: int = Field(Limits.output_bytes, ge=10_000, description="Notebook output kept.")

@@ -109,3 +109,33 @@ def test_the_session_settings_are_one_picklable_object(tmp_path):
     settings = GradeSettings.of(load_course(path, Overrides(backend="local", workers=3)))
     assert pickle.loads(pickle.dumps(settings)) == settings
     assert (settings.course, settings.backend, settings.workers, settings.executor) == ("c", "local", 3, "local")
+
+
+# ---------------------------------------------------------------- Colab's memory: the kill limit rises, not the reservation
+
+
+def test_a_run_may_grow_to_colabs_memory_where_the_host_has_it() -> None:
+    from graders.config import COLAB_MEMORY_MB, HOST_HEADROOM_MB, kill_memory_mb
+
+    assert COLAB_MEMORY_MB == 12 * 1024
+    assert kill_memory_mb(4096, host_mb=24_000) == 12 * 1024  # a roomy host: Colab's 12 GB
+    assert kill_memory_mb(4096, host_mb=8192) == 8192 - HOST_HEADROOM_MB  # a small host: what it can give
+    assert kill_memory_mb(4096, host_mb=5000) == 4096  # never below what the run reserves
+    assert kill_memory_mb(16_384, host_mb=64_000) == 16_384  # a larger declared need stays
+    assert kill_memory_mb(4096, host_mb=0) == 4096  # the host does not say: the reservation is the limit
+
+
+def test_the_pool_reserves_what_an_experiment_declares_not_the_kill_limit() -> None:
+    """A batch of runs that need 4 GB keeps its parallelism: each reserves 4 GB, not the 12 GB it may reach."""
+    from graders.executors.base import memory_of
+    from graders.executors.grading import GradeJob
+    from graders.rubric import load_rubric
+    from graders.state import Task
+    from graders.submissions import Student
+
+    settings = GradeSettings.of(load_course(SAMPLE / "course.toml"))
+    fashion, imdb = load_rubric("fashion"), load_rubric("imdb")
+    assert fashion.resources.memory_mb is None and imdb.resources.memory_mb == 12 * 1024
+    job = GradeJob(Task(Student("1", "a"), fashion, None, None), settings)
+    assert memory_of(job) == settings.limits.memory_mb == 4096
+    assert memory_of(GradeJob(Task(Student("2", "b"), imdb, None, None), settings)) == 12 * 1024

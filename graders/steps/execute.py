@@ -8,11 +8,13 @@ does not validate as missing.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import nbformat
 
 from graders.backends import Job, Mount, runtime_env
+from graders.config import kill_memory_mb
 from graders.models import Adaptation
 from graders.paths import RUNTIME_PACKAGE
 from graders.state import Execution, GradeContext, GradeState
@@ -77,6 +79,8 @@ def execute(state: GradeState) -> None:
     ctx, ws = state.ctx, state.workspace
     assert ws is not None
     adapters = state.task.rubric.kernel_dir
+    reserved = state.task.limits(ctx.limits)  # what an executor reserved for this run
+    limits = dataclasses.replace(reserved, memory_mb=kill_memory_mb(reserved.memory_mb))
     job = Job(
         name="execute",
         argv=(python(ctx), "-m", "labgrade_runtime.runner", "/job/spec.json"),
@@ -91,10 +95,13 @@ def execute(state: GradeState) -> None:
         ),
         cwd="/work",
         env=job_env(ctx, RUN_ROOTS),
-        limits=state.task.limits(ctx.limits),
+        limits=limits,
         gpu=ctx.gpus,
     )
     result = ctx.backend.run(job)
+    if limits.memory_mb > reserved.memory_mb:
+        memory = f"up to {limits.memory_mb} MB as Colab gave (the pool reserved {reserved.memory_mb} MB)"
+        result = dataclasses.replace(result, isolation={**result.isolation, "memory": memory})
     out = ws.dir("out")
     state.execution = Execution(
         job=result,
