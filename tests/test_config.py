@@ -111,7 +111,7 @@ def test_the_session_settings_are_one_picklable_object(tmp_path):
     assert (settings.course, settings.backend, settings.workers, settings.executor) == ("c", "local", 3, "local")
 
 
-# ---------------------------------------------------------------- Colab's memory: the kill limit rises, not the reservation
+# ------------------------------------------------ Colab's memory: the kill limit rises, not the reservation
 
 
 def test_a_run_may_grow_to_colabs_memory_where_the_host_has_it() -> None:
