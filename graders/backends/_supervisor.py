@@ -27,6 +27,7 @@ import select
 import signal
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 if __package__:
@@ -37,14 +38,17 @@ else:  # started by the harness as a top-level module: the package's imports cos
 KILL_DEADLINE_S = 10.0  # a process stuck in uninterruptible sleep is given up on after this
 
 
-def main() -> None:
-    """Read the plan, isolate, run the job, sweep, report on the control fd."""
+def main(launch: Callable[[dict[str, Any], int], None] | None = None) -> None:
+    """Read the plan, isolate, run the job, sweep, report on the control fd.
+
+    ``launch`` (given by a warm process, :mod:`_zygote`) runs a ``python -m`` job in the forked child itself
+    instead of exec'ing the interpreter, once every isolation step below has been applied to that child."""
     config, pending = _read_config()
     control = int(config["control_fd"])
     os.set_inheritable(control, False)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the harness's to handle
     report: dict[str, Any] = {"isolation": _isolate(config)}
-    supervisor = _Supervisor(config)
+    supervisor = _Supervisor(config, launch)
     try:
         report.update(supervisor.run(pending))
     finally:
@@ -138,8 +142,9 @@ def _private_mounts(config: dict[str, Any], mnt_error: str) -> str:
 class _Supervisor:
     """Runs the job, reaps everything that re-parents to us, sweeps at the end."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], launch: Callable[[dict[str, Any], int], None] | None = None) -> None:
         self.config = config
+        self.launch = launch
         self.job_pid = 0
         self.job_status: int | None = None
         self.killed: set[int] = set()
@@ -156,7 +161,7 @@ class _Supervisor:
 
     def run(self, pending: bytes) -> dict[str, Any]:
         """Start the job, wait for its main process, kill whatever it left behind."""
-        self.job_pid, error = _spawn(self.config)
+        self.job_pid, error = _spawn(self.config, self.launch)
         if not error:
             self._wait(stop_now=b"k" in pending)
         self.kill_all()
@@ -209,13 +214,13 @@ class _Supervisor:
             time.sleep(0.001)
 
 
-def _spawn(config: dict[str, Any]) -> tuple[int, str]:
-    """Fork the job; (pid, '') once it exec'd, or (pid, why it could not start)."""
+def _spawn(config: dict[str, Any], launch: Callable[[dict[str, Any], int], None] | None = None) -> tuple[int, str]:
+    """Fork the job; (pid, '') once it exec'd (or ``launch`` took over), or (pid, why it could not start)."""
     err_r, err_w = os.pipe()  # close-on-exec: EOF without data means exec succeeded
     pid = os.fork()
     if pid == 0:
         os.close(err_r)
-        _exec_job(config, err_w)
+        _exec_job(config, err_w, launch)
     os.close(err_w)
     chunks = []
     while chunk := os.read(err_r, 4096):
@@ -224,8 +229,8 @@ def _spawn(config: dict[str, Any]) -> tuple[int, str]:
     return pid, b"".join(chunks).decode(errors="replace")
 
 
-def _exec_job(config: dict[str, Any], err_w: int) -> None:
-    """In the forked child: session, limits, user, no_new_privs, cwd, exec. Never returns."""
+def _exec_job(config: dict[str, Any], err_w: int, launch: Callable[[dict[str, Any], int], None] | None = None) -> None:
+    """In the forked child: session, limits, user, no_new_privs, cwd, exec (or ``launch``). Never returns."""
     step = "prepare"
     try:
         signal.set_wakeup_fd(-1)
@@ -247,6 +252,9 @@ def _exec_job(config: dict[str, Any], err_w: int) -> None:
         _posix.prctl(_posix.PR_SET_NO_NEW_PRIVS, 1)  # setuid binaries cannot raise privileges again
         step = f"cwd {config['cwd']}"
         os.chdir(config["cwd"])
+        if launch is not None and config.get("module"):
+            step = f"start {config['module']} in a process forked from a warm one"
+            launch(config, err_w)  # closes err_w once started; never returns
         step = f"exec {config['argv'][0]}"
         os.execvpe(config["argv"][0], config["argv"], config["env"])
     except BaseException as exc:  # report anything: the harness turns it into Ending.error

@@ -67,7 +67,7 @@ from typing import Any, Literal
 
 import psutil
 
-from graders.backends import _posix, runtime_env
+from graders.backends import _posix, runtime_env, zygote
 from graders.backends.base import Ending, Job, JobResult, Limits, Mount, disk_message, running, writable_bytes
 
 NOBODY = 65534
@@ -170,12 +170,22 @@ class LocalSandbox:
 
     name = "local"
 
-    def __init__(self, *, uid: int | UidPool | None | Literal["pool"] = "pool", gid: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        uid: int | UidPool | None | Literal["pool"] = "pool",
+        gid: int | None = None,
+        warm: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         """Who jobs run as when the harness is root: a uid of their own from :func:`uid_pool`
         (``"pool"``, the default) or from the :class:`UidPool` given, one fixed ``uid`` (``gid``
-        defaults to the same number), or ``None`` to keep root."""
+        defaults to the same number), or ``None`` to keep root.
+
+        ``warm``: the modules whose ``python -m`` jobs start from a warm process (:mod:`graders.backends.zygote`),
+        each with what that process imports first; default the trusted evaluator with TensorFlow and Keras."""
         self.uid: int | UidPool | None = uid_pool() if uid == "pool" else uid
         self.gid = gid if gid is not None or isinstance(self.uid, UidPool) else self.uid
+        self.warm = dict(zygote.DEFAULT_WARM if warm is None else warm)
 
     def available(self) -> tuple[bool, str]:
         """True on Linux; the reason names the isolation to expect."""
@@ -197,7 +207,7 @@ class LocalSandbox:
         except OSError as exc:
             result = JobResult(Ending.error, None, time.monotonic() - started, message=f"cannot prepare the job: {exc}")
         else:
-            result = _supervise(config, job, started)
+            result = _supervise(config, job, started, self._warm_start(job, config, drop))
         finally:
             if tmpdir:
                 shutil.rmtree(tmpdir, ignore_errors=True)
@@ -205,6 +215,21 @@ class LocalSandbox:
                 self.uid.release(uid)
         isolation = {**result.isolation, "user": _user_note(uid, drop, shared)}
         return dataclasses.replace(result, isolation=isolation)
+
+    def _warm_start(self, job: Job, config: dict[str, Any], drop: tuple[int, int] | None) -> _Warm | None:
+        """How to start ``job`` from a warm process, if it is one served warm (only with a uid drop: a job
+        running as the harness's own user could reach the warm process's socket)."""
+        if drop is None or not zygote.enabled():
+            return None
+        module = zygote.warm_module(job, config["argv"][0], self.warm)
+        if module is None:
+            return None
+        preload = self.warm[module]
+        try:
+            home, mounts = zygote.scratch(job, config["argv"][0], preload)
+        except OSError:
+            return None
+        return _Warm(module, preload, environment(job, os.fspath(home), mounts))
 
     def _ids(self) -> tuple[int | None, int | None, str]:
         """The job's uid and gid, and why it shares them with other jobs ('' when it does not)."""
@@ -280,19 +305,26 @@ def _translate_part(part: str, mounts: tuple[Mount, ...]) -> str:
     return translate(part, mounts)
 
 
-def _plan(job: Job, tmpdir: str, drop: tuple[int, int] | None) -> dict[str, Any]:
-    """The supervisor's instructions: translated command, environment, limits and mounts."""
+def environment(job: Job, tmpdir: str, mounts: tuple[Mount, ...]) -> dict[str, str]:
+    """The job's environment with its sandbox paths translated through ``mounts``."""
     # Unbuffered like the docker image's, so a killed job's last words reach the tail.
     env = {"HOME": tmpdir, "TMPDIR": tmpdir, "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
     for key, value in job.env.items():
         # A local job runs the harness's own interpreter: its PYTHONPATH names host folders (which may well lie
         # under a path that is also a mount target, e.g. a checkout in /work), never sandbox ones.
-        env[key] = value if key == "PYTHONPATH" else ":".join(_translate_part(p, job.mounts) for p in value.split(":"))
-    argv = [translate(arg, job.mounts) for arg in job.argv]
+        env[key] = value if key == "PYTHONPATH" else ":".join(_translate_part(p, mounts) for p in value.split(":"))
+    program = translate(job.argv[0], mounts)
     # The job's own interpreter first (the grading runtime's, for the runner and the evaluator), so a
     # notebook's `!python` or `!pip` finds the same one.
-    program_dir = os.path.dirname(argv[0]) if os.path.isabs(argv[0]) else os.path.dirname(sys.executable)
+    program_dir = os.path.dirname(program) if os.path.isabs(program) else os.path.dirname(sys.executable)
     env["PATH"] = os.pathsep.join([program_dir, env.get("PATH", os.defpath)])
+    return env
+
+
+def _plan(job: Job, tmpdir: str, drop: tuple[int, int] | None) -> dict[str, Any]:
+    """The supervisor's instructions: translated command, environment, limits and mounts."""
+    env = environment(job, tmpdir, job.mounts)
+    argv = [translate(arg, job.mounts) for arg in job.argv]
     sources = {os.path.realpath(m.source): m.read_only for m in job.mounts}
     if drop is not None:
         for source, read_only in {**sources, tmpdir: False}.items():
@@ -359,20 +391,37 @@ def _masks(paths: dict[str, bool], drop: tuple[int, int]) -> dict[str, dict[str,
 # -- running: the harness's side of a job ----------------------------------------
 
 
-def _supervise(config: dict[str, Any], job: Job, started: float) -> JobResult:
-    """Start the supervisor, feed it the plan, watch until it reports."""
+@dataclasses.dataclass(frozen=True)
+class _Warm:
+    """A job to start from a warm process: its module, what that process imports, the env it starts with."""
+
+    module: str
+    preload: tuple[str, ...]
+    env: dict[str, str]
+
+
+def _supervise(config: dict[str, Any], job: Job, started: float, warm: _Warm | None = None) -> JobResult:
+    """Start the supervisor (forked from a warm process, or a fresh one), feed it the plan, watch until it reports."""
     out_r, out_w = os.pipe()
     ctl_r, ctl_w = os.pipe()
-    config["control_fd"] = ctl_w  # pass_fds keeps the number
+    proc: subprocess.Popen[bytes] | zygote.Forked | None = None
+    start_note = "a fresh interpreter"
     try:
-        proc = subprocess.Popen(
-            _SUPERVISOR_ARGV,
-            stdin=subprocess.PIPE,
-            stdout=out_w,
-            stderr=out_w,
-            pass_fds=(ctl_w,),
-            start_new_session=True,  # terminal signals go to the harness only
-        )
+        if warm is not None:
+            proc = _fork_warm(config, job, warm, out_w, ctl_w)
+            if proc is not None:
+                start_note = zygote.describe(warm.preload, proc.pid)
+        if proc is None:
+            config.pop("module", None)
+            config["control_fd"] = ctl_w  # pass_fds keeps the number
+            proc = subprocess.Popen(
+                _SUPERVISOR_ARGV,
+                stdin=subprocess.PIPE,
+                stdout=out_w,
+                stderr=out_w,
+                pass_fds=(ctl_w,),
+                start_new_session=True,  # terminal signals go to the harness only
+            )
     except OSError as exc:
         os.close(out_r)
         os.close(ctl_r)
@@ -380,6 +429,35 @@ def _supervise(config: dict[str, Any], job: Job, started: float) -> JobResult:
     finally:
         os.close(out_w)
         os.close(ctl_w)
+    result = _watch(proc, config, job, started, out_r, ctl_r)
+    return dataclasses.replace(result, isolation={**result.isolation, "start": start_note})
+
+
+def _fork_warm(config: dict[str, Any], job: Job, warm: _Warm, out_w: int, ctl_w: int) -> zygote.Forked | None:
+    """A supervisor forked by the warm process for ``job`` (started if need be); None if none can serve."""
+    plan_r, plan_w = os.pipe()
+    try:
+        pid = zygote.fork(job, config["argv"][0], warm.preload, warm.env, (plan_r, out_w, ctl_w))
+        proc = zygote.Forked(pid, os.fdopen(plan_w, "wb"))
+    except (OSError, ValueError) as exc:
+        os.close(plan_w)
+        print(f"labgrade: starting {job.name} cold: {exc}", file=sys.stderr, flush=True)
+        return None
+    finally:
+        os.close(plan_r)
+    config["module"] = warm.module
+    config["control_fd"] = zygote.CONTROL_FD
+    return proc
+
+
+def _watch(
+    proc: subprocess.Popen[bytes] | zygote.Forked,
+    config: dict[str, Any],
+    job: Job,
+    started: float,
+    out_r: int,
+    ctl_r: int,
+) -> JobResult:
     watch = _Watch(proc, job.limits, job.mounts)
     cores = CPUS.acquire(job.limits.cpus)
     try:
@@ -434,7 +512,9 @@ def _pin(pid: int, cores: set[int]) -> None:
 class _Watch:
     """One running job seen from the harness: output tail, wall clock, memory, the ending."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], limits: Limits, mounts: tuple[Mount, ...] = ()) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes] | zygote.Forked, limits: Limits, mounts: tuple[Mount, ...] = ()
+    ) -> None:
         self.proc = proc
         self.limits = limits
         self.mounts = mounts
