@@ -368,3 +368,31 @@ def test_prepare_maps_a_read_found_by_content_under_the_data_root(imdb: Any) -> 
         and (data.served_dir / data_map["reviews_mine.csv"]).is_file()
     )
     assert "reviews_mine.csv" in reasons
+
+
+# ---------------------------------------------------------------- loaders of data the course holds, offline
+
+
+def test_fetch_openml_and_ucimlrepo_of_the_letters_are_served_from_the_course_file(tmp_path: Path) -> None:
+    from tests.realistic.test_shims_unit import adapters
+
+    loaded = adapters()["letters/fetchers"]
+    rows = [
+        "T,2,8,3,5,1,8,13,0,6,6,10,8,0,8,0,8",
+        "I,5,12,3,7,2,10,5,5,4,13,3,9,2,8,4,10",
+        "D,4,11,6,8,6,10,6,2,6,10,3,7,3,7,3,9",
+    ]
+    (tmp_path / "letter-recognition.data").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with kernel_spec(cwd=str(tmp_path), out_dir=str(tmp_path), data_files=["letter-recognition.data"]):
+        from sklearn import datasets
+
+        from labgrade_runtime.kernel import sklearn_compat
+
+        sklearn_compat.patch_datasets(datasets)
+        bunch = datasets.fetch_openml(name="letter", version=1)
+        assert bunch.data.shape == (3, 16) and list(bunch.target) == ["T", "I", "D"] and bunch.target.name == "class"
+        x, y = datasets.fetch_openml(data_id=6, as_frame=False, return_X_y=True)
+        assert x.shape == (3, 16) and x[1, 0] == 5.0 and list(y) == ["T", "I", "D"]
+        uci = loaded.fetch_ucirepo(id=59)
+        assert uci.data.features.shape == (3, 16) and list(uci.data.targets["lettr"]) == ["T", "I", "D"]
+    assert any("fetch_openml(name='letter')" in n["detail"] for n in _noted(tmp_path))
