@@ -22,7 +22,7 @@ from graders.backends.local import LocalSandbox
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="warm starts are used only with a uid drop (root harness)")
 
-WARM_UID = 64_323
+WARM_UID = 64_323  # each test its own uid: nothing else runs under it
 LIMITS = Limits(wall_seconds=120, memory_mb=3072, pids=128, output_bytes=200_000, disk_mb=16)
 STACK = ("numpy", "tensorflow", "keras")
 
@@ -138,7 +138,7 @@ def test_one_jobs_changes_are_invisible_to_the_next_job_forked_from_the_same_pro
 def test_a_warm_job_sees_what_a_cold_one_sees(
     python: str, modules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    warm_sandbox = LocalSandbox(uid=WARM_UID, gid=WARM_UID, warm={"warm_probe": STACK})
+    warm_sandbox = LocalSandbox(uid=WARM_UID + 1, gid=WARM_UID + 1, warm={"warm_probe": STACK})
     warm_result, warm = run_probe(warm_sandbox, python, modules, tmp_path / "warm", "clean")
     monkeypatch.setenv("LABGRADE_WARM", "0")
     cold_result, cold = run_probe(warm_sandbox, python, modules, tmp_path / "cold", "clean")
@@ -157,14 +157,15 @@ def test_a_warm_job_sees_what_a_cold_one_sees(
     assert warm["keras_home"] == os.path.join(str(warm["home"]), ".keras")
     assert cold["keras_home"] == os.path.join(str(cold["home"]), ".keras")
     # Everything but the warm process itself is gone once the jobs ended.
-    assert [p.pid for p in psutil.process_iter(["uids"]) if p.info["uids"] and p.info["uids"].real == WARM_UID] == []
+    uids = [p.info["uids"] for p in psutil.process_iter(["uids"])]
+    assert [u for u in uids if u is not None and u.real == WARM_UID + 1] == []
 
 
 def test_the_warm_process_stops_by_itself_when_idle(
     python: str, modules: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LABGRADE_WARM_IDLE_S", "1")
-    sandbox = LocalSandbox(uid=WARM_UID, gid=WARM_UID, warm={"warm_probe": ("json",)})
+    sandbox = LocalSandbox(uid=WARM_UID + 2, gid=WARM_UID + 2, warm={"warm_probe": ("json",)})
     # An environment of its own: a zygote of its own, started with the short idle time.
     _, seen = run_probe(sandbox, python, modules, tmp_path / "idle", "clean", env={"WARM_TEST": str(tmp_path)})
     zygote = int(seen["zygote"])  # type: ignore[call-overload]

@@ -79,9 +79,9 @@ def main(socket_path: str, preload: list[str], idle_s: float, ready_fd: int) -> 
             conn, _ = listener.accept()
         except OSError:
             continue
-        idle_since = _monotonic()
         with conn:
-            _serve(conn, listener)
+            if _serve(conn, listener):  # a connection that asks for nothing (a liveness check) is not a job
+                idle_since = _monotonic()
     if _still_ours(socket_path, identity):
         os.unlink(socket_path)
     os._exit(0)
@@ -126,20 +126,21 @@ def _reap() -> None:
             return
 
 
-def _serve(conn: socket.socket, listener: socket.socket) -> None:
-    """One request: three fds in, a forked supervisor's pid out."""
+def _serve(conn: socket.socket, listener: socket.socket) -> bool:
+    """One request: three fds in, a forked supervisor's pid out; whether it was one."""
     try:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
         peer_uid = int.from_bytes(creds[4:8], sys.byteorder)
         if peer_uid != os.getuid():
-            return
+            return False
+        conn.settimeout(10)
         _, fds, _, _ = socket.recv_fds(conn, 16, 3)
     except OSError:
-        return
+        return False
     if len(fds) != 3:
         for fd in fds:
             os.close(fd)
-        return
+        return False
     pid = os.fork()
     if pid == 0:
         _supervise(fds, conn, listener)
@@ -149,6 +150,7 @@ def _serve(conn: socket.socket, listener: socket.socket) -> None:
         conn.sendall(f"{pid}\n".encode())
     except OSError:
         pass
+    return True
 
 
 def _supervise(fds: list[int], conn: socket.socket, listener: socket.socket) -> None:

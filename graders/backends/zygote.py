@@ -43,6 +43,7 @@ WARM_ENV = "LABGRADE_WARM"  # "0": every job starts cold
 IDLE_ENV = "LABGRADE_WARM_IDLE_S"  # a zygote with no job for this long stops
 IDLE_S = 600.0
 START_TIMEOUT_S = 300.0  # importing TensorFlow on a loaded host
+MAX_LIVE = 4  # warm processes of this user at once (each holds an imported TensorFlow); the least used stops
 CONTROL_FD = 3  # the control pipe's number in a forked supervisor (as in _zygote)
 EVALUATOR = "labgrade_runtime.evaluator"
 # What the evaluator's zygote imports: the stack every evaluation loads (tf_keras, ~0.2 s more, stays lazy:
@@ -141,17 +142,48 @@ def fork(job: Job, interpreter: str, preload: tuple[str, ...], env: dict[str, st
     path = folder / f"{name}.sock"
     if len(os.fsencode(path)) > 100:
         raise OSError(f"the warm socket's path is too long for a unix socket: {path}")
+    used = folder / f"{name}.lock"  # its modification time: when this warm process last served
     try:
-        return _request(path, fds)
+        pid = _request(path, fds)
     except OSError:
-        pass
-    with open(folder / f"{name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one start at a time; the others wait and use it
+        with open(used, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one start at a time; the others wait and use it
+            try:
+                pid = _request(path, fds)
+            except OSError:
+                _make_room(folder, path)
+                _start(folder, name, path, interpreter, preload, env)
+                pid = _request(path, fds)
+    os.utime(used)
+    return pid
+
+
+def _make_room(folder: Path, path: Path) -> None:
+    """Stop the least recently used warm processes beyond MAX_LIVE - 1 (removing its socket stops it; the jobs
+    it forked run on)."""
+    live = [s for s in folder.glob("*.sock") if s != path and _alive(s)]
+
+    def last_used(sock: Path) -> float:
         try:
-            return _request(path, fds)
+            return sock.with_suffix(".lock").stat().st_mtime
         except OSError:
-            _start(folder, name, path, interpreter, preload, env)
-        return _request(path, fds)
+            return 0.0
+
+    for sock in sorted(live, key=last_used)[: max(0, len(live) - (MAX_LIVE - 1))]:
+        sock.unlink(missing_ok=True)
+
+
+def _alive(path: Path) -> bool:
+    """Whether a warm process listens on ``path`` (a socket left by one that was killed is removed)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+        try:
+            conn.connect(os.fspath(path))
+        except ConnectionRefusedError:
+            path.unlink(missing_ok=True)
+            return False
+        except OSError:
+            return False
+    return True
 
 
 def _request(path: Path, fds: tuple[int, int, int]) -> int:
