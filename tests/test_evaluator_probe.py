@@ -131,6 +131,8 @@ def test_the_honest_probe_is_scored(tmp_path: Path, trained: Path) -> None:
     assert result.architecture[0].units == 1 and result.architecture[0].params == FEATURES + 1
 
 
+# A sequence model's training windows per feature, as the probe records them: (samples, window, features).
+WINDOWS = {"shape": [9, 4, 2], "min": [0.0, 0.0], "max": [1.0, 1.0], "mean": [0.5, 0.5], "std": [0.2, 0.2]}
 CRAFTED: dict[str, tuple[Callable[[Path], Callable[[Path], None]], list[str]]] = {
     "fits_not_a_list": (
         lambda t: _json({**_honest_probe(t), "fits": "every one of them"}),
@@ -167,6 +169,25 @@ CRAFTED: dict[str, tuple[Callable[[Path], Callable[[Path], None]], list[str]]] =
     "own_split_absolute": (
         lambda t: _json({**_honest_probe(t), "own_split": {"call": 0, "file": "/etc/passwd"}}),
         ["own_split.file", "must be a file name beside probe.json"],
+    ),
+    "window_features_of_another_width": (
+        lambda t: _json({**_honest_probe(t), "window_features": {**WINDOWS, "min": [0.0]}}),
+        ["window_features", "one value per feature (2)"],
+    ),
+    "window_features_infinite": (
+        lambda t: _text(
+            json.dumps({**_honest_probe(t), "window_features": WINDOWS}).replace("[0.5, 0.5]", "[1e999, 0.5]")
+        ),
+        ["window_features", "finite numbers"],
+    ),
+    "a_scaler_without_its_offsets": (
+        lambda t: _json(
+            {
+                **_honest_probe(t),
+                "window_features": {**WINDOWS, "scalers": [{"scaler": "MinMaxScaler", "scale": [1.0], "offset": []}]},
+            }
+        ),
+        ["window_features.scalers.0", "one entry per column"],
     ),
     "not_json": (lambda t: _text("{'fits': [}"), ["probe.json does not match the contract", "Invalid JSON"]),
     "oversized": (

@@ -154,14 +154,93 @@ def test_a_model_forecasting_the_days_change_is_read_as_such(tmp_path: Path) -> 
     assert metrics["bias"] == pytest.approx(1.0 + np.mean(naive - hold["y"]), abs=1e-3)
 
 
-def test_multivariate_windows_are_refused_with_a_reason(tmp_path: Path) -> None:
+def _window_model(T_: int, k: int, feature: int) -> Any:
+    """A model of (T_, k) windows that forecasts tomorrow's value of one feature as today's (persistence)."""
     import keras
 
-    hold = _provide(tmp_path, days=10)["holdout"]
-    model = keras.Sequential([keras.Input((T, 5)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model = keras.Sequential([keras.Input((T_, k)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    weights = np.zeros((T_ * k, 1), "float32")
+    weights[(T_ - 1) * k + feature, 0] = 1.0
+    model.set_weights([weights, np.zeros(1, "float32")])
+    return model
+
+
+def _windows_of(table: np.ndarray, T_: int, scale: np.ndarray, offset: np.ndarray, target: int, names: list[str]):
+    """What the probe and the fit() shim record for windows of scaled columns, and the windows' targets."""
+    from labgrade_runtime.contract import WindowFeatures
+    from labgrade_runtime.kernel.shims import _array_stats
+
+    scaled = table * scale + offset
+    x = np.stack([np.lib.stride_tricks.sliding_window_view(scaled[:-1, c], T_) for c in range(table.shape[1])], -1)
+    y = scaled[T_:, target]
+    windows = WindowFeatures(
+        shape=list(x.shape),
+        min=x.min(axis=(0, 1)).tolist(),
+        max=x.max(axis=(0, 1)).tolist(),
+        mean=x.mean(axis=(0, 1)).tolist(),
+        std=x.std(axis=(0, 1)).tolist(),
+        scalers=[{"scaler": "MinMaxScaler", "names": names, "scale": scale.tolist(), "offset": offset.tolist()}]
+        if names
+        else [],
+    )
+    return fit_record({"x": _array_stats(x), "y": _array_stats(y)}), windows
+
+
+@pytest.mark.parametrize(
+    ("columns", "T_", "target", "named"),
+    [
+        (["Open", "High", "Low", "Close", "Volume"], 10, "Open", False),  # the (10, 5) of the whole file
+        (["Open", "High", "Low", "Close", "Volume"], 10, "Close", True),  # fitted on a DataFrame: names known
+        (["Close", "Volume"], 60, "Close", False),  # (60, 2)
+        (["Volume", "Open"], 30, "Open", False),  # not in the file's order
+    ],
+)
+def test_windows_of_several_columns_are_built_as_in_training(
+    tmp_path: Path, columns: list[str], T_: int, target: str, named: bool
+) -> None:
+    hold = _provide(tmp_path)["holdout"]
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    all_columns = [str(c) for c in hold["table_columns"]]
+    picked = [all_columns.index(c) for c in columns]
+    train = hold["context_table"][: int(hold["n_train"][0])][:, picked]
+    lo, hi = train.min(axis=0), train.max(axis=0)
+    scale, offset = 1 / (hi - lo), -lo / (hi - lo)  # MinMaxScaler on the chosen columns
+    fit, windows = _windows_of(train, T_, scale, offset, columns.index(target), columns if named else [])
+    model = _window_model(T_, len(columns), columns.index(target))
     evaluator = load_evaluator("stock")
-    with pytest.raises(evaluator.EvaluationError, match="univariate"):
+    metrics, how = evaluator.score(model, hold, fit, eval_spec(window_features=windows))
+    assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=2e-3), how
+    future = hold["future_table"][:, all_columns.index(target)]
+    naive = np.concatenate([hold["context_table"][-1:, all_columns.index(target)], future[:-1]])
+    assert metrics["naive_rmse"] == pytest.approx(float(np.sqrt(np.mean((naive - future) ** 2))), rel=1e-6), how
+    assert f"({', '.join(columns)})" in how and f"forecasts the {target}" in how and "Kaggle train file" in how
+    assert f"{T_}-day windows" in how
+
+
+def test_a_univariate_model_of_the_close_is_scored_on_the_close(tmp_path: Path) -> None:
+    hold = _provide(tmp_path)["holdout"]
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    close = hold["context_table"][: int(hold["n_train"][0]), [str(c) for c in hold["table_columns"]].index("Close")]
+    lo, hi = close.min(), close.max()
+    fit = fit_record(_fit_record(close, 1 / (hi - lo), -lo / (hi - lo)))
+    metrics, how = load_evaluator("stock").score(_persistence((T, 1)), hold, fit, eval_spec())
+    assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=2e-3) and "Close column" in how, how
+
+
+def test_several_features_without_their_windows_or_engineered_are_refused_with_a_reason(tmp_path: Path) -> None:
+    hold = _provide(tmp_path, days=10)["holdout"]
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    evaluator = load_evaluator("stock")
+    model = _window_model(T, 5, 0)
+    with pytest.raises(evaluator.EvaluationError, match="the harness could not tell which served columns"):
         evaluator.score(model, hold, fit_record(), eval_spec())
+    train = hold["context_table"][: int(hold["n_train"][0])]
+    opens = train[:, :1]
+    returns = np.vstack([[0.0], np.diff(np.log(opens), axis=0)]) * 100  # an engineered feature: daily returns
+    table = np.hstack([opens / opens.max(), returns])
+    fit, windows = _windows_of(table, T, np.ones(2), np.zeros(2), 0, [])
+    with pytest.raises(evaluator.EvaluationError, match="1 of them .feature 2. match no served column"):
+        evaluator.score(_window_model(T, 2, 0), hold, fit, eval_spec(window_features=windows))
 
 
 def load_targets_value() -> float:
@@ -252,3 +331,32 @@ def test_sample_notebooks_are_ordered_good_weak_broken() -> None:
     assert runs["1_Good"].status.ran and good.total >= 16, runs["1_Good"].checks
     assert good.coding_efficiency > weak.coding_efficiency > broken.coding_efficiency
     assert not runs["3_Broken"].status.ran and "7,380,500" in runs["3_Broken"].reason
+
+
+def test_the_probe_records_the_training_windows_per_feature_and_the_scalers() -> None:
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+    from labgrade_runtime.contract import WindowFeatures
+    from labgrade_runtime.kernel import windows
+    from labgrade_runtime.kernel.shims import _array_stats
+
+    frame = pd.DataFrame({"Open": np.linspace(10, 20, 50), "Volume": np.linspace(1e6, 3e6, 50) ** 1.1})
+    by_name = MinMaxScaler().fit(frame)
+    scaled = by_name.transform(frame)
+    x = np.stack([scaled[i - 5 : i] for i in range(5, len(scaled))])
+    y = scaled[5:, 0]
+    standard = StandardScaler().fit(frame.values)
+    fits = [{"x": _array_stats(x), "y": _array_stats(y)}]
+    found = windows.capture({"sc": by_name, "std": standard, "X_train": x, "y_train": y, "_hidden": x}, fits)
+    assert found is not None
+    record = WindowFeatures.model_validate(found)
+    assert record.shape == [45, 5, 2] and record.y_columns == 1
+    np.testing.assert_allclose(record.min, x.min(axis=(0, 1))) and np.testing.assert_allclose(
+        record.std, x.std(axis=(0, 1))
+    )
+    named, plain = record.scalers
+    assert named.variable == "sc" and named.names == ["Open", "Volume"] and plain.names == []
+    np.testing.assert_allclose(frame.values * named.scale + named.offset, scaled, atol=1e-12)
+    np.testing.assert_allclose(frame.values * plain.scale + plain.offset, standard.transform(frame.values), atol=1e-9)
+    assert windows.capture({"other": x + 1}, fits) is None  # no array with the fit input's mean: nothing guessed

@@ -29,10 +29,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from labgrade_runtime.evaluator.kit import ArrayStats, EvalSpec, EvaluationError, FitRecord, affine
+from labgrade_runtime.evaluator.kit import ArrayStats, EvalSpec, EvaluationError, FitRecord, WindowFeatures, affine
 
 IDENTITY_TOLERANCE = 0.02  # |a - 1| and |b| / price level below this: prices were used as served
 MISMATCH_WARN = 0.05  # min/max off by more than this share of the range: the map is a best guess
+OTHER_COLUMN = 0.005  # a column other than Open must match by this much better (similar columns: Open, High...)
+OTHER_PLACE = 0.002  # a feature's own place in the file breaks near-ties (Close and Adj Close are equal in GOOGL.csv)
+NO_COLUMN = 0.25  # a feature whose best served column is off by more than this share of its range is none of them
 
 
 # NamedTuples, not dataclasses: the evaluator loads this file without registering
@@ -71,16 +74,21 @@ def window_layout(model: Any, fit: FitRecord) -> tuple[int, tuple[int, ...]]:
     known = [d for d in per_sample if d is not None]
     if len(known) < len(per_sample) or not known:
         raise EvaluationError(f"the model's input shape {tuple(shape)} does not say how many past prices it reads")
-    if len(known) >= 2 and sorted(known)[-2] > 1:
-        raise EvaluationError(
-            f"the model reads {tuple(known)} values per sample (several features per day?); "
-            "the harness scores univariate windows of past Open prices, e.g. (60, 1)"
-        )
     return int(np.prod(known)), tuple(known)
 
 
+def features_per_day(per_sample: tuple[int, ...]) -> tuple[int, int]:
+    """(window length T, features a day k) of a per-sample shape: (60, 1), (60,), (1, 60) or (10, 5)."""
+    if len(per_sample) >= 2 and sorted(per_sample)[-2] > 1:
+        if len(per_sample) != 2:
+            raise EvaluationError(f"the model reads {per_sample} values per sample; windows are (days, features)")
+        return per_sample[0], per_sample[1]
+    return int(np.prod(per_sample)), 1
+
+
 def candidates(holdout: dict[str, np.ndarray]) -> list[Series]:
-    """What a student may have trained on, each with its matching future."""
+    """What a student may have trained on, each with its matching future: the Open prices first, then the
+    other columns of the same files (a model of the Close, the High...)."""
     context, future, n_train = holdout["context"], holdout["y"], int(holdout["n_train"][0])
     out = [
         Series("the Kaggle train Open prices", context[:n_train], context, future),
@@ -89,6 +97,49 @@ def candidates(holdout: dict[str, np.ndarray]) -> list[Series]:
     if "context_googl" in holdout:
         out.append(
             Series("GOOGL.csv's Open prices", holdout["context_googl"], holdout["context_googl"], holdout["y_googl"])
+        )
+    for table in tables(holdout):
+        for i, column in enumerate(table.columns):
+            if column != "Open":
+                fitted, context_c, future_c = table.fitted[:, i], table.context[:, i], table.future[:, i]
+                out.append(Series(f"the {column} column of {table.name}", fitted, context_c, future_c))
+    return out
+
+
+class Table(NamedTuple):
+    """A served file's columns (Open, High, Low, Close, Volume...), with their hidden future on the same scale."""
+
+    name: str
+    columns: list[str]
+    fitted: np.ndarray  # rows x columns the training windows were cut from
+    context: np.ndarray  # every served row before the future
+    future: np.ndarray  # the hidden rows
+
+
+def tables(holdout: dict[str, np.ndarray]) -> list[Table]:
+    """The multi-column hypotheses: Kaggle train, Kaggle train + test, GOOGL.csv."""
+    if "context_table" not in holdout:
+        return []
+    n_train = int(holdout["n_train"][0])
+    columns, context, future = (
+        [str(c) for c in holdout["table_columns"]],
+        holdout["context_table"],
+        holdout["future_table"],
+    )
+    out = [
+        Table("the Kaggle train file", columns, context[:n_train], context, future),
+        Table("the Kaggle train + test files", columns, context, context, future),
+    ]
+    if "context_table_googl" in holdout:
+        googl = holdout["context_table_googl"]
+        out.append(
+            Table(
+                "GOOGL.csv",
+                [str(c) for c in holdout["table_columns_googl"]],
+                googl,
+                googl,
+                holdout["future_table_googl"],
+            )
         )
     return out
 
@@ -135,8 +186,10 @@ def infer_scaling(fit: FitRecord, options: list[Series], T: int) -> tuple[Series
             x_map, x_off = y_map, y_off
         if not fit.y:
             y_map, y_off = x_map, x_off
-        if best is None or x_off + y_off < best[0]:
-            best = (x_off + y_off, series, x_map, y_map)
+        # The Open prices are what the course's notebooks model: another column must fit clearly better.
+        off = x_off + y_off + (0.0 if series.name.endswith("Open prices") else OTHER_COLUMN)
+        if best is None or off < best[0]:
+            best = (off, series, x_map, y_map)
     if best is None:
         raise EvaluationError(f"the model reads {T} past prices, more than any served series holds")
     off, series, x_map, y_map = best
@@ -188,9 +241,140 @@ def forecast_metrics(pred: np.ndarray, series: Series) -> dict[str, float]:
     }
 
 
+# ---------------------------------------------------------------- several features a day
+
+
+class Feature(NamedTuple):
+    """Which served column one feature of the windows is, and its map to the student's scale."""
+
+    column: int
+    scale: Affine
+    off: float
+
+
+def _stats(lo: float, hi: float, mean: float, std: float) -> ArrayStats:
+    return ArrayStats(shape=[1], mean=mean, std=std, min=lo, max=hi)
+
+
+def _named_columns(spec_windows: WindowFeatures, table: Table) -> list[int] | None:
+    """The columns a scaler of the notebook was fitted on, by name, when one has exactly the model's features."""
+    k = spec_windows.shape[-1]
+    for scaler in spec_windows.scalers:
+        if len(scaler.names) == k and all(n in table.columns for n in scaler.names):
+            return [table.columns.index(n) for n in scaler.names]
+    return None
+
+
+def _features(windows: WindowFeatures, table: Table, T: int) -> list[Feature] | None:
+    """Each feature's best served column of ``table`` and its map (None when the table is too short)."""
+    if len(table.fitted) <= T:
+        return None
+    k = windows.shape[-1]
+    named = _named_columns(windows, table)
+    values = [
+        np.lib.stride_tricks.sliding_window_view(table.fitted[:-1, c], T).reshape(-1) for c in range(len(table.columns))
+    ]
+    out = []
+    for j in range(k):
+        stats = _stats(windows.min[j], windows.max[j], windows.mean[j], windows.std[j])
+        options = [named[j]] if named is not None else range(len(table.columns))
+        best: Feature | None = None
+        for c in options:
+            if not np.all(np.isfinite(values[c])):
+                continue
+            m, off = _match(stats, values[c])
+            off += 0.0 if (named is not None or c == j) else OTHER_PLACE  # a file's own order breaks near-ties
+            if best is None or off < best.off:
+                best = Feature(c, _snap(m, float(np.mean(values[c]))), off)
+        if best is None:
+            return None
+        out.append(best)
+    return out
+
+
+def _target(
+    fit: FitRecord, windows: WindowFeatures, table: Table, features: list[Feature], T: int
+) -> tuple[int, Affine, int]:
+    """(served column, map, model output index) of what the model forecasts."""
+    if windows.y_columns > 1:  # one output per feature (or per day ahead): the first feature's next value
+        return features[0].column, features[0].scale, 0
+    best: tuple[float, int, Affine] | None = None
+    for rank, feature in enumerate(features):
+        targets = table.fitted[T:, feature.column]
+        if not fit.y:
+            return feature.column, feature.scale, 0
+        lo, hi = float(fit.y.min), float(fit.y.max)
+        spread = max(hi - lo, 1e-12)
+        mapped = feature.scale.apply(targets)
+        off = (abs(float(mapped.min()) - lo) + abs(float(mapped.max()) - hi)) / spread
+        off += abs(float(mapped.mean()) - float(fit.y.mean)) / spread + (0.0 if rank == 0 else OTHER_PLACE)
+        if best is None or off < best[0]:
+            best = (off, feature.column, feature.scale)
+    assert best is not None
+    _, column, scale = best
+    # targets of a column that is not among the features: matched on their own
+    return column, scale, 0
+
+
+def score_features(
+    model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec, T: int, per_sample: tuple[int, ...]
+) -> tuple[dict[str, float], str]:
+    """Windows of several columns a day, built as the student's training windows were, one step ahead."""
+    k = per_sample[-1]
+    windows = spec.window_features
+    if windows is None or windows.shape[-1] != k or windows.shape[1] != T:
+        raise EvaluationError(
+            f"the harness could not tell which served columns the model's {k} features a day are: "
+            "the run did not record its training windows"
+        )
+    best: tuple[float, Table, list[Feature]] | None = None
+    for table in tables(holdout):
+        features = _features(windows, table, T)
+        if features is not None:
+            total = sum(f.off for f in features)
+            if best is None or total < best[0]:
+                best = (total, table, features)
+    if best is None:
+        raise EvaluationError(f"the model reads {T} days of {k} features, more than any served file holds")
+    _, table, features = best
+    unknown = [j for j, f in enumerate(features) if f.off > NO_COLUMN]
+    if unknown:
+        raise EvaluationError(
+            f"the model reads {k} features a day and {len(unknown)} of them (feature "
+            f"{', '.join(str(j + 1) for j in unknown[:8])}) match no served column (engineered in the notebook?): "
+            "the harness cannot rebuild them for the hidden days"
+        )
+    column, y_map, output = _target(fit, windows, table, features, T)
+    history = np.concatenate([table.context[-T:], table.future[:-1]])
+    x = np.stack(
+        [f.scale.apply(np.lib.stride_tricks.sliding_window_view(history[:, f.column], T)) for f in features], axis=-1
+    ).astype("float32")
+    pred = model.predict(x, verbose=0, batch_size=256)
+    if isinstance(pred, (list, tuple)):
+        pred = pred[0]
+    first = np.asarray(pred, "float64").reshape(len(x), -1)[:, output]
+    values = y_map.invert(first)
+    if not np.all(np.isfinite(values)):
+        raise EvaluationError("the model's forecasts are not finite numbers (NaN or infinity): did training diverge?")
+    series = Series(table.columns[column], table.fitted[:, column], table.context[:, column], table.future[:, column])
+    names = ", ".join(table.columns[f.column] for f in features)
+    guess = max(f.off for f in features)
+    caveat = f" (best guess: off by {guess:.0%} of a feature's range)" if guess > MISMATCH_WARN else ""
+    target = "as served" if (y_map.a, y_map.b) == (1.0, 0.0) else f"value*{y_map.a:.4g}{y_map.b:+.4g}"
+    how = (
+        f"trained on {table.name}: {k} features a day ({names}), each scaled as in training{caveat}; "
+        f"forecasts the {table.columns[column]} (targets {target}) against its naive forecast; "
+        f"{T}-day windows, one step ahead over {len(values)} hidden days"
+    )
+    return forecast_metrics(values, series), how
+
+
 def score(model: Any, holdout: dict[str, np.ndarray], fit: FitRecord, spec: EvalSpec) -> tuple[dict[str, float], str]:
     """One-step-ahead forecasts of the hidden future, against the naive forecast."""
     T, per_sample = window_layout(model, fit)
+    T, k = features_per_day(per_sample)
+    if k > 1:
+        return score_features(model, holdout, fit, spec, T, per_sample)
     series, x_map, y_map, how = infer_scaling(fit, candidates(holdout), T)
     if len(series.context) < T:
         raise EvaluationError(f"the model reads {T} past prices, but only {len(series.context)} are served")

@@ -74,10 +74,10 @@ def _class_ratio(kaggle_test: pd.DataFrame, yahoo: pd.DataFrame) -> float:
 
 
 def _hidden_future(hidden_text: str, days: int) -> pd.DataFrame:
-    """The first ``days`` trading days after the served period (Date, Open)."""
+    """The first ``days`` trading days after the served period (Date, Open and the file's other columns)."""
     from io import StringIO
 
-    future = pd.read_csv(StringIO(hidden_text), parse_dates=["Date"])[["Date", "Open"]].dropna()
+    future = pd.read_csv(StringIO(hidden_text), parse_dates=["Date"]).dropna(subset=["Open"])
     if len(future) < days:
         raise ValueError(
             f"{YAHOO_FILE} has only {len(future)} days after {LAST_SERVED_DAY}, {days} asked for the holdout"
@@ -107,6 +107,37 @@ def _stats(x: np.ndarray) -> dict[str, float]:
     }
 
 
+def _numbers(column: pd.Series) -> np.ndarray:
+    """A column as floats, thousands separators ('7,380,500') read as students convert them."""
+    return pd.to_numeric(column.astype(str).str.replace(",", ""), errors="coerce").to_numpy("float64")
+
+
+def _tables(
+    train: pd.DataFrame, test: pd.DataFrame, yahoo: pd.DataFrame, future: pd.DataFrame, ratio: float
+) -> dict[str, np.ndarray]:
+    """Every price column (and Volume) of the served days and of the hidden future, for models of several features.
+
+    The Kaggle files' columns continue into the hidden days as GOOGL's on the class C scale: prices times the
+    class ratio, volume times the median GOOG/GOOGL volume ratio of the Kaggle test days (class C trades fewer
+    shares). GOOGL.csv's own columns continue as they are.
+    """
+    kaggle = pd.concat([train, test], ignore_index=True)
+    dates = pd.to_datetime(test["Date"], format="%m/%d/%Y")
+    both = pd.DataFrame({"Date": dates, "goog": _numbers(test["Volume"])}).merge(yahoo, on="Date")
+    volume_ratio = float(np.median(both["goog"] / both["Volume"])) if len(both) else 1.0
+    columns = ["Open", "High", "Low", "Close", "Volume"]
+    scale = {c: ratio for c in columns} | {"Volume": volume_ratio}
+    googl = [c for c in ("Open", "High", "Low", "Close", "Adj Close", "Volume") if c in yahoo.columns]
+    return {
+        "table_columns": np.array(columns),
+        "context_table": np.stack([_numbers(kaggle[c]) for c in columns], axis=1),
+        "future_table": np.stack([_numbers(future[c]) * scale[c] for c in columns], axis=1),
+        "table_columns_googl": np.array(googl),
+        "context_table_googl": np.stack([_numbers(yahoo[c]) for c in googl], axis=1),
+        "future_table_googl": np.stack([_numbers(future[c]) for c in googl], axis=1),
+    }
+
+
 def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) -> dict[str, Any]:
     """Serve the three CSVs (GOOGL truncated) and hold back the calibrated 2017 future."""
     src = _source_dir(real)
@@ -131,6 +162,7 @@ def provide(profile: ProfileSpec, seed: int, real: Path | None, served: Path) ->
         "n_train": np.array([len(train)]),
         "context_googl": yahoo_open,
     }
+    holdout.update(_tables(train, test, yahoo, future, ratio))
     first, last = future["Date"].iloc[0], future["Date"].iloc[-1]
     return {
         "keras": {},

@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 SCHEMA_VERSION = 2
 MAX_ARTIFACT_BYTES = 5_000_000
@@ -187,8 +187,10 @@ class EvalSpec(_Spec):
     kind: str
     input: str
     raw_stats: dict[str, Any] = Field(default_factory=dict)  # the served data's statistics (trusted, per experiment)
-    # Filled in by the evaluator from the validated probe: the notebook's own text encoding, if it had one.
+    # Filled in by the evaluator from the validated probe: the notebook's own text encoding, if it had one,
+    # and its training windows per feature (sequence models).
     preprocessing: TextPreprocessing | None = None
+    window_features: WindowFeatures | None = None
 
 
 class _Untrusted(BaseModel):
@@ -381,6 +383,57 @@ class TextPreprocessing(BaseModel):
     reason: str = ""
 
 
+class FeatureScaler(BaseModel):
+    """A fitted scikit-learn scaler of the notebook, as data: transformed = value * scale + offset, per column."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    variable: str = ""
+    scaler: str  # MinMaxScaler, StandardScaler...
+    names: list[str] = Field(default_factory=list, max_length=512)  # the columns it was fitted on, when named
+    scale: list[float] = Field(max_length=512)
+    offset: list[float] = Field(max_length=512)
+
+    @model_validator(mode="after")
+    def _one_map_per_column(self) -> FeatureScaler:
+        if len(self.scale) != len(self.offset) or (self.names and len(self.names) != len(self.scale)):
+            raise ValueError("scale, offset and names must have one entry per column")
+        if not all(math.isfinite(v) and abs(v) <= MAX_STAT for v in (*self.scale, *self.offset)):
+            raise ValueError(f"scale and offset must be finite numbers within {MAX_STAT:.0e}")
+        return self
+
+
+class WindowFeatures(BaseModel):
+    """The training windows of a sequence model, per feature (the last axis of x: (samples, window, features)).
+
+    Recorded by the probe from the array fit() was given, so that the trusted evaluator can tell which served
+    column (and scaling) each feature is and build the hidden days' windows the same way.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    shape: list[int] = Field(min_length=3, max_length=3)
+    min: list[float] = Field(max_length=512)
+    max: list[float] = Field(max_length=512)
+    mean: list[float] = Field(max_length=512)
+    std: list[float] = Field(max_length=512)
+    y_columns: int = 1  # targets per sample (1: one column forecast)
+    scalers: list[FeatureScaler] = Field(default_factory=list, max_length=32)
+
+    @model_validator(mode="after")
+    def _per_feature(self) -> WindowFeatures:
+        if any(not 0 < d <= MAX_DIMENSION for d in self.shape):
+            raise ValueError(f"shape {self.shape} has a dimension outside 1..{MAX_DIMENSION:.0e}")
+        k = self.shape[-1]
+        if any(len(v) != k for v in (self.min, self.max, self.mean, self.std)):
+            raise ValueError(f"min, max, mean and std must have one value per feature ({k})")
+        if not all(math.isfinite(v) and abs(v) <= MAX_STAT for v in (*self.min, *self.max, *self.mean, *self.std)):
+            raise ValueError(f"the statistics must be finite numbers within {MAX_STAT:.0e}")
+        if not 0 < self.y_columns <= 512:
+            raise ValueError("y_columns must be 1..512")
+        return self
+
+
 class ProbeResult(_Untrusted):
     """probe.json, written by the probe in the student's kernel."""
 
@@ -398,6 +451,7 @@ class ProbeResult(_Untrusted):
     patched: list[PatchedMethod] = Field(default_factory=list)
     own_split: OwnSplit | None = None
     preprocessing: TextPreprocessing | None = None
+    window_features: WindowFeatures | None = None
 
     @property
     def train_seconds(self) -> float:

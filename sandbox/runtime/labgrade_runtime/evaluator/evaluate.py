@@ -254,8 +254,9 @@ def evaluate(spec: EvalSpec, roots: EvalRoots, progress: Progress | None = None)
     with np.load(roots.holdout / HOLDOUT_FILE, allow_pickle=False) as data:
         holdout = {k: data[k] for k in data.files}
     hook = _experiment_hook(roots.rubric)
-    # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text.
-    spec = spec.model_copy(update={"preprocessing": probe.preprocessing})
+    # The notebook's own text encoding (a fitted Tokenizer / TextVectorization), for hooks that score text;
+    # a sequence model's training windows per feature, for hooks that build windows.
+    spec = spec.model_copy(update={"preprocessing": probe.preprocessing, "window_features": probe.window_features})
     progress.stage("scoring the hidden holdout", _model_words(model))
     try:
         if hook is not None:

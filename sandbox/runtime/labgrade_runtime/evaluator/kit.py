@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from labgrade_runtime.contract import ArrayStats, EvalSpec, FitRecord, TextPreprocessing
+from labgrade_runtime.contract import ArrayStats, EvalSpec, FitRecord, TextPreprocessing, WindowFeatures
 
 # What an experiment's ``score(model, holdout, fit, spec)`` is given, typed by the contract, and what it may use.
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "FitRecord",
     "TextPreprocessing",
     "Transform",
+    "WindowFeatures",
     "affine",
     "classification_metrics",
     "input_transform",

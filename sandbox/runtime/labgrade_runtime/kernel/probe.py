@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from labgrade_runtime.contract import MODEL_FILE, PROBE_FILE, ProbeResult
-from labgrade_runtime.kernel import embedding, preprocess, sktext, watch
+from labgrade_runtime.contract import MODEL_FILE, PROBE_FILE, ProbeResult, WindowFeatures
+from labgrade_runtime.kernel import embedding, preprocess, sktext, watch, windows
 from labgrade_runtime.kernel.state import JOB, STATE, note
 
 
@@ -70,6 +70,7 @@ def export(namespace: dict[str, Any]) -> None:
         "history": _merge(STATE["histories"]),
         "sklearn_estimators": _sklearn_estimators(namespace),
         "preprocessing": _text_encoding(namespace, model),  # the notebook's own text encoding
+        "window_features": _window_features(namespace),  # a sequence model's training windows, per feature
     }
     probe.update(watch.export(model, out))  # integrity evidence: shared rows, replaced methods, the own split
     # Through JSON first: the fit records may hold values (numpy scalars) only json's default= can write.
@@ -85,6 +86,17 @@ def _text_encoding(namespace: dict[str, Any], model: Any) -> dict[str, Any] | No
         if features is not None and (keras_text is None or features.get("kind") == "sklearn"):
             return features
     return keras_text
+
+
+def _window_features(namespace: dict[str, Any]) -> dict[str, Any] | None:
+    """The training windows per feature, if the contract takes them (never at the cost of the whole probe)."""
+    found = windows.capture(namespace, STATE["fits"])
+    if found is None:
+        return None
+    try:
+        return WindowFeatures.model_validate_json(json.dumps(found, default=str)).model_dump()
+    except ValueError:  # numbers the contract refuses: the evaluator falls back to the fit() record
+        return None
 
 
 def _note_embedding_lookups() -> None:
