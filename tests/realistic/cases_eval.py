@@ -33,7 +33,8 @@ CASES: list[Case] = [
             "features = vectorizer.fit_transform(data['review']).toarray()\n"
             "X_train, X_test, y_train, y_test = train_test_split(features, labels, test_size=0.2, random_state=42)\n"
             "print(X_train.shape)",
-            "from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import Dense, Dropout, Input\n"
+            "from tensorflow.keras.models import Sequential\n"
+            "from tensorflow.keras.layers import Dense, Dropout, Input\n"
             "model = Sequential([Input(shape=(5000,)), Dense(64, activation='relu'), Dropout(0.5), "
             "Dense(1, activation='sigmoid')])\n"
             "model.compile(optimizer='adam', loss='binary_crossentropy', metrics=['accuracy'])\n"
@@ -49,7 +50,8 @@ CASES: list[Case] = [
         (
             "import pandas as pd\nfrom sklearn.pipeline import Pipeline\n"
             "from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer",
-            "df = pd.read_csv('IMDB Dataset.csv').head(10000)\ny = (df.sentiment == 'positive').astype('float32').values\n"
+            "df = pd.read_csv('IMDB Dataset.csv').head(10000)\n"
+            "y = (df.sentiment == 'positive').astype('float32').values\n"
             "text_pipe = Pipeline([('counts', CountVectorizer(max_features=3000, ngram_range=(1, 2))), "
             "('tfidf', TfidfTransformer(sublinear_tf=True))])\n"
             "X = text_pipe.fit_transform(df.review).toarray().astype('float32')\n"
@@ -103,5 +105,42 @@ CASES: list[Case] = [
         ("keras_runtime",),
         details=("Keras 2",),
         outputs={2: [KERAS2_BAR]},
+    ),
+    # -- 10. windows of the five columns a day (10, 5), one MinMaxScaler over all of them, forecasting the Open
+    Case(
+        "e_stock_ohlcv_windows",
+        "stock",
+        "completed",
+        (
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.preprocessing import MinMaxScaler",
+            "df = pd.read_csv('Google_Stock_Price_Train.csv')\n"
+            "for col in ['Close', 'Volume']:\n    df[col] = df[col].astype(str).str.replace(',', '').astype(float)\n"
+            "data = df[['Open', 'High', 'Low', 'Close', 'Volume']].values\n"
+            "scaler = MinMaxScaler()\nscaled = scaler.fit_transform(data)",
+            "window = 10\nX, y = [], []\nfor i in range(window, len(scaled)):\n"
+            "    X.append(scaled[i - window:i])\n    y.append(scaled[i, 0])\nX, y = np.array(X), np.array(y)\n"
+            "print(X.shape, y.shape)",
+            "from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import LSTM, Dense, Input\n"
+            "model = Sequential([Input(shape=(window, 5)), LSTM(32), Dense(1)])\n"
+            "model.compile(optimizer='adam', loss='mse')\nmodel.fit(X, y, epochs=30, batch_size=32)",
+        ),
+    ),
+    # -- 10. two named columns of GOOGL.csv (60, 2), the scaler fitted on the DataFrame, forecasting the Close
+    Case(
+        "e_stock_close_volume_googl",
+        "stock",
+        "completed",
+        (
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.preprocessing import MinMaxScaler\n"
+            "from tensorflow import keras",
+            "prices = pd.read_csv('GOOGL.csv', parse_dates=['Date'], index_col='Date')\n"
+            "frame = prices[['Close', 'Volume']].dropna()\nsc = MinMaxScaler(feature_range=(0, 1))\n"
+            "values = sc.fit_transform(frame)",
+            "steps = 60\nx_train = np.array([values[i - steps:i] for i in range(steps, len(values))])\n"
+            "y_train = values[steps:, 0]",
+            "model = keras.Sequential([keras.layers.Input((steps, 2)), keras.layers.GRU(24), keras.layers.Dense(1)])\n"
+            "model.compile(optimizer='adam', loss='mean_squared_error')\n"
+            "model.fit(x_train, y_train, epochs=10, batch_size=64, validation_split=0.1)",
+        ),
     ),
 ]
