@@ -396,3 +396,43 @@ def test_fetch_openml_and_ucimlrepo_of_the_letters_are_served_from_the_course_fi
         uci = loaded.fetch_ucirepo(id=59)
         assert uci.data.features.shape == (3, 16) and list(uci.data.targets["lettr"]) == ["T", "I", "D"]
     assert any("fetch_openml(name='letter')" in n["detail"] for n in _noted(tmp_path))
+
+
+# ---------------------------------------------------------------- variants' dates as their authors' pandas read them
+
+MIXED_DATES = "Date,Open\n01/03/2012,325.25\n1/13/2012,319.0\n12/30/2016,782.75\n03/01/2017,786.0\n13/01/2017,807.5\n"
+
+
+@pytest.fixture
+def pandas_module(tmp_path: Path) -> Iterator[Any]:
+    """pandas' readers and to_datetime, patched as the kernel patches them, on a stand-in module (pandas untouched)."""
+    from types import SimpleNamespace
+
+    fake = SimpleNamespace(**{n: getattr(pd, n) for n in (*datafiles.PANDAS_READERS, "to_datetime")})
+    fake.DataFrame, fake.Series = pd.DataFrame, pd.Series
+    (tmp_path / "prices.csv").write_text(MIXED_DATES, encoding="utf-8")
+    with kernel_spec(cwd=str(tmp_path), out_dir=str(tmp_path)):
+        datafiles.patch_pandas(fake)
+        yield fake
+
+
+def test_dates_in_more_than_one_form_parse_one_by_one_as_pandas_1_did(pandas_module: Any, tmp_path: Path) -> None:
+    """An Excel re-save / a file extended by dd/mm dates: pandas 2 refuses (or leaves text); its author's parsed."""
+    frame = pandas_module.read_csv(str(tmp_path / "prices.csv"))
+    with pytest.raises(ValueError, match="doesn't match format"):
+        pd.to_datetime(frame["Date"])  # what pandas 2 alone does
+    days = pandas_module.to_datetime(frame["Date"])
+    assert [d.date().isoformat() for d in days] == [
+        "2012-01-03",
+        "2012-01-13",
+        "2016-12-30",
+        "2017-03-01",
+        "2017-01-13",
+    ]
+    with pytest.raises(ValueError):
+        pandas_module.to_datetime(pd.Series(["1/3/2012", "not a date"]))  # not dates: the error stays
+    parsed = pandas_module.read_csv(str(tmp_path / "prices.csv"), parse_dates=["Date"])
+    assert parsed["Date"].dtype.kind == "M" and parsed["Date"].iloc[1] == pd.Timestamp("2012-01-13")
+    indexed = pandas_module.read_csv(str(tmp_path / "prices.csv"), index_col="Date", parse_dates=True, dayfirst=True)
+    assert indexed.index.dtype.kind == "M" and indexed.index[0] == pd.Timestamp("2012-03-01")  # 1 March, day first
+    assert sum("parsed one by one, as pandas 1.x did" in n["detail"] for n in _noted(tmp_path)) == 3

@@ -9,7 +9,7 @@ outcome it deserves; ``cases.CASES`` includes them, so ``test_realistic.py`` gra
 
 from __future__ import annotations
 
-from cases import I_MODEL, L_IMPORTS, L_MODEL, Case, stock
+from cases import I_MODEL, L_IMPORTS, L_MODEL, S_MODEL, S_WINDOWS, Case, stock
 
 
 def _plain(text: str, count: int = 1) -> list[dict[str, object]]:
@@ -146,5 +146,23 @@ CASES: list[Case] = [
         ("file_variant",),
         details=("v08", "saved training run"),
         outputs={2: _stream("(46, 15, 1)\n"), 3: _stream(PROGRESS_11)},
+    ),
+    # -- family 12: an Excel-era file whose dates are in two forms parses as it did for its author (pandas 1.x,
+    #    date by date), and a positional split at the author's row 1258 still has the rows after it
+    Case(
+        "s_mixed_dates_positional_split",
+        "stock",
+        "completed",
+        (
+            "import numpy as np\nimport pandas as pd",
+            "train = pd.read_csv('Google_Stock_Price_Train.csv')\ntrain.shape",
+            "train['Date'] = pd.to_datetime(train['Date'])\ntrain = train.sort_values('Date')\n"
+            "test = train.iloc[1258:]\nprint(len(test))\nassert len(test) == 251, len(test)\ntrain = train.iloc[:1258]",
+            S_WINDOWS,
+            S_MODEL,
+        ),
+        ("file_variant", "pandas_compat"),
+        details=("v05", "parsed one by one, as pandas 1.x did"),
+        outputs={1: _plain("(1509, 6)")},
     ),
 ]

@@ -353,6 +353,76 @@ def _whitespace(func: Callable[..., Any]) -> Callable[..., Any]:
     return read
 
 
+_MIXED = "doesn't match format"  # pandas 2: dates read with the format of the first one, and one is not in it
+_MIXED_NOTE = (
+    "dates in more than one form ({where}) parsed one by one, as pandas 1.x did for the copy's author "
+    "(format='mixed'{dayfirst})"
+)
+
+
+def _to_datetime(func: Callable[..., Any]) -> Callable[..., Any]:
+    """pd.to_datetime without a format: a column whose dates are not all in its first one's form (an Excel re-save,
+    a file extended by dates of another locale) is parsed date by date, as pandas 1.x did, not refused."""
+
+    @functools.wraps(func)
+    def to_datetime(arg: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(arg, *args, **kwargs)
+        except ValueError as exc:
+            if args or kwargs.get("format") is not None or _MIXED not in str(exc):
+                raise
+            try:
+                parsed = func(arg, format="mixed", **kwargs)
+            except (ValueError, TypeError):
+                raise exc from None  # not dates in several forms: pandas' own error
+            day_first = ", dayfirst=True" if kwargs.get("dayfirst") else ""
+            note("pandas_compat", _MIXED_NOTE.format(where="pd.to_datetime", dayfirst=day_first))
+            return parsed
+
+    to_datetime._labgrade = True  # type: ignore[attr-defined]
+    return to_datetime
+
+
+def _date_columns(parse: Any, frame: Any, index_col: Any) -> list[Any]:
+    if parse is True:
+        return ["<index>"] if index_col is not None else []
+    if isinstance(parse, (list, tuple)):
+        return [frame.columns[c] if isinstance(c, int) and c < len(frame.columns) else c for c in parse]
+    return []
+
+
+def _parse_dates(func: Callable[..., Any]) -> Callable[..., Any]:
+    """read_csv(parse_dates=...) whose dates are in more than one form: pandas 2 leaves them text without a word;
+    pandas 1.x parsed them date by date. Parsed so here too, when every one of them parses."""
+
+    @functools.wraps(func)
+    def read(*args: Any, **kwargs: Any) -> Any:
+        frame = func(*args, **kwargs)
+        parse = kwargs.get("parse_dates")
+        if not parse or kwargs.get("date_format") or kwargs.get("iterator") or kwargs.get("chunksize"):
+            return frame
+        import pandas as pd
+
+        for column in _date_columns(parse, frame, kwargs.get("index_col")):
+            values = frame.index if column == "<index>" else frame.get(column) if column in frame else None
+            if values is None or getattr(values, "dtype", None) is None or values.dtype.kind in "Mmifcb":
+                continue
+            try:
+                parsed = pd.to_datetime(values, format="mixed", dayfirst=bool(kwargs.get("dayfirst")))
+            except (ValueError, TypeError):
+                continue
+            if column == "<index>":
+                frame.index = pd.DatetimeIndex(parsed, name=frame.index.name)
+            else:
+                frame[column] = parsed
+            day_first = ", dayfirst=True" if kwargs.get("dayfirst") else ""
+            note("pandas_compat", _MIXED_NOTE.format(where=f"read_csv parse_dates {column!r}", dayfirst=day_first))
+        return frame
+
+    read._labgrade = True  # type: ignore[attr-defined]
+    return read
+
+
 def _append(self: Any, other: Any, ignore_index: bool = False, **kwargs: Any) -> Any:
     """DataFrame/Series.append (removed in pandas 2) as pandas.concat."""
     import pandas as pd
@@ -371,6 +441,9 @@ def patch_pandas(module: Any) -> None:
             setattr(module, name, wrap_reader(getattr(module, name)))
     for name in ("read_csv", "read_table"):
         setattr(module, name, _whitespace(getattr(module, name)))
+        setattr(module, name, _parse_dates(getattr(module, name)))
+    if not getattr(module.to_datetime, "_labgrade", False):
+        module.to_datetime = _to_datetime(module.to_datetime)
     for cls in (module.DataFrame, module.Series):
         if not hasattr(cls, "append"):
             cls.append = _append
