@@ -91,6 +91,7 @@ def test_the_same_error_worded_by_keras_3_and_tf_keras_matches(saved: str, now: 
     assert evidence.same_error(cells[0], "ValueError", now)
     why = drift.ran_past(cells, 1, "ValueError", now)
     assert why is not None and "the same error" in why
+    assert "in user code" not in why  # the message inside tf-keras' wrapper is quoted
 
 
 def test_another_class_or_another_phrase_is_not_the_same_error() -> None:

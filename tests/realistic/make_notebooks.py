@@ -39,7 +39,8 @@ def notebook(case: Case) -> nbformat.NotebookNode:
         cell = nbformat.v4.new_code_cell(source, id=_id(case, index))
         if index in case.outputs:
             cell.outputs = [nbformat.from_dict(o) for o in case.outputs[index]]
-            cell.execution_count = 41
+            # a case may give each cell its own In [n] (the order its author ran the cells in)
+            cell.execution_count = getattr(case, "counts", {}).get(index, 41)
         nb.cells.append(cell)
     return nb
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 
-from labgrade_runtime.runner.evidence import SavedCell, by_index, ran_later, same_error, stale_history_key
+from labgrade_runtime.runner.evidence import SavedCell, by_index, message, ran_later, same_error, stale_history_key
 
 MAX_RAN_ON = 3
 
@@ -39,7 +39,7 @@ def ran_past(saved: list[SavedCell], index: int, ename: str, evalue: str) -> str
     cell = by_index(saved).get(index)
     if cell is None:
         return None
-    first = (evalue.splitlines() or [""])[0][:160]
+    first = (message(evalue) or (evalue.splitlines() or [""])[0])[:160]  # inside tf-keras' "in user code:"
     later = ran_later(saved, cell)
     if same_error(cell, ename, evalue) and later:
         return (
