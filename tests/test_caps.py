@@ -272,6 +272,8 @@ def test_a_cut_fit_whose_loss_levelled_off_is_decided_and_says_why() -> None:
     assert decided.awarded == 0.25 * decided.points and "levelled off" in decided.evidence
     one = _checks(REFERENCE - 0.6, [2.3])["metric"]  # one epoch shows no trend: decided, and said
     assert not one.inconclusive and "too few epochs to show a trend" in one.evidence
+    diverged = _checks(REFERENCE - 0.6, [2.3, 9.1, math.nan])["metric"]
+    assert not diverged.inconclusive and "not a finite number" in diverged.evidence
     top = _checks(REFERENCE, PLATEAU_HIGH)["metric"]
     assert top.awarded == top.points and "levelled off" not in top.evidence  # nothing to explain at the top
 

@@ -176,8 +176,10 @@ def settled_at_cut(art: Artifacts, rubric: Rubric) -> str:
     profile, fit, trend = _cut_trend(art, rubric)
     if profile is None or fit is None:
         return ""
-    if trend is None:
+    if trend is None and len(fit.losses) < 2:
         return f"{_cut_words(art, fit)}; its history has too few epochs to show a trend"
+    if trend is None:
+        return f"{_cut_words(art, fit)}; its training loss is not a finite number (it diverged)"
     return (
         f"{_cut_words(art, fit)}, but its training loss had levelled off: {trend.words()} "
         f"(still learning would be a fall of more than {profile.improving_rate:.0%} a fifth, or a steady one: in "
@@ -213,7 +215,10 @@ def check_metric(art: Artifacts, rubric: Rubric, award: Award) -> None:
     outcome = metric_outcome(art, rubric)
     if outcome.inconclusive:
         award.inconclusive = True
-        award.hint = "Inconclusive under the quick profile's training budget: the full profile decides this mark."
+        award.hint = (
+            "Inconclusive: the quick profile's training budget cut your fit while it was still learning. Nothing to "
+            "fix for that: the graded run is repeated without the budget before these marks are given."
+        )
         award.evidence = (
             f"inconclusive: {outcome.evidence}; predicted {_predicted(outcome)}, but {outcome.improving}; "
             "pending until the run is repeated without the budget"
