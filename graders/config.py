@@ -32,9 +32,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-# What Colab's standard runtime gave the students of this lab (12.7 GB of RAM): what a run may grow to before it is
-# killed, where the host has it. The pool still reserves only what an experiment declares (``memory_mb``).
-COLAB_MEMORY_MB = 12 * 1024
+# What Colab's standard runtime gave the students of this lab (12.7 GB of RAM): by default what a run may grow to
+# before it is killed, where the host has it (``[limits] memory_ceiling_mb``). The pool still reserves only what an
+# experiment declares (``memory_mb``).
+COLAB_MEMORY_MB = Limits.memory_ceiling_mb
 HOST_HEADROOM_MB = 2 * 1024  # left to the host and the harness when a run may use the host's memory
 MIB = 1024 * 1024
 
@@ -69,6 +70,12 @@ class LimitsConfig(_Model):
         Limits.memory_mb,
         ge=256,
         description="Resident memory reserved for a run (a run may grow to Colab's 12 GB where the host has it).",
+    )
+    memory_ceiling_mb: int = Field(
+        Limits.memory_ceiling_mb,
+        ge=0,
+        description="Memory a run may grow to before it is killed, where the host has it (default: the 12 GB Colab "
+        "gave students); never below memory_mb. Set it to memory_mb to kill a run at its reservation.",
     )
     cpus: float = Field(Limits.cpus, gt=0, description="CPU cores for the run.")
     pids: int = Field(Limits.pids, ge=16, description="Processes and threads of the run.")

@@ -123,6 +123,20 @@ def test_a_run_may_grow_to_colabs_memory_where_the_host_has_it() -> None:
     assert kill_memory_mb(4096, host_mb=5000) == 4096  # never below what the run reserves
     assert kill_memory_mb(16_384, host_mb=64_000) == 16_384  # a larger declared need stays
     assert kill_memory_mb(4096, host_mb=0) == 4096  # the host does not say: the reservation is the limit
+    assert kill_memory_mb(1536, host_mb=24_000, colab_mb=1536) == 1536  # a course's own ceiling
+    assert kill_memory_mb(4096, host_mb=24_000, colab_mb=0) == 4096  # never below the reservation
+
+
+def test_a_course_sets_the_memory_ceiling(tmp_path: Path) -> None:
+    text = (SAMPLE / "course.toml").read_text(encoding="utf-8")
+    assert "memory_ceiling_mb" not in text
+    assert GradeSettings.of(load_course(SAMPLE / "course.toml")).limits.memory_ceiling_mb == 12 * 1024
+    course = tmp_path / "course.toml"
+    course.write_text(text.replace("memory_mb = 4096", "memory_mb = 4096\nmemory_ceiling_mb = 6000"), encoding="utf-8")
+    assert GradeSettings.of(load_course(course)).limits.memory_ceiling_mb == 6000
+    course.write_text(text.replace("memory_mb = 4096", "memory_mb = 4096\nmemory_ceiling_mb = -1"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="memory_ceiling_mb"):
+        load_course(course)
 
 
 def test_the_pool_reserves_what_an_experiment_declares_not_the_kill_limit() -> None:

@@ -23,7 +23,8 @@ class Limits:
 
     wall_seconds: float = 600.0  # whole-job wall clock; killed after
     cell_seconds: float = 300.0  # one cell's limit (enforced by the runner)
-    memory_mb: int = 4096  # resident memory of the whole job
+    memory_mb: int = 4096  # resident memory of the whole job, as an executor reserves it
+    memory_ceiling_mb: int = 12 * 1024  # what a run may grow to before it is killed, where the host has it (Colab's)
     cpus: float = 2.0  # CPU share (docker) / cores
     pids: int = 256  # processes and threads
     output_bytes: int = 2_000_000  # captured stdout/stderr and notebook outputs

@@ -80,7 +80,9 @@ def execute(state: GradeState) -> None:
     assert ws is not None
     adapters = state.task.rubric.kernel_dir
     reserved = state.task.limits(ctx.limits)  # what an executor reserved for this run
-    limits = dataclasses.replace(reserved, memory_mb=kill_memory_mb(reserved.memory_mb))
+    limits = dataclasses.replace(
+        reserved, memory_mb=kill_memory_mb(reserved.memory_mb, colab_mb=reserved.memory_ceiling_mb)
+    )
     job = Job(
         name="execute",
         argv=(python(ctx), "-m", "labgrade_runtime.runner", "/job/spec.json"),
