@@ -282,3 +282,37 @@ def test_a_tsne_over_the_budget_embeds_a_seeded_sample_and_keeps_one_point_per_r
     assert np.array_equal(points, again)  # the same sample every time
     small = manifold.TSNE(n_components=2, perplexity=10, random_state=0, max_iter=250).fit_transform(x[:100])
     assert small.shape == (100, 2)
+
+
+def test_a_search_over_the_budget_searches_a_sample_and_fits_the_best_on_every_row(
+    spec: JobSpec, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+    from sklearn import model_selection
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from labgrade_runtime.kernel import heavy
+
+    monkeypatch.setattr(heavy, "SEARCH_ROW_FITS", 20_000)
+    base = model_selection._search.BaseSearchCV
+    monkeypatch.setattr(base, "fit", base.fit)  # undone after the test
+    heavy.patch_search(model_selection._search)
+    rng = np.random.RandomState(0)
+    x = rng.normal(size=(3000, 4))
+    y = (x[:, 0] + 0.3 * rng.normal(size=3000) > 0).astype(int)
+    grid = {"n_neighbors": [1, 5, 15, 45]}
+    search = model_selection.GridSearchCV(KNeighborsClassifier(), grid, cv=5).fit(x, y)
+    assert len(search.cv_results_["mean_test_score"]) == 4 and search.best_params_["n_neighbors"] > 1
+    assert search.best_estimator_.n_samples_fit_ == 3000  # the best candidate, fitted on every row
+    assert search.predict(x).shape == (3000,)
+    text = (tmp_path / "adaptations.jsonl").read_text()
+    assert "GridSearchCV.fit() searched 4 candidates x 5 folds on a seeded sample of 1,000 of its 3,000 rows" in text
+    assert "fitted on all 3,000 rows" in text
+    halves = np.arange(0, 1500), np.arange(1500, 3000)
+    folds = [halves, halves[::-1]]  # explicit indices (4 x 2 x 3,000 row-fits): searched as written
+    listed = model_selection.GridSearchCV(KNeighborsClassifier(), grid, cv=folds).fit(x, y)
+    assert listed.best_estimator_.n_samples_fit_ == 3000
+    assert text == (tmp_path / "adaptations.jsonl").read_text()
+    small = model_selection.GridSearchCV(KNeighborsClassifier(), grid, cv=5).fit(x[:500], y[:500])
+    assert small.best_estimator_.n_samples_fit_ == 500
+    assert text == (tmp_path / "adaptations.jsonl").read_text()
