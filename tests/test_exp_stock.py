@@ -236,11 +236,26 @@ def test_several_features_without_their_windows_or_engineered_are_refused_with_a
         evaluator.score(model, hold, fit_record(), eval_spec())
     train = hold["context_table"][: int(hold["n_train"][0])]
     opens = train[:, :1]
-    returns = np.vstack([[0.0], np.diff(np.log(opens), axis=0)]) * 100  # an engineered feature: daily returns
-    table = np.hstack([opens / opens.max(), returns])
-    fit, windows = _windows_of(table, T, np.ones(2), np.zeros(2), 0, [])
-    with pytest.raises(evaluator.EvaluationError, match="1 of them .feature 2. match no served column"):
+    noise = np.random.default_rng(0).normal(size=(len(opens), 1))  # a feature of the notebook's own invention
+    fit, windows = _windows_of(np.hstack([opens / opens.max(), noise]), T, np.ones(2), np.zeros(2), 0, [])
+    with pytest.raises(evaluator.EvaluationError, match="1 of them .feature 2. match no served column nor any usual"):
         evaluator.score(_window_model(T, 2, 0), hold, fit, eval_spec(window_features=windows))
+
+
+def test_usual_engineered_features_are_rebuilt_for_the_hidden_days(tmp_path: Path) -> None:
+    """(30, 6): the five columns, a 7-day moving average and daily returns of the Close, scaled together."""
+    hold = _provide(tmp_path)["holdout"]
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    frame = pd.DataFrame(hold["context_table"][: int(hold["n_train"][0])], columns=list(hold["table_columns"]))
+    frame["MA7"] = frame["Close"].rolling(7).mean()
+    frame["Return"] = frame["Close"].pct_change()
+    frame = frame.dropna()
+    table = frame.to_numpy("float64")
+    lo, hi = table.min(axis=0), table.max(axis=0)
+    fit, windows = _windows_of(table, 30, 1 / (hi - lo), -lo / (hi - lo), 3, [])
+    metrics, how = load_evaluator("stock").score(_window_model(30, 7, 3), hold, fit, eval_spec(window_features=windows))
+    assert "Close 7-day moving average" in how and "Close daily return" in how and "forecasts the Close" in how, how
+    assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=5e-3), how
 
 
 def load_targets_value() -> float:

@@ -265,25 +265,91 @@ def _named_columns(spec_windows: WindowFeatures, table: Table) -> list[int] | No
     return None
 
 
-def _features(windows: WindowFeatures, table: Table, T: int) -> list[Feature] | None:
-    """Each feature's best served column of ``table`` and its map (None when the table is too short)."""
+# Features students engineer from the served columns, each computed day by day from the past only.
+MOVING = (5, 7, 10, 14, 20, 21, 30, 50, 100, 200)
+EXPONENTIAL = (10, 12, 20, 26, 50)
+SPREADS = (5, 10, 20)
+DERIVED = 0.002  # an engineered feature must match by this much better than a served column
+
+
+def _engineered(column: str, values: np.ndarray) -> dict[str, np.ndarray]:
+    """The usual engineered features of one served column (NaN where its past is too short)."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    out = {f"{column} {n}-day moving average": series.rolling(n).mean() for n in MOVING}
+    out |= {f"{column} {n}-day exponential average": series.ewm(span=n, adjust=False).mean() for n in EXPONENTIAL}
+    out |= {f"{column} {n}-day standard deviation": series.rolling(n).std() for n in SPREADS}
+    out[f"{column} MACD (12/26-day)"] = (
+        series.ewm(span=12, adjust=False).mean() - series.ewm(span=26, adjust=False).mean()
+    )
+    out[f"{column} daily return"] = series.pct_change()
+    out[f"{column} daily log return"] = np.log(series).diff()
+    out[f"{column} daily change"] = series.diff()
+    return {name: np.asarray(v, "float64") for name, v in out.items()}
+
+
+def with_engineered(table: Table) -> Table:
+    """``table`` with the usual engineered features of its columns as further columns (after the served ones)."""
+    full = np.concatenate([table.context, table.future])
+    extra: dict[str, np.ndarray] = {}
+    for c, column in enumerate(table.columns):
+        extra |= _engineered(column, full[:, c])
+    named = {table.columns[i]: full[:, i] for i in range(len(table.columns))}
+    if {"High", "Low", "Open", "Close"} <= set(named):
+        extra["High - Low"], extra["Close - Open"] = named["High"] - named["Low"], named["Close"] - named["Open"]
+    rows = np.concatenate([full, np.stack(list(extra.values()), axis=1)], axis=1)
+    n_fit, n_context = len(table.fitted), len(table.context)
+    return Table(table.name, [*table.columns, *extra], rows[:n_fit], rows[:n_context], rows[n_context:])
+
+
+def _window_moments(values: np.ndarray, T: int) -> tuple[float, float, float, float]:
+    """(mean, std, min, max) of every value of every T-long window of ``values``, without building the windows.
+
+    Value i is in min(i + 1, T, n - i, n - T + 1) windows: the statistics are the weighted ones.
+    """
+    n = len(values)
+    i = np.arange(n)
+    weights = np.minimum.reduce([i + 1, np.full(n, T), n - i, np.full(n, n - T + 1)]).astype("float64")
+    mean = float(np.average(values, weights=weights))
+    std = float(np.sqrt(np.average((values - mean) ** 2, weights=weights)))
+    return mean, std, float(values.min()), float(values.max())
+
+
+def _match_moments(stats: ArrayStats, mean: float, std: float, lo: float, hi: float) -> tuple[Affine, float]:
+    """:func:`_match` from the raw values' moments and range."""
+    a, b = (float(v) for v in affine(stats.mean, stats.std, mean, std))
+    if a <= 0:
+        return Affine(1.0, 0.0), float("inf")
+    spread = max(stats.max - stats.min, 1e-12)
+    return Affine(a, b), (abs(a * lo + b - stats.min) + abs(a * hi + b - stats.max)) / spread
+
+
+def _features(windows: WindowFeatures, table: Table, T: int, served: int | None = None) -> list[Feature] | None:
+    """Each feature's best column of ``table`` and its map (None when the table is too short).
+
+    ``served``: how many of the table's columns are the served ones (the rest engineered, matched only when
+    clearly better).
+    """
     if len(table.fitted) <= T:
         return None
     k = windows.shape[-1]
+    served = len(table.columns) if served is None else served
     named = _named_columns(windows, table)
-    values = [
-        np.lib.stride_tricks.sliding_window_view(table.fitted[:-1, c], T).reshape(-1) for c in range(len(table.columns))
-    ]
+    values = [table.fitted[:-1, c][np.isfinite(table.fitted[:-1, c])] for c in range(len(table.columns))]
+    moments = [_window_moments(v, T) if len(v) >= T else None for v in values]
     out = []
     for j in range(k):
         stats = _stats(windows.min[j], windows.max[j], windows.mean[j], windows.std[j])
         options = [named[j]] if named is not None else range(len(table.columns))
         best: Feature | None = None
         for c in options:
-            if not np.all(np.isfinite(values[c])):
+            found = moments[c]
+            if found is None:
                 continue
-            m, off = _match(stats, values[c])
+            m, off = _match_moments(stats, *found)
             off += 0.0 if (named is not None or c == j) else OTHER_PLACE  # a file's own order breaks near-ties
+            off += DERIVED if c >= served else 0.0
             if best is None or off < best.off:
                 best = Feature(c, _snap(m, float(np.mean(values[c]))), off)
         if best is None:
@@ -337,14 +403,24 @@ def score_features(
     if best is None:
         raise EvaluationError(f"the model reads {T} days of {k} features, more than any served file holds")
     _, table, features = best
+    served = len(table.columns)
+    if any(f.off > MISMATCH_WARN for f in features):  # engineered in the notebook? the usual ones are rebuilt
+        engineered = with_engineered(table)
+        rebuilt = _features(windows, engineered, T, served)
+        if rebuilt is not None and sum(f.off for f in rebuilt) < sum(f.off for f in features):
+            table, features = engineered, rebuilt
     unknown = [j for j, f in enumerate(features) if f.off > NO_COLUMN]
     if unknown:
         raise EvaluationError(
             f"the model reads {k} features a day and {len(unknown)} of them (feature "
-            f"{', '.join(str(j + 1) for j in unknown[:8])}) match no served column (engineered in the notebook?): "
-            "the harness cannot rebuild them for the hidden days"
+            f"{', '.join(str(j + 1) for j in unknown[:8])}) match no served column nor any usual engineered feature "
+            "(moving averages, returns...) of one: the harness cannot rebuild them for the hidden days"
         )
-    column, y_map, output = _target(fit, windows, table, features, T)
+    column, y_map, output = _target(fit, windows, table, [f for f in features if f.column < served] or features, T)
+    if column >= served:
+        raise EvaluationError(
+            "the model forecasts an engineered feature, not a served column: no naive forecast to match"
+        )
     history = np.concatenate([table.context[-T:], table.future[:-1]])
     x = np.stack(
         [f.scale.apply(np.lib.stride_tricks.sliding_window_view(history[:, f.column], T)) for f in features], axis=-1
