@@ -143,4 +143,30 @@ CASES: list[Case] = [
             "model.fit(x_train, y_train, epochs=10, batch_size=64, validation_split=0.1)",
         ),
     ),
+    # -- 10. (30, 12): the five columns and seven features engineered from the Close (moving averages, MACD,
+    #    returns, volatility), one scaler over all twelve, forecasting the Close
+    Case(
+        "e_stock_engineered_features",
+        "stock",
+        "completed",
+        (
+            "import numpy as np\nimport pandas as pd\nfrom sklearn.preprocessing import StandardScaler",
+            "df = pd.read_csv('Google_Stock_Price_Train.csv')\n"
+            "df['Close'] = df['Close'].astype(str).str.replace(',', '').astype(float)\n"
+            "df['Volume'] = df['Volume'].astype(str).str.replace(',', '').astype(float)\n"
+            "df['MA7'] = df['Close'].rolling(7).mean()\ndf['MA21'] = df['Close'].rolling(21).mean()\n"
+            "df['EMA12'] = df['Close'].ewm(span=12, adjust=False).mean()\n"
+            "df['EMA26'] = df['Close'].ewm(span=26, adjust=False).mean()\ndf['MACD'] = df['EMA12'] - df['EMA26']\n"
+            "df['Return'] = df['Close'].pct_change()\ndf['Volatility'] = df['Close'].rolling(20).std()\n"
+            "df = df.dropna().reset_index(drop=True)\nprint(df.shape)",
+            "cols = ['Open', 'High', 'Low', 'Close', 'Volume', 'MA7', 'MA21', 'EMA12', 'EMA26', 'MACD', 'Return', "
+            "'Volatility']\nscaler = StandardScaler()\ndata = scaler.fit_transform(df[cols].values)\n"
+            "lookback = 30\nX = np.array([data[i - lookback:i] for i in range(lookback, len(data))])\n"
+            "y = data[lookback:, cols.index('Close')]\nprint(X.shape, y.shape)",
+            "from tensorflow.keras.models import Sequential\nfrom tensorflow.keras.layers import LSTM, Dense, Dropout\n"
+            "model = Sequential([LSTM(48, input_shape=(lookback, len(cols))), Dropout(0.2), Dense(1)])\n"
+            "model.compile(optimizer='adam', loss='mse')\n"
+            "model.fit(X, y, epochs=25, batch_size=32, validation_split=0.1)",
+        ),
+    ),
 ]
