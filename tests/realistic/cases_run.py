@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cases import B_IMPORTS, B_MODEL, B_SPLIT, F_LOAD, F_MODEL, S_MODEL, S_WINDOWS, Case
+from cases import B_IMPORTS, B_MODEL, B_SPLIT, F_LOAD, F_MODEL, L_IMPORTS, L_MODEL, L_PREP, S_MODEL, S_WINDOWS, Case
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,30 @@ CASES: list[Case] = [
         ("heavy_budget",),
         details=("TSNE.fit_transform() of 20,000 rows embedded a seeded sample of 2,000",),
         outputs={1: [stream("(20000, 2)\n")]},
+    ),
+    # -- 7. a grid search over the letters' training rows, 20 forests: searched on a seeded sample, the best fitted on every row
+    Case(
+        "l_grid_search_forest",
+        "letters",
+        "completed",
+        (
+            L_IMPORTS,
+            "df = pd.read_csv('letter-recognition.data', header=None)",
+            L_PREP,
+            "from sklearn.ensemble import RandomForestClassifier\nfrom sklearn.model_selection import GridSearchCV\n"
+            "grid = {'n_estimators': [50, 100], 'max_depth': [12, None]}\n"
+            "search = GridSearchCV(RandomForestClassifier(random_state=0), grid, cv=5, n_jobs=-1)\n"
+            "search.fit(X_train, y_train)\n"
+            "print('best', search.best_params_, round(search.best_score_, 3))\n"
+            "print('forest test accuracy', search.score(X_test, y_test))",
+            L_MODEL,
+        ),
+        ("heavy_budget",),
+        details=(
+            "GridSearchCV.fit() searched 4 candidates x 5 folds on a seeded sample of 10,000 of its",
+            "the best candidate was then fitted on all",
+        ),
+        outputs={3: [stream("best {'max_depth': None, 'n_estimators': 100} 0.951\nforest test accuracy 0.96\n")]},
     ),
     # -- 8. the author saw the error on Keras 3 and ran on; the traceback (not the stale Keras 2 bar) says Keras 3
     RunCase(
