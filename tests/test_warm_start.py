@@ -175,3 +175,15 @@ def test_the_warm_process_stops_by_itself_when_idle(
     except psutil.NoSuchProcess:
         pass  # already gone (the job itself ran longer than the idle time)
     assert not psutil.pid_exists(zygote) or psutil.Process(zygote).status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_warm_process_that_cannot_start_leaves_the_job_cold(
+    python: str, modules: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    sandbox = LocalSandbox(uid=WARM_UID + 3, gid=WARM_UID + 3, warm={"warm_probe": ("no_such_module_to_preload",)})
+    first, seen = run_probe(sandbox, python, modules, tmp_path / "first", "clean")
+    again, _ = run_probe(sandbox, python, modules, tmp_path / "again", "clean")
+    assert first.isolation["start"] == again.isolation["start"] == "a fresh interpreter"
+    assert seen["predicted"] == [[6.0, 6.0], [1.5, 1.5]]
+    err = capfd.readouterr().err
+    assert err.count("starting warm-clean cold") == 2 and "no_such_module_to_preload" in err

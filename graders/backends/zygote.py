@@ -50,6 +50,7 @@ EVALUATOR = "labgrade_runtime.evaluator"
 # the generation is the model's, known only inside the job).
 DEFAULT_WARM: dict[str, tuple[str, ...]] = {EVALUATOR: ("numpy", "tensorflow", "keras")}
 _HERE = Path(__file__).resolve().parent
+_FAILED: dict[str, str] = {}  # key -> why its warm process could not start (not tried again by this process)
 _SOURCES = ("_zygote.py", "_supervisor.py", "_posix.py")
 _BOOT = (
     "import sys; sys.path.insert(0, {here!r}); import _zygote; del sys.path[0]; "
@@ -139,6 +140,8 @@ def fork(job: Job, interpreter: str, preload: tuple[str, ...], env: dict[str, st
     starts the job cold)."""
     folder = warm_dir()
     name = key(interpreter, job, preload)
+    if name in _FAILED:
+        raise OSError(_FAILED[name])
     path = folder / f"{name}.sock"
     if len(os.fsencode(path)) > 100:
         raise OSError(f"the warm socket's path is too long for a unix socket: {path}")
@@ -152,7 +155,11 @@ def fork(job: Job, interpreter: str, preload: tuple[str, ...], env: dict[str, st
                 pid = _request(path, fds)
             except OSError:
                 _make_room(folder, path)
-                _start(folder, name, path, interpreter, preload, env)
+                try:
+                    _start(folder, name, path, interpreter, preload, env)
+                except OSError as exc:
+                    _FAILED[name] = str(exc)
+                    raise
                 pid = _request(path, fds)
     os.utime(used)
     return pid
