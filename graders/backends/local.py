@@ -44,6 +44,12 @@ a fresh environment: the job's own plus ``HOME``/``TMPDIR`` (a private temp
 directory removed afterwards), ``LANG``, and a ``PATH`` that starts with the
 job's interpreter directory -- for grading jobs, the grading runtime's
 environment built from the project's lock (:mod:`graders.backends.runtime_env`).
+
+Warm starts: a ``python -m <module>`` job whose module the backend serves warm
+(the trusted evaluator, by default) is forked, supervisor and all, from a
+process of its interpreter that has imported TensorFlow and Keras
+(:mod:`graders.backends.zygote`); the isolation above is applied to it exactly
+as to a cold job, and ``JobResult.isolation["start"]`` says which way it began.
 """
 
 from __future__ import annotations
