@@ -325,18 +325,21 @@ def _match_moments(stats: ArrayStats, mean: float, std: float, lo: float, hi: fl
     return Affine(a, b), (abs(a * lo + b - stats.min) + abs(a * hi + b - stats.max)) / spread
 
 
-def _features(windows: WindowFeatures, table: Table, T: int, served: int | None = None) -> list[Feature] | None:
+def _features(
+    windows: WindowFeatures, table: Table, T: int, served: int | None = None, start: int = 0
+) -> list[Feature] | None:
     """Each feature's best column of ``table`` and its map (None when the table is too short).
 
     ``served``: how many of the table's columns are the served ones (the rest engineered, matched only when
-    clearly better).
+    clearly better). ``start``: the rows the notebook dropped first (the days its engineered features lacked).
     """
     if len(table.fitted) <= T:
         return None
     k = windows.shape[-1]
     served = len(table.columns) if served is None else served
     named = _named_columns(windows, table)
-    values = [table.fitted[:-1, c][np.isfinite(table.fitted[:-1, c])] for c in range(len(table.columns))]
+    rows = table.fitted[start:-1]
+    values = [rows[:, c][np.isfinite(rows[:, c])] for c in range(len(table.columns))]
     moments = [_window_moments(v, T) if len(v) >= T else None for v in values]
     out = []
     for j in range(k):
@@ -407,6 +410,13 @@ def score_features(
     if any(f.off > MISMATCH_WARN for f in features):  # engineered in the notebook? the usual ones are rebuilt
         engineered = with_engineered(table)
         rebuilt = _features(windows, engineered, T, served)
+        if rebuilt is not None:
+            # the notebook dropped the days its engineered features lacked (dropna): matched again without them
+            start = max(int(np.argmax(np.isfinite(engineered.fitted[:, f.column]))) for f in rebuilt)
+            again = _features(windows, engineered, T, served, start) if start else None
+            rebuilt = (
+                again if again is not None and sum(f.off for f in again) < sum(f.off for f in rebuilt) else rebuilt
+            )
         if rebuilt is not None and sum(f.off for f in rebuilt) < sum(f.off for f in features):
             table, features = engineered, rebuilt
     unknown = [j for j, f in enumerate(features) if f.off > NO_COLUMN]
