@@ -25,6 +25,9 @@ harness's overhead = their sum - the student's cells (the runner's
 first cell that imports it). The evaluate step is all overhead but the
 holdout's forward pass. Goals: median evaluate <= 1.5 s, overhead <= 1 s, warm.
 
+``same``: one notebook of each experiment executed once, its artifacts
+evaluated cold, warm and cold again: the results must be equal.
+
 ``class``: the sample class graded from a copy (2 workers, local backend,
 every experiment), warm, then cold with ``--class-cold``: wall time, the
 steps' medians, and whether the marks equal tests/golden/sample_class_marks.csv.
@@ -80,6 +83,16 @@ SAMPLES = [
     ("1_Good", "Assignment1_Boston.ipynb", "boston"),
     ("2_Weak", "Assignment1_Boston.ipynb", "boston"),
     ("1_Good", "Assignment3_FashionMNIST.ipynb", "fashion"),
+    ("2_Weak", "Assignment3_FashionMNIST.ipynb", "fashion"),
+]
+SAME = [  # one notebook of each experiment the sample class has (each rubric's own scoring hook), and two weak ones
+    ("1_Good", "Assignment1_Boston.ipynb", "boston"),
+    ("1_Good", "Assignment2A_IMDB.ipynb", "imdb"),
+    ("1_Good", "Assignment2B_OCR.ipynb", "letters"),
+    ("1_Good", "Assignment3_FashionMNIST.ipynb", "fashion"),
+    ("1_Good", "Assignment5_GoogleStock.ipynb", "stock"),
+    ("1_Good", "MiniProject1_FaceRecognition.ipynb", "face"),
+    ("2_Weak", "Assignment1_Boston.ipynb", "boston"),
     ("2_Weak", "Assignment3_FashionMNIST.ipynb", "fashion"),
 ]
 OUT = ROOT / "benchmarks/results/overhead.json"
@@ -145,6 +158,41 @@ def submissions(repeat: int) -> dict[str, object]:
         "goal_s": {"evaluate": 1.5, "overhead": 1.0},
         "runs": runs,
     }
+
+
+def same_evaluation() -> dict[str, object]:
+    """Each SAME notebook executed once, its artifacts then evaluated cold and warm: the two results must be equal
+    (the warm start changes no number), whatever the load on the host."""
+    rows = []
+    for folder, name, experiment in SAME:
+        rubric = load_rubric(experiment)
+        sub = read_submission(ROOT / "submissions/sample" / folder / name, [rubric], datetime.now())
+        state = GradeState(_context("local"), Task(Student("1", "bench"), rubric, sub, None))
+        results: dict[str, str] = {}
+        seconds: dict[str, float] = {}
+        try:
+            prepare(state)
+            execute(state)
+            for mode, flag in (("cold", "0"), ("warm", "1"), ("cold_again", "0")):  # is a cold one repeatable?
+                os.environ["LABGRADE_WARM"] = flag
+                state.status, state.evaluation = None, None
+                start = time.perf_counter()
+                evaluate(state)
+                seconds[mode] = time.perf_counter() - start
+                results[mode] = state.evaluation.dump() if state.evaluation is not None else "not evaluated"
+        finally:
+            os.environ.pop("LABGRADE_WARM", None)
+            cleanup(state)
+        row = {
+            "notebook": f"{folder}/{name}",
+            "evaluated": '"ok":true' in results["warm"].replace(" ", ""),
+            "warm_equals_cold": results["warm"] == results["cold"],
+            "cold_repeatable": results["cold"] == results["cold_again"],
+            "evaluate_s": {k: round(v, 3) for k, v in seconds.items()},
+        }
+        print(f"same: {row}", flush=True)
+        rows.append(row)
+    return {"all_equal": all(r["warm_equals_cold"] for r in rows), "runs": rows}
 
 
 def sample_class(warm: bool) -> dict[str, object]:
@@ -226,7 +274,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--backends", default="local,docker")
-    parser.add_argument("--parts", default="bare,submissions,class", help="which parts to run")
+    parser.add_argument("--parts", default="bare,submissions,same,class", help="which parts to run")
     parser.add_argument("--class-cold", action="store_true", help="also grade the class cold")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
@@ -243,6 +291,11 @@ def main() -> int:
         OUT.write_text(json.dumps({**previous, **results}, indent=2) + "\n", encoding="utf-8")  # kept if the rest fails
     elif "submissions" in previous:
         results["submissions"] = previous["submissions"]
+    if "same" in parts:
+        results["same"] = same_evaluation()
+        OUT.write_text(json.dumps({**previous, **results}, indent=2) + "\n", encoding="utf-8")
+    elif "same" in previous:
+        results["same"] = previous["same"]
     if "class" in parts:
         results["class"] = {"warm": sample_class(True), **({"cold": sample_class(False)} if args.class_cold else {})}
         print(f"class: {results['class']}")
