@@ -21,6 +21,7 @@ import math
 from typing import Any
 
 MAX_FEATURES = 512
+MAX_VALUES = 10_000_000  # windows of prices are small; a stack of images (60,000 x 28 x 28) is not a window array
 _SCALERS = ("MinMaxScaler", "StandardScaler", "RobustScaler", "MaxAbsScaler")
 
 
@@ -90,7 +91,7 @@ def _capture(namespace: dict[str, Any], fits: list[dict[str, Any]]) -> dict[str,
     fit = fits[-1] if fits else {}
     fit_x, fit_y = fit.get("x") or {}, fit.get("y") or {}
     shape = list(fit_x.get("shape") or [])
-    if len(shape) != 3 or not 0 < shape[-1] <= MAX_FEATURES:
+    if len(shape) != 3 or not 0 < shape[-1] <= MAX_FEATURES or math.prod(shape) > MAX_VALUES:
         return None
     arr = _training_windows(namespace, fit_x)
     if arr is None or not np.all(np.isfinite(arr)):
