@@ -316,3 +316,22 @@ def test_a_search_over_the_budget_searches_a_sample_and_fits_the_best_on_every_r
     small = model_selection.GridSearchCV(KNeighborsClassifier(), grid, cv=5).fit(x[:500], y[:500])
     assert small.best_estimator_.n_samples_fit_ == 500
     assert text == (tmp_path / "adaptations.jsonl").read_text()
+
+
+def test_prose_cells_become_markdown_cells_of_the_notebook_run(tmp_path: Path) -> None:
+    from labgrade_runtime.runner import cells
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# lab"),
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell("```\nThe loss falls for five epochs and then stays flat, so we stop there.\n```"),
+        nbformat.v4.new_code_cell("print(x"),
+    ]
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(nb, path)
+    loaded, saved = cells.load(str(path))
+    notes = cells.prose_to_markdown(loaded, saved)
+    assert [c.cell_type for c in loaded.cells] == ["markdown", "code", "markdown", "code"]
+    assert len(notes) == 1 and notes[0].startswith("cell 2 is prose")
+    assert "The loss falls" not in cells.notebook_code(loaded)
