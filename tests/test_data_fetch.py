@@ -164,6 +164,37 @@ def write_course(folder: Path, *, data: bool = True) -> Path:
     return folder / "course.toml"
 
 
+# Two more students of the same course, our own notebooks: a small model that completes, and one whose cell fails
+# after it loaded the data. Every run a course's real files served is recorded "real", however it ended.
+SMALL = """from tensorflow import keras
+(x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+x_train, x_test = x_train[..., None] / 255.0, x_test[..., None] / 255.0
+model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Conv2D(4, 3, activation='relu'),
+                          keras.layers.MaxPooling2D(4), keras.layers.Flatten(),
+                          keras.layers.Dense(10, activation='softmax')])
+model.compile(optimizer='adam', loss='sparse_categorical_crossentropy', metrics=['accuracy'])
+model.fit(x_train, y_train, epochs=2, verbose=0)
+print('test accuracy', model.evaluate(x_test, y_test, verbose=0)[1])"""
+FAILS = """from tensorflow import keras
+(x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+print(x_train.shape)
+model.fit(x_train, y_train)"""
+
+
+def add_students(course: Path) -> None:
+    """Students 2 (a small CNN) and 3 (a cell that fails) in the course's roster and submissions."""
+    import nbformat
+
+    folder = course.parent
+    for roll, source in (("2", SMALL), ("3", FAILS)):
+        (folder / "subs" / roll).mkdir()
+        nb = nbformat.v4.new_notebook()
+        nb.cells = [nbformat.v4.new_code_cell(source)]
+        nbformat.write(nb, folder / "subs" / roll / "fashion.ipynb")
+    with (folder / "roster.csv").open("a", encoding="utf-8") as roster:
+        roster.write("2,Small\n3,Fails\n")
+
+
 def labgrade(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The installed command, in a subprocess of its own."""
     import os
@@ -355,14 +386,18 @@ def test_a_course_on_fetched_data_is_graded_real_and_rescored_against_its_own_ta
     from graders.gradebook import Gradebook
 
     course = write_course(tmp_path)
+    add_students(course)
     assert fetch_cmd(course, mirror, loaders, "--dataset", "fashion_mnist").returncode == 0
 
     first = labgrade("grade", "--course", course, "--experiment", "fashion")
     assert first.returncode == 0, first.stderr
     with Gradebook(tmp_path / "out" / "gradebook.sqlite") as book:
-        (graded,) = book.latest_runs("Real data class")
-    assert graded.provenance is not None and graded.provenance.dataset_kind == {"fashion_mnist": "real"}
-    assert graded.provenance.dataset_source["fashion_mnist"].startswith("real fashion_mnist files")
+        runs = book.latest_runs("Real data class")
+    assert [(r.roll_no, r.status.value) for r in runs] == [("1", "completed"), ("2", "completed"), ("3", "cell_error")]
+    for run in runs:  # every run, however it ended, was served the course's real files and says so
+        assert run.provenance is not None and run.provenance.dataset_kind == {"fashion_mnist": "real"}, run.roll_no
+        assert run.provenance.dataset_source["fashion_mnist"].startswith("real fashion_mnist files")
+    graded = runs[0]
     assert graded.artifacts is not None and graded.artifacts.targets.course == ""  # the harness's own targets
 
     calibrated = labgrade("calibrate", "--course", course, "--experiment", "fashion")
@@ -376,7 +411,11 @@ def test_a_course_on_fetched_data_is_graded_real_and_rescored_against_its_own_ta
     again = labgrade("grade", "--course", course, "--experiment", "fashion")
     assert again.returncode == 0, again.stderr
     with Gradebook(tmp_path / "out" / "gradebook.sqlite") as book:
-        (rescored,) = book.latest_runs("Real data class")
+        again_runs = book.latest_runs("Real data class")
+    for run, before in zip(again_runs, runs, strict=True):
+        assert run.provenance is not None and run.provenance.dataset_kind == {"fashion_mnist": "real"}, run.roll_no
+        assert run.roll_no == before.roll_no and run.status == before.status
+    rescored = again_runs[0]
     assert rescored.rescored_from == graded.run_id  # re-scored from its artifacts, not executed again
     assert rescored.artifacts is not None and rescored.artifacts.targets.course == "Real data class"
     assert rescored.artifacts.targets.metrics == targets["metrics"]
