@@ -217,6 +217,21 @@ def test_windows_of_several_columns_are_built_as_in_training(
     assert f"{T_}-day windows" in how
 
 
+def test_windows_of_the_first_rows_only_are_matched_to_that_part(tmp_path: Path) -> None:
+    """Scaled on the whole file, then split 80/20 in time before the windows were cut: the training windows
+    cover the first 80 % of the rows, whose range is not the file's."""
+    hold = _provide(tmp_path)["holdout"]
+    sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
+    table = hold["context_table"][: int(hold["n_train"][0])][:, [0, 3]]  # Open, Close
+    lo, hi = table.min(axis=0), table.max(axis=0)
+    scaled_all = table * (1 / (hi - lo)) - lo / (hi - lo)
+    part = scaled_all[: int(len(scaled_all) * 0.8)]
+    fit, windows = _windows_of(part, 20, np.ones(2), np.zeros(2), 0, [])
+    metrics, how = load_evaluator("stock").score(_window_model(20, 2, 0), hold, fit, eval_spec(window_features=windows))
+    assert "the first 80% of the Kaggle train file: 2 features a day (Open, Close)" in how, how
+    assert metrics["rmse_ratio"] == pytest.approx(1.0, abs=2e-3), how
+
+
 def test_a_univariate_model_of_the_close_is_scored_on_the_close(tmp_path: Path) -> None:
     hold = _provide(tmp_path)["holdout"]
     sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
