@@ -317,8 +317,8 @@ def _decide(scores: list[_Score], evidence: Evidence) -> tuple[_Score, str]:
     if not evidence.empty and any(s.key()[0] != best.key()[0] for s in scores):
         return best, "code"
     named = [s for s in scores if s.prior > 0]
-    if named:
-        return named[0], "name"
+    if named and not (named[0].role > 0 and named[0].spec.id == named[0].course.canonical_variant):
+        return named[0], "name"  # (the canonical copy under its own name is what the kernel serves anyway)
     return _default(scores), "default"
 
 
