@@ -1,8 +1,10 @@
 """The locked grading runtime: built from sandbox/lock/runtime.lock into a fresh environment, checked against the
 lock, and running notebooks as their authors ran them (numpy 2.0, pandas 2.2, Colab's preinstalled packages).
 
-The build itself is the session's fixture: every run of this file builds the environment from scratch (pip's own
-download cache may serve the wheels), into a temporary cache, with the same builder the local backend uses.
+The build itself is the session's fixture: every run of this file builds the environment from scratch into a
+fresh virtual environment in a temporary cache, with the same builder the local backend uses. pip installs the
+lock's wheels, each checked against its hash, from the wheelhouse the grading image is built from (downloaded once
+per machine, see tests/conftest.py), so the test measures the install, not the network.
 """
 
 from __future__ import annotations
@@ -42,11 +44,15 @@ FIDELITY_CELLS = [
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The grading runtime built from scratch by the builder into a temporary cache: its interpreter."""
+def built(tmp_path_factory: pytest.TempPathFactory, lock_wheelhouse: Path) -> Path:
+    """The grading runtime built from scratch by the builder into a temporary cache: its interpreter. The builder's
+    pip reads its index settings from the environment: here, the lock's wheelhouse and no index."""
     cache = tmp_path_factory.mktemp("runtime-cache")
     lines: list[str] = []
-    python = runtime_env.ensure(cache=cache, progress=lines.append)
+    with pytest.MonkeyPatch.context() as offline:
+        offline.setenv("PIP_NO_INDEX", "1")
+        offline.setenv("PIP_FIND_LINKS", str(lock_wheelhouse))
+        python = runtime_env.ensure(cache=cache, progress=lines.append)
     assert lines[0] == "building the grading runtime from sandbox/lock/runtime.lock (first use, a few minutes)"
     return python
 

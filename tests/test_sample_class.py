@@ -59,6 +59,19 @@ def test_late_and_silent(graded_class, exp):
     assert rows[("Silent", exp)]["answers"] == ""  # nothing written anywhere: pending for the examiner, not 0
 
 
+def test_marks_are_those_of_the_golden_csv_for_boston_and_fashion(graded_class):
+    """Every column of every Boston and Fashion-MNIST row, as graded, equals the sample class's recorded marks
+    (tests/golden/sample_class_marks.csv; the slow pass's tests/test_whole_class.py compares every experiment):
+    the shorter cell limit of this class changes no mark."""
+    course, _ = graded_class
+    rows = read_csv(course.parent / "marks-as-graded.csv")
+    golden = read_csv(Path(__file__).with_name("golden") / "sample_class_marks.csv")
+    graded = {key: row for key, row in rows.items() if key[1] in ("boston", "fashion")}
+    expected = {key: row for key, row in golden.items() if key[1] in ("boston", "fashion")}
+    assert len(expected) == 16 * 2
+    assert graded == expected
+
+
 def test_forger_gets_its_true_accuracy(graded_class):
     _, summary = graded_class
     forger = next(r for r in summary.runs if r.name == "Forger" and r.experiment == "fashion")
