@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -354,8 +355,9 @@ def test_a_review_csv_under_the_students_own_name_is_found_by_its_saved_table(im
     other = _nb("df = pd.read_csv('top_movies.csv')", "df.head()")
     _with_html(other, 1, _html_head(["Series_Title", "Released_Year", "IMDB_Rating"], ["The Godfather", "1972", "9.2"]))
     silent = _nb("df = pd.read_csv('movie_reviews_50k.csv')")
-    for nb_other in (other, silent):  # another table's columns, or no evidence at all: left to the kernel
-        assert served_matches(nb_other, data.served_dir / "files", data.files, [], {}) == ({}, {})
+    assert served_matches(silent, data.served_dir / "files", data.files, [], {}) == ({}, {})  # left to the kernel
+    refused, _ = served_matches(other, data.served_dir / "files", data.files, [], {})
+    assert refused == {"top_movies.csv": ".not-a-course-file"}  # another table's columns: refused
 
 
 def test_prepare_maps_a_read_found_by_content_under_the_data_root(imdb: Any) -> None:
@@ -436,3 +438,36 @@ def test_dates_in_more_than_one_form_parse_one_by_one_as_pandas_1_did(pandas_mod
     indexed = pandas_module.read_csv(str(tmp_path / "prices.csv"), index_col="Date", parse_dates=True, dayfirst=True)
     assert indexed.index.dtype.kind == "M" and indexed.index[0] == pd.Timestamp("2012-03-01")  # 1 March, day first
     assert sum("parsed one by one, as pandas 1.x did" in n["detail"] for n in _noted(tmp_path)) == 3
+
+
+def test_a_read_the_evidence_calls_another_dataset_is_refused_by_the_kernel_with_the_reason(
+    imdb: Any, tmp_path: Path
+) -> None:
+    """Movie metadata under an IMDB-looking name is not the review CSV, though the name would route it there."""
+    from graders.data.evidence.served import served_matches
+
+    nb = _nb("df = pd.read_csv('imdb_top_1000.csv')", "df.head()")
+    _with_html(
+        nb, 1, _html_head(["Poster_Link", "Series_Title", "Released_Year", "IMDB_Rating"], ["x", "Up", "2009", "8.2"])
+    )
+    found, why = served_matches(nb, imdb.served_dir / "files", imdb.files, [], {})
+    assert found == {"imdb_top_1000.csv": ".not-a-course-file"} and "another table" in why["imdb_top_1000.csv"]
+    ticker, _ = served_matches(_nb("df = pd.read_csv('TSLA.csv')"), imdb.served_dir / "files", [], _stock(), {})
+    assert ticker == {"TSLA.csv": ".not-a-course-file"}
+    (tmp_path / "IMDB Dataset.csv").write_text("review,sentiment\nfine,positive\n", encoding="utf-8")
+    refused = {"imdb_top_1000.csv": str(tmp_path / "data" / ".not-a-course-file")}
+    with kernel_spec(
+        cwd=str(tmp_path),
+        out_dir=str(tmp_path),
+        data_files=["IMDB Dataset.csv"],
+        data_map=refused,
+        data_reasons={"imdb_top_1000.csv": why["imdb_top_1000.csv"]},
+    ):
+        from labgrade_runtime.errors import LabgradeMissingDataFile
+
+        datafiles.install(None)
+        with pytest.raises(LabgradeMissingDataFile, match="imdb_top_1000.csv"):
+            datafiles.local("imdb_top_1000.csv")
+        assert not os.path.exists("imdb_top_1000.csv")
+        assert datafiles.local("IMDB Dataset.csv") == str(tmp_path / "IMDB Dataset.csv")  # the course file, as ever
+    assert any(n["kind"] == "file_refused" and "another table" in n["detail"] for n in _noted(tmp_path))

@@ -165,4 +165,34 @@ CASES: list[Case] = [
         details=("v05", "parsed one by one, as pandas 1.x did"),
         outputs={1: _plain("(1509, 6)")},
     ),
+    # -- family 4: a saved table of another dataset outranks a name that would route the read to a course file
+    Case(
+        "i_other_table_under_imdb_name",
+        "imdb",
+        "missing_data_file",
+        (
+            "import numpy as np\nimport pandas as pd",
+            "movies = pd.read_csv('imdb_top_1000.csv')\nmovies.head()",
+            "movies = movies[['Series_Title', 'IMDB_Rating', 'No_of_Votes']]",
+        ),
+        ("file_refused",),
+        reason="imdb_top_1000.csv",
+        details=("columns of another table",),
+        outputs={
+            1: [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": 2,
+                    "metadata": {},
+                    "data": {
+                        "text/html": _html_table(
+                            ["Series_Title", "Released_Year", "Runtime", "Genre", "IMDB_Rating", "No_of_Votes"],
+                            [["A Made-up Film", "1999", "121 min", "Drama", "8.1", "120345"]],
+                        ),
+                        "text/plain": "  Series_Title Released_Year ...",
+                    },
+                }
+            ]
+        },
+    ),
 ]

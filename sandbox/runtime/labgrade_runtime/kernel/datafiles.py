@@ -155,10 +155,24 @@ def _variant_key(path: str) -> str | None:
     return keys[0] if base and len(keys) == 1 else None
 
 
+NOT_A_COURSE_FILE = ".not-a-course-file"  # a data_map target: the evidence says this read is another dataset
+
+
+def _refused(path: str) -> bool:
+    """True when the host's evidence says a read of ``path`` is another dataset than the course's (then raises)."""
+    key = _variant_key(path)
+    if key is None or basename(str(JOB.spec.data_map[key])) != NOT_A_COURSE_FILE:
+        return False
+    if _ORIG.get("exists", os.path.exists)(path) and not _replaceable(path):
+        return False  # the notebook wrote it itself
+    note("file_refused", JOB.spec.data_reasons.get(key) or f"{key!r} is not one of the course's data files")
+    raise LabgradeMissingDataFile(path, known_names())
+
+
 def variant(path: str) -> str | None:
     """The copy of a course file the evidence matched for a read of ``path`` (noted when used), or None."""
     key = _variant_key(path)
-    if key is None:
+    if key is None or _refused(path):
         return None
     found = str(JOB.spec.data_map[key])
     if not _ORIG.get("exists", os.path.exists)(found):
@@ -191,7 +205,8 @@ def resolve(path: str, *, build: bool = True, url: bool = False) -> str | None:
     if build and (found := variant(path)):
         return found
     if not build and (key := _variant_key(path)):
-        return JOB.spec.data_map[key]
+        found = JOB.spec.data_map[key]
+        return None if basename(found) == NOT_A_COURSE_FILE else found
     files = course_files()
     key = norm(base)
     canonical = _alias_table(files).get(key)
