@@ -14,6 +14,7 @@ import pytest
 
 from graders.paths import RUNTIME_PACKAGE
 from tests.job_spec import kernel_spec, spec_of
+from tests.saved_outputs import error, notebook, stream
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
@@ -36,26 +37,6 @@ KERAS3_TRACE = [
 ]
 KERAS2_TRACE = [ANSI_FRAME.format(path="/usr/local/lib/python3.10/dist-packages/keras/engine/training.py")]
 KERAS2_LINE = "1875/1875 [==============================] - 5s 3ms/step - loss: 0.5012 - accuracy: 0.8237\n"
-
-
-def notebook(*cells: tuple[str, list[dict[str, Any]], int | None]) -> list[evidence.SavedCell]:
-    """The saved cells of a notebook (a markdown title first)."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell("# lab"))
-    for source, outputs, count in cells:
-        cell = nbformat.v4.new_code_cell(source)
-        cell.outputs = [nbformat.from_dict(o) for o in outputs]
-        cell.execution_count = count
-        nb.cells.append(cell)
-    return evidence.saved_cells(nbformat.from_dict(nbformat.reads(nbformat.writes(nb), as_version=4)))
-
-
-def stream(text: str, name: str = "stdout") -> dict[str, Any]:
-    return {"output_type": "stream", "name": name, "text": text}
-
-
-def error(ename: str, evalue: str, traceback: list[str] | None = None) -> dict[str, Any]:
-    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": traceback or []}
 
 
 # ---------------------------------------------------------------- the same error, worded by two generations

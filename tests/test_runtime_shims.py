@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 
 from graders.paths import RUNTIME_PACKAGE
 from tests.job_spec import change_spec, kernel_spec
+from tests.saved_outputs import error, notebook, stream
 
 sys.path.insert(0, str(RUNTIME_PACKAGE.parent))
 
@@ -29,26 +29,6 @@ def spec(tmp_path: Path) -> Iterator[JobSpec]:
     """A job spec pointing at tmp_path (the notes go to tmp_path/adaptations.jsonl)."""
     with kernel_spec(cwd=str(tmp_path), out_dir=str(tmp_path)) as job:
         yield job
-
-
-def notebook(*cells: tuple[str, list[dict[str, Any]], int | None]) -> list[evidence.SavedCell]:
-    """The saved cells of a notebook (a markdown title first, as students' notebooks have)."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell("# lab"))
-    for source, outputs, count in cells:
-        cell = nbformat.v4.new_code_cell(source)
-        cell.outputs = [nbformat.from_dict(o) for o in outputs]
-        cell.execution_count = count
-        nb.cells.append(cell)
-    return evidence.saved_cells(nbformat.from_dict(nbformat.reads(nbformat.writes(nb), as_version=4)))
-
-
-def stream(text: str, name: str = "stdout") -> dict[str, Any]:
-    return {"output_type": "stream", "name": name, "text": text}
-
-
-def error(ename: str, evalue: str) -> dict[str, Any]:
-    return {"output_type": "error", "ename": ename, "evalue": evalue, "traceback": []}
 
 
 # ---------------------------------------------------------------- item 4: Keras generation from saved outputs
