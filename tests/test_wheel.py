@@ -5,9 +5,9 @@ and grades the sample class's Boston submissions with that ``labgrade`` from a f
 
 What the test does not measure is made once per machine, not once per run: the wheels of the harness's
 dependencies come from a wheelhouse kept under the cache (keyed by what the wheel requires), installed offline;
-the grading runtime is the one the lock built (sandbox/lock/runtime.lock), found by the installed ``labgrade``
-under its own cache by the digest of the lock the wheel carries (a wheel without the lock, or with another one,
-finds nothing there and fails).
+the grading runtime is the one built from sandbox/lock/runtime.lock (``$LABGRADE_RUNTIME_PYTHON``), which the
+installed ``labgrade`` checks against the lock the wheel carries (a wheel without the lock fails; the lock it
+carries is also compared with the checkout's byte for byte).
 """
 
 from __future__ import annotations
@@ -74,10 +74,9 @@ def test_the_wheel_grades_the_sample_class(tmp_path: Path, test_cache: Path) -> 
     # time: what the grade imports is compiled as it is imported).
     pip = [str(venv / "bin" / "pip"), "install", "-q", "--no-compile", "--no-index", "--find-links", str(house)]
     _run([*pip, str(wheel)], cwd=tmp_path, env=env)
-    # The grading runtime of the lock, where the installed labgrade looks for it under its own cache.
-    runtime = runtime_env.ensure().parent.parent
-    (tmp_path / "cache" / "runtime").mkdir(parents=True)
-    (tmp_path / "cache" / "runtime" / runtime.name).symlink_to(runtime, target_is_directory=True)
+    # The grading runtime the lock built, named to the installed labgrade, which checks it against the lock the
+    # wheel carries before grading (one line and exit 2 if they differ).
+    env[runtime_env.PYTHON_ENV] = str(runtime_env.ensure())
     course = tmp_path / "class"
     shutil.copytree(ROOT / "submissions", course / "submissions")
     where = _run(
@@ -116,5 +115,5 @@ def test_the_wheel_grades_the_sample_class(tmp_path: Path, test_cache: Path) -> 
     with open(course / "reports" / "marks.csv", newline="", encoding="utf-8") as fh:
         rows = {(r["name"], r["experiment"]): r for r in csv.DictReader(fh)}
     good, broken = rows[("Good", "boston")], rows[("Broken", "boston")]
-    assert good["status"] == "completed" and float(good["coding_efficiency"]) >= 4, (good, out[-3000:])
-    assert broken["status"] == "cell_error", (broken, out[-3000:])
+    assert good["status"] == "completed" and float(good["coding_efficiency"]) >= 4, (good["note"], out[-3000:])
+    assert broken["status"] == "cell_error", (broken["note"], out[-3000:])
