@@ -30,7 +30,8 @@ SAMPLE = HOME / "submissions"
 
 # Work units that take minutes, handed out first (longest first) so that no worker starts one near the end:
 # xdist groups by name, other units by test file. A unit missing here is handed out after them, in file order.
-# Their tests are marked ``long``: the developers' fast loop, ``python -m pytest -m "not long"``, leaves them out.
+# Their tests, and every ``e2e`` or ``slow`` test, are marked ``long``: the developers' fast loop,
+# ``python -m pytest -m "not long"``, leaves them out.
 LONG_UNITS = (
     "docker",  # the grading image (built on first use) and every test that runs a container
     "sample_class",  # the sample class graded end to end
@@ -88,7 +89,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     writes the units down for the controller's scheduler (every worker collects the same tests)."""
     units = {item.nodeid: _unit(item) for item in items}
     for item in items:
-        if units[item.nodeid] in LONG_UNITS:
+        if units[item.nodeid] in LONG_UNITS or item.get_closest_marker("e2e") or item.get_closest_marker("slow"):
             item.add_marker(pytest.mark.long)
     rank = {unit: n for n, unit in enumerate(LONG_UNITS)}
     items.sort(key=lambda item: rank.get(units[item.nodeid], len(rank)))  # stable: file order within a rank
