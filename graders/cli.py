@@ -25,7 +25,7 @@ from graders.executors import ExecutorError
 from graders.gradebook import GradebookError
 from graders.integrity.similarity import page_name
 from graders.models import COMPONENT_MAX, TOTAL_MAX, Component, RunRecord, Status
-from graders.reports.model import MISSING_WORDING
+from graders.reports.model import MISSING_WORDING, pending_why
 from graders.reports.sheet import format_marks, format_total
 from graders.rubric import RubricError
 from graders.submissions import IntakeError
@@ -139,7 +139,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for comp in Component:
         value = run.marks.get(comp)
         given = f"{format_marks(value)} / {format_marks(COMPONENT_MAX)}" if value is not None else ""
-        shown = "pending (given by the examiner)" if value is None else given
+        shown = f"pending: {pending_why(run, comp)}" if value is None else given
         out.print(f"  {comp.heading:<18} {shown}")
     out.print(
         f"  {'Total':<18} {format_total(run.marks)} of {format_marks(TOTAL_MAX)}"

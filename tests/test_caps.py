@@ -487,3 +487,29 @@ def test_uncapped_inconclusive_repeats_exactly_the_inconclusive_runs_and_they_st
         assert batch.inconclusive_tasks([task], book, "C") == []
         later = batch.plan(ctx, [task], book)  # a plain grade afterwards: the uncapped run is reused, not capped again
         assert [r.run_id for r in later.reuse] == ["r2"] and not later.execute
+
+
+def test_a_self_check_says_why_an_inconclusive_column_waits(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import datetime
+
+    from graders import api, cli
+    from graders.steps.score import component_marks
+    from tests.artifacts_helper import make_run
+
+    checks = list(_checks(REFERENCE - 0.2, FALLING).values())
+    pending = {c.component for c in checks if c.inconclusive} | {Component.viva}
+    run = make_run(
+        run_id="self-check", course="self-check", roll_no="0", name="me", experiment="fashion",
+        status=Status.completed, marks=component_marks(checks, pending), checks=checks,
+        graded_at=datetime(2026, 8, 27), submitted_at=datetime(2026, 8, 27),
+    )  # fmt: skip
+    monkeypatch.setattr(api, "check", lambda **_: run)
+    notebook = tmp_path / "lab.ipynb"
+    notebook.write_text("{}", encoding="utf-8")
+    cli.main(["check", str(notebook)])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "Coding Efficiency pending: the metric is inconclusive (training was still improving" in printed
+    assert "Viva pending: awaiting the examiner's viva" in printed
+    assert "⚠" in printed and "predicted" in printed  # the warning with the band reached so far

@@ -223,18 +223,7 @@ class MarksCell:
         return tuple(PendingColumn(c, self._why(c)) for c in self.marks.pending)
 
     def _why(self, component: Component) -> str:
-        if self.run is None:
-            return PENDING_WHY[component]
-        if self.run.status is Status.sandbox_error:
-            return HARNESS_FAILED_WHY
-        undecided = [c for c in self.run.checks if c.component is component and c.inconclusive]
-        if component in (Component.viva, Component.answers):
-            return PENDING_WHY[component]
-        if undecided and component is Component.coding_efficiency:
-            return PENDING_WHY[component]
-        if undecided:
-            return f"the run cannot decide it ({undecided[0].title})"
-        return NOT_GIVEN_WHY
+        return pending_why(self.run, component)
 
     @cached_property
     def columns(self) -> tuple[ColumnMark, ...]:
@@ -328,6 +317,22 @@ class MarksCell:
     def pending_text(self) -> str:
         """Each pending column with why: "viva: awaiting the examiner's viva"."""
         return "; ".join(f"{p.component.value}: {p.why}" for p in self.pending)
+
+
+def pending_why(run: RunRecord | None, component: Component) -> str:
+    """Why a column of handed-in work has no mark yet, in words: the examiner's, the run's, or the harness's."""
+    if run is None:
+        return PENDING_WHY[component]
+    if run.status is Status.sandbox_error:
+        return HARNESS_FAILED_WHY
+    undecided = [c for c in run.checks if c.component is component and c.inconclusive]
+    if component in (Component.viva, Component.answers):
+        return PENDING_WHY[component]
+    if undecided and component is Component.coding_efficiency:
+        return PENDING_WHY[component]
+    if undecided:
+        return f"the run cannot decide it ({undecided[0].title})"
+    return NOT_GIVEN_WHY
 
 
 def and_list(words: Sequence[str]) -> str:
