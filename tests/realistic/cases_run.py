@@ -93,7 +93,8 @@ CASES: list[Case] = [
         details=("TSNE.fit_transform() of 20,000 rows embedded a seeded sample of 2,000",),
         outputs={1: [stream("(20000, 2)\n")]},
     ),
-    # -- 7. a grid search over the letters' training rows, 20 forests: searched on a seeded sample, the best fitted on every row
+    # -- 7. a grid search over the letters' training rows, 20 forests: searched on a seeded sample, the best fitted
+    #    on every row
     Case(
         "l_grid_search_forest",
         "letters",
