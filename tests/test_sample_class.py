@@ -61,8 +61,7 @@ def test_late_and_silent(graded_class, exp):
 
 def test_marks_are_those_of_the_golden_csv_for_boston_and_fashion(graded_class):
     """Every column of every Boston and Fashion-MNIST row, as graded, equals the sample class's recorded marks
-    (tests/golden/sample_class_marks.csv; the slow pass's tests/test_whole_class.py compares every experiment):
-    the shorter cell limit of this class changes no mark."""
+    (tests/golden/sample_class_marks.csv; the slow pass's tests/test_whole_class.py compares every experiment)."""
     course, _ = graded_class
     rows = read_csv(course.parent / "marks-as-graded.csv")
     golden = read_csv(Path(__file__).with_name("golden") / "sample_class_marks.csv")
