@@ -139,7 +139,9 @@ TARGETS = {
 CODE = """import pandas as pd
 from tensorflow import keras
 
-df = pd.read_csv("/content/drive/MyDrive/my_tiny_dataset.csv")  # the toy adapter's family: toy.csv
+df = pd.read_csv("/content/drive/MyDrive/my_tiny_dataset.csv")  # found by content: the columns the code uses
+rows = open("tiny_rows.csv").read().splitlines()  # nothing but the name: the toy adapter's family, toy.csv
+assert len(rows) == len(df) + 1
 x, y = df[["x1", "x2", "x3"]].to_numpy("float32"), df["y"].to_numpy("float32")
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(8, activation="relu"), keras.layers.Dense(1)])
 model.compile(optimizer="adam", loss="mse")
@@ -208,6 +210,8 @@ def test_a_tenth_experiment_is_graded_from_its_own_folders(toy_home: Path) -> No
     assert run["home"] == str(toy_home)
     assert run["status"] == "completed", run
     assert run["metrics"]["mse"] > 0
-    assert any(kind == "file_alias" and "my_tiny_dataset.csv" in detail for kind, detail in run["adaptations"]), run
+    served = {kind: detail for kind, detail in run["adaptations"] if "toy.csv" in detail}
+    assert "my_tiny_dataset.csv" in served.get("file_variant", ""), run
+    assert "tiny_rows.csv" in served.get("file_alias", ""), run  # the experiment's own kernel adapter named it
     marks = run["marks"]
     assert marks["coding_efficiency"] >= 1.0 and marks["timely_completion"] == 5.0, marks
