@@ -187,3 +187,23 @@ def test_a_warm_process_that_cannot_start_leaves_the_job_cold(
     assert seen["predicted"] == [[6.0, 6.0], [1.5, 1.5]]
     err = capfd.readouterr().err
     assert err.count("starting warm-clean cold") == 2 and "no_such_module_to_preload" in err
+
+
+def test_each_virtualenv_and_each_rebuild_of_one_has_a_warm_process_of_its_own(tmp_path: Path) -> None:
+    """Every virtualenv's python resolves to the same base interpreter; a zygote of one (or of a deleted, since
+    rebuilt one at the same path) would import from files that are not the job's."""
+    import subprocess
+    import sys
+
+    from graders.backends import zygote
+
+    job = Job(name="evaluate", argv=("python", "-m", zygote.EVALUATOR), mounts=(), cwd="/job")
+    one, two = tmp_path / "one", tmp_path / "two"
+    for venv in (one, two):
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    keys = {zygote.key(str(v / "bin" / "python"), job, ("numpy",)) for v in (one, two)}
+    assert len(keys) == 2
+    before = zygote.key(str(one / "bin" / "python"), job, ("numpy",))
+    subprocess.run(["rm", "-rf", str(one)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(one)], check=True)
+    assert zygote.key(str(one / "bin" / "python"), job, ("numpy",)) != before

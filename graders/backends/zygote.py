@@ -83,12 +83,23 @@ def warm_dir() -> Path:
     return folder
 
 
+def _identity(interpreter: str) -> str:
+    """The interpreter as an environment: its path as given (every virtualenv's ``python`` resolves to the same
+    base interpreter) and the identity of the environment's files, so a virtualenv deleted and built again at the
+    same path never meets the zygote of the old one (whose imports would read files that are gone)."""
+    path = os.path.abspath(interpreter)
+    prefix = Path(path).parent.parent
+    marker = prefix / "pyvenv.cfg" if (prefix / "pyvenv.cfg").exists() else Path(os.path.realpath(path))
+    info = marker.stat()
+    return f"{path}:{info.st_dev}:{info.st_ino}:{info.st_mtime_ns}"
+
+
 def key(interpreter: str, job: Job, preload: tuple[str, ...]) -> str:
     """What a zygote must share with a job to serve it."""
     sources = b"".join((_HERE / name).read_bytes() for name in _SOURCES)
     text = json.dumps(
         {
-            "python": os.path.realpath(interpreter),
+            "python": _identity(interpreter),
             "env": sorted(job.env.items()),
             "targets": sorted(m.target for m in job.mounts),
             "preload": list(preload),
