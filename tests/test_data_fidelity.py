@@ -471,3 +471,16 @@ def test_a_read_the_evidence_calls_another_dataset_is_refused_by_the_kernel_with
         assert not os.path.exists("imdb_top_1000.csv")
         assert datafiles.local("IMDB Dataset.csv") == str(tmp_path / "IMDB Dataset.csv")  # the course file, as ever
     assert any(n["kind"] == "file_refused" and "another table" in n["detail"] for n in _noted(tmp_path))
+
+
+def test_the_code_alone_never_moves_a_read_of_the_course_file_s_own_name_to_other_data() -> None:
+    """A read of the Kaggle train file by its own name whose code would fail on its thousands separators: no saved
+    output or fit says the author had another copy, so the course file's own rows are served (the code may fail
+    as it did for its author), never a 61-day export that happens to parse."""
+    nb = _nb(
+        "train = pd.read_csv('Google_Stock_Price_Train.csv')",
+        "features = train[['Open', 'Volume']].astype(float).values",
+    )
+    (choice,) = choose_for_notebook(nb, _stock()).values()
+    assert choice.variant == "v01" and choice.decided_by == "own name", choice
+    assert "the code alone never chooses" in choice.reason

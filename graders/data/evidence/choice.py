@@ -34,7 +34,7 @@ class Choice:
     label: str
     reason: str
     score: float
-    decided_by: str  # "outputs", "code", "rows", "content", "name" or "default"
+    decided_by: str  # "outputs", "code", "own name", "rows", "content", "name" or "default"
 
 
 @dataclass
@@ -269,6 +269,13 @@ def _reason(best: _Score, scores: list[_Score], ev: Evidence, decided_by: str) -
             f"{head}: the notebook says nothing that tells the copies apart; {best.prior} of the students' "
             f"repositories ship this copy under the name {_base(name)!r}, more than any other copy"
         )
+    if decided_by == "own name":
+        other = scores[0].spec.id  # the copy the code alone fits best
+        return (
+            f"{head}: the read names the course file itself and no saved output or saved fit shows another copy; "
+            f"the code alone ({_code_summary(ev)}) fits {other} better, other data than the course file's rows, "
+            "which the code alone never chooses"
+        )
     if decided_by == "rows":
         far = [f"{s.spec.id} {s.rows_note}" for s in scores[1:] if s.rows_note][:3]
         text = f"{head}: the rows its saved training run had fit this copy{_describe_copy(best, ev)}"
@@ -315,11 +322,23 @@ def _decide(scores: list[_Score], evidence: Evidence) -> tuple[_Score, str]:
     if best.rows > 0 and any(s.rows < 0 for s in by_code):
         return best, "rows"  # the code alone could not tell it from a copy the saved fit rules out
     if not evidence.empty and any(s.key()[0] != best.key()[0] for s in scores):
-        return best, "code"
+        kept = _same_rows_under_own_name(best, scores, evidence)
+        return kept, "code" if kept is best else "own name"
     named = [s for s in scores if s.prior > 0]
     if named and not (named[0].role > 0 and named[0].spec.id == named[0].course.canonical_variant):
         return named[0], "name"  # (the canonical copy under its own name is what the kernel serves anyway)
     return _default(scores), "default"
+
+
+def _same_rows_under_own_name(best: _Score, scores: list[_Score], evidence: Evidence) -> _Score:
+    """The code alone never moves a read of the course file's own name to other data (another period, share class
+    or export): among the formats of the canonical rows, the one the code fits best. A notebook whose code fails on
+    every format of them fails for its author too, as written; saved outputs or a saved fit's rows decide otherwise."""
+    name = _norm(_base(evidence.read.name)) if evidence.read else ""
+    if best.spec.source == "canonical" or name != _norm(best.course.name):
+        return best
+    same = [s for s in scores if s.course is best.course and s.spec.source == "canonical" and s.spec.archive is None]
+    return same[0] if same else best
 
 
 def _holdout_note(best: _Score) -> str:
