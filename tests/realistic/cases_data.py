@@ -23,6 +23,12 @@ def _html_table(columns: list[str], rows: list[list[str]]) -> str:
     return f'<table border="1" class="dataframe"><thead><tr><th></th>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+def _table(columns: list[str], rows: list[list[str]], plain: str) -> list[dict[str, object]]:
+    """A saved DataFrame display: its HTML table and its text/plain form."""
+    data = {"text/html": _html_table(columns, rows), "text/plain": plain}
+    return [{"output_type": "execute_result", "execution_count": 2, "metadata": {}, "data": data}]
+
+
 def _stream(text: str) -> list[dict[str, object]]:
     return [{"output_type": "stream", "name": "stdout", "text": text}]
 
@@ -85,23 +91,14 @@ CASES: list[Case] = [
         ("file_variant",),
         details=("found by content", "review, sentiment"),
         outputs={
-            1: [
-                {
-                    "output_type": "execute_result",
-                    "execution_count": 2,
-                    "metadata": {},
-                    "data": {
-                        "text/html": _html_table(
-                            ["review", "sentiment"],
-                            [
-                                ["A quiet film that grows on you, scene by scene.", "positive"],
-                                ["Two hours I will not get back.", "negative"],
-                            ],
-                        ),  # fmt: skip
-                        "text/plain": "                                              review sentiment\n...",
-                    },
-                }
-            ],
+            1: _table(
+                ["review", "sentiment"],
+                [
+                    ["A quiet film that grows on you, scene by scene.", "positive"],
+                    ["Two hours I will not get back.", "negative"],
+                ],
+                "                                              review sentiment\n...",
+            ),
             2: _plain("(50000, 2)", 3),
         },
     ),
@@ -179,20 +176,11 @@ CASES: list[Case] = [
         reason="imdb_top_1000.csv",
         details=("columns of another table",),
         outputs={
-            1: [
-                {
-                    "output_type": "execute_result",
-                    "execution_count": 2,
-                    "metadata": {},
-                    "data": {
-                        "text/html": _html_table(
-                            ["Series_Title", "Released_Year", "Runtime", "Genre", "IMDB_Rating", "No_of_Votes"],
-                            [["A Made-up Film", "1999", "121 min", "Drama", "8.1", "120345"]],
-                        ),
-                        "text/plain": "  Series_Title Released_Year ...",
-                    },
-                }
-            ]
+            1: _table(
+                ["Series_Title", "Released_Year", "Runtime", "Genre", "IMDB_Rating", "No_of_Votes"],
+                [["A Made-up Film", "1999", "121 min", "Drama", "8.1", "120345"]],
+                "  Series_Title Released_Year ...",
+            )
         },
     ),
 ]
