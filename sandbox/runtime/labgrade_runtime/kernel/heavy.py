@@ -63,12 +63,19 @@ def _sampled_fit_transform(original: Callable[..., Any]) -> Callable[..., Any]:
     return fit_transform
 
 
+def _wrap_method(
+    module: ModuleType, cls_name: str, method: str, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]
+) -> None:
+    """Replace ``module.cls_name.method`` by ``wrap`` of it, once (a wrapped method carries ``_labgrade``)."""
+    cls = getattr(module, cls_name, None)
+    if cls is None or getattr(getattr(cls, method), "_labgrade", False):
+        return
+    setattr(cls, method, wrap(getattr(cls, method)))
+
+
 def patch_manifold(module: ModuleType) -> None:
     """scikit-learn's TSNE embeds at most the budget's rows, the rest placed by their nearest sampled row."""
-    cls = getattr(module, "TSNE", None)
-    if cls is None or getattr(cls.fit_transform, "_labgrade", False):
-        return
-    cls.fit_transform = _sampled_fit_transform(cls.fit_transform)
+    _wrap_method(module, "TSNE", "fit_transform", _sampled_fit_transform)
 
 
 def _search_fits(search: Any, X: Any, y: Any, params: dict[str, Any]) -> tuple[int, int] | None:
@@ -130,10 +137,7 @@ def _sampled_search_fit(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def patch_search(module: ModuleType) -> None:
     """scikit-learn's grid and randomised searches stay within the budget of row-fits."""
-    cls = getattr(module, "BaseSearchCV", None)
-    if cls is None or getattr(cls.fit, "_labgrade", False):
-        return
-    cls.fit = _sampled_search_fit(cls.fit)
+    _wrap_method(module, "BaseSearchCV", "fit", _sampled_search_fit)
 
 
 _PATCHES: dict[str, Callable[[ModuleType], None]] = {
