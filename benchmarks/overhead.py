@@ -98,12 +98,12 @@ SAME = [  # one notebook of each experiment the sample class has (each rubric's 
 OUT = ROOT / "benchmarks/results/overhead.json"
 
 
-def _context(backend: str) -> GradeContext:
+def _context(backend: str, wall_seconds: int = 600) -> GradeContext:
     return GradeContext(
         course="bench",
         profile="quick",
         seed=1234,
-        limits=Limits(cell_seconds=120, wall_seconds=600),
+        limits=Limits(cell_seconds=120, wall_seconds=wall_seconds),
         late_policy=LatePolicy(),
         backend=get_backend(backend),
     )
@@ -248,15 +248,7 @@ def sandboxed(backend: str, source: Path) -> float:
     """The pipeline's execute step on ``backend`` (prepare is not counted; it is a file copy)."""
     rubric = load_rubric("boston")
     sub = read_submission(source, [rubric], datetime.now())
-    ctx = GradeContext(
-        course="bench",
-        profile="quick",
-        seed=1234,
-        limits=Limits(cell_seconds=120, wall_seconds=300),
-        late_policy=LatePolicy(),
-        backend=get_backend(backend),
-    )
-    state = GradeState(ctx, Task(Student("1", "bench"), rubric, sub, None))
+    state = GradeState(_context(backend, wall_seconds=300), Task(Student("1", "bench"), rubric, sub, None))
     prepare(state)
     try:
         start = time.perf_counter()
